@@ -1,0 +1,50 @@
+# geoctx: how activation functions preserve or destroy data geometry through depth.
+#
+# results/
+# ├── data/{dataset}/                  data.npz (splits, probe), meta.json
+# ├── models/{dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed}/
+# │       model.keras, init.keras, runs|history|units.parquet,
+# │       representations.npz, settings.json
+# ├── tables/                          runs, history, units (.parquet)
+# ├── figures/                         accuracy_vs_depth, grad_norm_by_layer (.png/.svg)
+# └── report/report.html
+# logs/<rule>/... mirrors results/; benchmarks/rules/<rule>/... holds job benchmarks.
+
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    dataset=alternatives(config["datasets"]),
+    activation=alternatives(config["activations"]),
+    initializer=alternatives(config["initializers"]),
+    width=r"\d+",
+    depth=r"\d+",
+    seed=r"\d+",
+    table=alternatives(TABLES),
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        expand("results/tables/{table}.parquet", table=TABLES),
+        FIGURES,
+        "results/report/report.html",

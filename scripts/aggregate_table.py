@@ -1,0 +1,17 @@
+"""aggregate_table: read the per-model Parquet files as one dataset, write a table."""
+
+from geoctx import tables
+from geoctx.logs import log_to
+
+log = log_to(snakemake.log[0])
+name = snakemake.wildcards.table
+n = tables.aggregate(
+    snakemake.input.parts,
+    snakemake.output[0],
+    name,
+    metadata={
+        "config_sha256": snakemake.params.config_sha256,
+        "versions": tables.package_versions(),
+    },
+)
+log.info("%s: %d rows from %d files", name, n, len(snakemake.input.parts))

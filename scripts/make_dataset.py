@@ -1,0 +1,26 @@
+"""make_dataset: generate, split and standardize one dataset."""
+
+import json
+
+import numpy as np
+
+from geoctx.datasets import make_dataset
+from geoctx.logs import log_to
+
+log = log_to(snakemake.log[0])
+spec = snakemake.params.spec
+arrays, meta = make_dataset(
+    spec["dataset"],
+    test_fraction=spec["test_fraction"],
+    validation_fraction=spec["validation_fraction"],
+    probe_size=spec["probe_size"],
+)
+np.savez_compressed(snakemake.output.data, **arrays)
+with open(snakemake.output.meta, "w") as fh:
+    json.dump(meta, fh, indent=2)
+log.info(
+    "%s: sizes %s, sha256 %s",
+    snakemake.wildcards.dataset,
+    meta["sizes"],
+    meta["sha256"],
+)

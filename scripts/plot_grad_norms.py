@@ -1,0 +1,17 @@
+"""plot_grad_norms: gradient norm per layer (log scale) at init and after training."""
+
+import pandas as pd
+
+from geoctx import plots
+from geoctx.logs import log_to
+
+log_to(snakemake.log[0])
+units = pd.read_parquet(snakemake.input.units)
+fig = plots.facet(
+    plots.deepest(units[units.metric == "grad_norm"]),
+    plots.grad_norm_by_layer,
+    col="dataset",
+    row="stage",
+)
+fig.savefig(snakemake.output.png, dpi=150)
+fig.savefig(snakemake.output.svg)

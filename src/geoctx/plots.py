@@ -1,0 +1,113 @@
+"""Figures of the study (seaborn). Plot functions take ``(df, *, ax=None)``,
+draw on one axes and return it; :func:`facet` lays them out over a grid.
+Nothing here saves a file: the calling script does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+#: Fixed colours so an activation looks the same in every figure.
+_ORDER = (
+    "relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "elu",
+    "selu",
+    "silu",
+    "softplus",
+    "leaky_relu",
+)
+
+
+def palette(activations) -> dict[str, tuple]:
+    """Colour per activation: the study's usual ones first, the rest after."""
+    names = sorted(
+        set(activations), key=lambda a: (_ORDER.index(a) if a in _ORDER else 99, a)
+    )
+    return dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
+
+
+def accuracy_vs_depth(df: pd.DataFrame, *, ax=None):
+    """Test accuracy against depth, one line per activation, 95% CI over seeds."""
+    ax = ax or plt.gca()
+    sns.lineplot(
+        data=df,
+        x="depth",
+        y="test_accuracy",
+        hue="activation",
+        palette=palette(df["activation"]),
+        errorbar=("ci", 95),
+        marker="o",
+        ax=ax,
+    )
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted(df["depth"].unique()), labels=sorted(df["depth"].unique()))
+    ax.set(xlabel="hidden layers", ylabel="test accuracy")
+    return ax
+
+
+def grad_norm_by_layer(df: pd.DataFrame, *, ax=None):
+    """Gradient norm of each layer's kernel (log scale), 95% CI over seeds."""
+    ax = ax or plt.gca()
+    sns.lineplot(
+        data=df,
+        x="layer",
+        y="value",
+        hue="activation",
+        palette=palette(df["activation"]),
+        errorbar=("ci", 95),
+        marker="o",
+        ax=ax,
+    )
+    ax.set_yscale("log")
+    ax.set(xlabel="layer (last = logits)", ylabel="‖∂loss/∂W‖")
+    return ax
+
+
+def deepest(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the deepest models of each dataset."""
+    return df[df["depth"] == df.groupby("dataset")["depth"].transform("max")]
+
+
+def facet(
+    df: pd.DataFrame,
+    plot: Callable,
+    *,
+    col: str,
+    row: str | None = None,
+    height: float = 3.2,
+) -> plt.Figure:
+    """Draw ``plot`` once per facet of ``df`` with one shared legend."""
+    cols = list(dict.fromkeys(df[col]))
+    rows = list(dict.fromkeys(df[row])) if row else [None]
+    fig, axes = plt.subplots(
+        len(rows),
+        len(cols),
+        figsize=(height * 1.25 * len(cols) + 1.5, height * len(rows)),
+        squeeze=False,
+        sharex="col",
+    )
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            ax = axes[i, j]
+            part = (
+                df[df[col] == c] if r is None else df[(df[col] == c) & (df[row] == r)]
+            )
+            plot(part, ax=ax)
+            ax.set_title(c if r is None else f"{c} · {r}")
+            handles, labels = ax.get_legend_handles_labels()
+            if ax.get_legend():
+                ax.get_legend().remove()
+    fig.legend(handles, labels, title="activation", loc="center right", frameon=False)
+    fig.tight_layout(rect=(0, 0, 1 - 1.2 / fig.get_figwidth(), 1))
+    return fig

@@ -1,0 +1,155 @@
+"""Parquet tables: one explicit pyarrow schema per table, tidy rows.
+
+Per-job outputs are small Parquet files with the table's schema; the
+aggregate reads them as one ``pyarrow.dataset`` and writes the study table
+with key-value metadata (config hash, package versions).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+MODEL_FIELDS = [
+    pa.field("dataset", pa.string()),
+    pa.field("activation", pa.string()),
+    pa.field("initializer", pa.string()),
+    pa.field("width", pa.int64()),
+    pa.field("depth", pa.int64()),
+    pa.field("seed", pa.int64()),
+]
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "runs": pa.schema(
+        MODEL_FIELDS
+        + [
+            pa.field("status", pa.string()),
+            pa.field("kernel_initializer", pa.string()),
+            pa.field("n_features", pa.int64()),
+            pa.field("n_classes", pa.int64()),
+            pa.field("n_params", pa.int64()),
+            pa.field("epochs_run", pa.int64()),
+            pa.field("best_epoch", pa.int64()),
+            pa.field("train_loss", pa.float64()),
+            pa.field("train_accuracy", pa.float64()),
+            pa.field("val_loss", pa.float64()),
+            pa.field("val_accuracy", pa.float64()),
+            pa.field("test_loss", pa.float64()),
+            pa.field("test_accuracy", pa.float64()),
+            pa.field("generalization_gap", pa.float64()),
+            pa.field("wall_time_s", pa.float64()),
+        ]
+    ),
+    "history": pa.schema(
+        MODEL_FIELDS
+        + [
+            pa.field("epoch", pa.int64()),
+            pa.field("loss", pa.float64()),
+            pa.field("accuracy", pa.float64()),
+            pa.field("val_loss", pa.float64()),
+            pa.field("val_accuracy", pa.float64()),
+            pa.field("epoch_time_s", pa.float64()),
+        ]
+    ),
+    "units": pa.schema(
+        MODEL_FIELDS
+        + [
+            pa.field("stage", pa.string()),
+            pa.field("layer", pa.int64()),
+            pa.field("metric", pa.string()),
+            pa.field("value", pa.float64()),
+        ]
+    ),
+}
+
+#: Packages whose versions every study table records.
+RECORDED_PACKAGES = (
+    "geoctx",
+    "keras",
+    "tensorflow-cpu",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "seaborn",
+    "matplotlib",
+    "mnist1d",
+    "ripser",
+    "snakemake",
+)
+
+
+def package_versions(names: Iterable[str] = RECORDED_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``names`` (``"not installed"`` when absent)."""
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def to_table(df: pd.DataFrame, name: str) -> pa.Table:
+    """Convert a frame to the named table's schema (columns in schema order).
+
+    Raises ``ValueError`` naming missing columns.
+    """
+    schema = SCHEMAS[name]
+    missing = [f for f in schema.names if f not in df.columns]
+    if missing:
+        raise ValueError(f"{name} table is missing columns {missing}")
+    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
+
+
+def write(
+    df: pd.DataFrame, path: Path | str, name: str, *, metadata: Mapping | None = None
+) -> None:
+    """Write a frame as the named table; ``metadata`` values are JSON-encoded."""
+    table = to_table(df, name)
+    if metadata:
+        encoded = {
+            k.encode(): json.dumps(v, sort_keys=True).encode()
+            for k, v in metadata.items()
+        }
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), **encoded}
+        )
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+
+
+def aggregate(
+    paths: Iterable[Path | str], out: Path | str, name: str, *, metadata: Mapping
+) -> int:
+    """Read per-job Parquet files as one dataset and write the study table.
+
+    Returns the number of rows written.
+    """
+    paths = [str(p) for p in paths]
+    dataset = ds.dataset(paths, schema=SCHEMAS[name], format="parquet")
+    table = dataset.to_table()
+    encoded = {
+        k.encode(): json.dumps(v, sort_keys=True).encode() for k, v in metadata.items()
+    }
+    table = table.replace_schema_metadata(encoded)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out)
+    return table.num_rows
+
+
+def read_metadata(path: Path | str) -> dict:
+    """The JSON-decoded key-value metadata of a table."""
+    raw = pq.read_schema(path).metadata or {}
+    return {
+        k.decode(): json.loads(v) for k, v in raw.items() if not k.startswith(b"pandas")
+    }

@@ -1,0 +1,363 @@
+"""Train one model of the sweep and record what it did to its units.
+
+:func:`train_model` is deterministic given its :class:`ModelSpec` (Keras
+seeded from ``spec.seed``, TensorFlow op determinism on): the same config
+gives identical weights. It records
+
+- the per-epoch history and final train/val/test loss and accuracy;
+- per-layer unit health at initialization and after training: the
+  gradient norm of the loss w.r.t. each layer's kernel on a fixed batch
+  (``grad_norm``), the fraction of units that output exactly zero on every
+  probe point (``dead_fraction``), and for bounded activations the fraction
+  of unit activations within 0.01 of a bound (``saturated_fraction``);
+- every layer's representation of the probe points (layer 0 = input), at
+  both stages, for the geometry measurements downstream.
+
+A run whose loss becomes NaN or infinite is stopped and returned with
+``status = "diverged"``: the study carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geoctx.config import BOUNDED_ACTIVATIONS, SATURATION_TOLERANCE, resolve_initializer
+
+log = logging.getLogger(__name__)
+
+STAGES = ("init", "trained")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The keys that identify one model of the sweep."""
+
+    dataset: str
+    activation: str
+    initializer: str
+    width: int
+    depth: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How a model is trained; the ``training:`` config section."""
+
+    epochs: int = 60
+    batch_size: int = 64
+    learning_rate: float = 0.003
+    optimizer: str = "adam"
+    validation_fraction: float = 0.2
+    early_stopping: dict = field(
+        default_factory=lambda: {"patience": 10, "restore_best": True}
+    )
+
+    def __hash__(self):
+        return hash(json.dumps(asdict(self), sort_keys=True))
+
+
+@dataclass
+class TrainResult:
+    """Everything one training run produced; :func:`save` persists it."""
+
+    spec: ModelSpec
+    settings: TrainSettings
+    model: object
+    init_model: object
+    run: dict
+    history: pd.DataFrame
+    units: pd.DataFrame
+    representations: dict[str, np.ndarray]
+
+
+def configure_backend(*, threads: int, seed: int) -> None:
+    """Seed Keras and pin the thread count; make TensorFlow ops deterministic.
+
+    Call before any model is built: TensorFlow fixes its thread pools on
+    first use.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # already initialised in this process (tests)
+            pass
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(seed)
+
+
+def _kernel_gradient_norms(model, x, y) -> list[float]:
+    """L2 norm of d(loss)/d(kernel) for each Dense layer, on one batch."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise NotImplementedError(
+            f"gradient norms are implemented for the TensorFlow backend, not "
+            f"{keras.backend.backend()!r}"
+        )
+    import tensorflow as tf
+
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    kernels = [layer.kernel for layer in model.layers]
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=False))
+    grads = tape.gradient(loss, kernels)
+    return [float(np.linalg.norm(np.asarray(g, dtype=np.float64))) for g in grads]
+
+
+def layer_representations(model, x: np.ndarray) -> list[np.ndarray]:
+    """Representations of ``x`` at layer 0 (input), each hidden layer and the logits."""
+    from geoctx.models import layer_outputs_model
+
+    outs = layer_outputs_model(model).predict(x, batch_size=1024, verbose=0)
+    return [np.asarray(x, dtype=np.float32)] + [np.asarray(o) for o in outs]
+
+
+def unit_health(
+    reps: list[np.ndarray], grad_norms: list[float], *, activation: str
+) -> list[tuple[int, str, float]]:
+    """``(layer, metric, value)`` rows for the hidden layers and the logits.
+
+    ``reps`` are the representations from :func:`layer_representations`
+    (``reps[0]`` is the input); ``grad_norms[i]`` belongs to layer ``i + 1``.
+    """
+    rows = []
+    hidden = reps[1:-1]
+    bounds = BOUNDED_ACTIVATIONS.get(activation)
+    for layer, h in enumerate(hidden, start=1):
+        rows.append((layer, "dead_fraction", float(np.mean(np.all(h == 0, axis=0)))))
+        if bounds is not None:
+            low, high = bounds
+            saturated = (h <= low + SATURATION_TOLERANCE) | (
+                h >= high - SATURATION_TOLERANCE
+            )
+            rows.append((layer, "saturated_fraction", float(np.mean(saturated))))
+        rows.append(
+            (
+                layer,
+                "activation_std",
+                float(np.mean(np.std(h, axis=0, dtype=np.float64))),
+            )
+        )
+    for layer, norm in enumerate(grad_norms, start=1):
+        rows.append((layer, "grad_norm", norm))
+    return rows
+
+
+class _EpochLog:
+    """Keras callback: one log line per epoch, wall time per epoch."""
+
+    def __new__(cls, total: int):
+        import keras
+
+        class EpochLog(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.times = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._t0 = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.times.append(time.perf_counter() - self._t0)
+                logs = logs or {}
+                log.info(
+                    "epoch %d/%d loss=%.4f acc=%.4f val_loss=%.4f val_acc=%.4f (%.2fs)",
+                    epoch + 1,
+                    total,
+                    logs.get("loss", math.nan),
+                    logs.get("accuracy", math.nan),
+                    logs.get("val_loss", math.nan),
+                    logs.get("val_accuracy", math.nan),
+                    self.times[-1],
+                )
+
+        return EpochLog()
+
+
+def _finite(values) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+def train_model(
+    data: dict[str, np.ndarray],
+    spec: ModelSpec,
+    settings: TrainSettings,
+    *,
+    threads: int = 1,
+) -> TrainResult:
+    """Build, train and evaluate one model; record history and unit health.
+
+    ``data`` holds the arrays of :func:`geoctx.datasets.split_and_standardize`.
+    """
+    configure_backend(threads=threads, seed=spec.seed)
+    import keras
+
+    from geoctx.models import build_mlp
+
+    x_train, y_train = data["X_train"], data["y_train"]
+    probe = data["X_test"][data["probe_index"]]
+    batch = (x_train[: settings.batch_size], y_train[: settings.batch_size])
+    n_classes = int(max(data[f"y_{s}"].max() for s in ("train", "val", "test")) + 1)
+
+    model = build_mlp(
+        x_train.shape[1],
+        n_classes,
+        activation=spec.activation,
+        initializer=spec.initializer,
+        width=spec.width,
+        depth=spec.depth,
+    )
+    optimizer = keras.optimizers.get(
+        {
+            "class_name": settings.optimizer,
+            "config": {"learning_rate": settings.learning_rate},
+        }
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    init_model = keras.models.clone_model(model)
+    init_model.set_weights(model.get_weights())
+
+    reps, unit_rows = {}, []
+
+    def record(stage: str) -> None:
+        layers = layer_representations(model, probe)
+        for i, h in enumerate(layers):
+            reps[f"{stage}/layer_{i}"] = h
+        health = unit_health(
+            layers, _kernel_gradient_norms(model, *batch), activation=spec.activation
+        )
+        unit_rows.extend((stage, *row) for row in health)
+
+    record("init")
+    log.info(
+        "training %s: %d parameters, kernel initializer %s",
+        model.name,
+        model.count_params(),
+        resolve_initializer(spec.initializer, spec.activation),
+    )
+    epoch_log = _EpochLog(settings.epochs)
+    callbacks = [epoch_log, keras.callbacks.TerminateOnNaN()]
+    patience = settings.early_stopping.get("patience")
+    if patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=patience,
+                restore_best_weights=settings.early_stopping.get("restore_best", True),
+            )
+        )
+    t0 = time.perf_counter()
+    fit = model.fit(
+        x_train,
+        y_train,
+        validation_data=(data["X_val"], data["y_val"]),
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    wall_time = time.perf_counter() - t0
+
+    history = pd.DataFrame(fit.history).rename_axis("epoch").reset_index()
+    history["epoch"] += 1
+    history["epoch_time_s"] = epoch_log.times[: len(history)]
+    for col in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        if col not in history:
+            history[col] = math.nan
+    diverged = not _finite(history["loss"].fillna(math.inf))
+
+    scores = {}
+    for split in ("train", "val", "test"):
+        if diverged:
+            scores[split] = (math.nan, math.nan)
+            continue
+        loss, acc = model.evaluate(
+            data[f"X_{split}"], data[f"y_{split}"], batch_size=1024, verbose=0
+        )
+        scores[split] = (float(loss), float(acc))
+    diverged = diverged or not _finite([s[0] for s in scores.values()])
+    if diverged:
+        log.warning("loss became non-finite: run recorded as diverged")
+    record("trained")
+
+    val_loss = history["val_loss"].to_numpy(dtype=float)
+    best_epoch = (
+        int(np.nanargmin(val_loss)) + 1 if np.isfinite(val_loss).any() else len(history)
+    )
+    run = {
+        **asdict(spec),
+        "status": "diverged" if diverged else "ok",
+        "kernel_initializer": resolve_initializer(spec.initializer, spec.activation),
+        "n_features": int(x_train.shape[1]),
+        "n_classes": n_classes,
+        "n_params": int(model.count_params()),
+        "epochs_run": int(len(history)),
+        "best_epoch": best_epoch,
+        **{f"{s}_loss": scores[s][0] for s in scores},
+        **{f"{s}_accuracy": scores[s][1] for s in scores},
+        "generalization_gap": scores["train"][1] - scores["test"][1],
+        "wall_time_s": wall_time,
+    }
+    log.info(
+        "done: status=%s test_acc=%.4f epochs=%d wall=%.1fs",
+        run["status"],
+        run["test_accuracy"],
+        run["epochs_run"],
+        wall_time,
+    )
+    keys = asdict(spec)
+    units = pd.DataFrame(unit_rows, columns=["stage", "layer", "metric", "value"])
+    return TrainResult(
+        spec=spec,
+        settings=settings,
+        model=model,
+        init_model=init_model,
+        run=run,
+        history=history.assign(**keys),
+        units=units.assign(**keys),
+        representations=reps,
+    )
+
+
+def save(result: TrainResult, outputs: dict[str, str]) -> None:
+    """Persist a :class:`TrainResult` to the paths named in ``outputs``.
+
+    Keys: ``model``, ``init_model`` (``.keras``), ``run``, ``history``,
+    ``units`` (Parquet), ``representations`` (``.npz``), ``settings`` (JSON).
+    """
+    from geoctx import tables
+
+    for path in outputs.values():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    result.model.save(outputs["model"])
+    result.init_model.save(outputs["init_model"])
+    tables.write(pd.DataFrame([result.run]), outputs["run"], "runs")
+    tables.write(result.history, outputs["history"], "history")
+    tables.write(result.units, outputs["units"], "units")
+    np.savez_compressed(outputs["representations"], **result.representations)
+    with open(outputs["settings"], "w") as fh:
+        json.dump(
+            {"model": asdict(result.spec), "training": asdict(result.settings)},
+            fh,
+            indent=2,
+        )

@@ -1,0 +1,218 @@
+"""End to end: the smoke study runs, its outputs are right, reruns are minimal.
+
+The workflow is copied into a temporary directory and run there with the
+same interpreter, as `snakemake --configfile tests/config/smoke.yaml`.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from geoctx import tables
+from geoctx.report import model_id
+
+ROOT = Path(__file__).resolve().parents[1]
+COPY = [
+    "Snakefile",
+    "workflow",
+    "scripts",
+    "src",
+    "config",
+    "profiles",
+    "envs",
+    "tests/config",
+]
+SMOKE = "tests/config/smoke.yaml"
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir, *args, configfile=SMOKE):
+    cmd = [sys.executable, "-m", "snakemake", *args, "--configfile", configfile]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("study")
+    for item in COPY:
+        src, dst = ROOT / item, workdir / item
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    proc = snakemake(workdir)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return workdir
+
+
+def smoke_config():
+    return yaml.safe_load((ROOT / SMOKE).read_text())
+
+
+def n_models(config):
+    return (
+        len(config["datasets"])
+        * len(config["activations"])
+        * len(config.get("initializers", ["auto"]))
+        * len(config["widths"])
+        * len(config["depths"])
+        * len(config["seeds"])
+    )
+
+
+def test_tables_have_their_schema_and_plausible_values(study):
+    config = smoke_config()
+    runs = pd.read_parquet(study / "results/tables/runs.parquet")
+    assert len(runs) == n_models(config)
+    assert set(runs.status) == {"ok"}
+    assert runs.test_accuracy.between(0, 1).all()
+    # a few epochs are enough for the best model of each dataset to beat chance
+    assert (runs.groupby("dataset").test_accuracy.max() > 0.7).all()
+    assert (runs.epochs_run == config["training"]["epochs"]).all()
+    for name in ("runs", "history", "units"):
+        path = study / f"results/tables/{name}.parquet"
+        assert pq.read_schema(path).remove_metadata() == tables.SCHEMAS[name]
+        meta = tables.read_metadata(path)
+        assert len(meta["config_sha256"]) == 64
+        assert meta["versions"]["keras"] == "3.15.1"
+    history = pd.read_parquet(study / "results/tables/history.parquet")
+    assert len(history) == n_models(config) * config["training"]["epochs"]
+    units = pd.read_parquet(study / "results/tables/units.parquet")
+    grad = units[(units.metric == "grad_norm") & (units.stage == "init")]
+    assert len(grad) == sum(d + 1 for d in config["depths"]) * n_models(config) // len(
+        config["depths"]
+    )
+
+
+def test_figures_and_report(study):
+    for name in ("accuracy_vs_depth", "grad_norm_by_layer"):
+        for ext in ("png", "svg"):
+            assert (study / f"results/figures/{name}.{ext}").stat().st_size > 10_000
+    html = (study / "results/report/report.html").read_text()
+    runs = pd.read_parquet(study / "results/tables/runs.parquet")
+    for _, row in runs.iterrows():
+        assert model_id(row) in html
+    assert "geoctx smoke study" in html
+    assert 'src="data:image/png;base64,' in html
+
+
+def test_snakemake_report_zip(study):
+    proc = snakemake(study, "--report", "results/report.zip")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (study / "results/report.zip").stat().st_size > 10_000
+
+
+def dry_run(workdir, configfile=SMOKE):
+    proc = snakemake(workdir, "-n", "--quiet", "rules", configfile=configfile)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, flags=re.M))
+    counts.pop("total", None)
+    counts.pop("all", None)
+    return {rule: int(n) for rule, n in counts.items()}
+
+
+DOWNSTREAM = {
+    "aggregate_table": 3,
+    "plot_accuracy": 1,
+    "plot_grad_norms": 1,
+    "render_report": 1,
+}
+
+
+def edited_config(workdir, edit):
+    config = smoke_config()
+    edit(config)
+    path = workdir / "edited.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_nothing_to_do_after_the_run(study):
+    assert dry_run(study) == {}
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(
+            lambda c: c["datasets"]["moons"].update(noise=0.2),
+            {"make_dataset": 1, "train_model": 4, **DOWNSTREAM},
+            id="dataset-parameter",
+        ),
+        pytest.param(
+            lambda c: c["activations"].append("tanh"),
+            {"train_model": 4, **DOWNSTREAM},
+            id="new-activation",
+        ),
+        pytest.param(
+            lambda c: c["seeds"].append(1),
+            {"train_model": 8, **DOWNSTREAM},
+            id="new-seed",
+        ),
+        pytest.param(
+            lambda c: c["study"].update(title="A <script>new</script> title"),
+            {"render_report": 1},
+            id="report-title",
+        ),
+        pytest.param(
+            lambda c: c["training"].update(epochs=5),
+            {"train_model": 8, **DOWNSTREAM},
+            id="training-budget",
+        ),
+    ],
+)
+def test_config_edit_reruns_exactly(study, edit, expected):
+    assert dry_run(study, edited_config(study, edit)) == expected
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        ("training", {"train_model": 8, **DOWNSTREAM}),
+        ("datasets", {"make_dataset": 2, "train_model": 8, **DOWNSTREAM}),
+        ("plots", {"plot_accuracy": 1, "plot_grad_norms": 1, "render_report": 1}),
+        ("report", {"render_report": 1}),
+    ],
+)
+def test_code_edit_reruns_exactly(study, module, expected):
+    # Snakemake compares checksums of small inputs, so a real edit is needed
+    path = study / "src/geoctx" / f"{module}.py"
+    original, stat = path.read_text(), path.stat()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        assert dry_run(study) == expected
+    finally:
+        path.write_text(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_bad_config_fails_before_any_job(study):
+    path = edited_config(study, lambda c: c.update(activations=["relu", "sigmod"]))
+    proc = snakemake(study, "-n", configfile=path)
+    assert proc.returncode != 0
+    assert (
+        "activations[1]: 'sigmod' is not a Keras activation"
+        in proc.stderr + proc.stdout
+    )
+
+
+def test_escaped_title_in_a_rendered_report(study):
+    path = edited_config(
+        study, lambda c: c["study"].update(title="<script>alert(1)</script>")
+    )
+    proc = snakemake(study, "results/report/report.html", configfile=path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (study / "results/report/report.html").read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

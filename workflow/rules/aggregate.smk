@@ -1,0 +1,14 @@
+rule aggregate_table:
+    input:
+        parts=table_inputs,
+        code=package("tables"),
+    output:
+        "results/tables/{table}.parquet",
+    log:
+        "logs/aggregate_table/{table}.log",
+    conda:
+        ENV
+    params:
+        config_sha256=config_hash(config),
+    script:
+        "../../scripts/aggregate_table.py"

@@ -1,0 +1,26 @@
+rule train_model:
+    input:
+        data="results/data/{dataset}/data.npz",
+        code=package("datasets", "models", "training", "tables"),
+    output:
+        model=f"results/models/{MODEL}/model.keras",
+        init_model=f"results/models/{MODEL}/init.keras",
+        run=f"results/models/{MODEL}/runs.parquet",
+        history=f"results/models/{MODEL}/history.parquet",
+        units=f"results/models/{MODEL}/units.parquet",
+        representations=f"results/models/{MODEL}/representations.npz",
+        settings=f"results/models/{MODEL}/settings.json",
+    log:
+        f"logs/train_model/{MODEL}.log",
+    benchmark:
+        f"benchmarks/rules/train_model/{MODEL}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        training=config["training"],
+    script:
+        "../../scripts/train_model.py"
