@@ -128,3 +128,10 @@ def test_kernel_gradient_norms_match_a_hand_computed_gradient():
     got = training._kernel_gradient_norms(model, x, y)
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     assert keras.backend.backend() == "tensorflow"
+
+
+def test_recorded_losses_match_keras_evaluate(data):
+    result = training.train_model(data, SPEC, SETTINGS)
+    loss, acc = result.model.evaluate(data["X_test"], data["y_test"], verbose=0)
+    assert result.run["test_loss"] == pytest.approx(loss, rel=1e-4)
+    assert result.run["test_accuracy"] == pytest.approx(acc, abs=1e-6)

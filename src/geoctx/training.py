@@ -124,8 +124,21 @@ def layer_representations(model, x: np.ndarray) -> list[np.ndarray]:
     """Representations of ``x`` at layer 0 (input), each hidden layer and the logits."""
     from geoctx.models import layer_outputs_model
 
-    outs = layer_outputs_model(model).predict(x, batch_size=1024, verbose=0)
+    return _forward(layer_outputs_model(model), x)
+
+
+def _forward(outputs_model, x: np.ndarray) -> list[np.ndarray]:
+    outs = outputs_model.predict(x, batch_size=4096, verbose=0)
     return [np.asarray(x, dtype=np.float32)] + [np.asarray(o) for o in outs]
+
+
+def _loss_and_accuracy(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean softmax cross-entropy (float64) and accuracy of logits."""
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    loss = -float(np.mean(log_p[np.arange(len(y)), y]))
+    return loss, float(np.mean(np.argmax(logits, axis=1) == y))
 
 
 def unit_health(
@@ -207,7 +220,7 @@ def train_model(
     configure_backend(threads=threads, seed=spec.seed)
     import keras
 
-    from geoctx.models import build_mlp
+    from geoctx.models import build_mlp, layer_outputs_model
 
     x_train, y_train = data["X_train"], data["y_train"]
     probe = data["X_test"][data["probe_index"]]
@@ -235,11 +248,13 @@ def train_model(
     )
     init_model = keras.models.clone_model(model)
     init_model.set_weights(model.get_weights())
+    # shares the model's layers: one traced forward pass serves every measurement
+    outputs_model = layer_outputs_model(model)
 
     reps, unit_rows = {}, []
 
     def record(stage: str) -> None:
-        layers = layer_representations(model, probe)
+        layers = _forward(outputs_model, probe)
         for i, h in enumerate(layers):
             reps[f"{stage}/layer_{i}"] = h
         health = unit_health(
@@ -291,10 +306,8 @@ def train_model(
         if diverged:
             scores[split] = (math.nan, math.nan)
             continue
-        loss, acc = model.evaluate(
-            data[f"X_{split}"], data[f"y_{split}"], batch_size=1024, verbose=0
-        )
-        scores[split] = (float(loss), float(acc))
+        logits = _forward(outputs_model, data[f"X_{split}"])[-1]
+        scores[split] = _loss_and_accuracy(logits, data[f"y_{split}"])
     diverged = diverged or not _finite([s[0] for s in scores.values()])
     if diverged:
         log.warning("loss became non-finite: run recorded as diverged")
