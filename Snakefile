@@ -33,10 +33,12 @@ wildcard_constraints:
     depth=r"\d+",
     seed=r"\d+",
     table=alternatives(TABLES),
+    attack=alternatives(ATTACKS),
 
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -80,7 +81,7 @@ def test_tables_have_their_schema_and_plausible_values(study):
     # a few epochs are enough for the best model of each dataset to beat chance
     assert (runs.groupby("dataset").test_accuracy.max() > 0.7).all()
     assert (runs.epochs_run == config["training"]["epochs"]).all()
-    for name in ("runs", "history", "units"):
+    for name in tables.SCHEMAS:
         path = study / f"results/tables/{name}.parquet"
         assert pq.read_schema(path).remove_metadata() == tables.SCHEMAS[name]
         meta = tables.read_metadata(path)
@@ -95,8 +96,40 @@ def test_tables_have_their_schema_and_plausible_values(study):
     )
 
 
+def test_robustness_and_inference_tables(study):
+    config = smoke_config()
+    rob = pd.read_parquet(study / "results/tables/robustness.parquet")
+    assert set(rob.attack) == {
+        "clean",
+        "gaussian",
+        "fgsm_linf",
+        "pgd_linf",
+        "pgd_l2",
+        "transfer_pgd_linf",
+        "none",
+    }
+    # transfer rows for every model but the reference (ReLU) ones
+    transfer = rob[rob.attack == "transfer_pgd_linf"]
+    assert set(transfer.activation) == {"sigmoid"}
+    assert rob.groupby(["dataset", "activation", "depth"]).size().nunique() in (1, 2)
+    acc = rob[(rob.metric == "accuracy") & rob.attack.isin(["pgd_linf", "fgsm_linf"])]
+    assert acc.value.between(0, 1).all()
+    clean = rob[rob.attack == "clean"].set_index(["dataset", "activation", "depth"])
+    runs = pd.read_parquet(study / "results/tables/runs.parquet")
+    runs = runs.set_index(["dataset", "activation", "depth"])
+    joined = clean[clean.metric == "accuracy"].value
+    assert np.allclose(joined.sort_index(), runs.test_accuracy.sort_index(), atol=1e-6)
+    inference = pd.read_parquet(study / "results/tables/inference.parquet")
+    n_forward = len(config["depths"]) * len(config["widths"]) * 2
+    assert len(inference) == len(config["activations"]) * (n_forward + 1)
+    assert (inference.latency_ms_median > 0).all()
+    assert set(inference.threads) == {1}
+
+
 def test_figures_and_report(study):
-    for name in ("accuracy_vs_depth", "grad_norm_by_layer"):
+    names = ["accuracy_vs_depth", "grad_norm_by_layer", "boundary_accuracy"]
+    names += ["latency_ratio", "robustness_pgd_linf", "robustness_transfer_pgd_linf"]
+    for name in names:
         for ext in ("png", "svg"):
             assert (study / f"results/figures/{name}.{ext}").stat().st_size > 10_000
     html = (study / "results/report/report.html").read_text()
@@ -122,10 +155,21 @@ def dry_run(workdir, configfile=SMOKE):
     return {rule: int(n) for rule, n in counts.items()}
 
 
+ROBUSTNESS_PLOTS = {"plot_robustness": 5, "plot_boundary_accuracy": 1}
+# What follows retraining models: their robustness, the four per-model
+# tables, every figure drawn from them, and the report.
 DOWNSTREAM = {
-    "aggregate_table": 3,
+    "aggregate_table": 4,
     "plot_accuracy": 1,
     "plot_grad_norms": 1,
+    **ROBUSTNESS_PLOTS,
+    "render_report": 1,
+}
+ALL_PLOTS = {
+    "plot_accuracy": 1,
+    "plot_grad_norms": 1,
+    **ROBUSTNESS_PLOTS,
+    "plot_latency": 1,
     "render_report": 1,
 }
 
@@ -147,17 +191,29 @@ def test_nothing_to_do_after_the_run(study):
     [
         pytest.param(
             lambda c: c["datasets"]["moons"].update(noise=0.2),
-            {"make_dataset": 1, "train_model": 4, **DOWNSTREAM},
+            {
+                "make_dataset": 1,
+                "train_model": 4,
+                "compute_robustness": 4,
+                **DOWNSTREAM,
+            },
             id="dataset-parameter",
         ),
         pytest.param(
             lambda c: c["activations"].append("tanh"),
-            {"train_model": 4, **DOWNSTREAM},
+            {
+                "train_model": 4,
+                "compute_robustness": 4,
+                "benchmark_inference": 1,
+                **DOWNSTREAM,
+                "aggregate_table": 5,
+                "plot_latency": 1,
+            },
             id="new-activation",
         ),
         pytest.param(
             lambda c: c["seeds"].append(1),
-            {"train_model": 8, **DOWNSTREAM},
+            {"train_model": 8, "compute_robustness": 8, **DOWNSTREAM},
             id="new-seed",
         ),
         pytest.param(
@@ -167,8 +223,28 @@ def test_nothing_to_do_after_the_run(study):
         ),
         pytest.param(
             lambda c: c["training"].update(epochs=5),
-            {"train_model": 8, **DOWNSTREAM},
+            {"train_model": 8, "compute_robustness": 8, **DOWNSTREAM},
             id="training-budget",
+        ),
+        pytest.param(
+            lambda c: c["robustness"].update(pgd_steps=6),
+            {
+                "compute_robustness": 8,
+                "aggregate_table": 1,
+                **ROBUSTNESS_PLOTS,
+                "render_report": 1,
+            },
+            id="attack-setting",
+        ),
+        pytest.param(
+            lambda c: c["inference"].update(repeats=6),
+            {
+                "benchmark_inference": 2,
+                "aggregate_table": 1,
+                "plot_latency": 1,
+                "render_report": 1,
+            },
+            id="inference-setting",
         ),
     ],
 )
@@ -179,9 +255,38 @@ def test_config_edit_reruns_exactly(study, edit, expected):
 @pytest.mark.parametrize(
     ("module", "expected"),
     [
-        ("training", {"train_model": 8, **DOWNSTREAM}),
-        ("datasets", {"make_dataset": 2, "train_model": 8, **DOWNSTREAM}),
-        ("plots", {"plot_accuracy": 1, "plot_grad_norms": 1, "render_report": 1}),
+        (
+            "training",
+            {
+                "train_model": 8,
+                "compute_robustness": 8,
+                "benchmark_inference": 2,
+                **DOWNSTREAM,
+                "aggregate_table": 5,
+                "plot_latency": 1,
+            },
+        ),
+        (
+            "datasets",
+            {
+                "make_dataset": 2,
+                "train_model": 8,
+                "compute_robustness": 8,
+                **DOWNSTREAM,
+            },
+        ),
+        (
+            "robustness",
+            {
+                "compute_robustness": 8,
+                "benchmark_inference": 2,
+                "aggregate_table": 2,
+                **ROBUSTNESS_PLOTS,
+                "plot_latency": 1,
+                "render_report": 1,
+            },
+        ),
+        ("plots", ALL_PLOTS),
         ("report", {"render_report": 1}),
     ],
 )

@@ -256,6 +256,17 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
+#: The config sections each study table depends on.
+TABLE_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
+    "runs": SWEEP_KEYS,
+    "history": SWEEP_KEYS,
+    "units": SWEEP_KEYS,
+    "geometry": (*SWEEP_KEYS, "geometry"),
+    "robustness": (*SWEEP_KEYS, "robustness"),
+    "inference": ("activations", "depths", "widths", "inference"),
+}
+
+
 def config_hash(config: Mapping, keys: tuple[str, ...] = SWEEP_KEYS) -> str:
     """SHA-256 of the config sections a table depends on.
 

@@ -150,7 +150,8 @@ def digits(*, n_samples=None, seed=0) -> Dataset:
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
-    return _subsample(Dataset(X.astype(float), y), n_samples, seed, "digits")
+    data = Dataset(X.astype(float), y, info={"value_range": [0.0, 16.0]})
+    return _subsample(data, n_samples, seed, "digits")
 
 
 def mnist1d(*, n_samples=4000, seed=0) -> Dataset:
@@ -184,7 +185,7 @@ def _subsample(data: Dataset, n_samples, seed, name) -> Dataset:
         np.arange(len(data.y)), train_size=n_samples, stratify=data.y, random_state=seed
     )
     keep = np.sort(keep)
-    return Dataset(data.X[keep], data.y[keep])
+    return Dataset(data.X[keep], data.y[keep], info=data.info)
 
 
 GENERATOR_FUNCTIONS = {
@@ -255,6 +256,10 @@ def split_and_standardize(
         arrays[f"y_{name}"] = data.y[idx].astype(np.int64)
         if data.boundary_distance is not None:
             arrays[f"boundary_distance_{name}"] = data.boundary_distance[idx] / scale
+    if "value_range" in data.info:
+        low, high = data.info["value_range"]
+        arrays["clip_low"] = ((low - mean) / scale).astype(np.float32)
+        arrays["clip_high"] = ((high - mean) / scale).astype(np.float32)
     n_test = len(arrays["y_test"])
     if probe_size >= n_test:
         probe = np.arange(n_test)

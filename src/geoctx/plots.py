@@ -74,6 +74,60 @@ def grad_norm_by_layer(df: pd.DataFrame, *, ax=None):
     return ax
 
 
+def accuracy_vs_strength(df: pd.DataFrame, *, ax=None):
+    """Accuracy against attack radius or noise level (``epsilon`` column),
+    one line per activation, 95% CI over seeds."""
+    ax = ax or plt.gca()
+    sns.lineplot(
+        data=df,
+        x="epsilon",
+        y="value",
+        hue="activation",
+        palette=palette(df["activation"]),
+        errorbar=("ci", 95),
+        marker="o",
+        ax=ax,
+    )
+    ax.set(xlabel="ε or σ (data std units)", ylabel="accuracy", ylim=(-0.02, 1.02))
+    return ax
+
+
+def boundary_accuracy(df: pd.DataFrame, *, ax=None):
+    """Accuracy per distance-to-boundary bin (``epsilon`` holds the bin's
+    upper quantile: 0.2 = the fifth of points closest to the boundary)."""
+    ax = ax or plt.gca()
+    sns.lineplot(
+        data=df,
+        x="epsilon",
+        y="value",
+        hue="activation",
+        palette=palette(df["activation"]),
+        errorbar=("ci", 95),
+        marker="o",
+        ax=ax,
+    )
+    ax.set(xlabel="distance-to-boundary quantile bin (upper edge)", ylabel="accuracy")
+    return ax
+
+
+def latency_ratio(df: pd.DataFrame, *, ax=None):
+    """Forward-pass latency relative to ReLU against depth (``latency_ratio``)."""
+    ax = ax or plt.gca()
+    sns.lineplot(
+        data=df,
+        x="depth",
+        y="latency_ratio",
+        hue="activation",
+        palette=palette(df["activation"]),
+        errorbar=None,
+        marker="o",
+        ax=ax,
+    )
+    ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
+    ax.set(xlabel="hidden layers", ylabel="latency / ReLU latency")
+    return ax
+
+
 def deepest(df: pd.DataFrame) -> pd.DataFrame:
     """Rows of the deepest models of each dataset."""
     return df[df["depth"] == df.groupby("dataset")["depth"].transform("max")]

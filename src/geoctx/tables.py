@@ -59,6 +59,30 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("epoch_time_s", pa.float64()),
         ]
     ),
+    "robustness": pa.schema(
+        MODEL_FIELDS
+        + [
+            pa.field("attack", pa.string()),
+            pa.field("epsilon", pa.float64()),
+            pa.field("metric", pa.string()),
+            pa.field("value", pa.float64()),
+        ]
+    ),
+    "inference": pa.schema(
+        [
+            pa.field("activation", pa.string()),
+            pa.field("depth", pa.int64()),
+            pa.field("width", pa.int64()),
+            pa.field("batch_size", pa.int64()),
+            pa.field("backend", pa.string()),
+            pa.field("op", pa.string()),
+            pa.field("latency_ms_median", pa.float64()),
+            pa.field("latency_ms_iqr", pa.float64()),
+            pa.field("throughput_per_s", pa.float64()),
+            pa.field("cpu", pa.string()),
+            pa.field("threads", pa.int64()),
+        ]
+    ),
     "units": pa.schema(
         MODEL_FIELDS
         + [
@@ -97,6 +121,28 @@ def package_versions(names: Iterable[str] = RECORDED_PACKAGES) -> dict[str, str]
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def model_keys(wildcards: Mapping) -> dict:
+    """The model-key columns of one job, typed as in the tables."""
+    return {
+        field.name: int(wildcards[field.name])
+        if pa.types.is_integer(field.type)
+        else str(wildcards[field.name])
+        for field in MODEL_FIELDS
+    }
+
+
+def cpu_name() -> str:
+    """The CPU model, from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def to_table(df: pd.DataFrame, name: str) -> pa.Table:

@@ -9,6 +9,8 @@ rule aggregate_table:
     conda:
         ENV
     params:
-        config_sha256=config_hash(config),
+        config_sha256=lambda wildcards: config_hash(
+            config, TABLE_CONFIG_KEYS[wildcards.table]
+        ),
     script:
         "../../scripts/aggregate_table.py"

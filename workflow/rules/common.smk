@@ -15,6 +15,7 @@ os.environ.update(
 )
 
 from geoctx.config import (  # noqa: E402
+    TABLE_CONFIG_KEYS,
     ConfigError,
     config_hash,
     dataset_params,
@@ -35,13 +36,30 @@ config.update(_valid)
 
 ENV = "../../envs/geoctx.yaml"
 MODEL = "{dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed}"
-TABLES = ["runs", "history", "units"]
-# Per-model file each study table is aggregated from.
-TABLE_SOURCES = {table: f"results/models/{MODEL}/{table}.parquet" for table in TABLES}
+# Each study table and the per-job files it is aggregated from.
+TABLE_SOURCES = {
+    "runs": f"results/models/{MODEL}/runs.parquet",
+    "history": f"results/models/{MODEL}/history.parquet",
+    "units": f"results/models/{MODEL}/units.parquet",
+    "robustness": f"results/robustness/{MODEL}/robustness.parquet",
+    "inference": "results/inference/{activation}.parquet",
+}
+TABLES = list(TABLE_SOURCES)
+ATTACKS = ["gaussian", "fgsm_linf", "pgd_linf", "pgd_l2"]
+if (
+    config["robustness"]["reference_activation"] in config["activations"]
+    and len(config["activations"]) > 1
+):
+    ATTACKS.append("transfer_pgd_linf")
+FIGURE_NAMES = [
+    "accuracy_vs_depth",
+    "grad_norm_by_layer",
+    *(f"robustness_{attack}" for attack in ATTACKS),
+    "boundary_accuracy",
+    "latency_ratio",
+]
 FIGURES = [
-    f"results/figures/{name}.{ext}"
-    for name in ("accuracy_vs_depth", "grad_norm_by_layer")
-    for ext in ("png", "svg")
+    f"results/figures/{name}.{ext}" for name in FIGURE_NAMES for ext in ("png", "svg")
 ]
 
 
@@ -61,4 +79,23 @@ def per_model(template):
 
 
 def table_inputs(wildcards):
-    return per_model(TABLE_SOURCES[wildcards.table])
+    template = TABLE_SOURCES[wildcards.table]
+    if "{dataset}" not in template:
+        return expand(template, activation=config["activations"])
+    return per_model(template)
+
+
+def reference(wildcards, filename):
+    """A file of the transfer-attack reference model of this model, if any."""
+    activation = config["robustness"]["reference_activation"]
+    if activation not in config["activations"] or activation == wildcards.activation:
+        return []
+    keys = {**wildcards, "activation": activation}
+    return f"results/models/{MODEL.format(**keys)}/{filename}"
+
+
+def robustness_settings(wildcards):
+    """The robustness section without what only the workflow uses."""
+    settings = dict(config["robustness"])
+    settings.pop("reference_activation")
+    return settings

@@ -34,3 +34,61 @@ rule plot_grad_norms:
         ENV
     script:
         "../../scripts/plot_grad_norms.py"
+
+
+rule plot_robustness:
+    input:
+        robustness="results/tables/robustness.parquet",
+        code=package("plots"),
+    output:
+        png=report(
+            "results/figures/robustness_{attack}.png",
+            caption="../report/robustness.rst",
+            category="Robustness",
+            subcategory="{attack}",
+        ),
+        svg="results/figures/robustness_{attack}.svg",
+    log:
+        "logs/plot_robustness/{attack}.log",
+    conda:
+        ENV
+    script:
+        "../../scripts/plot_robustness.py"
+
+
+rule plot_boundary_accuracy:
+    input:
+        robustness="results/tables/robustness.parquet",
+        code=package("plots"),
+    output:
+        png=report(
+            "results/figures/boundary_accuracy.png",
+            caption="../report/boundary_accuracy.rst",
+            category="Robustness",
+        ),
+        svg="results/figures/boundary_accuracy.svg",
+    log:
+        "logs/plot_boundary_accuracy.log",
+    conda:
+        ENV
+    script:
+        "../../scripts/plot_boundary_accuracy.py"
+
+
+rule plot_latency:
+    input:
+        inference="results/tables/inference.parquet",
+        code=package("plots", "cost"),
+    output:
+        png=report(
+            "results/figures/latency_ratio.png",
+            caption="../report/latency_ratio.rst",
+            category="Cost",
+        ),
+        svg="results/figures/latency_ratio.svg",
+    log:
+        "logs/plot_latency.log",
+    conda:
+        ENV
+    script:
+        "../../scripts/plot_latency.py"

@@ -1,0 +1,23 @@
+"""benchmark_inference: forward-pass and activation-op latency of one activation."""
+
+from geoctx import cost, tables
+from geoctx.logs import log_to
+from geoctx.training import configure_backend
+
+log = log_to(snakemake.log[0])
+configure_backend(threads=1, seed=0)
+settings = snakemake.params.settings
+table = cost.benchmark_activation(
+    snakemake.wildcards.activation,
+    depths=snakemake.params.depths,
+    widths=snakemake.params.widths,
+    batch_sizes=settings["batch_sizes"],
+    n_features=settings["n_features"],
+    n_classes=settings["n_classes"],
+    repeats=settings["repeats"],
+    warmup=settings["warmup"],
+    op_size=settings["op_size"],
+    threads=1,
+)
+tables.write(table, snakemake.output[0], "inference")
+log.info("\n%s", table.to_string())

@@ -1,0 +1,16 @@
+"""plot_robustness: accuracy vs epsilon (or sigma) for one attack."""
+
+import pandas as pd
+
+from geoctx import plots
+from geoctx.logs import log_to
+
+log_to(snakemake.log[0])
+table = pd.read_parquet(snakemake.input.robustness)
+rows = table[
+    (table.attack == snakemake.wildcards.attack) & (table.metric == "accuracy")
+]
+fig = plots.facet(rows, plots.accuracy_vs_strength, col="depth", row="dataset")
+fig.suptitle(snakemake.wildcards.attack, y=1.0)
+fig.savefig(snakemake.output.png, dpi=150, bbox_inches="tight")
+fig.savefig(snakemake.output.svg, bbox_inches="tight")

@@ -1,0 +1,335 @@
+"""Input gradients and Jacobians of Keras models.
+
+This is the only module of geoctx that uses backend autodiff; everything else
+is backend-agnostic Keras and numpy. Every public function dispatches on
+``keras.backend.backend()``. Only TensorFlow is implemented (``tf.GradientTape``
+inside a ``tf.function`` compiled once per model and cached); a JAX version
+would add ``_jax_*`` builders (``jax.value_and_grad``,
+``jax.vmap(jax.jacrev(...))`` under ``jax.jit``) to ``_BUILDERS``. Any other
+backend raises ``NotImplementedError``.
+
+Arrays go in and come out as numpy: inputs ``x`` of shape ``(n, d_in)``
+(cast to float32), integer labels ``y`` of shape ``(n,)``. Layers are named by
+``layer`` either as a Keras layer name or as a depth index: 0 is the input
+(the identity map), ``k >= 1`` the k-th layer after the input (for the geoctx
+MLP ``hidden_1 .. hidden_depth`` then ``logits``), and negative indices count
+from the output (-1 is the logits).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+__all__ = [
+    "input_gradient",
+    "layer_jacobians",
+    "logit_jacobians",
+    "logits_and_input_gradient",
+]
+
+# model -> {key: compiled function}. Compiled functions reach the model through
+# a weak reference, so the cache never keeps a model alive.
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _check_inputs(x, y=None):
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"x must be 2-D (n, d_in), got shape {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError("x has no rows")
+    if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
+        raise ValueError("x must contain finite numbers only")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if y is None:
+        return x, None
+    y = np.asarray(y)
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"y must have shape ({x.shape[0]},), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+        raise ValueError(f"y must hold non-negative integer labels, got {y.dtype}")
+    return x, y.astype(np.int32)
+
+
+def _check_batch_size(batch_size):
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    return int(batch_size)
+
+
+def _builders():
+    backend = keras.backend.backend()
+    if backend not in _BUILDERS:
+        raise NotImplementedError(
+            f"geoctx.autodiff supports the TensorFlow backend only, but Keras runs "
+            f"on {backend!r}; set KERAS_BACKEND=tensorflow or add a {backend} "
+            f"implementation to geoctx.autodiff._BUILDERS"
+        )
+    return _BUILDERS[backend]
+
+
+def _compiled(model, key, build) -> Callable:
+    per_model = _CACHE.setdefault(model, {})
+    if key not in per_model:
+        per_model[key] = build()
+    return per_model[key]
+
+
+def _input_dim(model):
+    try:
+        return model.inputs[0].shape[-1]
+    except (AttributeError, IndexError, ValueError, TypeError):
+        return None
+
+
+def _chain_layers(model):
+    return [
+        layer
+        for layer in model.layers
+        if not isinstance(layer, keras.layers.InputLayer)
+    ]
+
+
+def _resolve_layer(model, layer):
+    """Return the Keras layer named by ``layer``, or None for the input."""
+    chain = _chain_layers(model)
+    if isinstance(layer, str):
+        try:
+            found = model.get_layer(layer)
+        except ValueError:
+            names = [lyr.name for lyr in model.layers]
+            raise ValueError(
+                f"layer {layer!r} not found in model; layers are {names}"
+            ) from None
+        return None if isinstance(found, keras.layers.InputLayer) else found
+    if isinstance(layer, bool) or not isinstance(layer, int | np.integer):
+        raise ValueError(f"layer must be a name or an int index, got {layer!r}")
+    depth = len(chain)
+    index = int(layer) + depth + 1 if layer < 0 else int(layer)
+    if not 0 <= index <= depth:
+        raise ValueError(
+            f"layer index {layer} out of range [-{depth + 1}, {depth}] for a model "
+            f"with {depth} layers after the input"
+        )
+    return None if index == 0 else chain[index - 1]
+
+
+def _layer_function(model, target):
+    """A callable mapping model inputs to ``target``'s output."""
+    if target is _chain_layers(model)[-1]:
+        return model
+    if isinstance(model, keras.Sequential):
+        chain = _chain_layers(model)
+        stop = next(i for i, lyr in enumerate(chain) if lyr is target)
+
+        def upto(x, training=False):
+            for lyr in chain[: stop + 1]:
+                x = lyr(x, training=training)
+            return x
+
+        return upto
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, target.output)
+
+
+def _weak_call(model):
+    ref = weakref.ref(model)
+
+    def call(x, training=False):
+        return ref()(x, training=training)
+
+    return call
+
+
+# TensorFlow implementation --------------------------------------------------
+
+
+def _tf_gradient_builder(model):
+    import tensorflow as tf
+
+    call = _weak_call(model)
+    signature = [
+        tf.TensorSpec([None, _input_dim(model)], tf.float32),
+        tf.TensorSpec([None], tf.int32),
+    ]
+
+    @tf.function(input_signature=signature)
+    def logits_and_gradient(x, y):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            logits = tf.cast(call(x, training=False), tf.float32)
+            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
+            total = tf.reduce_sum(losses)
+        return logits, tape.gradient(total, x)
+
+    return logits_and_gradient
+
+
+def _tf_jacobian_builder(model, function):
+    import tensorflow as tf
+
+    call = _weak_call(model) if function is model else function
+    signature = [tf.TensorSpec([None, _input_dim(model)], tf.float32)]
+
+    @tf.function(input_signature=signature)
+    def jacobian(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = call(x, training=False)
+            out = tf.reshape(tf.cast(out, tf.float32), [tf.shape(x)[0], -1])
+        return tape.batch_jacobian(out, x)
+
+    return jacobian
+
+
+_BUILDERS = {
+    "tensorflow": {
+        "gradient": _tf_gradient_builder,
+        "jacobian": _tf_jacobian_builder,
+    },
+}
+
+
+# Public API --------------------------------------------------------------------
+
+
+def logits_and_input_gradient(model, x, y, *, batch_size=1024):
+    """Logits and input gradient of the softmax cross-entropy in one pass.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Maps float32 inputs ``(n, d_in)`` to logits ``(n, n_classes)``.
+    x : array_like, shape (n, d_in)
+        Inputs.
+    y : array_like of int, shape (n,)
+        True class indices.
+    batch_size : int, default 1024
+        Rows per backend call; the result does not depend on it.
+
+    Returns
+    -------
+    logits : ndarray, shape (n, n_classes), float32
+        ``model(x)`` in inference mode.
+    gradient : ndarray, shape (n, d_in), float32
+        Gradient of the *summed* cross-entropy, so row ``i`` is the gradient of
+        example ``i``'s own loss and does not shrink with ``n``.
+
+    Examples
+    --------
+    >>> logits, grad = logits_and_input_gradient(model, x, y)  # doctest: +SKIP
+    """
+    x, y = _check_inputs(x, y)
+    batch_size = _check_batch_size(batch_size)
+    builders = _builders()
+    function = _compiled(model, "gradient", lambda: builders["gradient"](model))
+    logits, grads = [], []
+    for start in range(0, x.shape[0], batch_size):
+        out, grad = function(
+            x[start : start + batch_size], y[start : start + batch_size]
+        )
+        logits.append(keras.ops.convert_to_numpy(out))
+        grads.append(keras.ops.convert_to_numpy(grad))
+    return np.concatenate(logits), np.concatenate(grads)
+
+
+def input_gradient(model, x, y, *, batch_size=1024):
+    """Gradient of the softmax cross-entropy of the logits w.r.t. the inputs.
+
+    The loss is the *sum* over examples of ``-log softmax(model(x))[y]``, so row
+    ``i`` is the gradient of example ``i``'s own loss (divide by ``n`` for the
+    gradient of the mean).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Maps float32 inputs ``(n, d_in)`` to logits ``(n, n_classes)``.
+    x : array_like, shape (n, d_in)
+        Inputs.
+    y : array_like of int, shape (n,)
+        True class indices.
+    batch_size : int, default 1024
+        Rows per backend call.
+
+    Returns
+    -------
+    ndarray, shape (n, d_in), float32
+
+    Examples
+    --------
+    >>> g = input_gradient(model, x, y)  # doctest: +SKIP
+    >>> x_fgsm = x + 0.1 * np.sign(g)  # doctest: +SKIP
+    """
+    return logits_and_input_gradient(model, x, y, batch_size=batch_size)[1]
+
+
+def layer_jacobians(model, x, *, layer, batch_size=256):
+    """Jacobian of one layer's output w.r.t. the model input, per point.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A Sequential model or a functional model with one input.
+    x : array_like, shape (n, d_in)
+        Points at which to differentiate.
+    layer : str or int
+        Layer name, or depth index (0 = input, which gives the identity;
+        ``k`` = k-th layer after the input; -1 = output layer).
+    batch_size : int, default 256
+        Rows per backend call; memory grows as ``batch_size * d_layer * d_in``.
+
+    Returns
+    -------
+    ndarray, shape (n, d_layer, d_in), float32
+        ``J[i, a, b] = d h_a(x_i) / d x_b``.
+
+    Examples
+    --------
+    >>> J = layer_jacobians(model, x, layer="hidden_1")  # doctest: +SKIP
+    >>> s = np.linalg.svd(J, compute_uv=False)  # local isometry  # doctest: +SKIP
+    """
+    x, _ = _check_inputs(x)
+    batch_size = _check_batch_size(batch_size)
+    builders = _builders()
+    target = _resolve_layer(model, layer)
+    if target is None:
+        eye = np.eye(x.shape[1], dtype=np.float32)
+        return np.repeat(eye[None], x.shape[0], axis=0)
+
+    def build():
+        return builders["jacobian"](model, _layer_function(model, target))
+
+    function = _compiled(model, ("jacobian", target.name), build)
+    blocks = [
+        keras.ops.convert_to_numpy(function(x[start : start + batch_size]))
+        for start in range(0, x.shape[0], batch_size)
+    ]
+    return np.concatenate(blocks)
+
+
+def logit_jacobians(model, x, *, batch_size=256):
+    """Jacobian of the logits w.r.t. the input, per point.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Maps ``(n, d_in)`` to logits ``(n, n_classes)``.
+    x : array_like, shape (n, d_in)
+        Points at which to differentiate.
+    batch_size : int, default 256
+        Rows per backend call.
+
+    Returns
+    -------
+    ndarray, shape (n, n_classes, d_in), float32
+
+    Examples
+    --------
+    >>> J = logit_jacobians(model, x)  # doctest: +SKIP
+    >>> local_lipschitz = np.linalg.norm(J, ord=2, axis=(1, 2))  # doctest: +SKIP
+    """
+    return layer_jacobians(model, x, layer=-1, batch_size=batch_size)

@@ -1,0 +1,169 @@
+"""Known-answer tests of geoctx.autodiff: affine maps, finite differences."""
+
+import gc
+import weakref
+
+import keras
+import numpy as np
+import pytest
+
+from geoctx import autodiff
+
+
+def _linear_softmax(d=3, n_classes=4, seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [keras.Input((d,)), keras.layers.Dense(n_classes, name="logits")]
+    )
+
+
+def _two_layer(activation, seed=1):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dense(6, activation=activation, name="hidden_1")(inputs)
+    logits = keras.layers.Dense(4, name="logits")(hidden)
+    return keras.Model(inputs, logits)
+
+
+def _points(n=20, d=3, seed=2):
+    return np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
+
+
+def _finite_difference_jacobian(function, x, h=1e-3):
+    """Central differences in float64 of a float32 map, shape (n, d_out, d_in)."""
+    columns = []
+    for j in range(x.shape[1]):
+        step = np.zeros_like(x, dtype=np.float64)
+        step[:, j] = h
+        plus = function((x + step).astype(np.float32)).astype(np.float64)
+        minus = function((x - step).astype(np.float32)).astype(np.float64)
+        columns.append((plus - minus) / (2 * h))
+    return np.stack(columns, axis=2)
+
+
+def test_input_gradient_of_linear_softmax_is_kernel_times_residual():
+    model = _linear_softmax()
+    x = _points()
+    y = np.arange(len(x)) % 4
+    kernel, bias = (
+        w.astype(np.float64) for w in model.get_layer("logits").get_weights()
+    )
+    logits = x.astype(np.float64) @ kernel + bias
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    expected = (probs - np.eye(4)[y]) @ kernel.T
+    np.testing.assert_allclose(
+        autodiff.input_gradient(model, x, y), expected, rtol=1e-4, atol=1e-6
+    )
+
+
+def test_input_gradient_rows_are_per_example_and_batch_independent():
+    model = _two_layer("tanh")
+    x = _points(n=50)
+    y = np.arange(50) % 4
+    full = autodiff.input_gradient(model, x, y)
+    small_batches = autodiff.input_gradient(model, x, y, batch_size=7)
+    first_rows = autodiff.input_gradient(model, x[:5], y[:5])
+    np.testing.assert_allclose(small_batches, full, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(first_rows, full[:5], rtol=1e-5, atol=1e-7)
+
+
+def test_logits_and_input_gradient_returns_model_logits():
+    model = _two_layer("relu")
+    x = _points()
+    logits, gradient = autodiff.logits_and_input_gradient(model, x, np.zeros(20, int))
+    np.testing.assert_allclose(logits, model.predict_on_batch(x), rtol=1e-5, atol=1e-6)
+    assert gradient.shape == x.shape
+
+
+@pytest.mark.parametrize("layer", ["hidden_1", 1, -2])
+def test_jacobian_of_linear_dense_layer_is_kernel_transpose(layer):
+    model = _two_layer(None)
+    x = _points()
+    kernel = model.get_layer("hidden_1").kernel.numpy()
+    jac = autodiff.layer_jacobians(model, x, layer=layer)
+    assert jac.shape == (20, 6, 3)
+    np.testing.assert_allclose(jac, np.broadcast_to(kernel.T, jac.shape), rtol=1e-6)
+
+
+def test_jacobian_of_input_layer_is_identity():
+    model = _two_layer("relu")
+    x = _points(n=4)
+    for layer in (0, -3, model.layers[0].name):
+        jac = autodiff.layer_jacobians(model, x, layer=layer)
+        np.testing.assert_array_equal(jac, np.broadcast_to(np.eye(3), (4, 3, 3)))
+
+
+@pytest.mark.parametrize("builder", ["functional", "sequential"])
+def test_relu_layer_jacobian_matches_finite_differences(builder):
+    model = _two_layer("relu")
+    if builder == "sequential":
+        model = keras.Sequential([keras.Input((3,)), *model.layers[1:]])
+    x = _points(n=30)
+    hidden = model.get_layer("hidden_1")
+    kernel, bias = (w.numpy().astype(np.float64) for w in hidden.weights)
+    pre = x.astype(np.float64) @ kernel + bias
+    # Finite differences are exact for a ReLU layer unless a step crosses a kink.
+    far_from_kink = np.all(np.abs(pre) > 1e-2, axis=1)
+    assert far_from_kink.sum() > 10
+    x = x[far_from_kink]
+    jac = autodiff.layer_jacobians(model, x, layer="hidden_1")
+    numeric = _finite_difference_jacobian(
+        lambda z: np.maximum(z.astype(np.float64) @ kernel + bias, 0.0), x
+    )
+    np.testing.assert_allclose(jac, numeric, rtol=1e-4, atol=1e-5)
+    assert np.any(jac == 0) and np.any(jac != 0)
+
+
+def test_logit_jacobians_match_finite_differences_of_the_model():
+    model = _two_layer("tanh")
+    x = _points(n=10)
+    jac = autodiff.logit_jacobians(model, x)
+    numeric = _finite_difference_jacobian(model.predict_on_batch, x, h=1e-2)
+    assert jac.shape == (10, 4, 3)
+    np.testing.assert_allclose(jac, numeric, rtol=1e-2, atol=1e-3)
+    np.testing.assert_allclose(
+        jac, autodiff.layer_jacobians(model, x, layer="logits"), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("layer", "match"),
+    [("nope", "'nope' not found"), (3, "out of range"), (-4, "out of range")],
+)
+def test_bad_layer_raises(layer, match):
+    with pytest.raises(ValueError, match=match):
+        autodiff.layer_jacobians(_two_layer("relu"), _points(n=2), layer=layer)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "match"),
+    [
+        (np.zeros(3), np.zeros(3, int), "x must be 2-D"),
+        (np.zeros((3, 3)), np.zeros(2, int), "y must have shape"),
+        (np.zeros((3, 3)), np.full(3, 0.5), "integer labels"),
+        (np.full((3, 3), np.nan), np.zeros(3, int), "finite"),
+    ],
+)
+def test_bad_inputs_raise(x, y, match):
+    with pytest.raises(ValueError, match=match):
+        autodiff.input_gradient(_linear_softmax(), x, y)
+
+
+def test_other_backends_raise_not_implemented(monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    model = _linear_softmax()
+    with pytest.raises(NotImplementedError, match="'jax'"):
+        autodiff.input_gradient(model, _points(), np.zeros(20, int))
+    with pytest.raises(NotImplementedError, match="'jax'"):
+        autodiff.logit_jacobians(model, _points())
+
+
+def test_compiled_cache_does_not_keep_models_alive():
+    model = _linear_softmax()
+    autodiff.input_gradient(model, _points(), np.zeros(20, int))
+    autodiff.logit_jacobians(model, _points())
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None

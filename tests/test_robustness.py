@@ -1,0 +1,533 @@
+"""Known-answer and property tests of geoctx.robustness."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import softmax
+from sklearn.datasets import make_moons
+
+from geoctx import robustness as rb
+
+
+@pytest.fixture(scope="module")
+def moons():
+    """A tanh MLP trained a few epochs on standardised two moons."""
+    x, y = make_moons(700, noise=0.15, random_state=0)
+    x = ((x - x.mean(0)) / x.std(0)).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(16, activation="tanh"),
+            keras.layers.Dense(16, activation="tanh"),
+            keras.layers.Dense(2),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.02),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(x[:400], y[:400], epochs=15, batch_size=32, verbose=0)
+    split = {
+        "model": model,
+        "x_val": x[400:500],
+        "y_val": y[400:500],
+        "x_test": x[500:],
+        "y_test": y[500:],
+    }
+    assert rb.accuracy(model, split["x_test"], split["y_test"]) > 0.9
+    return split
+
+
+def _linear_binary(d=5, seed=3):
+    """A single Dense layer with 2 logits and its analytic boundary (w, b)."""
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(2)])
+    kernel, bias = (v.astype(np.float64) for v in model.get_weights())
+    model.set_weights([kernel.astype(np.float32), np.array([0.1, -0.2], np.float32)])
+    return model, kernel[:, 1] - kernel[:, 0], -0.3
+
+
+# Zero budget ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        lambda m, x, y: rb.fgsm(m, x, y, epsilon=0.0),
+        lambda m, x, y: rb.pgd(m, x, y, epsilon=0.0, norm="linf"),
+        lambda m, x, y: rb.pgd(m, x, y, epsilon=0.0, norm="l2", clip=(0.0, 0.1)),
+    ],
+)
+def test_zero_epsilon_returns_inputs_unchanged(moons, attack):
+    x, y = moons["x_test"], moons["y_test"]
+    x_adv = attack(moons["model"], x, y)
+    assert x_adv is not x
+    np.testing.assert_array_equal(x_adv, x)
+
+
+def test_zero_epsilon_and_zero_sigma_give_clean_accuracy_exactly(moons):
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    clean = rb.accuracy(model, x, y)
+    for attack in ("fgsm_linf", "pgd_linf", "pgd_l2"):
+        result = rb.attack_accuracy(model, x, y, attack=attack, epsilons=[0.3, 0.0])
+        assert list(result) == [0.3, 0.0]
+        assert result[0.0] == clean
+        assert result[0.3] < clean
+    noise = rb.gaussian_noise_accuracy(model, x, y, sigmas=[0.0, 0.5], n_draws=3)
+    assert noise[0.0] == clean
+    assert noise[0.5] < clean
+
+
+# Monotonicity and attack strength ---------------------------------------------------
+
+EPSILONS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5]
+
+
+@pytest.mark.parametrize("attack", ["fgsm_linf", "pgd_linf", "pgd_l2"])
+def test_attack_accuracy_is_non_increasing_in_epsilon(moons, attack):
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    acc = list(
+        rb.attack_accuracy(model, x, y, attack=attack, epsilons=EPSILONS).values()
+    )
+    assert np.all(np.diff(acc) <= 0), acc
+    assert acc[-1] < acc[0] - 0.2, acc
+
+
+def test_gaussian_noise_accuracy_is_non_increasing_up_to_monte_carlo_error(moons):
+    # One sigma's standard error is sqrt(a(1-a)/(n draws)) ~ 0.004 here, and the
+    # draws are shared across sigmas; 0.01 is a 2.5-sigma allowance for the noise.
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    sigmas = [0.0, 0.1, 0.2, 0.4, 0.8, 1.6]
+    acc = list(
+        rb.gaussian_noise_accuracy(
+            model, x, y, sigmas=sigmas, scale=x.std(0), n_draws=20, rng=1
+        ).values()
+    )
+    assert np.all(np.diff(acc) <= 0.01), acc
+    assert acc[-1] < acc[0] - 0.2, acc
+
+
+def test_gaussian_noise_scale_multiplies_sigma(moons):
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    a = rb.gaussian_noise_accuracy(model, x, y, sigmas=[0.6], scale=2.0, rng=4)
+    b = rb.gaussian_noise_accuracy(model, x, y, sigmas=[1.2], scale=1.0, rng=4)
+    assert a[0.6] == pytest.approx(b[1.2], abs=1e-12)
+
+
+@pytest.mark.parametrize(("steps", "factor"), [(1, 0.1), (10, 2.5)])
+def test_pgd_is_never_weaker_than_fgsm(moons, steps, factor):
+    # One short step from a random start is much weaker than FGSM: the guarantee
+    # comes from keeping the FGSM point as a candidate.
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    options = {"epsilons": EPSILONS[1:], "steps": steps, "step_size_factor": factor}
+    fgsm = rb.attack_accuracy(model, x, y, attack="fgsm_linf", **options)
+    pgd = rb.attack_accuracy(model, x, y, attack="pgd_linf", **options)
+    for epsilon in EPSILONS[1:]:
+        assert pgd[epsilon] <= fgsm[epsilon]
+
+
+def test_pgd_result_is_what_attack_accuracy_reports(moons):
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    x_adv = rb.pgd(model, x, y, epsilon=0.3, steps=10, rng=5)
+    fgsm = rb.accuracy(model, rb.fgsm(model, x, y, epsilon=0.3), y)
+    assert rb.accuracy(model, x_adv, y) <= fgsm
+
+
+def test_pgd_is_reproducible_from_its_seed(moons):
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    a = rb.pgd(model, x, y, epsilon=0.2, norm="l2", steps=3, rng=7)
+    b = rb.pgd(
+        model, x, y, epsilon=0.2, norm="l2", steps=3, rng=np.random.default_rng(7)
+    )
+    c = rb.pgd(model, x, y, epsilon=0.2, norm="l2", steps=3, rng=8)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+# Budgets and data range -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("norm", "order"), [("linf", np.inf), ("l2", 2)], ids=["linf", "l2"]
+)
+def test_perturbations_stay_in_ball_and_data_range(moons, norm, order):
+    model, x, y = moons["model"], moons["x_test"].copy(), moons["y_test"]
+    low, high = np.quantile(x, 0.1, axis=0), np.quantile(x, 0.9, axis=0)
+    x[0] = high + 0.5  # a clean point outside the nominal range
+    epsilon = 0.4
+    outputs = [rb.pgd(model, x, y, epsilon=epsilon, norm=norm, clip=(low, high))]
+    if norm == "linf":
+        outputs.append(rb.fgsm(model, x, y, epsilon=epsilon, clip=(low, high)))
+    for x_adv in outputs:
+        delta = x_adv.astype(np.float64) - x
+        assert np.all(np.linalg.norm(delta, ord=order, axis=1) <= epsilon + 1e-6)
+        inside = np.all((x >= low) & (x <= high), axis=1)
+        assert np.all((x_adv[inside] >= low) & (x_adv[inside] <= high))
+        assert np.any(x_adv[inside] == high) or np.any(x_adv[inside] == low)
+        # the outside point is never pushed further out
+        assert np.all(x_adv[0] <= x[0])
+        assert np.any(delta != 0)
+
+
+# Minimal adversarial distance and Lipschitz ---------------------------------------
+
+
+def test_minimal_distance_of_linear_binary_model_is_analytic():
+    model, w, b = _linear_binary()
+    x = np.random.default_rng(0).normal(size=(256, 5)).astype(np.float32)
+    margin = x.astype(np.float64) @ w + b
+    y = (margin > 0).astype(int)
+    y[:20] = 1 - y[:20]  # misclassified points
+    expected = np.abs(margin) / np.linalg.norm(w)
+    distance = rb.minimal_adversarial_distance(model, x, y)
+    np.testing.assert_array_equal(distance[:20], 0.0)
+    np.testing.assert_allclose(distance[20:], expected[20:], rtol=0.02)
+
+
+def test_minimal_distance_respects_clip():
+    model, w, b = _linear_binary(d=2, seed=4)
+    x = np.random.default_rng(1).uniform(-1, 1, size=(64, 2)).astype(np.float32)
+    y = (x.astype(np.float64) @ w + b > 0).astype(int)
+    free = rb.minimal_adversarial_distance(model, x, y)
+    boxed = rb.minimal_adversarial_distance(model, x, y, clip=(-1.0, 1.0))
+    assert np.all(boxed >= free * (1 - 1e-4))
+    # Points whose nearest boundary point lies outside the box need a longer way.
+    foot = x - ((x @ w + b) / (w @ w))[:, None] * w
+    outside = np.any(np.abs(foot) > 1.0, axis=1) & np.all(np.isfinite(boxed))
+    assert np.all(boxed[outside] > free[outside] * 1.01)
+
+
+def test_minimal_distance_of_constant_classifier_is_infinite():
+    # Zero gradients everywhere and no point predicted otherwise: nothing can
+    # change the prediction of class 0, class-1 points are already wrong.
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.set_weights([np.zeros((3, 2), np.float32), np.array([1.0, 0.0], np.float32)])
+    x = np.random.default_rng(0).normal(size=(8, 3))
+    y = np.array([0, 1] * 4)
+    with pytest.warns(RuntimeWarning, match="no adversarial example found for 4"):
+        distance = rb.minimal_adversarial_distance(model, x, y)
+    np.testing.assert_array_equal(distance, [np.inf, 0.0] * 4)
+
+
+def test_minimal_distance_is_below_nearest_point_predicted_otherwise(moons):
+    model, x, y = moons["model"], moons["x_test"][:100], moons["y_test"][:100]
+    distance = rb.minimal_adversarial_distance(model, x, y)
+    predicted = np.argmax(model.predict_on_batch(x), axis=1)
+    pairwise = np.linalg.norm(x[:, None] - x[None], axis=2)
+    bound = np.where(predicted[None] != y[:, None], pairwise, np.inf).min(axis=1)
+    assert np.all(distance <= bound + 1e-5)
+    assert np.all(distance[predicted != y] == 0)
+    assert np.all(distance[predicted == y] > 0)
+
+
+def test_lipschitz_of_single_dense_layer_is_kernel_spectral_norm():
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    kernel = model.get_weights()[0].astype(np.float64)
+    x = np.random.default_rng(0).normal(size=(10, 4))
+    result = rb.lipschitz_estimate(model, x)
+    expected = np.linalg.norm(kernel, ord=2)
+    assert result["lipschitz_max"] == pytest.approx(expected, rel=1e-5)
+    assert result["lipschitz_mean"] == pytest.approx(expected, rel=1e-5)
+
+
+# Transfer -------------------------------------------------------------------------
+
+
+def test_transfer_from_itself_is_white_box_pgd(moons):
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    options = {"epsilon": 0.3, "steps": 5, "rng": 2}
+    white_box = rb.accuracy(model, rb.pgd(model, x, y, **options), y)
+    assert rb.transfer_accuracy(model, model, x, y, **options) == white_box
+    clean = rb.accuracy(model, x, y)
+    assert rb.transfer_accuracy(model, model, x, y, epsilon=0.0) == clean
+
+
+def test_transfer_from_an_unrelated_model_is_weaker(moons):
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    keras.utils.set_random_seed(9)
+    untrained = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    transfer = rb.transfer_accuracy(model, untrained, x, y, epsilon=0.3, steps=5)
+    white_box = rb.accuracy(model, rb.pgd(model, x, y, epsilon=0.3, steps=5), y)
+    assert transfer > white_box + 0.1
+
+
+# Distance to the boundary -----------------------------------------------------------
+
+
+def test_nearest_other_class_distance_by_hand():
+    x = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0], [0.0, 1.0]])
+    y = np.array([0, 1, 1, 0])
+    np.testing.assert_allclose(
+        rb.nearest_other_class_distance(x, y),
+        [5.0, np.sqrt(18), np.sqrt(85), np.sqrt(18)],
+    )
+    reference_x, reference_y = np.array([[0.0, 2.0], [9.0, 9.0]]), np.array([1, 0])
+    np.testing.assert_allclose(
+        rb.nearest_other_class_distance(
+            x, y, reference_x=reference_x, reference_y=reference_y
+        ),
+        [2.0, np.sqrt(61), np.sqrt(10), 1.0],
+    )
+
+
+def test_boundary_stratified_accuracy_by_hand():
+    model, w, b = _linear_binary(d=2)
+    x = np.random.default_rng(2).normal(size=(100, 2)).astype(np.float32)
+    margin = x.astype(np.float64) @ w + b
+    distance = np.abs(margin) / np.linalg.norm(w)
+    y = (margin > 0).astype(int)
+    closest = np.argsort(distance)[:10]
+    y[closest] = 1 - y[closest]
+    bins = rb.boundary_stratified_accuracy(
+        model, x, y, distance, quantiles=(0.0, 0.2, 0.6, 1.0)
+    )
+    np.testing.assert_array_equal(bins["n"], [20, 40, 40])
+    np.testing.assert_allclose(bins["accuracy"], [0.5, 1.0, 1.0])
+    np.testing.assert_allclose(bins["quantile_high"], [0.2, 0.6, 1.0])
+    assert bins["distance_high"][-1] == distance.max()
+    assert bins["distance_low"][0] == distance.min()
+
+
+# Calibration ----------------------------------------------------------------------
+
+
+def test_ece_of_calibrated_predictions_is_near_zero():
+    rng = np.random.default_rng(0)
+    n = 200_000
+    confidence = rng.uniform(0.5, 1.0, size=n)
+    predicted = rng.integers(0, 2, size=n)
+    y = np.where(rng.uniform(size=n) < confidence, predicted, 1 - predicted)
+    probs = np.where(predicted[:, None] == [0, 1], confidence[:, None], 0.0)
+    probs += np.where(predicted[:, None] == [0, 1], 0.0, 1 - confidence[:, None])
+    assert rb.expected_calibration_error(probs, y) < 0.02
+    # The same confidences with labels drawn at 0.5 are far from calibrated.
+    coin = rng.integers(0, 2, size=n)
+    assert rb.expected_calibration_error(probs, coin) > 0.2
+
+
+def test_ece_of_confident_wrong_predictions_is_one():
+    y = np.arange(60) % 3
+    probs = np.eye(3)[(y + 1) % 3]
+    assert rb.expected_calibration_error(probs, y) == pytest.approx(1.0)
+
+
+def test_ece_by_hand():
+    probs = [[0.9, 0.1], [0.9, 0.1], [0.3, 0.7], [0.4, 0.6]]
+    # bin (0.8, 0.9]: acc 1/2, conf 0.9; bin (0.6, 0.7]: acc 1, conf 0.7;
+    # bin (0.5, 0.6]: acc 0, conf 0.6.
+    expected = (2 * 0.4 + 0.3 + 0.6) / 4
+    ece = rb.expected_calibration_error(probs, [0, 1, 1, 0], n_bins=10)
+    assert ece == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("true_temperature", [0.5, 2.5])
+def test_temperature_scaling_recovers_known_temperature(true_temperature):
+    rng = np.random.default_rng(1)
+    logits = rng.normal(scale=3.0, size=(20_000, 4))
+    probs = softmax(logits / true_temperature, axis=1)
+    y = (rng.uniform(size=(len(probs), 1)) > probs.cumsum(axis=1)).sum(axis=1)
+    fitted = rb.fit_temperature(logits, y)
+    assert fitted == pytest.approx(true_temperature, rel=0.05)
+    before = rb.expected_calibration_error(rb.apply_temperature(logits, 1.0), y)
+    after = rb.expected_calibration_error(rb.apply_temperature(logits, fitted), y)
+    assert after < 0.02 < before
+
+
+# The whole evaluation --------------------------------------------------------------
+
+FAST = rb.RobustnessSettings(
+    sigmas=(0.0, 0.5),
+    n_draws=2,
+    epsilons=(0.0, 0.1, 0.3),
+    pgd_steps=5,
+    pgd_restarts=1,
+    min_distance_steps=5,
+    min_distance_bisections=4,
+    boundary_quantiles=(0.0, 0.5, 1.0),
+    probe_size=64,
+)
+
+
+COORDINATES = ["attack", "epsilon", "metric"]
+
+
+def test_evaluate_robustness_table(moons):
+    model = moons["model"]
+    keras.utils.set_random_seed(1)
+    reference = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
+    data["clip"] = (-3.0, 3.0)
+    table = rb.evaluate_robustness(
+        model, data, reference_model=reference, settings=FAST
+    )
+
+    assert list(table.columns) == list(rb.COLUMNS)
+    assert table.dtypes["epsilon"] == np.float64 and table.dtypes["value"] == np.float64
+    assert set(table["attack"]) == set(rb.ATTACKS)
+    assert set(table["metric"]) == set(rb.METRICS)
+    assert not table.duplicated(["attack", "epsilon", "metric"]).any()
+    accuracy = table.set_index(["attack", "epsilon", "metric"])["value"]
+    clean = rb.accuracy(model, data["x_test"], data["y_test"])
+    assert accuracy[("clean", 0.0, "accuracy")] == clean
+    assert accuracy[("gaussian", 0.0, "accuracy")] == clean
+    probe_clean = {accuracy[(a, 0.0, "accuracy")] for a in rb.ATTACKS[2:6]}
+    assert len(probe_clean) == 1
+    for epsilon in FAST.epsilons:
+        pgd, fgsm = (
+            accuracy[(a, epsilon, "accuracy")] for a in ("pgd_linf", "fgsm_linf")
+        )
+        assert pgd <= fgsm
+    summary = table[table["attack"] == "none"].set_index("metric")["value"]
+    assert table.loc[table["attack"] == "none", "epsilon"].isna().all()
+    q25, median, q75 = (
+        summary[f"min_adv_distance_{q}"] for q in ("q25", "median", "q75")
+    )
+    assert 0 <= q25 <= median <= q75
+    assert summary["lipschitz_mean"] <= summary["lipschitz_max"]
+    assert summary["temperature"] > 0
+    bins = table[table["metric"] == "accuracy_boundary_bin"]
+    assert bins["epsilon"].tolist() == [0.5, 1.0]
+
+
+def test_evaluate_robustness_uses_given_probe_and_boundary_distance(moons):
+    model = moons["model"]
+    data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
+    data["probe_index"] = np.arange(10)
+    data["boundary_distance_test"] = np.arange(len(data["y_test"]), dtype=float)
+    data["data_std"] = 1.0
+    table = rb.evaluate_robustness(model, data, settings=FAST)
+    assert "transfer_pgd_linf" not in set(table["attack"])
+    first_ten = rb.accuracy(model, data["x_test"][:10], data["y_test"][:10])
+    row = table.query("attack == 'pgd_l2' and epsilon == 0")["value"]
+    assert row.item() == first_ten
+    upper = table.query("metric == 'boundary_distance_upper'")["value"]
+    assert upper.tolist() == pytest.approx([0.5 * (len(data["y_test"]) - 1), 199.0])
+
+
+def test_evaluate_robustness_is_invariant_to_the_unit_of_the_inputs(moons):
+    # Doubling the inputs and halving the first kernel leaves every logit
+    # unchanged (powers of two are exact), so only the Lipschitz rows change.
+    model = moons["model"]
+    doubled = keras.models.clone_model(model)
+    weights = model.get_weights()
+    doubled.set_weights([weights[0] / 2, *weights[1:]])
+    data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
+    data["clip"] = (-1.5, 1.5)
+    twice = {
+        "X_test": 2 * data["x_test"],
+        "y_test": data["y_test"],
+        "X_val": 2 * data["x_val"],
+        "y_val": data["y_val"],
+        "clip": (-3.0, 3.0),
+        "scale": np.array(123.0),  # the datasets' raw-unit scale: must be ignored
+    }
+    a = rb.evaluate_robustness(model, data, settings=FAST)
+    b = rb.evaluate_robustness(doubled, twice, settings=FAST)
+    pd.testing.assert_frame_equal(a[COORDINATES], b[COORDINATES])
+    lipschitz = a["metric"].str.startswith("lipschitz")
+    np.testing.assert_allclose(
+        a["value"][~lipschitz], b["value"][~lipschitz], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        a["value"][lipschitz], 2 * b["value"][lipschitz], rtol=1e-5
+    )
+
+
+def _value(table, attack, metric, epsilon=None):
+    rows = table[(table["attack"] == attack) & (table["metric"] == metric)]
+    if epsilon is not None:
+        rows = rows[rows["epsilon"] == epsilon]
+    return rows["value"].item()
+
+
+def test_evaluate_robustness_units_follow_data_std(moons):
+    model = moons["model"]
+    data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
+    base = rb.evaluate_robustness(model, {**data, "data_std": 1.0}, settings=FAST)
+    wide = rb.evaluate_robustness(model, {**data, "data_std": 2.0}, settings=FAST)
+    median = "min_adv_distance_median"
+    assert _value(wide, "none", median) == pytest.approx(
+        _value(base, "none", median) / 2
+    )
+    # sigma 0.5 in units of std 2 is sigma 1 in units of 1: more noise, lower accuracy
+    assert _value(wide, "gaussian", "accuracy", 0.5) < _value(
+        base, "gaussian", "accuracy", 0.5
+    )
+    assert _value(wide, "pgd_l2", "accuracy", 0.3) < _value(
+        base, "pgd_l2", "accuracy", 0.3
+    )
+
+
+def test_settings_are_frozen_validated_and_serialisable():
+    settings = rb.RobustnessSettings(epsilons=[0.0, 0.1])
+    assert settings.epsilons == (0.0, 0.1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.seed = 1
+    assert dataclasses.asdict(settings)["pgd_steps"] == 20
+    with pytest.raises(ValueError, match="n_draws"):
+        rb.RobustnessSettings(n_draws=0)
+    with pytest.raises(ValueError, match="epsilons"):
+        rb.RobustnessSettings(epsilons=(0.1, -0.1))
+    with pytest.raises(ValueError, match="quantiles"):
+        rb.RobustnessSettings(boundary_quantiles=(0.0, 0.5))
+
+
+# Validation and inference cost -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda m, x, y: rb.accuracy(m, x[:, 0], y), "x must be 2-D"),
+        (lambda m, x, y: rb.accuracy(m, x, y[:-1]), "y must have shape"),
+        (lambda m, x, y: rb.fgsm(m, x, y, epsilon=-0.1), "epsilon must be"),
+        (lambda m, x, y: rb.pgd(m, x, y, epsilon=0.1, norm="l1"), "'l1'"),
+        (lambda m, x, y: rb.pgd(m, x, y, epsilon=0.1, restarts=0), "restarts"),
+        (lambda m, x, y: rb.fgsm(m, x, y, epsilon=0.1, clip=(1.0, 0.0)), "clip"),
+        (lambda m, x, y: rb.attack_accuracy(m, x, y, attack="cw", epsilons=[0]), "cw"),
+        (
+            lambda m, x, y: rb.gaussian_noise_accuracy(m, x, y, sigmas=[np.nan]),
+            "sigmas",
+        ),
+        (
+            lambda m, x, y: rb.boundary_stratified_accuracy(
+                m, x, y, np.ones(len(y)), quantiles=(0.2, 1.0)
+            ),
+            "quantiles",
+        ),
+        (lambda m, x, y: rb.expected_calibration_error(x, y), "probs"),
+        (lambda m, x, y: rb.apply_temperature(x, 0.0), "temperature"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_them(moons, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(moons["model"], moons["x_test"], moons["y_test"])
+
+
+def test_inference_latency_reports_consistent_timings(moons):
+    result = rb.inference_latency(moons["model"], batch_size=32, repeats=5, warmup=1)
+    assert set(result) == {"latency_median_ms", "latency_iqr_ms", "throughput_per_s"}
+    assert result["latency_median_ms"] > 0 and result["latency_iqr_ms"] >= 0
+    assert result["throughput_per_s"] == pytest.approx(
+        32 / (result["latency_median_ms"] / 1e3)
+    )
+
+
+def test_activation_op_latency_grows_with_size():
+    small = rb.activation_op_latency("sigmoid", size=1_000, repeats=20)
+    large = rb.activation_op_latency("sigmoid", size=4_000_000, repeats=5)
+    assert large["latency_median_ms"] > small["latency_median_ms"]
+    with pytest.raises(ValueError, match="not_an_activation"):
+        rb.activation_op_latency("not_an_activation")
+
+
+def test_table_has_pandas_string_columns(moons):
+    data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
+    table = rb.evaluate_robustness(moons["model"], data, settings=FAST)
+    assert pd.api.types.is_string_dtype(table["attack"])
+    assert pd.api.types.is_string_dtype(table["metric"])

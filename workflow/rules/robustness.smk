@@ -1,0 +1,46 @@
+rule compute_robustness:
+    input:
+        model=f"results/models/{MODEL}/model.keras",
+        run=f"results/models/{MODEL}/runs.parquet",
+        data="results/data/{dataset}/data.npz",
+        reference_model=lambda wildcards: reference(wildcards, "model.keras"),
+        reference_run=lambda wildcards: reference(wildcards, "runs.parquet"),
+        code=package("robustness", "autodiff", "tables", "datasets"),
+    output:
+        f"results/robustness/{MODEL}/robustness.parquet",
+    log:
+        f"logs/compute_robustness/{MODEL}.log",
+    benchmark:
+        f"benchmarks/rules/compute_robustness/{MODEL}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        settings=robustness_settings,
+    script:
+        "../../scripts/compute_robustness.py"
+
+
+rule benchmark_inference:
+    input:
+        code=package("cost", "robustness", "models", "training", "tables"),
+    output:
+        "results/inference/{activation}.parquet",
+    log:
+        "logs/benchmark_inference/{activation}.log",
+    conda:
+        ENV
+    # all cores: nothing else runs while it times (the timed code uses one thread)
+    threads: workflow.cores
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        depths=config["depths"],
+        widths=config["widths"],
+        settings=config["inference"],
+    script:
+        "../../scripts/benchmark_inference.py"
