@@ -34,10 +34,12 @@ wildcard_constraints:
     seed=r"\d+",
     table=alternatives(TABLES),
     attack=alternatives(ATTACKS),
+    metric=alternatives(GEOMETRY_METRICS),
 
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/geometry.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from geoctx import tables
+from geoctx.config import GEOMETRY_METRICS
 from geoctx.report import model_id
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,9 +127,25 @@ def test_robustness_and_inference_tables(study):
     assert set(inference.threads) == {1}
 
 
+def test_geometry_table_has_every_metric_layer_and_stage(study):
+    geometry = pd.read_parquet(study / "results/tables/geometry.parquet")
+    runs = pd.read_parquet(study / "results/tables/runs.parquet")
+    keys = ["dataset", "activation", "initializer", "width", "depth", "seed"]
+    counts = geometry.groupby([*keys, "stage", "metric"]).layer.nunique().reset_index()
+    assert set(geometry.metric) == set(GEOMETRY_METRICS)
+    assert set(geometry.stage) == {"init", "trained"}
+    assert len(counts) == len(runs) * 2 * len(GEOMETRY_METRICS)
+    assert (counts.layer == counts.depth + 2).all()  # input, hidden layers, logits
+    identity = geometry[
+        (geometry.layer == 0) & geometry.metric.isin(["linear_cka", "knn_overlap"])
+    ]
+    assert np.allclose(identity.value, 1.0)
+
+
 def test_figures_and_report(study):
     names = ["accuracy_vs_depth", "grad_norm_by_layer", "boundary_accuracy"]
     names += ["latency_ratio", "robustness_pgd_linf", "robustness_transfer_pgd_linf"]
+    names += ["projections_moons", "projections_circles", "geometry_linear_cka"]
     for name in names:
         for ext in ("png", "svg"):
             assert (study / f"results/figures/{name}.{ext}").stat().st_size > 10_000
@@ -155,21 +172,36 @@ def dry_run(workdir, configfile=SMOKE):
     return {rule: int(n) for rule, n in counts.items()}
 
 
-ROBUSTNESS_PLOTS = {"plot_robustness": 5, "plot_boundary_accuracy": 1}
-# What follows retraining models: their robustness, the four per-model
-# tables, every figure drawn from them, and the report.
-DOWNSTREAM = {
-    "aggregate_table": 4,
-    "plot_accuracy": 1,
-    "plot_grad_norms": 1,
-    **ROBUSTNESS_PLOTS,
-    "render_report": 1,
-}
-ALL_PLOTS = {
-    "plot_accuracy": 1,
-    "plot_grad_norms": 1,
-    **ROBUSTNESS_PLOTS,
-    "plot_latency": 1,
+N_MODELS = 8  # the smoke study: 2 datasets x 2 activations x 2 depths
+
+
+def per_model(n, *stages):
+    stages = stages or ("train_model", "compute_geometry", "compute_jacobians")
+    stages = (*stages, "compute_robustness") if len(stages) == 3 else stages
+    return {stage: n for stage in stages}
+
+
+def figures(*, latency=False, projections=0):
+    """The figure jobs that follow new model results, and the report."""
+    jobs = {
+        "plot_accuracy": 1,
+        "plot_grad_norms": 1,
+        "plot_geometry": len(GEOMETRY_METRICS),
+        "plot_robustness": 5,
+        "plot_boundary_accuracy": 1,
+        "render_report": 1,
+    }
+    if latency:
+        jobs["plot_latency"] = 1
+    if projections:
+        jobs["plot_projections"] = projections
+    return jobs
+
+
+GEOMETRY_ONLY = {"plot_geometry": len(GEOMETRY_METRICS), "render_report": 1}
+ROBUSTNESS_ONLY = {
+    "plot_robustness": 5,
+    "plot_boundary_accuracy": 1,
     "render_report": 1,
 }
 
@@ -193,27 +225,26 @@ def test_nothing_to_do_after_the_run(study):
             lambda c: c["datasets"]["moons"].update(noise=0.2),
             {
                 "make_dataset": 1,
-                "train_model": 4,
-                "compute_robustness": 4,
-                **DOWNSTREAM,
+                **per_model(4),
+                "aggregate_table": 5,
+                **figures(projections=1),
             },
             id="dataset-parameter",
         ),
         pytest.param(
             lambda c: c["activations"].append("tanh"),
             {
-                "train_model": 4,
-                "compute_robustness": 4,
+                **per_model(4),
                 "benchmark_inference": 1,
-                **DOWNSTREAM,
-                "aggregate_table": 5,
-                "plot_latency": 1,
+                "aggregate_table": 6,
+                **figures(latency=True, projections=2),
             },
             id="new-activation",
         ),
         pytest.param(
+            # projections show the first seed only: they stay
             lambda c: c["seeds"].append(1),
-            {"train_model": 8, "compute_robustness": 8, **DOWNSTREAM},
+            {**per_model(8), "aggregate_table": 5, **figures()},
             id="new-seed",
         ),
         pytest.param(
@@ -223,17 +254,22 @@ def test_nothing_to_do_after_the_run(study):
         ),
         pytest.param(
             lambda c: c["training"].update(epochs=5),
-            {"train_model": 8, "compute_robustness": 8, **DOWNSTREAM},
+            {**per_model(8), "aggregate_table": 5, **figures(projections=2)},
             id="training-budget",
         ),
         pytest.param(
+            lambda c: c["geometry"].update(k=4),
+            {"compute_geometry": 8, "aggregate_table": 1, **GEOMETRY_ONLY},
+            id="geometry-k",
+        ),
+        pytest.param(
+            lambda c: c["geometry"].update(curve_points=30),
+            {"compute_jacobians": 8, "aggregate_table": 1, **GEOMETRY_ONLY},
+            id="geometry-curve",
+        ),
+        pytest.param(
             lambda c: c["robustness"].update(pgd_steps=6),
-            {
-                "compute_robustness": 8,
-                "aggregate_table": 1,
-                **ROBUSTNESS_PLOTS,
-                "render_report": 1,
-            },
+            {"compute_robustness": 8, "aggregate_table": 1, **ROBUSTNESS_ONLY},
             id="attack-setting",
         ),
         pytest.param(
@@ -258,21 +294,27 @@ def test_config_edit_reruns_exactly(study, edit, expected):
         (
             "training",
             {
-                "train_model": 8,
-                "compute_robustness": 8,
+                **per_model(8),
                 "benchmark_inference": 2,
-                **DOWNSTREAM,
-                "aggregate_table": 5,
-                "plot_latency": 1,
+                "aggregate_table": 6,
+                **figures(latency=True, projections=2),
             },
         ),
         (
             "datasets",
             {
                 "make_dataset": 2,
-                "train_model": 8,
-                "compute_robustness": 8,
-                **DOWNSTREAM,
+                **per_model(8),
+                "aggregate_table": 5,
+                **figures(projections=2),
+            },
+        ),
+        (
+            "geometry",
+            {
+                **per_model(8, "compute_geometry", "compute_jacobians"),
+                "aggregate_table": 1,
+                **GEOMETRY_ONLY,
             },
         ),
         (
@@ -281,12 +323,11 @@ def test_config_edit_reruns_exactly(study, edit, expected):
                 "compute_robustness": 8,
                 "benchmark_inference": 2,
                 "aggregate_table": 2,
-                **ROBUSTNESS_PLOTS,
+                **ROBUSTNESS_ONLY,
                 "plot_latency": 1,
-                "render_report": 1,
             },
         ),
-        ("plots", ALL_PLOTS),
+        ("plots", figures(latency=True, projections=2)),
         ("report", {"render_report": 1}),
     ],
 )

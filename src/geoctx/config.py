@@ -117,6 +117,37 @@ GENERATORS: dict[str, frozenset[str]] = {
     "mnist1d": frozenset({"n_samples", "seed"}),
 }
 
+#: Generators whose points live in 2-D or 3-D, drawn layer by layer.
+LOW_DIMENSIONAL = frozenset(
+    {
+        "moons",
+        "circles",
+        "spirals",
+        "nested_spheres",
+        "disks_in_holes",
+        "interlocked_rings",
+    }
+)
+
+#: Metrics of the geometry table (``geoctx.geometry.all_metrics`` plus the
+#: model-based ones); ``tests/test_geometry_stage.py`` checks the list.
+GEOMETRY_METRICS = (
+    "distance_spearman",
+    "distance_contrast",
+    "knn_overlap",
+    "trustworthiness",
+    "continuity",
+    "linear_cka",
+    "twonn_dimension",
+    "effective_rank",
+    "betti_0",
+    "betti_1",
+    "linear_probe_accuracy",
+    "jacobian_log_sv_mean",
+    "jacobian_condition",
+    "trajectory_length_ratio",
+)
+
 #: Config sections that determine the trained models (and so every table).
 SWEEP_KEYS = (
     "datasets",
@@ -232,6 +263,12 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
                 f"{', '.join(map(repr, unknown))}; valid: "
                 f"{', '.join(sorted(GENERATORS[generator]))}"
             )
+    projection_depth = config["geometry"]["projection_depth"]
+    if projection_depth is not None and projection_depth not in config["depths"]:
+        problems.append(
+            f"geometry.projection_depth: {projection_depth} is not one of the "
+            f"depths {config['depths']}"
+        )
     for axis in ("activations", "initializers", "depths", "widths", "seeds"):
         values = config[axis]
         if len(set(values)) != len(values):

@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -128,6 +129,72 @@ def latency_ratio(df: pd.DataFrame, *, ax=None):
     return ax
 
 
+def metric_by_layer(df: pd.DataFrame, *, ax=None):
+    """A geometry metric against relative depth (0 = input, 1 = logits),
+    one line per activation, 95% CI over seeds."""
+    ax = ax or plt.gca()
+    df = df.assign(relative_depth=df["layer"] / (df["depth"] + 1))
+    sns.lineplot(
+        data=df,
+        x="relative_depth",
+        y="value",
+        hue="activation",
+        palette=palette(df["activation"]),
+        errorbar=("ci", 95),
+        marker="o",
+        ax=ax,
+    )
+    ax.set(xlabel="relative depth (0 input, 1 logits)", ylabel=df["metric"].iloc[0])
+    return ax
+
+
+def _pca2(H: np.ndarray) -> np.ndarray:
+    """Top-2 principal coordinates with signs fixed (largest loading positive)."""
+    Hc = H - H.mean(axis=0)
+    if H.shape[1] == 1:
+        return np.column_stack([Hc[:, 0], np.zeros(len(H))])
+    _, _, vt = np.linalg.svd(Hc, full_matrices=False)
+    vt = vt[:2] * np.sign(vt[:2][np.arange(2), np.abs(vt[:2]).argmax(axis=1)])[:, None]
+    return Hc @ vt.T
+
+
+def projection(H: np.ndarray, y: np.ndarray, *, ax=None):
+    """Scatter of the top-2 principal coordinates of ``H``, coloured by class."""
+    ax = ax or plt.gca()
+    P = _pca2(np.asarray(H, dtype=np.float64))
+    colours = sns.color_palette("Set2", int(y.max()) + 1)
+    ax.scatter(P[:, 0], P[:, 1], c=[colours[c] for c in y], s=6, lw=0, alpha=0.85)
+    ax.set(xticks=[], yticks=[], aspect="equal", adjustable="datalim")
+    for spine in ax.spines.values():
+        spine.set_color("0.85")
+    return ax
+
+
+def projection_grid(layers: dict[str, list[np.ndarray]], y: np.ndarray) -> plt.Figure:
+    """One row per activation, one column per layer: what the network does
+    to the probe points (PCA of each layer's representation)."""
+    names = list(layers)
+    n_cols = max(len(v) for v in layers.values())
+    fig, axes = plt.subplots(
+        len(names), n_cols, figsize=(1.7 * n_cols, 1.8 * len(names)), squeeze=False
+    )
+    for i, name in enumerate(names):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            if j >= len(layers[name]):
+                ax.set_visible(False)
+                continue
+            projection(layers[name][j], y, ax=ax)
+            if i == 0:
+                last = j == len(layers[name]) - 1
+                ax.set_title(
+                    "input" if j == 0 else ("logits" if last else f"layer {j}")
+                )
+        axes[i, 0].set_ylabel(name, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
 def deepest(df: pd.DataFrame) -> pd.DataFrame:
     """Rows of the deepest models of each dataset."""
     return df[df["depth"] == df.groupby("dataset")["depth"].transform("max")]
@@ -158,7 +225,7 @@ def facet(
                 df[df[col] == c] if r is None else df[(df[col] == c) & (df[row] == r)]
             )
             plot(part, ax=ax)
-            ax.set_title(c if r is None else f"{c} · {r}")
+            ax.set_title(c if r is None else f"{r} · {c}")
             handles, labels = ax.get_legend_handles_labels()
             if ax.get_legend():
                 ax.get_legend().remove()

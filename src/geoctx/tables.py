@@ -59,6 +59,15 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("epoch_time_s", pa.float64()),
         ]
     ),
+    "geometry": pa.schema(
+        MODEL_FIELDS
+        + [
+            pa.field("stage", pa.string()),
+            pa.field("layer", pa.int64()),
+            pa.field("metric", pa.string()),
+            pa.field("value", pa.float64()),
+        ]
+    ),
     "robustness": pa.schema(
         MODEL_FIELDS
         + [

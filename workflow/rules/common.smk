@@ -15,6 +15,8 @@ os.environ.update(
 )
 
 from geoctx.config import (  # noqa: E402
+    GEOMETRY_METRICS,
+    LOW_DIMENSIONAL,
     TABLE_CONFIG_KEYS,
     ConfigError,
     config_hash,
@@ -38,11 +40,15 @@ ENV = "../../envs/geoctx.yaml"
 MODEL = "{dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed}"
 # Each study table and the per-job files it is aggregated from.
 TABLE_SOURCES = {
-    "runs": f"results/models/{MODEL}/runs.parquet",
-    "history": f"results/models/{MODEL}/history.parquet",
-    "units": f"results/models/{MODEL}/units.parquet",
-    "robustness": f"results/robustness/{MODEL}/robustness.parquet",
-    "inference": "results/inference/{activation}.parquet",
+    "runs": [f"results/models/{MODEL}/runs.parquet"],
+    "history": [f"results/models/{MODEL}/history.parquet"],
+    "units": [f"results/models/{MODEL}/units.parquet"],
+    "geometry": [
+        f"results/geometry/{MODEL}/geometry.parquet",
+        f"results/geometry/{MODEL}/jacobians.parquet",
+    ],
+    "robustness": [f"results/robustness/{MODEL}/robustness.parquet"],
+    "inference": ["results/inference/{activation}.parquet"],
 }
 TABLES = list(TABLE_SOURCES)
 ATTACKS = ["gaussian", "fgsm_linf", "pgd_linf", "pgd_l2"]
@@ -51,9 +57,16 @@ if (
     and len(config["activations"]) > 1
 ):
     ATTACKS.append("transfer_pgd_linf")
+PROJECTED = [
+    name
+    for name, params in config["datasets"].items()
+    if params.get("generator", name) in LOW_DIMENSIONAL
+]
 FIGURE_NAMES = [
     "accuracy_vs_depth",
     "grad_norm_by_layer",
+    *(f"geometry_{metric}" for metric in GEOMETRY_METRICS),
+    *(f"projections_{dataset}" for dataset in PROJECTED),
     *(f"robustness_{attack}" for attack in ATTACKS),
     "boundary_accuracy",
     "latency_ratio",
@@ -79,10 +92,27 @@ def per_model(template):
 
 
 def table_inputs(wildcards):
-    template = TABLE_SOURCES[wildcards.table]
-    if "{dataset}" not in template:
-        return expand(template, activation=config["activations"])
-    return per_model(template)
+    paths = []
+    for template in TABLE_SOURCES[wildcards.table]:
+        if "{dataset}" in template:
+            paths += per_model(template)
+        else:
+            paths += expand(template, activation=config["activations"])
+    return paths
+
+
+GEOMETRY_PARAMS = {
+    "geometry": ("probe_size", "k", "betti_max_points", "probe_folds", "seed"),
+    "jacobians": ("jacobian_points", "curve_points", "seed"),
+}
+
+
+def geometry_settings(part):
+    """The slice of the geometry section one geometry job uses."""
+    settings = {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
+    if "probe_size" in settings:
+        settings["size"] = settings.pop("probe_size")
+    return settings
 
 
 def reference(wildcards, filename):
@@ -92,6 +122,23 @@ def reference(wildcards, filename):
         return []
     keys = {**wildcards, "activation": activation}
     return f"results/models/{MODEL.format(**keys)}/{filename}"
+
+
+def projection_inputs(wildcards):
+    """Representations drawn in one dataset's projection figure: every
+    activation at one depth, with the first width, initializer and seed."""
+    depth = config["geometry"]["projection_depth"] or max(config["depths"])
+    keys = {
+        "dataset": wildcards.dataset,
+        "initializer": config["initializers"][0],
+        "width": config["widths"][0],
+        "depth": depth,
+        "seed": config["seeds"][0],
+    }
+    return [
+        f"results/models/{MODEL.format(activation=activation, **keys)}/representations.npz"
+        for activation in config["activations"]
+    ]
 
 
 def robustness_settings(wildcards):

@@ -92,3 +92,46 @@ rule plot_latency:
         ENV
     script:
         "../../scripts/plot_latency.py"
+
+
+rule plot_geometry:
+    input:
+        geometry="results/tables/geometry.parquet",
+        code=package("plots"),
+    output:
+        png=report(
+            "results/figures/geometry_{metric}.png",
+            caption="../report/geometry.rst",
+            category="Geometry",
+            subcategory="metric vs layer",
+        ),
+        svg="results/figures/geometry_{metric}.svg",
+    log:
+        "logs/plot_geometry/{metric}.log",
+    conda:
+        ENV
+    script:
+        "../../scripts/plot_geometry.py"
+
+
+rule plot_projections:
+    input:
+        representations=projection_inputs,
+        data="results/data/{dataset}/data.npz",
+        code=package("plots"),
+    output:
+        png=report(
+            "results/figures/projections_{dataset}.png",
+            caption="../report/projections.rst",
+            category="Geometry",
+            subcategory="projections",
+        ),
+        svg="results/figures/projections_{dataset}.svg",
+    log:
+        "logs/plot_projections/{dataset}.log",
+    conda:
+        ENV
+    params:
+        activations=config["activations"],
+    script:
+        "../../scripts/plot_projections.py"

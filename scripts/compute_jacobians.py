@@ -1,0 +1,23 @@
+"""compute_jacobians: Jacobian spectrum and trajectory length at every layer."""
+
+import keras
+import numpy as np
+
+from geoctx import probe, tables
+from geoctx.logs import log_to
+from geoctx.training import configure_backend
+
+log_to(snakemake.log[0])
+configure_backend(threads=snakemake.threads, seed=int(snakemake.wildcards.seed))
+models = {
+    "init": keras.saving.load_model(snakemake.input.init_model, compile=False),
+    "trained": keras.saving.load_model(snakemake.input.model, compile=False),
+}
+with np.load(snakemake.input.representations) as npz:
+    X = npz["init/layer_0"]
+table = probe.jacobian_table(models, X, **snakemake.params.settings)
+tables.write(
+    table.assign(**tables.model_keys(snakemake.wildcards)),
+    snakemake.output[0],
+    "geometry",
+)

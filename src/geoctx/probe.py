@@ -1,0 +1,122 @@
+"""Per-layer geometry of one model: the workflow's compute_geometry stage.
+
+:func:`geometry_table` needs only the probe representations the training
+job exported (no TensorFlow). :func:`jacobian_table` needs the model itself
+(Jacobians by autodiff, and the input circle mapped through the layers);
+it imports Keras lazily so the rest of the module stays light.
+
+Both return tidy rows ``stage, layer, metric, value`` with layer 0 the
+input, ``1..depth`` the hidden layers and ``depth + 1`` the logits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from geoctx import geometry
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["stage", "layer", "metric", "value"]
+
+
+def probe_subset(n_probe: int, size: int, *, seed: int = 0) -> np.ndarray:
+    """Sorted indices of ``size`` of the ``n_probe`` probe points (all if fewer)."""
+    if size >= n_probe:
+        return np.arange(n_probe)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_probe, size=size, replace=False))
+
+
+def _layers(representations: dict, stage: str) -> list[np.ndarray]:
+    n = sum(1 for key in representations if key.startswith(f"{stage}/"))
+    return [representations[f"{stage}/layer_{i}"] for i in range(n)]
+
+
+def geometry_table(
+    representations: dict[str, np.ndarray],
+    y: np.ndarray,
+    *,
+    size: int = 256,
+    k: int = 10,
+    betti_max_points: int = 300,
+    probe_folds: int = 5,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Every :func:`geoctx.geometry.all_metrics` metric at every layer and stage.
+
+    ``representations`` maps ``"<stage>/layer_<i>"`` to the probe points'
+    representation (``layer_0`` is the input); ``y`` their labels. Layer 0
+    is included: its values are the metrics' identity values, a check.
+    Metrics that are undefined for a layer (e.g. a collapsed
+    representation) are NaN, with the warning logged.
+    """
+    stages = sorted({key.split("/")[0] for key in representations})
+    index = probe_subset(len(y), size, seed=seed)
+    y = np.asarray(y)[index]
+    rows = []
+    for stage in stages:
+        layers = _layers(representations, stage)
+        X = layers[0][index]
+        for i, H in enumerate(layers):
+            t0 = time.perf_counter()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                values = geometry.all_metrics(
+                    X,
+                    H[index],
+                    y,
+                    k=k,
+                    max_points=betti_max_points,
+                    folds=probe_folds,
+                    seed=seed,
+                )
+            for w in {str(w.message) for w in caught}:
+                log.warning("%s layer %d: %s", stage, i, w)
+            rows += [(stage, i, name, float(v)) for name, v in values.items()]
+            log.info("%s layer %d: %.2fs", stage, i, time.perf_counter() - t0)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def jacobian_table(
+    models: dict,
+    X: np.ndarray,
+    *,
+    jacobian_points: int = 64,
+    curve_points: int = 200,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Local isometry and trajectory length at every layer, per stage.
+
+    ``models`` maps a stage (``init``, ``trained``) to its Keras model; ``X``
+    are the probe inputs. For each layer: the Jacobian spectrum of the
+    input-to-layer map at ``jacobian_points`` probe points
+    (``jacobian_log_sv_mean``, ``jacobian_condition``), and the length of
+    the input circle (:func:`geoctx.geometry.input_circle`, in the probe's
+    top-2 principal plane) after the layer over its input length
+    (``trajectory_length_ratio``, Raghu et al. 2017).
+    """
+    from geoctx import autodiff
+    from geoctx.training import layer_representations
+
+    points = X[probe_subset(len(X), jacobian_points, seed=seed)]
+    circle = geometry.input_circle(X, n_points=curve_points).astype(np.float32)
+    rows = []
+    for stage, model in models.items():
+        curves = layer_representations(model, circle)
+        for i, curve in enumerate(curves):
+            J = autodiff.layer_jacobians(model, points, layer=i)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                spectrum = geometry.jacobian_spectrum(J)
+                ratio = geometry.trajectory_length_ratio(circle, curve)
+            for w in {str(w.message) for w in caught}:
+                log.warning("%s layer %d: %s", stage, i, w)
+            rows += [(stage, i, name, float(v)) for name, v in spectrum.items()]
+            rows.append((stage, i, "trajectory_length_ratio", float(ratio)))
+    return pd.DataFrame(rows, columns=COLUMNS)

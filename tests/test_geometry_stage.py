@@ -1,0 +1,65 @@
+"""The compute_geometry stage: tables from representations and from models."""
+
+import numpy as np
+import pytest
+
+from geoctx import geometry, probe
+from geoctx.config import GEOMETRY_METRICS
+
+
+def test_metric_list_matches_the_library():
+    model_based = [
+        "jacobian_log_sv_mean",
+        "jacobian_condition",
+        "trajectory_length_ratio",
+    ]
+    assert list(GEOMETRY_METRICS) == [*geometry.METRICS, *model_based]
+
+
+def test_geometry_table_of_an_orthogonal_layer_and_a_collapsed_one(caplog):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    reps = {
+        "init/layer_0": X,
+        "init/layer_1": X @ Q,
+        "init/layer_2": np.ones((80, 4)),
+    }
+    y = (X[:, 0] > 0).astype(int)
+    table = probe.geometry_table(reps, y, size=80, k=5, betti_max_points=40)
+    assert "init layer 2: H is constant" in caplog.text
+    values = table.set_index(["layer", "metric"]).value
+    assert set(table.metric) == set(geometry.METRICS)
+    for metric in ("distance_spearman", "knn_overlap", "trustworthiness", "linear_cka"):
+        assert values[(1, metric)] == pytest.approx(1.0)
+    assert np.isnan(
+        values[(2, "distance_spearman")]
+    )  # collapsed: undefined, not a crash
+
+
+def test_probe_subset_is_fixed_and_sorted():
+    a = probe.probe_subset(100, 30, seed=1)
+    assert np.array_equal(a, probe.probe_subset(100, 30, seed=1))
+    assert np.all(np.diff(a) > 0) and len(a) == 30
+    assert np.array_equal(probe.probe_subset(20, 30), np.arange(20))
+
+
+def test_jacobian_table_of_a_scaling_network():
+    from geoctx.models import build_mlp
+
+    model = build_mlp(2, 2, activation="linear", width=2, depth=1)
+    model.set_weights([2 * np.eye(2), np.zeros(2), np.eye(2), np.zeros(2)])
+    X = np.random.default_rng(0).normal(size=(50, 2)).astype("float32")
+    table = probe.jacobian_table(
+        {"trained": model}, X, jacobian_points=10, curve_points=64
+    )
+    values = table.set_index(["layer", "metric"]).value
+    for layer in (1, 2):  # hidden layer and logits both scale by 2
+        assert values[(layer, "trajectory_length_ratio")] == pytest.approx(
+            2.0, rel=1e-5
+        )
+        assert values[(layer, "jacobian_log_sv_mean")] == pytest.approx(
+            np.log(2), rel=1e-5
+        )
+        assert values[(layer, "jacobian_condition")] == pytest.approx(1.0, rel=1e-5)
+    assert values[(0, "trajectory_length_ratio")] == pytest.approx(1.0)

@@ -1,0 +1,45 @@
+rule compute_geometry:
+    input:
+        representations=f"results/models/{MODEL}/representations.npz",
+        data="results/data/{dataset}/data.npz",
+        code=package("probe", "geometry", "datasets"),
+    output:
+        f"results/geometry/{MODEL}/geometry.parquet",
+    log:
+        f"logs/compute_geometry/{MODEL}.log",
+    benchmark:
+        f"benchmarks/rules/compute_geometry/{MODEL}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        settings=lambda wildcards: geometry_settings("geometry"),
+    script:
+        "../../scripts/compute_geometry.py"
+
+
+rule compute_jacobians:
+    input:
+        model=f"results/models/{MODEL}/model.keras",
+        init_model=f"results/models/{MODEL}/init.keras",
+        representations=f"results/models/{MODEL}/representations.npz",
+        code=package("probe", "geometry", "autodiff", "training", "models"),
+    output:
+        f"results/geometry/{MODEL}/jacobians.parquet",
+    log:
+        f"logs/compute_jacobians/{MODEL}.log",
+    benchmark:
+        f"benchmarks/rules/compute_jacobians/{MODEL}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        settings=lambda wildcards: geometry_settings("jacobians"),
+    script:
+        "../../scripts/compute_jacobians.py"
