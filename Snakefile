@@ -2,12 +2,17 @@
 #
 # results/
 # ├── data/{dataset}/                  data.npz (splits, probe), meta.json
-# ├── models/{dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed}/
+# ├── models/{model}/   ({model} = {dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed})
 # │       model.keras, init.keras, runs|history|units.parquet,
 # │       representations.npz, settings.json
-# ├── tables/                          runs, history, units (.parquet)
-# ├── figures/                         accuracy_vs_depth, grad_norm_by_layer (.png/.svg)
-# └── report/report.html
+# ├── geometry/{model}/                geometry.parquet, jacobians.parquet
+# ├── robustness/{model}/              robustness.parquet
+# ├── inference/{activation}.parquet   latency of every depth x width x batch size
+# ├── tables/                          runs, history, units, geometry, robustness,
+# │                                    inference, claims (.parquet)
+# ├── figures/                         .png/.svg of every figure in the report
+# └── report/                          report.html, report.pdf, fingerprint.txt,
+#                                      CITATION.bib, study_config.json
 # logs/<rule>/... mirrors results/; benchmarks/rules/<rule>/... holds job benchmarks.
 
 
@@ -52,3 +57,4 @@ rule all:
         expand("results/tables/{table}.parquet", table=TABLES),
         FIGURES,
         "results/report/report.html",
+        "results/report/report.pdf",

@@ -1,17 +1,40 @@
-"""render_report: one self-contained HTML report of the study."""
+"""render_report: the HTML report, its fingerprint, citation and config."""
+
+import json
 
 import pandas as pd
 
-from geoctx import report
+from geoctx import fingerprint, report
 from geoctx.logs import log_to
 
-log_to(snakemake.log[0])
+log = log_to(snakemake.log[0])
+names = ["runs", "history", "units", "geometry", "robustness", "inference", "claims"]
+tables = {name: pd.read_parquet(snakemake.input[name]) for name in names}
+config = snakemake.params.config
+value = fingerprint.study_fingerprint(config, tables)
 html = report.render(
-    runs=pd.read_parquet(snakemake.input.runs),
-    units=pd.read_parquet(snakemake.input.units),
+    tables=tables,
     figures=snakemake.input.figures,
     study=snakemake.params.study,
-    config=snakemake.params.config,
+    config=config,
+    fingerprint=value,
+    table_files={name: snakemake.input[name] for name in names},
+    commit=snakemake.params.commit,
+    min_pairs=snakemake.params.min_pairs,
 )
 with open(snakemake.output.html, "w") as fh:
     fh.write(html)
+with open(snakemake.output.fingerprint, "w") as fh:
+    fh.write(value + "\n")
+with open(snakemake.output.bibtex, "w") as fh:
+    fh.write(
+        report.bibtex(
+            snakemake.params.study,
+            fingerprint=value,
+            version=report.__version__,
+            date=report.datetime.date.today(),
+        )
+    )
+with open(snakemake.output.config, "w") as fh:
+    json.dump(config, fh, indent=2, sort_keys=True)
+log.info("fingerprint %s", value)

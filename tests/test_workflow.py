@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from geoctx import tables
+from geoctx import claims, tables
 from geoctx.config import GEOMETRY_METRICS
 from geoctx.report import model_id
 
@@ -82,7 +82,7 @@ def test_tables_have_their_schema_and_plausible_values(study):
     # a few epochs are enough for the best model of each dataset to beat chance
     assert (runs.groupby("dataset").test_accuracy.max() > 0.7).all()
     assert (runs.epochs_run == config["training"]["epochs"]).all()
-    for name in tables.SCHEMAS:
+    for name in set(tables.SCHEMAS) - {"claims"}:
         path = study / f"results/tables/{name}.parquet"
         assert pq.read_schema(path).remove_metadata() == tables.SCHEMAS[name]
         meta = tables.read_metadata(path)
@@ -155,6 +155,59 @@ def test_figures_and_report(study):
         assert model_id(row) in html
     assert "geoctx smoke study" in html
     assert 'src="data:image/png;base64,' in html
+    for section in (
+        "summary",
+        "scorecard",
+        "claims",
+        "training",
+        "geometry",
+        "robustness",
+        "methods",
+        "limitations",
+        "reproducibility",
+        "cite",
+    ):
+        assert f'id="{section}"' in html
+    for claim in ("c1", "c5", "c9"):
+        assert f'id="{claim}"' in html
+    assert (study / "results/report/report.pdf").read_bytes()[:5] == b"%PDF-"
+    fingerprint = (study / "results/report/fingerprint.txt").read_text().strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", fingerprint) and fingerprint in html
+    bib = (study / "results/report/CITATION.bib").read_text()
+    assert "geoctx smoke study" in bib and fingerprint in bib and "Smoke Test" in bib
+
+
+def test_scorecard_on_the_smoke_sweep(study):
+    scores = pd.read_parquet(study / "results/tables/claims.parquet")
+    assert (
+        pq.read_schema(study / "results/tables/claims.parquet").remove_metadata()
+        == (tables.SCHEMAS["claims"])
+    )
+    verdicts = claims.claim_verdicts(scores).set_index("claim").verdict
+    assert list(verdicts.index) == [f"C{i}" for i in range(1, 10)]
+    assert set(verdicts) <= set(claims.VERDICT_ORDER)
+    # one seed and two depths: too few matched pairs to judge anything
+    assert verdicts["C2"] == "not measured"
+    assert (scores.n_pairs <= 4).all()
+
+
+def test_fingerprint_verifies_from_the_command_line(study):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geoctx.fingerprint",
+            "results/report/study_config.json",
+            "results/tables",
+            "--check",
+            "results/report/fingerprint.txt",
+        ],
+        cwd=study,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "matches" in proc.stdout
 
 
 def test_snakemake_report_zip(study):
@@ -181,16 +234,21 @@ def per_model(n, *stages):
     return {stage: n for stage in stages}
 
 
-def figures(*, latency=False, projections=0):
-    """The figure jobs that follow new model results, and the report."""
+REPORT = {"render_report": 1, "render_pdf": 1}
+
+
+def figures(*, latency=False, projections=0, claims=True):
+    """The figure jobs that follow new model results, the scorecard and the report."""
     jobs = {
         "plot_accuracy": 1,
         "plot_grad_norms": 1,
         "plot_geometry": len(GEOMETRY_METRICS),
         "plot_robustness": 5,
         "plot_boundary_accuracy": 1,
-        "render_report": 1,
+        **REPORT,
     }
+    if claims:
+        jobs["score_claims"] = 1
     if latency:
         jobs["plot_latency"] = 1
     if projections:
@@ -198,11 +256,12 @@ def figures(*, latency=False, projections=0):
     return jobs
 
 
-GEOMETRY_ONLY = {"plot_geometry": len(GEOMETRY_METRICS), "render_report": 1}
+GEOMETRY_ONLY = {"plot_geometry": len(GEOMETRY_METRICS), "score_claims": 1, **REPORT}
 ROBUSTNESS_ONLY = {
     "plot_robustness": 5,
     "plot_boundary_accuracy": 1,
-    "render_report": 1,
+    "score_claims": 1,
+    **REPORT,
 }
 
 
@@ -249,7 +308,7 @@ def test_nothing_to_do_after_the_run(study):
         ),
         pytest.param(
             lambda c: c["study"].update(title="A <script>new</script> title"),
-            {"render_report": 1},
+            REPORT,
             id="report-title",
         ),
         pytest.param(
@@ -278,9 +337,15 @@ def test_nothing_to_do_after_the_run(study):
                 "benchmark_inference": 2,
                 "aggregate_table": 1,
                 "plot_latency": 1,
-                "render_report": 1,
+                "score_claims": 1,
+                **REPORT,
             },
             id="inference-setting",
+        ),
+        pytest.param(
+            lambda c: c.update(claims={"smallest_effect": 0.05}),
+            {"score_claims": 1, **REPORT},
+            id="claims-setting",
         ),
     ],
 )
@@ -327,8 +392,9 @@ def test_config_edit_reruns_exactly(study, edit, expected):
                 "plot_latency": 1,
             },
         ),
-        ("plots", figures(latency=True, projections=2)),
-        ("report", {"render_report": 1}),
+        ("plots", figures(latency=True, projections=2, claims=False)),
+        ("report", REPORT),
+        ("claims", {"score_claims": 1, **REPORT}),
     ],
 )
 def test_code_edit_reruns_exactly(study, module, expected):

@@ -38,19 +38,25 @@ def palette(activations) -> dict[str, tuple]:
     return dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
 
 
-def accuracy_vs_depth(df: pd.DataFrame, *, ax=None):
-    """Test accuracy against depth, one line per activation, 95% CI over seeds."""
+def _lines(df: pd.DataFrame, *, x: str, y: str, ax, errorbar=("ci", 95)):
+    """One line per activation in its fixed colour, 95% CI over seeds."""
     ax = ax or plt.gca()
     sns.lineplot(
         data=df,
-        x="depth",
-        y="test_accuracy",
+        x=x,
+        y=y,
         hue="activation",
         palette=palette(df["activation"]),
-        errorbar=("ci", 95),
+        errorbar=errorbar,
         marker="o",
         ax=ax,
     )
+    return ax
+
+
+def accuracy_vs_depth(df: pd.DataFrame, *, ax=None):
+    """Test accuracy against depth, one line per activation, 95% CI over seeds."""
+    ax = _lines(df, x="depth", y="test_accuracy", ax=ax)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(df["depth"].unique()), labels=sorted(df["depth"].unique()))
     ax.set(xlabel="hidden layers", ylabel="test accuracy")
@@ -59,17 +65,7 @@ def accuracy_vs_depth(df: pd.DataFrame, *, ax=None):
 
 def grad_norm_by_layer(df: pd.DataFrame, *, ax=None):
     """Gradient norm of each layer's kernel (log scale), 95% CI over seeds."""
-    ax = ax or plt.gca()
-    sns.lineplot(
-        data=df,
-        x="layer",
-        y="value",
-        hue="activation",
-        palette=palette(df["activation"]),
-        errorbar=("ci", 95),
-        marker="o",
-        ax=ax,
-    )
+    ax = _lines(df, x="layer", y="value", ax=ax)
     ax.set_yscale("log")
     ax.set(xlabel="layer (last = logits)", ylabel="‖∂loss/∂W‖")
     return ax
@@ -78,17 +74,7 @@ def grad_norm_by_layer(df: pd.DataFrame, *, ax=None):
 def accuracy_vs_strength(df: pd.DataFrame, *, ax=None):
     """Accuracy against attack radius or noise level (``epsilon`` column),
     one line per activation, 95% CI over seeds."""
-    ax = ax or plt.gca()
-    sns.lineplot(
-        data=df,
-        x="epsilon",
-        y="value",
-        hue="activation",
-        palette=palette(df["activation"]),
-        errorbar=("ci", 95),
-        marker="o",
-        ax=ax,
-    )
+    ax = _lines(df, x="epsilon", y="value", ax=ax)
     ax.set(xlabel="ε or σ (data std units)", ylabel="accuracy", ylim=(-0.02, 1.02))
     return ax
 
@@ -96,34 +82,14 @@ def accuracy_vs_strength(df: pd.DataFrame, *, ax=None):
 def boundary_accuracy(df: pd.DataFrame, *, ax=None):
     """Accuracy per distance-to-boundary bin (``epsilon`` holds the bin's
     upper quantile: 0.2 = the fifth of points closest to the boundary)."""
-    ax = ax or plt.gca()
-    sns.lineplot(
-        data=df,
-        x="epsilon",
-        y="value",
-        hue="activation",
-        palette=palette(df["activation"]),
-        errorbar=("ci", 95),
-        marker="o",
-        ax=ax,
-    )
+    ax = _lines(df, x="epsilon", y="value", ax=ax)
     ax.set(xlabel="distance-to-boundary quantile bin (upper edge)", ylabel="accuracy")
     return ax
 
 
 def latency_ratio(df: pd.DataFrame, *, ax=None):
     """Forward-pass latency relative to ReLU against depth (``latency_ratio``)."""
-    ax = ax or plt.gca()
-    sns.lineplot(
-        data=df,
-        x="depth",
-        y="latency_ratio",
-        hue="activation",
-        palette=palette(df["activation"]),
-        errorbar=None,
-        marker="o",
-        ax=ax,
-    )
+    ax = _lines(df, x="depth", y="latency_ratio", ax=ax, errorbar=None)
     ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
     ax.set(xlabel="hidden layers", ylabel="latency / ReLU latency")
     return ax
@@ -132,18 +98,8 @@ def latency_ratio(df: pd.DataFrame, *, ax=None):
 def metric_by_layer(df: pd.DataFrame, *, ax=None):
     """A geometry metric against relative depth (0 = input, 1 = logits),
     one line per activation, 95% CI over seeds."""
-    ax = ax or plt.gca()
     df = df.assign(relative_depth=df["layer"] / (df["depth"] + 1))
-    sns.lineplot(
-        data=df,
-        x="relative_depth",
-        y="value",
-        hue="activation",
-        palette=palette(df["activation"]),
-        errorbar=("ci", 95),
-        marker="o",
-        ax=ax,
-    )
+    ax = _lines(df, x="relative_depth", y="value", ax=ax)
     ax.set(xlabel="relative depth (0 input, 1 logits)", ylabel=df["metric"].iloc[0])
     return ax
 

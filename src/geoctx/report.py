@@ -1,27 +1,33 @@
-"""The study report: one self-contained HTML file (figures embedded).
+"""The study report: one self-contained HTML file (figures embedded), its
+PDF, the study fingerprint and a citation.
 
 Every string that comes from the config or a table is HTML-escaped by
 Jinja2's autoescaping; nothing is marked safe except the base64 images
-this module encodes itself.
+this module encodes itself. The summary is written from the claims table:
+no finding is hard-coded.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import platform
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jinja2
+import numpy as np
 import pandas as pd
 import yaml
 
-from geoctx import __version__
+from geoctx import __version__, claims, cost
 from geoctx.config import MODEL_KEYS
-from geoctx.tables import package_versions
+from geoctx.tables import cpu_name, package_versions
 
-#: Caption of each figure, by file stem.
+#: Caption of each figure, by file stem (``robustness_*``, ``geometry_*`` and
+#: ``projections_*`` share one caption per family).
 CAPTIONS = {
     "accuracy_vs_depth": (
         "Test accuracy against the number of hidden layers, one line per activation, "
@@ -31,10 +37,193 @@ CAPTIONS = {
     "grad_norm_by_layer": (
         "Norm of the loss gradient with respect to each layer's kernel on a fixed "
         "training batch (log scale), for the deepest models of each dataset, at "
-        "initialization (top) and after training (bottom); 95% CI over seeds. "
-        "Gradients that shrink towards the first layers are vanishing gradients (C7)."
+        "initialization and after training; 95% CI over seeds. Gradients that shrink "
+        "towards the first layers are vanishing gradients (C7)."
+    ),
+    "geometry": (
+        "{metric} of the probe points' representation against relative depth "
+        "(0 = input, 1 = logits) for the deepest models; one line per activation, "
+        "95% CI over seeds; left at initialization, right after training."
+    ),
+    "projections": (
+        "What the network does to the data ({dataset}): the probe points coloured by "
+        "class, projected on their top-2 principal components at every layer "
+        "(columns) of the trained model of each activation (rows)."
+    ),
+    "robustness": (
+        "Accuracy under {attack} against its strength (epsilon or sigma, in units of "
+        "the data's standard deviation); one line per activation, 95% CI over seeds; "
+        "rows are datasets, columns depths."
+    ),
+    "boundary_accuracy": (
+        "Clean test accuracy by distance to the decision boundary (exact for circles "
+        "and nested spheres, else distance to the nearest test point of another "
+        "class), in quantile bins; 95% CI over seeds."
+    ),
+    "latency_ratio": (
+        "Forward-pass latency (one thread, float32, median of repeated calls) over "
+        "the ReLU model's at the same depth, width and batch size. Absolute times "
+        "depend on the machine; the ratios are the finding."
     ),
 }
+
+#: The figures that carry each claim's evidence (file stems).
+CLAIM_FIGURES = {
+    "C1": ["geometry_distance_spearman", "geometry_distance_contrast"],
+    "C2": ["geometry_knn_overlap"],
+    "C3": ["accuracy_vs_depth"],
+    "C4": ["robustness_pgd_linf", "robustness_transfer_pgd_linf"],
+    "C5": ["geometry_linear_probe_accuracy"],
+    "C6": ["boundary_accuracy"],
+    "C7": ["grad_norm_by_layer"],
+    "C8": [],
+    "C9": ["latency_ratio"],
+}
+
+#: Every metric, its formula and its reference (the report's methods).
+METRIC_DEFINITIONS = [
+    (
+        "distance_spearman",
+        "Spearman rank correlation between the condensed pairwise "
+        "Euclidean distances of the input and of the layer",
+        "—",
+    ),
+    (
+        "distance_contrast",
+        "std / mean of the layer's pairwise distances; a collapse "
+        "that keeps the ranks shows here",
+        "—",
+    ),
+    (
+        "knn_overlap",
+        "mean fraction of each point's k input neighbours that remain "
+        "among its k layer neighbours",
+        "—",
+    ),
+    (
+        "trustworthiness",
+        "1 − 2/(nk(2n−3k−1)) Σᵢ Σ_{j∈U_k(i)} (r(i,j) − k), U_k the "
+        "layer neighbours not among the input ones, r the input rank",
+        "Venna & Kaski 2001",
+    ),
+    (
+        "continuity",
+        "trustworthiness with the roles of input and layer swapped",
+        "Venna & Kaski 2006",
+    ),
+    (
+        "linear_cka",
+        "‖YᵀX‖²_F / (‖XᵀX‖_F ‖YᵀY‖_F) on centred representations",
+        "Kornblith et al. 2019",
+    ),
+    (
+        "twonn_dimension",
+        "slope of −log(1−F(μ)) against log μ, μ = r₂/r₁ the ratio of "
+        "the two nearest-neighbour distances (top 10% of μ discarded)",
+        "Facco et al. 2017; Ansuini et al. 2019",
+    ),
+    (
+        "effective_rank",
+        "exp of the Shannon entropy of the normalised singular values "
+        "of the centred representation",
+        "Roy & Vetterli 2007",
+    ),
+    (
+        "betti_0, betti_1",
+        "Vietoris–Rips persistent homology (ripser) per class on a "
+        "farthest-point subsample, bars alive at 2 hops of the 14-NN graph, "
+        "summed over classes",
+        "Naitzat, Zhitnikov & Lim 2020",
+    ),
+    (
+        "linear_probe_accuracy",
+        "5-fold cross-validated logistic-regression accuracy on "
+        "the standardized layer features",
+        "Alain & Bengio 2016",
+    ),
+    (
+        "trajectory_length_ratio",
+        "length of a circle in the input's top-2 principal "
+        "plane after mapping to the layer, over its input length",
+        "Raghu et al. 2017",
+    ),
+    (
+        "jacobian_log_sv_mean, jacobian_condition",
+        "mean log singular value and median "
+        "condition number of the input-to-layer Jacobian at probe points",
+        "Pennington et al. 2017",
+    ),
+    (
+        "grad_norm",
+        "‖∂loss/∂W_l‖ of each layer's kernel on a fixed training batch",
+        "Glorot & Bengio 2010",
+    ),
+    (
+        "dead_fraction",
+        "fraction of a layer's units that output exactly 0 on every probe point",
+        "Lu et al. 2019",
+    ),
+    (
+        "saturated_fraction",
+        "fraction of unit activations within 0.01 of a bound (bounded activations)",
+        "Glorot & Bengio 2010",
+    ),
+    (
+        "PGD / FGSM accuracy",
+        "accuracy on worst-case perturbations of L-inf or L2 "
+        "radius ε·std (·√d for L2), multi-step with random restarts",
+        "Madry et al. 2018",
+    ),
+    (
+        "transfer_pgd_linf",
+        "accuracy on PGD examples crafted on the reference (ReLU) "
+        "model; immune to gradient masking",
+        "Papernot et al. 2016",
+    ),
+    (
+        "min_adv_distance",
+        "per-point minimal L2 adversarial distance (DeepFool bound, "
+        "then PGD-L2 bisection), median and quartiles over probe points",
+        "Moosavi-Dezfooli et al. 2016",
+    ),
+    (
+        "lipschitz_max / mean",
+        "spectral norm of the input-to-logit Jacobian at probe points",
+        "—",
+    ),
+    (
+        "ece",
+        "Σ_b (n_b/n) |acc_b − conf_b| over 15 equal-width confidence bins, before "
+        "and after temperature scaling on the validation split",
+        "Guo et al. 2017",
+    ),
+]
+
+VERDICT_RULE = (
+    "Each evidence row compares matched pairs of models that differ only in "
+    "activation. Effect = mean paired difference a − b with a 95% percentile "
+    "bootstrap interval over matched units; p = two-sided Wilcoxon signed-rank test, "
+    "Holm-corrected across every row of the scorecard at once. A row is supported when "
+    "|effect| ≥ the smallest effect of interest, the Holm p ≤ α and the interval lies "
+    "on the predicted side of 0; contradicted when the same holds on the opposite "
+    "side; not measured with fewer than {min_pairs} matched pairs; inconclusive "
+    "otherwise. A claim is supported when at least one of its rows (primary "
+    "comparison, all models) is supported and none contradicted, contradicted in the "
+    "mirror case, inconclusive otherwise."
+)
+
+LIMITATIONS = [
+    "Small MLPs on small datasets, trained for a short, fixed budget: conclusions "
+    "about large networks, convolutions or long training do not follow.",
+    "Geometry is measured on a fixed probe subset of the test split; metrics that "
+    "need many points (TwoNN, Betti numbers) are noisy on small probes.",
+    "The verdict rule needs enough matched pairs: with few seeds per cell the "
+    "Wilcoxon test cannot reach significance and per-cell rows stay inconclusive.",
+    "Latencies come from one machine, one thread, float32; only their ratios are "
+    "meant to carry over, and even those depend on the kernels the backend uses.",
+    "Robustness is measured with first-order attacks; a transfer attack from the "
+    "ReLU model is the check against gradient masking, not a proof of robustness.",
+]
 
 
 def model_id(row: Mapping) -> str:
@@ -76,17 +265,138 @@ def unit_table(units: pd.DataFrame) -> pd.DataFrame:
     return table.sort_index(axis=1).round(3).reset_index()
 
 
-def _image(path: str) -> str:
-    return base64.b64encode(Path(path).read_bytes()).decode("ascii")
+def robustness_table(robustness: pd.DataFrame) -> pd.DataFrame:
+    """Clean accuracy next to every robustness summary, mean over seeds."""
+    if robustness.empty:
+        return pd.DataFrame()
+    rob = robustness
+    summary = {
+        "clean accuracy": rob[(rob.attack == "clean") & (rob.metric == "accuracy")],
+        "PGD L-inf (mean over ε>0)": rob[
+            (rob.attack == "pgd_linf") & (rob.metric == "accuracy") & (rob.epsilon > 0)
+        ],
+        "transfer PGD L-inf (mean over ε>0)": rob[
+            (rob.attack == "transfer_pgd_linf") & (rob.epsilon > 0)
+        ],
+        "Gaussian noise (mean over σ>0)": rob[
+            (rob.attack == "gaussian") & (rob.epsilon > 0)
+        ],
+        "min adversarial distance (median)": rob[
+            rob.metric == "min_adv_distance_median"
+        ],
+        "ECE": rob[rob.metric == "ece"],
+    }
+    keys = ["dataset", "activation", "depth"]
+    columns = {
+        name: part.groupby([*keys, "seed"]).value.mean().groupby(keys).mean()
+        for name, part in summary.items()
+        if len(part)
+    }
+    return pd.DataFrame(columns).round(3).reset_index()
+
+
+def latency_table(inference: pd.DataFrame) -> pd.DataFrame:
+    """Latency ratio to ReLU for every op, depth, width and batch size."""
+    if inference.empty:
+        return pd.DataFrame()
+    ratios = cost.ratio_to(inference)
+    table = ratios.pivot_table(
+        index=["op", "depth", "width", "batch_size"],
+        columns="activation",
+        values="latency_ratio",
+    )
+    return table.round(3).reset_index()
+
+
+def summary_sentences(verdicts: pd.DataFrame, scores: pd.DataFrame) -> list[str]:
+    """The report's summary, written from the claim verdicts."""
+    counts = verdicts.verdict.value_counts()
+    parts = [
+        f"{counts.get(v, 0)} {v}" for v in claims.VERDICT_ORDER if counts.get(v, 0)
+    ]
+    primary = (
+        scores[scores.primary].comparison.iloc[0] if scores.primary.any() else None
+    )
+    lines = [
+        f"Of the argument's {len(verdicts)} claims, this study finds "
+        + ", ".join(parts)
+        + (f" (primary comparison: {primary})." if primary else ".")
+    ]
+    for row in verdicts.itertuples():
+        if row.verdict in ("supported", "contradicted"):
+            lines.append(
+                f"{row.claim} is {row.verdict}: {row.evidence}; lead effect "
+                f"{row.effect:+.3g} [{row.ci_low:+.3g}, {row.ci_high:+.3g}] over "
+                f"{row.n_pairs} matched pairs."
+                + (f" It flips under: {row.flips}." if row.flips else "")
+            )
+    undecided = verdicts[verdicts.verdict == "inconclusive"].claim.tolist()
+    if undecided:
+        lines.append(f"Inconclusive on this sweep: {', '.join(undecided)}.")
+    missing = verdicts[verdicts.verdict == "not measured"].claim.tolist()
+    if missing:
+        lines.append(
+            f"Not measured (the sweep lacks what they need): {', '.join(missing)}."
+        )
+    return lines
+
+
+def sha256_file(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def bibtex(
+    study: Mapping, *, fingerprint: str, version: str, date: datetime.date
+) -> str:
+    """A BibTeX entry for the report; every value is plain text."""
+    key = "geoctx_" + re.sub(r"\W", "", date.isoformat()) + "_" + fingerprint[:8]
+    authors = " and ".join(a["name"] for a in study["authors"])
+
+    def clean(text: str) -> str:
+        return re.sub(r"[{}\\]", "", str(text))
+
+    return (
+        f"@techreport{{{key},\n"
+        f"  title = {{{clean(study['title'])}}},\n"
+        f"  author = {{{clean(authors)}}},\n"
+        f"  year = {{{date.year}}},\n"
+        f"  month = {{{date.month}}},\n"
+        f"  institution = {{geoctx study report}},\n"
+        f"  type = {{Study report}},\n"
+        f"  note = {{Generated by the geoctx workflow version {version}; study "
+        f"fingerprint sha256:{fingerprint}}}\n"
+        "}\n"
+    )
+
+
+def _figure(path: str) -> dict:
+    stem = Path(path).stem
+    family, _, rest = stem.partition("_")
+    if stem in CAPTIONS:
+        caption = CAPTIONS[stem]
+    elif family in CAPTIONS:
+        caption = CAPTIONS[family].format(metric=rest, dataset=rest, attack=rest)
+    else:
+        caption = ""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return {"name": stem, "caption": caption, "data": data}
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return df.replace({np.nan: None}).to_dict("records")
 
 
 def render(
     *,
-    runs: pd.DataFrame,
-    units: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
     figures: Sequence[str],
     study: Mapping,
     config: Mapping,
+    fingerprint: str,
+    table_files: Mapping[str, str],
+    commit: str,
+    min_pairs: int = 3,
+    date: datetime.date | None = None,
 ) -> str:
     """Render the report as a string of HTML."""
     env = jinja2.Environment(
@@ -94,41 +404,95 @@ def render(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    runs = runs.sort_values(list(MODEL_KEYS)).reset_index(drop=True)
-    models = runs.assign(model=runs.apply(model_id, axis=1))[
-        [
-            "model",
-            "status",
-            "test_accuracy",
-            "generalization_gap",
-            "epochs_run",
-            "wall_time_s",
-        ]
+    date = date or datetime.date.today()
+    runs = tables["runs"].sort_values(list(MODEL_KEYS)).reset_index(drop=True)
+    scores = tables["claims"]
+    verdicts = claims.claim_verdicts(scores)
+    models = runs.assign(model=runs.apply(model_id, axis=1))
+    figs = {f["name"]: f for f in map(_figure, figures)}
+    claim_sections = []
+    for row in verdicts.itertuples():
+        rows = scores[scores.claim == row.claim]
+        claim_sections.append(
+            {
+                "summary": row._asdict(),
+                "primary": _records(rows[rows.primary]),
+                "controls": _records(
+                    rows[
+                        ~rows.primary
+                        & (rows.dataset == "all")
+                        & (rows.condition == "all")
+                    ]
+                ),
+                "figures": [figs[n] for n in CLAIM_FIGURES[row.claim] if n in figs],
+            }
+        )
+    shown = {n for c in CLAIM_FIGURES.values() for n in c}
+    geometry_figs = [
+        f for n, f in figs.items() if n.startswith("geometry_") and n not in shown
     ]
-    figs = [
-        {
-            "name": Path(f).stem,
-            "caption": CAPTIONS.get(Path(f).stem, ""),
-            "data": _image(f),
-        }
-        for f in figures
-    ]
-    axes = {
-        key: sorted(runs[key].unique().tolist())
-        for key in ("dataset", "activation", "initializer", "width", "depth", "seed")
-    }
+    axes = {key: sorted(runs[key].unique().tolist()) for key in MODEL_KEYS}
     return env.get_template("report.html.j2").render(
         study=study,
-        generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        date=date.isoformat(),
         version=__version__,
         axes=axes,
         n_models=len(runs),
         n_diverged=int((runs["status"] == "diverged").sum()),
+        summary=summary_sentences(verdicts, scores),
+        verdicts=_records(verdicts),
+        claim_sections=claim_sections,
+        evidence=[
+            {
+                "claim": e.claim,
+                "name": e.name,
+                "description": e.description,
+                "sign": "a < b" if e.predicted_sign < 0 else "a > b",
+            }
+            for e in claims.EVIDENCE
+        ],
+        verdict_rule=VERDICT_RULE.format(min_pairs=min_pairs),
+        metrics=METRIC_DEFINITIONS,
+        limitations=LIMITATIONS,
         accuracy=accuracy_table(runs),
-        units=unit_table(units),
-        models=models,
-        figures=figs,
+        units=unit_table(tables["units"]),
+        robustness=robustness_table(tables["robustness"]),
+        latency=latency_table(tables["inference"]),
+        training_figures=[
+            figs[n] for n in ("accuracy_vs_depth", "grad_norm_by_layer") if n in figs
+        ],
+        projection_figures=[f for n, f in figs.items() if n.startswith("projections_")],
+        geometry_figures=geometry_figs,
+        robustness_figures=[
+            f
+            for n, f in figs.items()
+            if (n.startswith("robustness_") or n == "boundary_accuracy")
+            and n not in shown
+        ],
+        models=_records(
+            models[
+                [
+                    "model",
+                    "status",
+                    "test_accuracy",
+                    "generalization_gap",
+                    "epochs_run",
+                    "wall_time_s",
+                ]
+            ]
+        ),
         versions=package_versions(),
-        machine=f"{platform.machine()} {platform.processor() or ''}".strip(),
+        machine=f"{cpu_name()} ({platform.machine()}, {platform.system()})",
+        commit=commit,
+        table_files={name: sha256_file(path) for name, path in table_files.items()},
+        fingerprint=fingerprint,
+        bibtex=bibtex(study, fingerprint=fingerprint, version=__version__, date=date),
         config_yaml=yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True),
     )
+
+
+def write_pdf(html_path, pdf_path) -> None:
+    """Print the HTML report to PDF with WeasyPrint (needs the Pango library)."""
+    import weasyprint
+
+    weasyprint.HTML(filename=str(html_path)).write_pdf(str(pdf_path))

@@ -27,6 +27,14 @@ MODEL_FIELDS = [
     pa.field("seed", pa.int64()),
 ]
 
+#: One measurement of one layer (0 = input) of a model at a stage.
+LAYER_FIELDS = [
+    pa.field("stage", pa.string()),
+    pa.field("layer", pa.int64()),
+    pa.field("metric", pa.string()),
+    pa.field("value", pa.float64()),
+]
+
 SCHEMAS: dict[str, pa.Schema] = {
     "runs": pa.schema(
         MODEL_FIELDS
@@ -59,15 +67,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("epoch_time_s", pa.float64()),
         ]
     ),
-    "geometry": pa.schema(
-        MODEL_FIELDS
-        + [
-            pa.field("stage", pa.string()),
-            pa.field("layer", pa.int64()),
-            pa.field("metric", pa.string()),
-            pa.field("value", pa.float64()),
-        ]
-    ),
+    "geometry": pa.schema(MODEL_FIELDS + LAYER_FIELDS),
     "robustness": pa.schema(
         MODEL_FIELDS
         + [
@@ -92,15 +92,29 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("threads", pa.int64()),
         ]
     ),
-    "units": pa.schema(
-        MODEL_FIELDS
-        + [
-            pa.field("stage", pa.string()),
-            pa.field("layer", pa.int64()),
-            pa.field("metric", pa.string()),
-            pa.field("value", pa.float64()),
+    "claims": pa.schema(
+        [
+            pa.field("claim", pa.string()),
+            pa.field("statement", pa.string()),
+            pa.field("evidence", pa.string()),
+            pa.field("evidence_description", pa.string()),
+            pa.field("comparison", pa.string()),
+            pa.field("primary", pa.bool_()),
+            pa.field("dataset", pa.string()),
+            pa.field("condition", pa.string()),
+            pa.field("n_pairs", pa.int64()),
+            pa.field("effect", pa.float64()),
+            pa.field("ci_low", pa.float64()),
+            pa.field("ci_high", pa.float64()),
+            pa.field("p_value", pa.float64()),
+            pa.field("p_holm", pa.float64()),
+            pa.field("effect_size", pa.float64()),
+            pa.field("predicted_sign", pa.int64()),
+            pa.field("smallest_effect", pa.float64()),
+            pa.field("verdict", pa.string()),
         ]
     ),
+    "units": pa.schema(MODEL_FIELDS + LAYER_FIELDS),
 }
 
 #: Packages whose versions every study table records.
@@ -117,6 +131,7 @@ RECORDED_PACKAGES = (
     "matplotlib",
     "mnist1d",
     "ripser",
+    "weasyprint",
     "snakemake",
 )
 

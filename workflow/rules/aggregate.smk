@@ -3,7 +3,11 @@ rule aggregate_table:
         parts=table_inputs,
         code=package("tables"),
     output:
-        "results/tables/{table}.parquet",
+        report(
+            "results/tables/{table}.parquet",
+            caption="../report/table.rst",
+            category=lambda wildcards: TABLE_CATEGORIES[wildcards.table],
+        ),
     log:
         "logs/aggregate_table/{table}.log",
     conda:

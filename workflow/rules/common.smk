@@ -3,6 +3,7 @@
 
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -49,6 +50,14 @@ TABLE_SOURCES = {
     ],
     "robustness": [f"results/robustness/{MODEL}/robustness.parquet"],
     "inference": ["results/inference/{activation}.parquet"],
+}
+TABLE_CATEGORIES = {
+    "runs": "Training",
+    "history": "Training",
+    "units": "Training",
+    "geometry": "Geometry",
+    "robustness": "Robustness",
+    "inference": "Cost",
 }
 TABLES = list(TABLE_SOURCES)
 ATTACKS = ["gaussian", "fgsm_linf", "pgd_linf", "pgd_l2"]
@@ -139,6 +148,32 @@ def projection_inputs(wildcards):
         f"results/models/{MODEL.format(activation=activation, **keys)}/representations.npz"
         for activation in config["activations"]
     ]
+
+
+def workflow_commit():
+    """The git commit of this workflow (``-dirty`` with local edits), if any."""
+    try:
+        out = subprocess.run(
+            [
+                "git",
+                "-C",
+                workflow.basedir,
+                "describe",
+                "--always",
+                "--dirty",
+                "--abbrev=12",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unavailable"
+    return (
+        out.stdout.strip()
+        if out.returncode == 0
+        else "unavailable (not a git checkout)"
+    )
 
 
 def robustness_settings(wildcards):

@@ -1,12 +1,36 @@
+rule score_claims:
+    input:
+        **{table: f"results/tables/{table}.parquet" for table in TABLES},
+        code=package("claims", "stats", "tables"),
+    output:
+        report(
+            "results/tables/claims.parquet",
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+    log:
+        "logs/score_claims.log",
+    conda:
+        ENV
+    params:
+        activations=config["activations"],
+        settings=config["claims"],
+    script:
+        "../../scripts/score_claims.py"
+
+
 rule render_report:
     input:
-        runs="results/tables/runs.parquet",
-        units="results/tables/units.parquet",
+        **{table: f"results/tables/{table}.parquet" for table in TABLES},
+        claims="results/tables/claims.parquet",
         figures=[f for f in FIGURES if f.endswith(".png")],
-        code=package("report", "tables"),
+        code=package("report", "claims", "cost", "tables", "fingerprint"),
         template=f"{SRC}/geoctx/templates/report.html.j2",
     output:
         html="results/report/report.html",
+        fingerprint="results/report/fingerprint.txt",
+        bibtex="results/report/CITATION.bib",
+        config="results/report/study_config.json",
     log:
         "logs/render_report.log",
     conda:
@@ -14,5 +38,21 @@ rule render_report:
     params:
         study=config["study"],
         config=config,
+        commit=workflow_commit(),
+        min_pairs=config["claims"]["min_pairs"],
     script:
         "../../scripts/render_report.py"
+
+
+rule render_pdf:
+    input:
+        html="results/report/report.html",
+        code=package("report"),
+    output:
+        "results/report/report.pdf",
+    log:
+        "logs/render_pdf.log",
+    conda:
+        ENV
+    script:
+        "../../scripts/render_pdf.py"

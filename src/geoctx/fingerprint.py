@@ -1,0 +1,92 @@
+"""The study fingerprint: one SHA-256 that pins a cited report's numbers.
+
+It is computed over the canonical JSON of the validated config and the
+*content* of every deterministic result table (runs, history, units,
+geometry, robustness): each table is sorted by all its columns and written
+as CSV with round-trip float formatting, so the digest does not depend on
+Parquet encoding, compression, row order or metadata. Timings are
+measurements of the machine, not results of the study, and are left out:
+the columns in :data:`VOLATILE` and the inference table (and the claims
+table, which is derived from the others and from the timings).
+
+Two runs of the same config on the same machine give the same fingerprint;
+any changed number changes it. Verify a cited report with::
+
+    python -m geoctx.fingerprint results/report/study_config.json results/tables \\
+        --check results/report/fingerprint.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from geoctx.config import canonical_json
+
+#: Tables the fingerprint covers, in hashing order.
+TABLES = ("runs", "history", "units", "geometry", "robustness")
+
+#: Columns that measure the machine (wall-clock times), not the study.
+VOLATILE = frozenset({"wall_time_s", "epoch_time_s"})
+
+
+def table_digest(df: pd.DataFrame) -> str:
+    """SHA-256 of a table's content, independent of row order and encoding."""
+    df = df.drop(columns=[c for c in df.columns if c in VOLATILE])
+    df = df[sorted(df.columns)]
+    df = df.sort_values(list(df.columns), na_position="last", kind="mergesort")
+    text = df.to_csv(index=False, float_format=None, lineterminator="\n")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def study_fingerprint(config: Mapping, tables: Mapping[str, pd.DataFrame]) -> str:
+    """SHA-256 over the canonical config and the digest of each table."""
+    digest = hashlib.sha256(canonical_json(config).encode())
+    for name in TABLES:
+        digest.update(f"|{name}:{table_digest(tables[name])}".encode())
+    return digest.hexdigest()
+
+
+def from_files(config_path, tables_dir) -> str:
+    """The fingerprint of a results directory, from its files."""
+    config = json.loads(Path(config_path).read_text())
+    tables = {
+        name: pd.read_parquet(Path(tables_dir) / f"{name}.parquet") for name in TABLES
+    }
+    return study_fingerprint(config, tables)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m geoctx.fingerprint",
+        description="Recompute a geoctx study fingerprint from its config and tables.",
+    )
+    parser.add_argument(
+        "config", help="the study config as JSON (results/report/study_config.json)"
+    )
+    parser.add_argument(
+        "tables", help="the directory of the study tables (results/tables)"
+    )
+    parser.add_argument(
+        "--check", metavar="FILE", help="compare with this fingerprint.txt"
+    )
+    args = parser.parse_args(argv)
+    value = from_files(args.config, args.tables)
+    print(value)
+    if args.check:
+        expected = Path(args.check).read_text().split()[0]
+        if expected != value:
+            print(f"MISMATCH: {args.check} says {expected}", file=sys.stderr)
+            return 1
+        print("matches", args.check)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
