@@ -128,3 +128,19 @@ def test_comparisons_include_controls():
 
 def test_scorecard_fits_the_table_schema():
     tables.to_table(scorecard(runs_with(-0.1)), "claims")
+
+
+def test_diverged_models_are_left_out_of_every_comparison():
+    runs = runs_with(-0.1)
+    keys = ["dataset", "activation", "initializer", "width", "depth", "seed"]
+    geometry = runs[keys].assign(
+        stage="trained", layer=runs.depth, metric="distance_spearman", value=0.5
+    )
+    diverged = (runs.dataset == "a") & (runs.depth == 2) & (runs.seed == 0)
+    runs.loc[diverged & (runs.activation == "sigmoid"), "status"] = "diverged"
+    t = {name: empty(name) for name in claims.TABLES}
+    t["runs"], t["geometry"] = runs, geometry
+    scores = claims.score_claims(t, activations=["sigmoid", "relu"], n_resamples=200)
+    n_units = len(DATASETS) * len(DEPTHS) * len(SEEDS)
+    assert overall(scores, "test_accuracy").n_pairs == n_units - 1
+    assert overall(scores, "distance_spearman").n_pairs == n_units - 1

@@ -63,3 +63,32 @@ def test_jacobian_table_of_a_scaling_network():
         )
         assert values[(layer, "jacobian_condition")] == pytest.approx(1.0, rel=1e-5)
     assert values[(0, "trajectory_length_ratio")] == pytest.approx(1.0)
+
+
+def test_all_layer_jacobians_equal_the_per_layer_ones():
+    import keras
+
+    from geoctx import autodiff
+    from geoctx.models import build_mlp
+
+    keras.utils.set_random_seed(3)
+    model = build_mlp(3, 2, activation="tanh", width=5, depth=3)
+    x = np.random.default_rng(1).normal(size=(7, 3)).astype("float32")
+    together = autodiff.all_layer_jacobians(model, x, batch_size=4)
+    assert len(together) == 5
+    for i, J in enumerate(together):
+        np.testing.assert_allclose(
+            J, autodiff.layer_jacobians(model, x, layer=i), rtol=1e-5, atol=1e-6
+        )
+
+
+def test_jacobian_table_of_a_diverged_model_is_nan_not_a_crash():
+    from geoctx.models import build_mlp
+
+    model = build_mlp(2, 2, activation="relu", width=3, depth=1)
+    model.set_weights([np.full(w.shape, np.nan) for w in model.get_weights()])
+    X = np.random.default_rng(0).normal(size=(20, 2)).astype("float32")
+    table = probe.jacobian_table(
+        {"trained": model}, X, jacobian_points=5, curve_points=16
+    )
+    assert table.value.isna().all() and len(table) == 3 * 3

@@ -186,10 +186,28 @@ def _tf_jacobian_builder(model, function):
     return jacobian
 
 
+def _tf_all_jacobians_builder(model):
+    import tensorflow as tf
+
+    outputs = keras.Model(model.inputs, [layer.output for layer in model.layers])
+    signature = [tf.TensorSpec([None, _input_dim(model)], tf.float32)]
+
+    @tf.function(input_signature=signature)
+    def jacobians(x):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            outs = outputs(x, training=False)
+            outs = [tf.cast(o, tf.float32) for o in outs]
+        return [tape.batch_jacobian(o, x) for o in outs]
+
+    return jacobians
+
+
 _BUILDERS = {
     "tensorflow": {
         "gradient": _tf_gradient_builder,
         "jacobian": _tf_jacobian_builder,
+        "all_jacobians": _tf_all_jacobians_builder,
     },
 }
 
@@ -265,6 +283,44 @@ def input_gradient(model, x, y, *, batch_size=1024):
     >>> x_fgsm = x + 0.1 * np.sign(g)  # doctest: +SKIP
     """
     return logits_and_input_gradient(model, x, y, batch_size=batch_size)[1]
+
+
+def all_layer_jacobians(model, x, *, batch_size=256):
+    """Jacobian of every layer's output w.r.t. the input, in one traced pass.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A Sequential (or single-chain functional) model with one input.
+    x : array_like, shape (n, d_in)
+    batch_size : int, default 256
+
+    Returns
+    -------
+    list of ndarray
+        ``J[0]`` is the identity (the input layer), ``J[k]`` has shape
+        ``(n, d_k, d_in)`` for the k-th layer after the input; the last is
+        the logits. Equal to :func:`layer_jacobians` layer by layer, with
+        one function traced per model instead of one per layer.
+    """
+    x, _ = _check_inputs(x)
+    batch_size = _check_batch_size(batch_size)
+    builders = _builders()
+    function = _compiled(
+        model, "all_jacobians", lambda: builders["all_jacobians"](model)
+    )
+    parts = [
+        function(x[start : start + batch_size])
+        for start in range(0, x.shape[0], batch_size)
+    ]
+    eye = np.broadcast_to(
+        np.eye(x.shape[1], dtype=np.float32), (x.shape[0], x.shape[1], x.shape[1])
+    )
+    layers = [
+        np.concatenate([keras.ops.convert_to_numpy(p[k]) for p in parts])
+        for k in range(len(parts[0]))
+    ]
+    return [np.array(eye), *layers]
 
 
 def layer_jacobians(model, x, *, layer, batch_size=256):

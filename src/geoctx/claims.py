@@ -332,6 +332,7 @@ def score_claims(
     ``not measured`` rows rather than an error.
     """
     pairs = comparisons(activations, primary) or [tuple(primary)]
+    tables = _without_diverged(tables)
     rows = []
     for ev in EVIDENCE:
         try:
@@ -360,6 +361,18 @@ def score_claims(
                 )
     scored = stats.score_table(rows, alpha=alpha, min_pairs=min_pairs)
     return scored.rename(columns={"effect_size_dz": "effect_size"})
+
+
+def _without_diverged(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The per-model tables restricted to models whose run is ``ok``."""
+    runs = tables["runs"]
+    keys = [*UNIT, "activation"]
+    ok = runs.loc[runs.status == "ok", keys].drop_duplicates()
+    out = dict(tables)
+    for name in ("units", "geometry", "robustness"):
+        if name in tables and len(tables[name]):
+            out[name] = tables[name].merge(ok, on=keys, how="inner")
+    return out
 
 
 def _compare(part, ev, a, b, smallest_effect, n_resamples, seed) -> dict:
@@ -432,7 +445,10 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
                 for r in decisive.itertuples()
             }
         )
-        lead = overall.iloc[0] if len(overall) else None
+        agreeing = overall[overall.verdict == verdict]
+        lead = (
+            (agreeing if len(agreeing) else overall).iloc[0] if len(overall) else None
+        )
         out.append(
             {
                 "claim": claim,

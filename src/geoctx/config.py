@@ -311,6 +311,11 @@ def config_hash(config: Mapping, keys: tuple[str, ...] = SWEEP_KEYS) -> str:
     stage's settings) leaves the training tables untouched.
     """
     part = {k: config.get(k) for k in keys}
+    if isinstance(part.get("geometry"), Mapping):
+        # which depth the projection figure draws changes no number
+        part["geometry"] = {
+            k: v for k, v in part["geometry"].items() if k != "projection_depth"
+        }
     return hashlib.sha256(canonical_json(part).encode()).hexdigest()
 
 

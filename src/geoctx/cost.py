@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geoctx.robustness import activation_op_latency, inference_latency
 from geoctx.tables import cpu_name
 
 
@@ -37,6 +36,7 @@ def benchmark_activation(
     import keras
 
     from geoctx.models import build_mlp
+    from geoctx.robustness import activation_op_latency, inference_latency
 
     common = {
         "activation": activation,

@@ -16,6 +16,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from geoctx.config import ACTIVATIONS  # noqa: E402
+
 #: Fixed colours so an activation looks the same in every figure.
 _ORDER = (
     "relu",
@@ -30,12 +32,15 @@ _ORDER = (
 )
 
 
+_NAMES = list(_ORDER) + sorted(set(ACTIVATIONS) - set(_ORDER))
+_COLOURS = sns.color_palette("colorblind", 10) + sns.color_palette("tab20", 20)
+
+
 def palette(activations) -> dict[str, tuple]:
-    """Colour per activation: the study's usual ones first, the rest after."""
-    names = sorted(
-        set(activations), key=lambda a: (_ORDER.index(a) if a in _ORDER else 99, a)
-    )
-    return dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
+    """Colour per activation, fixed by name: the same in every figure and
+    facet whatever subset of activations it shows."""
+    names = sorted(set(activations), key=lambda a: (_NAMES.index(a), a))
+    return {a: _COLOURS[_NAMES.index(a) % len(_COLOURS)] for a in names}
 
 
 def _lines(df: pd.DataFrame, *, x: str, y: str, ax, errorbar=("ci", 95)):
@@ -117,7 +122,19 @@ def _pca2(H: np.ndarray) -> np.ndarray:
 def projection(H: np.ndarray, y: np.ndarray, *, ax=None):
     """Scatter of the top-2 principal coordinates of ``H``, coloured by class."""
     ax = ax or plt.gca()
-    P = _pca2(np.asarray(H, dtype=np.float64))
+    H = np.asarray(H, dtype=np.float64)
+    if not np.isfinite(H).all():
+        ax.text(
+            0.5,
+            0.5,
+            "not finite\n(diverged)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set(xticks=[], yticks=[])
+        return ax
+    P = _pca2(H)
     colours = sns.color_palette("Set2", int(y.max()) + 1)
     ax.scatter(P[:, 0], P[:, 1], c=[colours[c] for c in y], s=6, lw=0, alpha=0.85)
     ax.set(xticks=[], yticks=[], aspect="equal", adjustable="datalim")
@@ -165,6 +182,7 @@ def facet(
     height: float = 3.2,
 ) -> plt.Figure:
     """Draw ``plot`` once per facet of ``df`` with one shared legend."""
+    legend = {}
     cols = list(dict.fromkeys(df[col]))
     rows = list(dict.fromkeys(df[row])) if row else [None]
     fig, axes = plt.subplots(
@@ -180,11 +198,19 @@ def facet(
             part = (
                 df[df[col] == c] if r is None else df[(df[col] == c) & (df[row] == r)]
             )
-            plot(part, ax=ax)
+            if len(part):
+                plot(part, ax=ax)
             ax.set_title(c if r is None else f"{r} · {c}")
-            handles, labels = ax.get_legend_handles_labels()
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                legend.setdefault(label, handle)
             if ax.get_legend():
                 ax.get_legend().remove()
-    fig.legend(handles, labels, title="activation", loc="center right", frameon=False)
+    fig.legend(
+        list(legend.values()),
+        list(legend),
+        title="activation",
+        loc="center right",
+        frameon=False,
+    )
     fig.tight_layout(rect=(0, 0, 1 - 1.2 / fig.get_figwidth(), 1))
     return fig

@@ -23,6 +23,11 @@ from geoctx import geometry
 log = logging.getLogger(__name__)
 
 COLUMNS = ["stage", "layer", "metric", "value"]
+JACOBIAN_METRICS = (
+    "jacobian_log_sv_mean",
+    "jacobian_condition",
+    "trajectory_length_ratio",
+)
 
 
 def probe_subset(n_probe: int, size: int, *, seed: int = 0) -> np.ndarray:
@@ -65,6 +70,12 @@ def geometry_table(
         X = layers[0][index]
         for i, H in enumerate(layers):
             t0 = time.perf_counter()
+            if not np.isfinite(H).all():
+                log.warning(
+                    "%s layer %d is not finite (diverged run): NaN rows", stage, i
+                )
+                rows += [(stage, i, name, np.nan) for name in geometry.METRICS]
+                continue
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 values = geometry.all_metrics(
@@ -109,8 +120,17 @@ def jacobian_table(
     rows = []
     for stage, model in models.items():
         curves = layer_representations(model, circle)
+        jacobians = None
+        if all(np.isfinite(c).all() for c in curves):
+            jacobians = autodiff.all_layer_jacobians(model, points)
         for i, curve in enumerate(curves):
-            J = autodiff.layer_jacobians(model, points, layer=i)
+            if jacobians is None:
+                log.warning(
+                    "%s layer %d is not finite (diverged run): NaN rows", stage, i
+                )
+                rows += [(stage, i, name, np.nan) for name in JACOBIAN_METRICS]
+                continue
+            J = jacobians[i]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 spectrum = geometry.jacobian_spectrum(J)

@@ -70,7 +70,7 @@ CAPTIONS = {
 #: The figures that carry each claim's evidence (file stems).
 CLAIM_FIGURES = {
     "C1": ["geometry_distance_spearman", "geometry_distance_contrast"],
-    "C2": ["geometry_knn_overlap"],
+    "C2": ["geometry_knn_overlap", "geometry_trajectory_length_ratio"],
     "C3": ["accuracy_vs_depth"],
     "C4": ["robustness_pgd_linf", "robustness_transfer_pgd_linf"],
     "C5": ["geometry_linear_probe_accuracy"],
@@ -137,7 +137,7 @@ METRIC_DEFINITIONS = [
     ),
     (
         "linear_probe_accuracy",
-        "5-fold cross-validated logistic-regression accuracy on "
+        "cross-validated (geometry.probe_folds folds) logistic-regression accuracy on "
         "the standardized layer features",
         "Alain & Bengio 2016",
     ),
@@ -193,8 +193,8 @@ METRIC_DEFINITIONS = [
     ),
     (
         "ece",
-        "Σ_b (n_b/n) |acc_b − conf_b| over 15 equal-width confidence bins, before "
-        "and after temperature scaling on the validation split",
+        "Σ_b (n_b/n) |acc_b − conf_b| over robustness.ece_bins equal-width "
+        "confidence bins, before and after temperature scaling on the validation split",
         "Guo et al. 2017",
     ),
 ]

@@ -150,6 +150,11 @@ def projection_inputs(wildcards):
     ]
 
 
+def machine_cores():
+    """Every local core (1 when a cluster executor places the job)."""
+    return workflow.cores if isinstance(workflow.cores, int) else 1
+
+
 def workflow_commit():
     """The git commit of this workflow (``-dirty`` with local edits), if any."""
     try:

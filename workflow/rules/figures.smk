@@ -78,7 +78,7 @@ rule plot_boundary_accuracy:
 rule plot_latency:
     input:
         inference="results/tables/inference.parquet",
-        code=package("plots", "cost"),
+        code=package("plots", "cost", "tables"),
     output:
         png=report(
             "results/figures/latency_ratio.png",
@@ -118,7 +118,7 @@ rule plot_projections:
     input:
         representations=projection_inputs,
         data="results/data/{dataset}/data.npz",
-        code=package("plots"),
+        code=package("plots", "datasets"),
     output:
         png=report(
             "results/figures/projections_{dataset}.png",

@@ -24,7 +24,7 @@ rule render_report:
         **{table: f"results/tables/{table}.parquet" for table in TABLES},
         claims="results/tables/claims.parquet",
         figures=[f for f in FIGURES if f.endswith(".png")],
-        code=package("report", "claims", "cost", "tables", "fingerprint"),
+        code=package("report", "claims", "stats", "cost", "tables", "fingerprint"),
         template=f"{SRC}/geoctx/templates/report.html.j2",
     output:
         html="results/report/report.html",
@@ -47,7 +47,7 @@ rule render_report:
 rule render_pdf:
     input:
         html="results/report/report.html",
-        code=package("report"),
+        code=package("report", "claims", "stats", "cost", "tables", "fingerprint"),
     output:
         "results/report/report.pdf",
     log:

@@ -5,7 +5,7 @@ rule compute_robustness:
         data="results/data/{dataset}/data.npz",
         reference_model=lambda wildcards: reference(wildcards, "model.keras"),
         reference_run=lambda wildcards: reference(wildcards, "runs.parquet"),
-        code=package("robustness", "autodiff", "tables", "datasets"),
+        code=package("robustness", "autodiff", "tables", "datasets", "training"),
     output:
         f"results/robustness/{MODEL}/robustness.parquet",
     log:
@@ -26,7 +26,7 @@ rule compute_robustness:
 
 rule benchmark_inference:
     input:
-        code=package("cost", "robustness", "models", "training", "tables"),
+        code=package("cost", "robustness", "autodiff", "models", "training", "tables"),
     output:
         "results/inference/{activation}.parquet",
     log:
@@ -34,7 +34,7 @@ rule benchmark_inference:
     conda:
         ENV
     # all cores: nothing else runs while it times (the timed code uses one thread)
-    threads: workflow.cores
+    threads: machine_cores()
     resources:
         mem_mb=2000,
         runtime=20,

@@ -1,0 +1,113 @@
+"""The report renders from any scorecard, escapes config strings, cites itself."""
+
+import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geoctx import claims, report, tables
+from geoctx.config import validate_config
+
+
+def empty(name):
+    return tables.SCHEMAS[name].empty_table().to_pandas()
+
+
+def runs_table(n_seeds):
+    rows = []
+    for seed in range(n_seeds):
+        for activation, acc in (("relu", 0.9), ("sigmoid", 0.8)):
+            rows.append(
+                {
+                    "dataset": "moons",
+                    "activation": activation,
+                    "initializer": "auto",
+                    "width": 8,
+                    "depth": 2,
+                    "seed": seed,
+                    "status": "ok",
+                    "test_accuracy": acc + 0.01 * seed,
+                    "generalization_gap": 0.0,
+                    "epochs_run": 3,
+                    "wall_time_s": 1.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def study_tables(request):
+    t = {name: empty(name) for name in ("history", *claims.TABLES)}
+    t["runs"] = runs_table(getattr(request, "param", 3))
+    t["claims"] = claims.score_claims(
+        t, activations=["sigmoid", "relu"], n_resamples=200
+    )
+    return t
+
+
+def render(study_tables, study):
+    config = validate_config(
+        {"datasets": {"moons": {}}, "activations": ["relu"], "study": study}
+    )
+    return report.render(
+        tables=study_tables,
+        figures=[],
+        study=config["study"],
+        config=config,
+        fingerprint="f" * 64,
+        table_files={},
+        commit="abc123",
+        date=datetime.date(2026, 1, 2),
+    )
+
+
+@pytest.mark.parametrize("study_tables", [1, 3], indirect=True)
+def test_renders_with_one_or_few_pairs(study_tables):
+    html = render(study_tables, {"title": "T"})
+    assert 'id="scorecard"' in html and 'id="c9"' in html
+    assert "not measured" in html
+
+
+def test_config_strings_are_escaped(study_tables):
+    study = {
+        "title": "<script>alert(1)</script>",
+        "authors": [{"name": "A <b>B</b>", "affiliation": "<i>x</i>"}],
+        "description": "<img src=x onerror=alert(1)>",
+    }
+    html = render(study_tables, study)
+    for raw in ("<script>alert(1)", "<b>B</b>", "<i>x</i>", "<img src=x"):
+        assert raw not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_summary_is_written_from_the_verdicts():
+    verdicts = pd.DataFrame(
+        {
+            "claim": ["C1", "C2"],
+            "verdict": ["supported", "not measured"],
+            "evidence": ["distance_spearman (supported)", "x (not measured)"],
+            "effect": [-0.1, np.nan],
+            "ci_low": [-0.15, np.nan],
+            "ci_high": [-0.05, np.nan],
+            "n_pairs": [27, 0],
+            "flips": ["", ""],
+        }
+    )
+    scores = pd.DataFrame({"primary": [True], "comparison": ["sigmoid vs relu"]})
+    lines = report.summary_sentences(verdicts, scores)
+    assert lines[0].startswith(
+        "Of the argument's 2 claims, this study finds 1 supported"
+    )
+    assert "C1 is supported" in lines[1] and "-0.1" in lines[1]
+    assert "Not measured (the sweep lacks what they need): C2." in lines
+
+
+def test_bibtex_carries_title_authors_date_and_fingerprint():
+    study = {"title": "A {study}", "authors": [{"name": "Ada L"}, {"name": "Bo M"}]}
+    bib = report.bibtex(
+        study, fingerprint="ab" * 32, version="0.1.0", date=datetime.date(2026, 3, 4)
+    )
+    assert bib.startswith("@techreport{geoctx_20260304_abababab,")
+    assert "title = {A study}" in bib and "author = {Ada L and Bo M}" in bib
+    assert "year = {2026}" in bib and "ab" * 32 in bib
