@@ -11,8 +11,11 @@ activation (same dataset, initializer setting, width, depth and seed; for
 C9 the same depth, width and batch size). :func:`score_claims` runs
 :func:`geoctx.stats.compare` for every evidence item, comparison and
 condition (all models; each dataset; each depth; each initializer setting),
-then :func:`geoctx.stats.score_table` applies Holm's correction across all
-of them at once and the verdict rule. :func:`claim_verdicts` reduces the
+then :func:`geoctx.stats.score_table` applies Holm's correction and the
+verdict rule within two families: the overall rows (every claim, evidence
+item and comparison over all models), which carry the verdicts, and the
+per-condition rows, which show where a verdict holds or flips.
+:func:`claim_verdicts` reduces the
 primary comparison's overall rows to one verdict per claim.
 
 Comparisons: the primary one (``claims.primary``, sigmoid vs relu by
@@ -359,7 +362,16 @@ def score_claims(
                         **_compare(part, ev, a, b, smallest_effect, n_resamples, seed),
                     }
                 )
-    scored = stats.score_table(rows, alpha=alpha, min_pairs=min_pairs)
+    # Two Holm families: the overall rows, which carry the verdicts, and the
+    # per-condition rows, which show where a verdict holds or flips.
+    rows = pd.DataFrame(rows)
+    overall = (rows.dataset == "all") & (rows.condition == "all")
+    scored = pd.concat(
+        [
+            stats.score_table(rows[overall], alpha=alpha, min_pairs=min_pairs),
+            stats.score_table(rows[~overall], alpha=alpha, min_pairs=min_pairs),
+        ]
+    ).sort_index()
     return scored.rename(columns={"effect_size_dz": "effect_size"})
 
 

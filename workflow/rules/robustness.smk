@@ -39,8 +39,8 @@ rule benchmark_inference:
         mem_mb=2000,
         runtime=20,
     params:
-        depths=config["depths"],
-        widths=config["widths"],
+        depths=config["inference"]["depths"] or config["depths"],
+        widths=config["inference"]["widths"] or config["widths"],
         settings=config["inference"],
     script:
         "../../scripts/benchmark_inference.py"
