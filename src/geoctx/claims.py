@@ -125,9 +125,14 @@ def _mean_over_strength(attack: str) -> Callable:
 
 
 def _summary(metric: str) -> Callable:
+    """A per-model robustness summary; infinite values (no adversarial
+    example found, e.g. a constant network) are left out, not averaged."""
+
     def extract(t):
         rob = t["robustness"]
-        rows = rob[(rob.attack == "none") & (rob.metric == metric)]
+        rows = rob[
+            (rob.attack == "none") & (rob.metric == metric) & np.isfinite(rob.value)
+        ]
         return rows[[*UNIT, "activation", "value"]]
 
     return extract
