@@ -111,3 +111,9 @@ def test_bibtex_carries_title_authors_date_and_fingerprint():
     assert bib.startswith("@techreport{geoctx_20260304_abababab,")
     assert "title = {A study}" in bib and "author = {Ada L and Bo M}" in bib
     assert "year = {2026}" in bib and "ab" * 32 in bib
+
+
+def test_report_says_when_there_is_no_transfer_attack(study_tables):
+    html = render(study_tables, {"title": "T"})
+    assert "No transfer attack in this study" in html
+    assert "reference activation (relu)" in html

@@ -459,6 +459,10 @@ def render(
         accuracy=accuracy_table(runs),
         units=unit_table(tables["units"]),
         robustness=robustness_table(tables["robustness"]),
+        has_transfer=bool((tables["robustness"].attack == "transfer_pgd_linf").any()),
+        reference_activation=config.get("robustness", {}).get(
+            "reference_activation", "relu"
+        ),
         latency=latency_table(tables["inference"]),
         training_figures=[
             figs[n] for n in ("accuracy_vs_depth", "grad_norm_by_layer") if n in figs
