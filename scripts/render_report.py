@@ -1,5 +1,6 @@
 """render_report: the HTML report, its fingerprint, citation and config."""
 
+import datetime
 import json
 
 import pandas as pd
@@ -12,6 +13,7 @@ names = ["runs", "history", "units", "geometry", "robustness", "inference", "cla
 tables = {name: pd.read_parquet(snakemake.input[name]) for name in names}
 config = snakemake.params.config
 value = fingerprint.study_fingerprint(config, tables)
+today = datetime.date.today()
 html = report.render(
     tables=tables,
     figures=snakemake.input.figures,
@@ -21,20 +23,14 @@ html = report.render(
     table_files={name: snakemake.input[name] for name in names},
     commit=snakemake.params.commit,
     min_pairs=snakemake.params.min_pairs,
+    date=today,
 )
 with open(snakemake.output.html, "w") as fh:
     fh.write(html)
 with open(snakemake.output.fingerprint, "w") as fh:
     fh.write(value + "\n")
 with open(snakemake.output.bibtex, "w") as fh:
-    fh.write(
-        report.bibtex(
-            snakemake.params.study,
-            fingerprint=value,
-            version=report.__version__,
-            date=report.datetime.date.today(),
-        )
-    )
+    fh.write(report.bibtex(snakemake.params.study, fingerprint=value, date=today))
 with open(snakemake.output.config, "w") as fh:
     json.dump(config, fh, indent=2, sort_keys=True)
 log.info("fingerprint %s", value)

@@ -310,6 +310,8 @@ def comparisons(activations, primary=("sigmoid", "relu")) -> list[tuple[str, str
 def _conditions(obs: pd.DataFrame, unit) -> list[tuple[str, str, pd.DataFrame]]:
     """(dataset, condition, rows): all, then each dataset / depth / initializer."""
     out = [("all", "all", obs)]
+    if obs.empty:
+        return out
     if "dataset" in unit and obs.dataset.nunique() > 1:
         out += [(d, "all", obs[obs.dataset == d]) for d in sorted(obs.dataset.unique())]
     for column in ("depth", "initializer"):
@@ -348,12 +350,8 @@ def score_claims(
         except (KeyError, AttributeError, ValueError):
             obs = pd.DataFrame(columns=[*ev.unit, "activation", "value"])
         for a, b in pairs:
-            subset = obs[obs.activation.isin([a, b])] if len(obs) else obs
-            for dataset, condition, part in (
-                _conditions(subset, ev.unit)
-                if len(subset)
-                else [("all", "all", subset)]
-            ):
+            subset = obs[obs.activation.isin([a, b])]
+            for dataset, condition, part in _conditions(subset, ev.unit):
                 rows.append(
                     {
                         "claim": ev.claim,

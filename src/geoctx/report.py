@@ -348,7 +348,7 @@ def sha256_file(path) -> str:
 
 
 def bibtex(
-    study: Mapping, *, fingerprint: str, version: str, date: datetime.date
+    study: Mapping, *, fingerprint: str, date: datetime.date, version: str = __version__
 ) -> str:
     """A BibTeX entry for the report; every value is plain text."""
     key = "geoctx_" + re.sub(r"\W", "", date.isoformat()) + "_" + fingerprint[:8]

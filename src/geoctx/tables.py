@@ -181,18 +181,21 @@ def to_table(df: pd.DataFrame, name: str) -> pa.Table:
     return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
 
 
+def _encode(metadata: Mapping) -> dict[bytes, bytes]:
+    """Parquet key-value metadata: JSON-encoded values."""
+    return {
+        k.encode(): json.dumps(v, sort_keys=True).encode() for k, v in metadata.items()
+    }
+
+
 def write(
     df: pd.DataFrame, path: Path | str, name: str, *, metadata: Mapping | None = None
 ) -> None:
     """Write a frame as the named table; ``metadata`` values are JSON-encoded."""
     table = to_table(df, name)
     if metadata:
-        encoded = {
-            k.encode(): json.dumps(v, sort_keys=True).encode()
-            for k, v in metadata.items()
-        }
         table = table.replace_schema_metadata(
-            {**(table.schema.metadata or {}), **encoded}
+            {**(table.schema.metadata or {}), **_encode(metadata)}
         )
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
@@ -208,10 +211,7 @@ def aggregate(
     paths = [str(p) for p in paths]
     dataset = ds.dataset(paths, schema=SCHEMAS[name], format="parquet")
     table = dataset.to_table()
-    encoded = {
-        k.encode(): json.dumps(v, sort_keys=True).encode() for k, v in metadata.items()
-    }
-    table = table.replace_schema_metadata(encoded)
+    table = table.replace_schema_metadata(_encode(metadata))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, out)
     return table.num_rows

@@ -62,9 +62,6 @@ class TrainSettings:
         default_factory=lambda: {"patience": 10, "restore_best": True}
     )
 
-    def __hash__(self):
-        return hash(json.dumps(asdict(self), sort_keys=True))
-
 
 @dataclass
 class TrainResult:
@@ -172,34 +169,35 @@ def unit_health(
     return rows
 
 
-class _EpochLog:
-    """Keras callback: one log line per epoch, wall time per epoch."""
+def _epoch_log(total: int):
+    """A Keras callback: one log line per epoch, wall time per epoch.
 
-    def __new__(cls, total: int):
-        import keras
+    Built in a function so that importing this module does not import Keras.
+    """
+    import keras
 
-        class EpochLog(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.times = []
+    class EpochLog(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.times = []
 
-            def on_epoch_begin(self, epoch, logs=None):
-                self._t0 = time.perf_counter()
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t0 = time.perf_counter()
 
-            def on_epoch_end(self, epoch, logs=None):
-                self.times.append(time.perf_counter() - self._t0)
-                logs = logs or {}
-                log.info(
-                    "epoch %d/%d loss=%.4f acc=%.4f val_loss=%.4f val_acc=%.4f (%.2fs)",
-                    epoch + 1,
-                    total,
-                    logs.get("loss", math.nan),
-                    logs.get("accuracy", math.nan),
-                    logs.get("val_loss", math.nan),
-                    logs.get("val_accuracy", math.nan),
-                    self.times[-1],
-                )
+        def on_epoch_end(self, epoch, logs=None):
+            self.times.append(time.perf_counter() - self._t0)
+            logs = logs or {}
+            log.info(
+                "epoch %d/%d loss=%.4f acc=%.4f val_loss=%.4f val_acc=%.4f (%.2fs)",
+                epoch + 1,
+                total,
+                logs.get("loss", math.nan),
+                logs.get("accuracy", math.nan),
+                logs.get("val_loss", math.nan),
+                logs.get("val_accuracy", math.nan),
+                self.times[-1],
+            )
 
-        return EpochLog()
+    return EpochLog()
 
 
 def _finite(values) -> bool:
@@ -269,7 +267,7 @@ def train_model(
         model.count_params(),
         resolve_initializer(spec.initializer, spec.activation),
     )
-    epoch_log = _EpochLog(settings.epochs)
+    epoch_log = _epoch_log(settings.epochs)
     callbacks = [epoch_log, keras.callbacks.TerminateOnNaN()]
     patience = settings.early_stopping.get("patience")
     if patience:
