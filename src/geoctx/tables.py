@@ -1,8 +1,11 @@
 """Parquet tables: one explicit pyarrow schema per table, tidy rows.
 
-Per-job outputs are small Parquet files with the table's schema; the
-aggregate reads them as one ``pyarrow.dataset`` and writes the study table
-with key-value metadata (config hash, package versions).
+Per-job outputs are small Parquet files with the table's schema, written
+atomically (:mod:`geoctx.storage`); a job may record the SHA-256 of the
+files it read in the ``inputs`` metadata key. :func:`aggregate` reads the
+parts, refuses a part whose rows belong to another model than its path says,
+or whose recorded inputs have changed since, and writes the study table with
+key-value metadata (config hash, package versions).
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import platform
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+from geoctx.storage import UnreadableFileError, atomic_path, check_digests
 
 MODEL_FIELDS = [
     pa.field("dataset", pa.string()),
@@ -26,6 +31,9 @@ MODEL_FIELDS = [
     pa.field("depth", pa.int64()),
     pa.field("seed", pa.int64()),
 ]
+
+#: Where one model's files live below each stage's directory (``results/<stage>/``).
+MODEL_PATH = "{dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed}"
 
 #: One measurement of one layer (0 = input) of a model at a stage.
 LAYER_FIELDS = [
@@ -191,29 +199,92 @@ def _encode(metadata: Mapping) -> dict[bytes, bytes]:
 def write(
     df: pd.DataFrame, path: Path | str, name: str, *, metadata: Mapping | None = None
 ) -> None:
-    """Write a frame as the named table; ``metadata`` values are JSON-encoded."""
+    """Write a frame as the named table, atomically.
+
+    ``metadata`` values are JSON-encoded into the Parquet key-value metadata.
+    """
     table = to_table(df, name)
     if metadata:
         table = table.replace_schema_metadata(
             {**(table.schema.metadata or {}), **_encode(metadata)}
         )
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def model_path(keys: Mapping) -> str:
+    """The relative directory of one model's files (:data:`MODEL_PATH`)."""
+    return MODEL_PATH.format(**keys)
+
+
+_KEY_PATTERN = re.compile(
+    re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(MODEL_PATH)) + "/"
+)
+
+
+def keys_from_path(path: Path | str) -> dict | None:
+    """The model keys a per-model file's path names, or None if it names none.
+
+    Examples
+    --------
+    >>> keys_from_path("results/robustness/moons/relu/auto/w16_d3_s0/r.parquet")
+    {'dataset': 'moons', 'activation': 'relu', 'initializer': 'auto', \
+'width': 16, 'depth': 3, 'seed': 0}
+    """
+    match = _KEY_PATTERN.search(Path(path).as_posix())
+    return None if match is None else model_keys(match.groupdict())
+
+
+def read_part(path: Path | str, name: str) -> pa.Table:
+    """One per-job file of the named table, checked against its path and inputs.
+
+    Raises :class:`~geoctx.storage.UnreadableFileError` if the file cannot be
+    read as that table, ``ValueError`` if its rows belong to another model
+    than its path names, and :class:`~geoctx.storage.ChangedInputError` if a
+    file it recorded as an input has changed since.
+    """
+    try:
+        table = pq.read_table(path, schema=SCHEMAS[name])
+    except (OSError, pa.ArrowException) as err:
+        raise UnreadableFileError(path, f"{type(err).__name__}: {err}") from err
+    expected = keys_from_path(path) or {}
+    if name == "inference":
+        expected = {"activation": Path(path).stem}
+    for column, value in expected.items():
+        if column not in table.column_names:
+            continue
+        found = set(table.column(column).to_pylist())
+        if found - {value}:
+            raise ValueError(
+                f"{path}: its rows have {column}={sorted(found)}, but the path "
+                f"says {column}={value!r}; the file belongs to another model. "
+                f"Rebuild it with: snakemake --forcerun {path}"
+            )
+    recorded = read_metadata(path).get("inputs", {})
+    check_digests(recorded, result=str(path))
+    return table
 
 
 def aggregate(
     paths: Iterable[Path | str], out: Path | str, name: str, *, metadata: Mapping
 ) -> int:
-    """Read per-job Parquet files as one dataset and write the study table.
+    """Check and concatenate per-job files into the study table at ``out``.
 
-    Returns the number of rows written.
+    Every part goes through :func:`read_part`; no two parts may come from the
+    same path. Returns the number of rows written.
     """
     paths = [str(p) for p in paths]
-    dataset = ds.dataset(paths, schema=SCHEMAS[name], format="parquet")
-    table = dataset.to_table()
+    duplicated = sorted({p for p in paths if paths.count(p) > 1})
+    if duplicated:
+        raise ValueError(f"{name}: parts listed more than once: {duplicated}")
+    table = (
+        pa.concat_tables([read_part(p, name) for p in paths])
+        if paths
+        else (SCHEMAS[name].empty_table())
+    )
     table = table.replace_schema_metadata(_encode(metadata))
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, out)
+    with atomic_path(out) as tmp:
+        pq.write_table(table, tmp)
     return table.num_rows
 
 

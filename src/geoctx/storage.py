@@ -1,0 +1,190 @@
+"""The workflow's intermediate files: written atomically, read with a clear error.
+
+- Every writer here writes to a temporary file beside the target and renames
+  it into place (:func:`atomic_path`), so a job of a killed run that is still
+  writing never leaves a half-written file under the final name.
+- Every reader raises :class:`UnreadableFileError`, which names the file,
+  says that it is unreadable and how to rebuild it, whatever the format's
+  own library said (a truncated ``.npz`` says "File is not a zip file", a
+  truncated ``.keras`` "File not found").
+- :func:`file_digest` and :func:`check_digests` let a job record the content
+  of the files it was computed from and a later job refuse a file that
+  changed since, even behind Snakemake's back (a copy that kept an old
+  modification time).
+
+Keras is imported only by the model functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "UnreadableFileError",
+    "ChangedInputError",
+    "atomic_path",
+    "save_npz",
+    "load_npz",
+    "save_model",
+    "load_model",
+    "write_json",
+    "read_json",
+    "file_digest",
+    "check_digests",
+]
+
+
+class UnreadableFileError(OSError):
+    """A workflow file that exists (or should) but cannot be read."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(
+            f"{self.path} is unreadable ({reason}); it is corrupted, truncated or "
+            f"not the file this job expects. Rebuild it with: "
+            f"snakemake --forcerun {self.path}"
+        )
+
+
+class ChangedInputError(RuntimeError):
+    """A file changed after a result was computed from it."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place on success.
+
+    The temporary name keeps the target's suffix (Keras insists on
+    ``.keras``). On error the temporary file is removed and ``path`` is left
+    as it was.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}"
+    )
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write arrays as a compressed ``.npz``, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+
+
+def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` file, loaded into memory.
+
+    Raises :class:`UnreadableFileError` when the file is missing, truncated
+    or not an ``.npz`` archive.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, EOFError) as err:
+        raise UnreadableFileError(path, _reason(err)) from err
+    except Exception as err:  # zipfile.BadZipFile and friends
+        raise UnreadableFileError(path, _reason(err)) from err
+
+
+def save_model(model, path: str | os.PathLike) -> None:
+    """Save a Keras model (``.keras``), atomically."""
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+def load_model(path: str | os.PathLike):
+    """Load a ``.keras`` model for inference, in Keras' safe mode.
+
+    ``safe_mode=True`` refuses models that would run arbitrary code (lambda
+    layers) when loaded. Raises :class:`UnreadableFileError` when the file is
+    missing, truncated or not a Keras model.
+    """
+    import keras
+
+    if not Path(path).is_file():
+        raise UnreadableFileError(path, "no such file")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # Keras raises many types for a bad archive
+        raise UnreadableFileError(path, _reason(err)) from err
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file; :class:`UnreadableFileError` if it cannot be."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise UnreadableFileError(path, _reason(err)) from err
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's content (hex).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "empty"
+    >>> _ = p.write_bytes(b"")
+    >>> file_digest(p)[:12]
+    'e3b0c44298fc'
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as err:
+        raise UnreadableFileError(path, _reason(err)) from err
+    return digest.hexdigest()
+
+
+def check_digests(recorded: Mapping[str, str], *, result: str) -> None:
+    """Raise :class:`ChangedInputError` if a file differs from its recorded digest.
+
+    ``recorded`` maps input paths to the digests a job saw when it computed
+    ``result``. A missing input is reported the same way as a changed one.
+    """
+    for path, expected in recorded.items():
+        actual = file_digest(path) if Path(path).exists() else "missing"
+        if actual != expected:
+            raise ChangedInputError(
+                f"{result} was computed from {path}, which has changed since "
+                f"(sha256 {expected[:12]}... then, {actual[:12]}... now). Rerun "
+                f"what depends on it with: snakemake --forcerun {path}"
+            )
+
+
+def _reason(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}".rstrip(": ")

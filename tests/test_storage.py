@@ -1,0 +1,125 @@
+"""Intermediate files: atomic writes, one clear error for unreadable files,
+foreign or stale per-job parts refused at aggregation."""
+
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geoctx import storage, tables
+
+KEYS = {
+    "dataset": "moons",
+    "activation": "relu",
+    "initializer": "auto",
+    "width": 16,
+    "depth": 3,
+    "seed": 0,
+}
+
+
+def part_path(root, **override):
+    keys = {**KEYS, **override}
+    return root / "results" / "robustness" / tables.model_path(keys) / "r.parquet"
+
+
+def robustness_rows(**override):
+    keys = {**KEYS, **override}
+    return pd.DataFrame(
+        [{**keys, "attack": "none", "epsilon": 0.0, "metric": "m", "value": 1.0}]
+    )
+
+
+def assert_names_file_and_rebuild(err, path):
+    message = str(err.value)
+    assert str(path) in message
+    assert "unreadable" in message
+    assert f"snakemake --forcerun {path}" in message
+
+
+def test_truncated_npz_names_the_file_and_how_to_rebuild(tmp_path):
+    path = tmp_path / "data.npz"
+    storage.save_npz(path, {"x": np.arange(1000.0)})
+    assert storage.load_npz(path)["x"][-1] == 999.0
+    path.write_bytes(path.read_bytes()[:50])
+    with pytest.raises(storage.UnreadableFileError) as err:
+        storage.load_npz(path)
+    assert_names_file_and_rebuild(err, path)
+
+
+def test_missing_or_truncated_keras_model_names_the_file(tmp_path):
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    path = tmp_path / "model.keras"
+    storage.save_model(model, path)
+    loaded = storage.load_model(path)
+    np.testing.assert_array_equal(loaded.get_weights()[0], model.get_weights()[0])
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(storage.UnreadableFileError) as err:
+        storage.load_model(path)
+    assert_names_file_and_rebuild(err, path)
+    with pytest.raises(storage.UnreadableFileError, match="no such file"):
+        storage.load_model(tmp_path / "absent.keras")
+
+
+def test_atomic_path_leaves_the_target_untouched_on_error(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), storage.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_aggregate_accepts_parts_that_match_their_paths(tmp_path):
+    a, b = part_path(tmp_path), part_path(tmp_path, seed=1)
+    tables.write(robustness_rows(), a, "robustness")
+    tables.write(robustness_rows(seed=1), b, "robustness")
+    n = tables.aggregate([a, b], tmp_path / "t.parquet", "robustness", metadata={})
+    assert n == 2
+    assert sorted(pd.read_parquet(tmp_path / "t.parquet").seed) == [0, 1]
+
+
+def test_aggregate_refuses_a_part_copied_over_another_models_file(tmp_path):
+    a, b = part_path(tmp_path), part_path(tmp_path, seed=1)
+    tables.write(robustness_rows(), a, "robustness")
+    tables.write(robustness_rows(seed=1), b, "robustness")
+    shutil.copy(a, b)
+    with pytest.raises(ValueError, match=r"seed=\[0\].*path says seed=1"):
+        tables.aggregate([a, b], tmp_path / "t.parquet", "robustness", metadata={})
+    assert not (tmp_path / "t.parquet").exists()
+
+
+def test_aggregate_refuses_a_part_whose_input_changed_since(tmp_path):
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"weights v1")
+    a = part_path(tmp_path)
+    tables.write(
+        robustness_rows(),
+        a,
+        "robustness",
+        metadata={"inputs": {str(model): storage.file_digest(model)}},
+    )
+    tables.aggregate([a], tmp_path / "t.parquet", "robustness", metadata={})
+    stat = model.stat()
+    model.write_bytes(b"weights v2")
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # behind mtime's back
+    with pytest.raises(storage.ChangedInputError, match="model.keras.*changed since"):
+        tables.aggregate([a], tmp_path / "t.parquet", "robustness", metadata={})
+
+
+def test_aggregate_refuses_an_unreadable_part(tmp_path):
+    a = part_path(tmp_path)
+    a.parent.mkdir(parents=True)
+    a.write_bytes(b"PAR1 not really")
+    with pytest.raises(storage.UnreadableFileError) as err:
+        tables.aggregate([a], tmp_path / "t.parquet", "robustness", metadata={})
+    assert_names_file_and_rebuild(err, a)
+
+
+def test_keys_from_path_inverts_model_path():
+    assert tables.keys_from_path(f"x/{tables.model_path(KEYS)}/f.parquet") == KEYS
+    assert tables.keys_from_path("results/inference/relu.parquet") is None
