@@ -1,0 +1,328 @@
+"""A fork server that starts the workflow's Python jobs with the imports done.
+
+Every job of the workflow is a new Python process, and importing Keras with
+TensorFlow costs several seconds of CPU in each, more than most jobs spend
+computing. On a local run the workflow starts one server (its ``onstart``
+handler), which imports the heavy modules once and then forks one child per
+job. The child runs the job's script exactly as ``python script.py`` would:
+same working directory, environment, standard streams (passed over the
+socket) and exit status. A job whose client goes away (Snakemake cancelled
+it) is killed.
+
+The server's own process never runs TensorFlow, so each child starts from
+the state a fresh process has right after the imports: results do not
+depend on the server (the test suite compares study fingerprints with and
+without it). Cluster jobs never see a server and run as plain processes.
+
+A script opts in with its first statement::
+
+    from geoctx.jobserver import delegate; delegate()
+
+:func:`delegate` returns at once inside a server child, or when no server
+is running for this run (``GEOCTX_JOBSERVER`` unset or its server gone);
+otherwise it hands the script to the server and exits with the job's status.
+
+This module imports nothing heavy itself: it runs in every job's client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import runpy
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+__all__ = ["delegate", "serve", "start", "stop", "PRELOAD", "ENV_SOCKET"]
+
+#: The environment variable that names the server's socket for a run.
+ENV_SOCKET = "GEOCTX_JOBSERVER"
+_ENV_CHILD = "GEOCTX_JOBSERVER_CHILD"
+
+#: Modules the server imports once, before it forks any job.
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "pyarrow.parquet",
+    "scipy.stats",
+    "sklearn.linear_model",
+    "sklearn.manifold",
+    "matplotlib.pyplot",
+    "seaborn",
+    "tensorflow",
+    "keras",
+    "snakemake.iocontainers",
+    "snakemake.logging",
+    "snakemake.shell",
+    "geoctx.datasets",
+    "geoctx.training",
+    "geoctx.tables",
+)
+
+_LENGTH = struct.Struct("!I")
+_STATUS = struct.Struct("!i")
+_READY_TIMEOUT_S = 300.0
+
+
+def delegate(argv: list[str] | None = None) -> None:
+    """Run this script in the run's job server if there is one, then exit.
+
+    Returns (and the script goes on in this process) inside a server child,
+    or when no server serves this run.
+    """
+    if os.environ.get(_ENV_CHILD) == "1":
+        return
+    path = os.environ.get(ENV_SOCKET)
+    if not path:
+        return
+    conn = _connect(path)
+    if conn is None:
+        return
+    argv = list(sys.argv if argv is None else argv)
+    request = {
+        "script": os.path.abspath(argv[0]),
+        "argv": argv,
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+    }
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    payload = json.dumps(request).encode()
+    socket.send_fds(conn, [_LENGTH.pack(len(payload)) + payload], [0, 1, 2])
+    data = _recv_exact(conn, _STATUS.size)
+    if data is None:
+        print("geoctx job server stopped while running this job", file=sys.stderr)
+        raise SystemExit(1)
+    raise SystemExit(_STATUS.unpack(data)[0])
+
+
+def _connect(path: str) -> socket.socket | None:
+    """A connection to a ready server, or None if no server serves this run.
+
+    Waits while the server is still importing (its pid file names a live
+    process but the socket is not bound yet).
+    """
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while True:
+        if os.path.exists(path):
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                conn.connect(path)
+                return conn
+            except OSError:
+                conn.close()
+                return None
+        if not _alive(_read_pid(path)) or time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+
+
+def _read_pid(path: str) -> int | None:
+    try:
+        return int(Path(f"{path}.pid").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _recv_exact(conn: socket.socket, n: int) -> bytes | None:
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def serve(path: str, *, watch_pid: int | None = None, preload=PRELOAD) -> None:
+    """Import ``preload``, listen on ``path`` and fork a child per request.
+
+    Runs until SIGTERM, or until ``watch_pid`` (the Snakemake process that
+    started it) is gone and no job is running.
+    """
+    for name in preload:
+        importlib.import_module(name)
+    staging = f"{path}.staging"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(staging)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(staging)
+    listener.listen(64)
+    os.replace(staging, path)  # clients connect only once the imports are done
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    jobs: dict[int, socket.socket] = {}  # child pid -> its client's connection
+    try:
+        while not stopping:
+            waiting = [listener, *jobs.values()]
+            readable, _, _ = select.select(waiting, [], [], 0.5)
+            for sock in readable:
+                if sock is listener:
+                    _accept(listener, jobs)
+                else:  # a client went away before its job ended: cancel the job
+                    pid = next(p for p, c in jobs.items() if c is sock)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            _reap(jobs)
+            if watch_pid is not None and not jobs and not _alive(watch_pid):
+                break
+    finally:
+        for pid in jobs:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        listener.close()
+        for leftover in (path, f"{path}.pid"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
+
+
+def _accept(listener: socket.socket, jobs: dict[int, socket.socket]) -> None:
+    conn, _ = listener.accept()
+    msg, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    try:
+        (length,) = _LENGTH.unpack(msg[: _LENGTH.size])
+        payload = msg[_LENGTH.size :]
+        rest = (
+            _recv_exact(conn, length - len(payload)) if len(payload) < length else b""
+        )
+        if rest is None or len(fds) != 3:
+            raise ValueError("incomplete request")
+        request = json.loads(payload + rest)
+    except ValueError:
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+        return
+    pid = os.fork()
+    if pid == 0:  # the job
+        code = 1
+        try:
+            for other in (conn, listener, *jobs.values()):
+                other.close()
+            for stream_fd, fd in zip((0, 1, 2), fds, strict=True):
+                os.dup2(fd, stream_fd)
+                os.close(fd)
+            code = _run(request)
+        finally:
+            os._exit(code)
+    for fd in fds:
+        os.close(fd)
+    jobs[pid] = conn
+
+
+def _run(request: dict) -> int:
+    """Run one script as ``python script.py`` would; return its exit status."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"], **{_ENV_CHILD: "1"})
+    sys.argv = request["argv"]
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the job's own streams
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    try:
+        runpy.run_path(request["script"], run_name="__main__")
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (exit_.code is not None)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    return int(code)
+
+
+def _reap(jobs: dict[int, socket.socket]) -> None:
+    while jobs:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        conn = jobs.pop(pid, None)
+        if conn is None:
+            continue
+        with contextlib.suppress(OSError):
+            conn.sendall(_STATUS.pack(os.waitstatus_to_exitcode(status)))
+        conn.close()
+
+
+def start(
+    path: str, *, log: str, env: dict | None = None, preload=PRELOAD
+) -> subprocess.Popen:
+    """Start a server for this process's run in the background.
+
+    Jobs find it through :data:`ENV_SOCKET`, which this sets in the current
+    environment (jobs inherit it). The server logs to ``log``.
+    """
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "geoctx.jobserver",
+                path,
+                f"--watch={os.getpid()}",
+                f"--preload={','.join(preload)}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+    Path(f"{path}.pid").write_text(str(proc.pid))
+    os.environ[ENV_SOCKET] = path
+    return proc
+
+
+def stop(path: str) -> None:
+    """Stop the server serving ``path`` (if any) and forget it."""
+    pid = _read_pid(path)
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+    os.environ.pop(ENV_SOCKET, None)
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m geoctx.jobserver", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("socket", help="path of the Unix socket to serve on")
+    parser.add_argument("--watch", type=int, help="stop when this process is gone")
+    parser.add_argument(
+        "--preload", default=",".join(PRELOAD), help="modules to import first"
+    )
+    args = parser.parse_args(argv)
+    serve(args.socket, watch_pid=args.watch, preload=args.preload.split(","))
+
+
+if __name__ == "__main__":
+    main()
