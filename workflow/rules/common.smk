@@ -125,10 +125,7 @@ GEOMETRY_PARAMS = {
 
 def geometry_settings(part):
     """The slice of the geometry section one geometry job uses."""
-    settings = {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
-    if "probe_size" in settings:
-        settings["size"] = settings.pop("probe_size")
-    return settings
+    return {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
 
 
 def reference(wildcards, filename):
