@@ -4,7 +4,8 @@ and probe metrics of every layer of one model, at init and trained."""
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from geoctx import datasets, probe, tables
+from geoctx import datasets, tables
+from geoctx.geometry.stage import GeometrySettings, geometry_table
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
@@ -12,10 +13,10 @@ data = datasets.load(snakemake.input.data)
 with np.load(snakemake.input.representations) as npz:
     representations = dict(npz)
 with threadpool_limits(snakemake.threads):
-    table = probe.geometry_table(
+    table = geometry_table(
         representations,
         data["y_test"][data["probe_index"]],
-        **snakemake.params.settings,
+        GeometrySettings(**snakemake.params.settings),
     )
 tables.write(
     table.assign(**tables.model_keys(snakemake.wildcards)),

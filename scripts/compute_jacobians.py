@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 
-from geoctx import probe, tables
+from geoctx import tables
+from geoctx.geometry.stage import GeometrySettings, jacobian_table
 from geoctx.logs import log_to
 from geoctx.training import configure_backend
 
@@ -15,7 +16,7 @@ models = {
 }
 with np.load(snakemake.input.representations) as npz:
     X = npz["init/layer_0"]
-table = probe.jacobian_table(models, X, **snakemake.params.settings)
+table = jacobian_table(models, X, GeometrySettings(**snakemake.params.settings))
 tables.write(
     table.assign(**tables.model_keys(snakemake.wildcards)),
     snakemake.output[0],

@@ -1,19 +1,23 @@
 """The compute_geometry stage: tables from representations and from models."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from geoctx import geometry, probe
-from geoctx.config import GEOMETRY_METRICS
+from geoctx.config import JACOBIAN_METRICS, LAYER_METRICS, load_schema
+from geoctx.geometry.stage import (
+    GeometrySettings,
+    geometry_table,
+    jacobian_table,
+    probe_subset,
+)
 
 
-def test_metric_list_matches_the_library():
-    model_based = [
-        "jacobian_log_sv_mean",
-        "jacobian_condition",
-        "trajectory_length_ratio",
-    ]
-    assert list(GEOMETRY_METRICS) == [*geometry.METRICS, *model_based]
+def test_settings_are_the_config_sections_names_and_defaults():
+    section = load_schema()["properties"]["geometry"]["properties"]
+    defaults = {f.name: f.default for f in dataclasses.fields(GeometrySettings)}
+    assert defaults == {key: spec["default"] for key, spec in section.items()}
 
 
 def test_geometry_table_of_an_orthogonal_layer_and_a_collapsed_one(caplog):
@@ -26,10 +30,11 @@ def test_geometry_table_of_an_orthogonal_layer_and_a_collapsed_one(caplog):
         "init/layer_2": np.ones((80, 4)),
     }
     y = (X[:, 0] > 0).astype(int)
-    table = probe.geometry_table(reps, y, size=80, k=5, betti_max_points=40)
+    settings = GeometrySettings(probe_size=80, k=5, betti_max_points=40)
+    table = geometry_table(reps, y, settings)
     assert "init layer 2: H is constant" in caplog.text
     values = table.set_index(["layer", "metric"]).value
-    assert set(table.metric) == set(geometry.METRICS)
+    assert list(table.metric[table.layer == 1]) == list(LAYER_METRICS)
     for metric in ("distance_spearman", "knn_overlap", "trustworthiness", "linear_cka"):
         assert values[(1, metric)] == pytest.approx(1.0)
     assert np.isnan(
@@ -38,10 +43,10 @@ def test_geometry_table_of_an_orthogonal_layer_and_a_collapsed_one(caplog):
 
 
 def test_probe_subset_is_fixed_and_sorted():
-    a = probe.probe_subset(100, 30, seed=1)
-    assert np.array_equal(a, probe.probe_subset(100, 30, seed=1))
+    a = probe_subset(100, 30, seed=1)
+    assert np.array_equal(a, probe_subset(100, 30, seed=1))
     assert np.all(np.diff(a) > 0) and len(a) == 30
-    assert np.array_equal(probe.probe_subset(20, 30), np.arange(20))
+    assert np.array_equal(probe_subset(20, 30), np.arange(20))
 
 
 def test_jacobian_table_of_a_scaling_network():
@@ -50,9 +55,8 @@ def test_jacobian_table_of_a_scaling_network():
     model = build_mlp(2, 2, activation="linear", width=2, depth=1)
     model.set_weights([2 * np.eye(2), np.zeros(2), np.eye(2), np.zeros(2)])
     X = np.random.default_rng(0).normal(size=(50, 2)).astype("float32")
-    table = probe.jacobian_table(
-        {"trained": model}, X, jacobian_points=10, curve_points=64
-    )
+    settings = GeometrySettings(jacobian_points=10, curve_points=64)
+    table = jacobian_table({"trained": model}, X, settings)
     values = table.set_index(["layer", "metric"]).value
     for layer in (1, 2):  # hidden layer and logits both scale by 2
         assert values[(layer, "trajectory_length_ratio")] == pytest.approx(
@@ -88,7 +92,6 @@ def test_jacobian_table_of_a_diverged_model_is_nan_not_a_crash():
     model = build_mlp(2, 2, activation="relu", width=3, depth=1)
     model.set_weights([np.full(w.shape, np.nan) for w in model.get_weights()])
     X = np.random.default_rng(0).normal(size=(20, 2)).astype("float32")
-    table = probe.jacobian_table(
-        {"trained": model}, X, jacobian_points=5, curve_points=16
-    )
-    assert table.value.isna().all() and len(table) == 3 * 3
+    settings = GeometrySettings(jacobian_points=5, curve_points=16)
+    table = jacobian_table({"trained": model}, X, settings)
+    assert table.value.isna().all() and len(table) == 3 * len(JACOBIAN_METRICS)

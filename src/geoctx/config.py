@@ -129,9 +129,9 @@ LOW_DIMENSIONAL = frozenset(
     }
 )
 
-#: Metrics of the geometry table (``geoctx.geometry.all_metrics`` plus the
-#: model-based ones); ``tests/test_geometry_stage.py`` checks the list.
-GEOMETRY_METRICS = (
+#: Metrics of one layer's representation, in the order
+#: ``geoctx.geometry.all_metrics`` returns them.
+LAYER_METRICS = (
     "distance_spearman",
     "distance_contrast",
     "knn_overlap",
@@ -143,10 +143,15 @@ GEOMETRY_METRICS = (
     "betti_0",
     "betti_1",
     "linear_probe_accuracy",
+)
+#: Metrics that need the model, from ``geoctx.geometry.stage.jacobian_table``.
+JACOBIAN_METRICS = (
     "jacobian_log_sv_mean",
     "jacobian_condition",
     "trajectory_length_ratio",
 )
+#: Metrics of the geometry table.
+GEOMETRY_METRICS = (*LAYER_METRICS, *JACOBIAN_METRICS)
 
 #: Config sections that determine the trained models (and so every table).
 SWEEP_KEYS = (

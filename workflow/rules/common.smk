@@ -91,8 +91,15 @@ def alternatives(values):
 
 
 def package(*modules):
-    """Package modules a job runs, listed as inputs: editing one reruns the job."""
-    return [f"{SRC}/geoctx/{m}.py" for m in ("__init__", "config", "logs", *modules)]
+    """Package modules a job runs, listed as inputs: editing one reruns the job.
+    A subpackage (``"stats"``) stands for every module in it."""
+    return [
+        str(path)
+        for m in ("__init__", "config", "logs", *modules)
+        for path in (
+            sorted(Path(SRC, "geoctx", m).glob("*.py")) or [f"{SRC}/geoctx/{m}.py"]
+        )
+    ]
 
 
 def per_model(template):
@@ -118,10 +125,7 @@ GEOMETRY_PARAMS = {
 
 def geometry_settings(part):
     """The slice of the geometry section one geometry job uses."""
-    settings = {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
-    if "probe_size" in settings:
-        settings["size"] = settings.pop("probe_size")
-    return settings
+    return {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
 
 
 def reference(wildcards, filename):

@@ -2,7 +2,7 @@ rule compute_geometry:
     input:
         representations=f"results/models/{MODEL}/representations.npz",
         data="results/data/{dataset}/data.npz",
-        code=package("probe", "geometry", "datasets", "tables"),
+        code=package("geometry", "datasets", "tables"),
     output:
         f"results/geometry/{MODEL}/geometry.parquet",
     log:
@@ -26,7 +26,7 @@ rule compute_jacobians:
         model=f"results/models/{MODEL}/model.keras",
         init_model=f"results/models/{MODEL}/init.keras",
         representations=f"results/models/{MODEL}/representations.npz",
-        code=package("probe", "geometry", "autodiff", "training", "models", "tables"),
+        code=package("geometry", "autodiff", "training", "models", "tables"),
     output:
         f"results/geometry/{MODEL}/jacobians.parquet",
     log:

@@ -1,12 +1,14 @@
-"""Per-layer geometry of one model: the workflow's compute_geometry stage.
+"""Per-layer geometry of one model: the workflow's geometry stage.
 
-:func:`geometry_table` needs only the probe representations the training
-job exported (no TensorFlow). :func:`jacobian_table` needs the model itself
-(Jacobians by autodiff, and the input circle mapped through the layers);
-it imports Keras lazily so the rest of the module stays light.
+:func:`geometry_table` (rule ``compute_geometry``) needs only the probe
+representations the training job exported (no TensorFlow).
+:func:`jacobian_table` (rule ``compute_jacobians``) needs the model itself
+(Jacobians by autodiff, and the input circle mapped through the layers); it
+imports Keras lazily so the rest of the module stays light.
 
 Both return tidy rows ``stage, layer, metric, value`` with layer 0 the
-input, ``1..depth`` the hidden layers and ``depth + 1`` the logits.
+input, ``1..depth`` the hidden layers and ``depth + 1`` the logits. Both
+take one :class:`GeometrySettings`, the config's ``geometry`` section.
 """
 
 from __future__ import annotations
@@ -14,20 +16,45 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from geoctx import geometry
+from geoctx.config import JACOBIAN_METRICS, LAYER_METRICS
+from geoctx.geometry.topology import MAX_POINTS
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ["stage", "layer", "metric", "value"]
-JACOBIAN_METRICS = (
-    "jacobian_log_sv_mean",
-    "jacobian_condition",
-    "trajectory_length_ratio",
-)
+
+
+@dataclass(frozen=True)
+class GeometrySettings:
+    """The geometry stage's settings: the config's ``geometry`` section.
+
+    Field names and defaults are those of the section in
+    ``workflow/schemas/config.schema.yaml`` (a test checks they agree);
+    ``config/README.md`` explains each. :func:`geometry_table` uses
+    ``probe_size``, ``k``, ``betti_max_points``, ``probe_folds`` and ``seed``;
+    :func:`jacobian_table` uses ``jacobian_points``, ``curve_points`` and
+    ``seed``; ``projection_depth`` only chooses the models of a figure.
+
+    Examples
+    --------
+    >>> GeometrySettings(k=5).betti_max_points
+    150
+    """
+
+    probe_size: int = 256
+    k: int = 10
+    betti_max_points: int = MAX_POINTS
+    probe_folds: int = 5
+    jacobian_points: int = 64
+    curve_points: int = 200
+    projection_depth: int | None = None
+    seed: int = 0
 
 
 def probe_subset(n_probe: int, size: int, *, seed: int = 0) -> np.ndarray:
@@ -46,12 +73,7 @@ def _layers(representations: dict, stage: str) -> list[np.ndarray]:
 def geometry_table(
     representations: dict[str, np.ndarray],
     y: np.ndarray,
-    *,
-    size: int = 256,
-    k: int = 10,
-    betti_max_points: int = 300,
-    probe_folds: int = 5,
-    seed: int = 0,
+    settings: GeometrySettings = GeometrySettings(),
 ) -> pd.DataFrame:
     """Every :func:`geoctx.geometry.all_metrics` metric at every layer and stage.
 
@@ -62,7 +84,8 @@ def geometry_table(
     representation) are NaN, with the warning logged.
     """
     stages = sorted({key.split("/")[0] for key in representations})
-    index = probe_subset(len(y), size, seed=seed)
+    s = settings
+    index = probe_subset(len(y), s.probe_size, seed=s.seed)
     y = np.asarray(y)[index]
     rows = []
     for stage in stages:
@@ -74,7 +97,7 @@ def geometry_table(
                 log.warning(
                     "%s layer %d is not finite (diverged run): NaN rows", stage, i
                 )
-                rows += [(stage, i, name, np.nan) for name in geometry.METRICS]
+                rows += [(stage, i, name, np.nan) for name in LAYER_METRICS]
                 continue
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -82,10 +105,10 @@ def geometry_table(
                     X,
                     H[index],
                     y,
-                    k=k,
-                    max_points=betti_max_points,
-                    folds=probe_folds,
-                    seed=seed,
+                    k=s.k,
+                    max_points=s.betti_max_points,
+                    folds=s.probe_folds,
+                    seed=s.seed,
                 )
             for w in {str(w.message) for w in caught}:
                 log.warning("%s layer %d: %s", stage, i, w)
@@ -97,16 +120,13 @@ def geometry_table(
 def jacobian_table(
     models: dict,
     X: np.ndarray,
-    *,
-    jacobian_points: int = 64,
-    curve_points: int = 200,
-    seed: int = 0,
+    settings: GeometrySettings = GeometrySettings(),
 ) -> pd.DataFrame:
     """Local isometry and trajectory length at every layer, per stage.
 
     ``models`` maps a stage (``init``, ``trained``) to its Keras model; ``X``
     are the probe inputs. For each layer: the Jacobian spectrum of the
-    input-to-layer map at ``jacobian_points`` probe points
+    input-to-layer map at ``settings.jacobian_points`` probe points
     (``jacobian_log_sv_mean``, ``jacobian_condition``), and the length of
     the input circle (:func:`geoctx.geometry.input_circle`, in the probe's
     top-2 principal plane) after the layer over its input length
@@ -115,8 +135,9 @@ def jacobian_table(
     from geoctx import autodiff
     from geoctx.training import layer_representations
 
-    points = X[probe_subset(len(X), jacobian_points, seed=seed)]
-    circle = geometry.input_circle(X, n_points=curve_points).astype(np.float32)
+    s = settings
+    points = X[probe_subset(len(X), s.jacobian_points, seed=s.seed)]
+    circle = geometry.input_circle(X, n_points=s.curve_points).astype(np.float32)
     rows = []
     for stage, model in models.items():
         curves = layer_representations(model, circle)

@@ -1,0 +1,125 @@
+"""Every per-layer representation metric at once, sharing distance work."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.spatial.distance import pdist
+
+from geoctx.config import LAYER_METRICS
+from geoctx.geometry._common import _check_inputs, _degenerate, _square
+from geoctx.geometry.dimension import (
+    _DISCARD_FRACTION,
+    _twonn_from_radii,
+    effective_rank,
+)
+from geoctx.geometry.distances import _contrast_from_condensed, _spearman_from_condensed
+from geoctx.geometry.neighbourhoods import (
+    _knn_overlap_from_weights,
+    _neighbour_weights,
+    _rank_penalty,
+    _trust_from_penalty,
+)
+from geoctx.geometry.probing import linear_probe_accuracy
+from geoctx.geometry.similarity import linear_cka
+from geoctx.geometry.topology import MAX_POINTS, betti_numbers_per_class
+
+
+def _summed_betti(
+    H: ArrayLike, y: ArrayLike, *, max_points: int = MAX_POINTS
+) -> tuple[int, int]:
+    per_class = betti_numbers_per_class(H, y, max_points=max_points)
+    b0, b1 = np.sum(list(per_class.values()), axis=0)
+    return int(b0), int(b1)
+
+
+def all_metrics(
+    X: ArrayLike,
+    H: ArrayLike,
+    y: ArrayLike,
+    *,
+    k: int = 10,
+    max_points: int = MAX_POINTS,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Every per-layer representation metric, sharing distance computations.
+
+    Computes the pairwise distances of ``X`` and ``H`` once
+    (:func:`scipy.spatial.distance.pdist`) and derives the distance, neighbour
+    and TwoNN metrics from them; the other metrics call the public functions,
+    and each value equals the one its own function returns.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d_in)
+        Input representation.
+    H : array-like of shape (n, d_layer)
+        Layer representation of the same points, same order.
+    y : array-like of shape (n,)
+        Class labels (for the per-class Betti numbers and the linear probe).
+    k : int, default=10
+        Neighbourhood size of :func:`~geoctx.geometry.knn_overlap`,
+        :func:`~geoctx.geometry.trustworthiness` and
+        :func:`~geoctx.geometry.continuity`, ``1 <= k < n / 2``.
+    max_points : int, default=MAX_POINTS (150)
+        Subsample size per class for :func:`~geoctx.geometry.betti_numbers_per_class`.
+    folds, seed : int
+        Passed to :func:`~geoctx.geometry.linear_probe_accuracy`.
+
+    Returns
+    -------
+    dict of str to float
+        Keys in the order of :data:`geoctx.config.LAYER_METRICS`:
+        ``distance_spearman``,
+        ``distance_contrast``, ``knn_overlap``, ``trustworthiness``,
+        ``continuity``, ``linear_cka``, ``twonn_dimension``,
+        ``effective_rank``, ``betti_0``, ``betti_1`` (sums over classes of
+        :func:`~geoctx.geometry.betti_numbers_per_class`) and ``linear_probe_accuracy``.
+        Degenerate input gives NaN entries with ``RuntimeWarning``, as the
+        individual functions do.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2))
+    >>> scores = all_metrics(X, np.tanh(X @ rng.normal(size=(2, 8))), X[:, 0] > 0)
+    >>> scores["trustworthiness"] > 0.9
+    True
+    """
+    X, H, y = _check_inputs({"X": X, "H": H}, y=y, min_points=3, k=k, k_below_half=True)
+    n = X.shape[0]
+    dx, dh = pdist(X), pdist(H)
+    results = {
+        "distance_spearman": _spearman_from_condensed(dx, dh),
+        "distance_contrast": _contrast_from_condensed(dh),
+    }
+    sx = _square(dx) if dx.any() else None
+    sh = _square(dh) if dh.any() else None
+    if sx is not None and sh is not None:
+        wx, wh = _neighbour_weights(sx, k), _neighbour_weights(sh, k)
+        results["knn_overlap"] = _knn_overlap_from_weights(wx, wh, k)
+        results["trustworthiness"] = _trust_from_penalty(_rank_penalty(sx, wh, k), n, k)
+        results["continuity"] = _trust_from_penalty(_rank_penalty(sh, wx, k), n, k)
+    else:
+        nan = _degenerate("all points of X or H are identical")
+        results.update(knn_overlap=nan, trustworthiness=nan, continuity=nan)
+    results["linear_cka"] = linear_cka(X, H)
+    _, first = np.unique(H, axis=0, return_index=True)
+    if first.size >= 3:
+        radii = np.partition(sh[np.ix_(first, first)], 1, axis=1)[:, :2]
+        radii.sort(axis=1)
+        results["twonn_dimension"] = _twonn_from_radii(
+            radii[:, 0], radii[:, 1], _DISCARD_FRACTION
+        )
+    else:
+        results["twonn_dimension"] = _degenerate(
+            f"H has {first.size} distinct point(s), TwoNN needs 3"
+        )
+    results["effective_rank"] = effective_rank(H)
+    b0, b1 = _summed_betti(H, y, max_points=max_points)
+    results["betti_0"], results["betti_1"] = float(b0), float(b1)
+    results["linear_probe_accuracy"] = linear_probe_accuracy(
+        H, y, folds=folds, seed=seed
+    )
+    return {name: results[name] for name in LAYER_METRICS}
