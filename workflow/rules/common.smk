@@ -91,8 +91,18 @@ def alternatives(values):
 
 
 def package(*modules):
-    """Package modules a job runs, listed as inputs: editing one reruns the job."""
-    return [f"{SRC}/geoctx/{m}.py" for m in ("__init__", "config", "logs", *modules)]
+    """Package modules a job runs, listed as inputs: editing one reruns the job.
+
+    A module is named by its path under ``geoctx/`` without ``.py``
+    (``robustness/attacks``); a subpackage's name stands for all its modules.
+    """
+    paths = []
+    for module in ("__init__", "config", "logs", *modules):
+        path = Path(SRC, "geoctx", module)
+        paths += (
+            sorted(map(str, path.glob("*.py"))) if path.is_dir() else [f"{path}.py"]
+        )
+    return paths
 
 
 def per_model(template):
