@@ -167,3 +167,19 @@ def test_compiled_cache_does_not_keep_models_alive():
     del model
     gc.collect()
     assert ref() is None
+
+
+def test_kernel_gradient_norms_match_a_hand_computed_gradient():
+    from geoctx.models import build_mlp
+
+    model = build_mlp(2, 2, activation="linear", width=3, depth=1)
+    x = np.array([[1.0, 2.0]], dtype="float32")
+    y = np.array([1])
+    w1, b1, w2, b2 = model.get_weights()
+    h = x @ w1 + b1
+    z = h @ w2 + b2
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    dz = p - np.eye(2)[y]
+    expected = [np.linalg.norm(x.T @ (dz @ w2.T)), np.linalg.norm(h.T @ dz)]
+    got = autodiff.kernel_gradient_norms(model, x, y)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)

@@ -10,6 +10,7 @@ from scipy.special import softmax
 from sklearn.datasets import make_moons
 
 from geoctx import robustness as rb
+from geoctx.robustness import evaluate as ev
 
 
 @pytest.fixture(scope="module")
@@ -349,7 +350,6 @@ FAST = rb.RobustnessSettings(
     min_distance_steps=5,
     min_distance_bisections=4,
     boundary_quantiles=(0.0, 0.5, 1.0),
-    probe_size=64,
 )
 
 
@@ -363,7 +363,7 @@ def test_evaluate_robustness_table(moons):
     data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
     data["clip"] = (-3.0, 3.0)
     table = rb.evaluate_robustness(
-        model, data, reference_model=reference, settings=FAST
+        model, data, reference_model=reference, settings=FAST, probe_size=64
     )
 
     assert list(table.columns) == list(rb.COLUMNS)
@@ -400,7 +400,7 @@ def test_evaluate_robustness_uses_given_probe_and_boundary_distance(moons):
     data["probe_index"] = np.arange(10)
     data["boundary_distance_test"] = np.arange(len(data["y_test"]), dtype=float)
     data["data_std"] = 1.0
-    table = rb.evaluate_robustness(model, data, settings=FAST)
+    table = rb.evaluate_robustness(model, data, settings=FAST, probe_size=64)
     assert "transfer_pgd_linf" not in set(table["attack"])
     first_ten = rb.accuracy(model, data["x_test"][:10], data["y_test"][:10])
     row = table.query("attack == 'pgd_l2' and epsilon == 0")["value"]
@@ -426,8 +426,8 @@ def test_evaluate_robustness_is_invariant_to_the_unit_of_the_inputs(moons):
         "clip": (-3.0, 3.0),
         "scale": np.array(123.0),  # the datasets' raw-unit scale: must be ignored
     }
-    a = rb.evaluate_robustness(model, data, settings=FAST)
-    b = rb.evaluate_robustness(doubled, twice, settings=FAST)
+    a = rb.evaluate_robustness(model, data, settings=FAST, probe_size=64)
+    b = rb.evaluate_robustness(doubled, twice, settings=FAST, probe_size=64)
     pd.testing.assert_frame_equal(a[COORDINATES], b[COORDINATES])
     lipschitz = a["metric"].str.startswith("lipschitz")
     np.testing.assert_allclose(
@@ -448,8 +448,12 @@ def _value(table, attack, metric, epsilon=None):
 def test_evaluate_robustness_units_follow_data_std(moons):
     model = moons["model"]
     data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
-    base = rb.evaluate_robustness(model, {**data, "data_std": 1.0}, settings=FAST)
-    wide = rb.evaluate_robustness(model, {**data, "data_std": 2.0}, settings=FAST)
+    base = rb.evaluate_robustness(
+        model, {**data, "data_std": 1.0}, settings=FAST, probe_size=64
+    )
+    wide = rb.evaluate_robustness(
+        model, {**data, "data_std": 2.0}, settings=FAST, probe_size=64
+    )
     median = "min_adv_distance_median"
     assert _value(wide, "none", median) == pytest.approx(
         _value(base, "none", median) / 2
@@ -477,7 +481,7 @@ def test_settings_are_frozen_validated_and_serialisable():
         rb.RobustnessSettings(boundary_quantiles=(0.0, 0.5))
 
 
-# Validation and inference cost -------------------------------------------------------
+# Validation -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -509,25 +513,62 @@ def test_bad_arguments_raise_value_error_naming_them(moons, call, match):
         call(moons["model"], moons["x_test"], moons["y_test"])
 
 
-def test_inference_latency_reports_consistent_timings(moons):
-    result = rb.inference_latency(moons["model"], batch_size=32, repeats=5, warmup=1)
-    assert set(result) == {"latency_median_ms", "latency_iqr_ms", "throughput_per_s"}
-    assert result["latency_median_ms"] > 0 and result["latency_iqr_ms"] >= 0
-    assert result["throughput_per_s"] == pytest.approx(
-        32 / (result["latency_median_ms"] / 1e3)
-    )
-
-
-def test_activation_op_latency_grows_with_size():
-    small = rb.activation_op_latency("sigmoid", size=1_000, repeats=20)
-    large = rb.activation_op_latency("sigmoid", size=4_000_000, repeats=5)
-    assert large["latency_median_ms"] > small["latency_median_ms"]
-    with pytest.raises(ValueError, match="not_an_activation"):
-        rb.activation_op_latency("not_an_activation")
-
-
 def test_table_has_pandas_string_columns(moons):
     data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
-    table = rb.evaluate_robustness(moons["model"], data, settings=FAST)
+    table = rb.evaluate_robustness(moons["model"], data, settings=FAST, probe_size=64)
     assert pd.api.types.is_string_dtype(table["attack"])
     assert pd.api.types.is_string_dtype(table["metric"])
+
+
+# Row builders, one metric family at a time ---------------------------------------
+
+
+def _sign_model():
+    """Logits ``(x, -x)`` of a 1-D input: class 0 exactly when x > 0."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2)])
+    model.set_weights([np.array([[1.0, -1.0]], np.float32), np.zeros(2, np.float32)])
+    return model
+
+
+SIGN_DATA = {
+    "x_test": np.array([[1.0], [2.0], [-1.0], [-3.0]]),
+    "y_test": np.array([0, 0, 0, 1]),
+    "x_val": np.array([[1.0], [-1.0]]),
+    "y_val": np.array([0, 1]),
+    "boundary_distance": np.array([1.0, 2.0, 3.0, 4.0]),
+    "data_std": 2.0,
+}
+
+
+def test_clean_rows_hold_the_test_accuracy():
+    settings = rb.RobustnessSettings()
+    inputs = ev.prepare(SIGN_DATA, settings)
+    # x = -1 is predicted as class 1 but labelled 0
+    assert ev.clean_rows(_sign_model(), inputs, settings) == [
+        ("clean", 0.0, "accuracy", 0.75)
+    ]
+
+
+def test_boundary_rows_bin_accuracy_and_upper_distance_in_std_units():
+    settings = rb.RobustnessSettings(boundary_quantiles=(0.0, 0.5, 1.0))
+    inputs = ev.prepare(SIGN_DATA, settings)
+    # edges 1, 2.5, 4: the near bin holds the two correct points
+    assert ev.boundary_rows(_sign_model(), inputs, settings) == [
+        ("clean", 0.5, "accuracy_boundary_bin", 1.0),
+        ("clean", 0.5, "boundary_distance_upper", 1.25),
+        ("clean", 1.0, "accuracy_boundary_bin", 0.5),
+        ("clean", 1.0, "boundary_distance_upper", 2.0),
+    ]
+
+
+def test_attack_rows_at_zero_radius_are_the_probe_accuracy():
+    settings = rb.RobustnessSettings(epsilons=(0.0,))
+    inputs = ev.prepare({**SIGN_DATA, "probe_index": np.array([0, 2])}, settings)
+    assert ev.attack_rows(_sign_model(), inputs, settings) == [
+        (attack, 0.0, "accuracy", 0.5) for attack in ("fgsm_linf", "pgd_linf", "pgd_l2")
+    ]
+
+
+def test_prepare_rejects_settings_of_another_type():
+    with pytest.raises(ValueError, match="RobustnessSettings"):
+        ev.prepare(SIGN_DATA, {"seed": 0})

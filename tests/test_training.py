@@ -111,22 +111,6 @@ def test_unit_health_on_hand_made_representations():
     assert "saturated_fraction" not in {m for _, m, _ in relu_rows}
 
 
-def test_kernel_gradient_norms_match_a_hand_computed_gradient():
-    from geoctx.models import build_mlp
-
-    model = build_mlp(2, 2, activation="linear", width=3, depth=1)
-    x = np.array([[1.0, 2.0]], dtype="float32")
-    y = np.array([1])
-    w1, b1, w2, b2 = model.get_weights()
-    h = x @ w1 + b1
-    z = h @ w2 + b2
-    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
-    dz = p - np.eye(2)[y]
-    expected = [np.linalg.norm(x.T @ (dz @ w2.T)), np.linalg.norm(h.T @ dz)]
-    got = training._kernel_gradient_norms(model, x, y)
-    np.testing.assert_allclose(got, expected, rtol=1e-5)
-
-
 def test_recorded_losses_match_keras_evaluate(data):
     result = training.train_model(data, SPEC, SETTINGS)
     loss, acc = result.model.evaluate(data["X_test"], data["y_test"], verbose=0)

@@ -378,13 +378,17 @@ def test_config_edit_reruns_exactly(study, edit, expected):
             },
         ),
         (
-            "robustness",
+            "robustness/attacks",
+            {"compute_robustness": 8, "aggregate_table": 1, **ROBUSTNESS_ONLY},
+        ),
+        (
+            "cost",
             {
-                "compute_robustness": 8,
                 "benchmark_inference": 2,
-                "aggregate_table": 2,
-                **ROBUSTNESS_ONLY,
+                "aggregate_table": 1,
                 "plot_latency": 1,
+                "score_claims": 1,
+                **REPORT,
             },
         ),
         ("plots", figures(latency=True, projections=2, claims=False)),

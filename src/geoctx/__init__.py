@@ -9,9 +9,10 @@ can be used from a notebook without the workflow:
 - :mod:`geoctx.training`    training, unit health, representations
 - :mod:`geoctx.geometry`    per-layer geometry metrics (pure numpy/scipy/sklearn);
   :mod:`geoctx.geometry.stage` the geometry of one model, layer by layer
-- :mod:`geoctx.autodiff`    input gradients and Jacobians (the only backend autodiff)
-- :mod:`geoctx.robustness`  attacks, noise, margins, calibration, latency timers
-- :mod:`geoctx.cost`        inference-cost benchmark and ratios to ReLU
+- :mod:`geoctx.autodiff`    input gradients, Jacobians, kernel gradient norms
+  (the only backend autodiff)
+- :mod:`geoctx.robustness`  attacks, boundary distance, calibration (a subpackage)
+- :mod:`geoctx.cost`        latency timers, inference-cost benchmark, ratios to ReLU
 - :mod:`geoctx.stats`       matched-pair statistics, Holm, the verdict rule
 - :mod:`geoctx.claims`      claims C1-C9 mapped to evidence; the scorecard
 - :mod:`geoctx.fingerprint` the study fingerprint (``python -m geoctx.fingerprint``)

@@ -1,9 +1,10 @@
-"""Input gradients and Jacobians of Keras models.
+"""Input gradients, Jacobians and kernel gradient norms of Keras models.
 
-This is the only module of geoctx that uses backend autodiff; everything else
-is backend-agnostic Keras and numpy. Every public function dispatches on
-``keras.backend.backend()``. Only TensorFlow is implemented (``tf.GradientTape``
-inside a ``tf.function`` compiled once per model and cached); a JAX version
+This is the only module of geoctx that uses backend autodiff (training and
+robustness call it); everything else is backend-agnostic Keras and numpy.
+Every public function dispatches on ``keras.backend.backend()``. Only
+TensorFlow is implemented (``tf.GradientTape``, inside a ``tf.function``
+compiled once per model and cached for the input derivatives); a JAX version
 would add ``_jax_*`` builders (``jax.value_and_grad``,
 ``jax.vmap(jax.jacrev(...))`` under ``jax.jit``) to ``_BUILDERS``. Any other
 backend raises ``NotImplementedError``.
@@ -26,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "input_gradient",
+    "kernel_gradient_norms",
     "layer_jacobians",
     "logit_jacobians",
     "logits_and_input_gradient",
@@ -389,3 +391,38 @@ def logit_jacobians(model, x, *, batch_size=256):
     >>> local_lipschitz = np.linalg.norm(J, ord=2, axis=(1, 2))  # doctest: +SKIP
     """
     return layer_jacobians(model, x, layer=-1, batch_size=batch_size)
+
+
+def kernel_gradient_norms(model, x, y) -> list[float]:
+    """L2 norm of the gradient of the loss w.r.t. each layer's kernel, on one batch.
+
+    The loss is the *mean* softmax cross-entropy of the logits over the batch,
+    in inference mode (the training loss of :mod:`geoctx.training`).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Every layer after the input has a ``kernel`` (e.g. the geoctx MLP).
+    x : array_like, shape (n, d_in)
+    y : array_like of int, shape (n,)
+
+    Returns
+    -------
+    list of float
+        One Frobenius norm per layer, in layer order (the logits last).
+
+    Examples
+    --------
+    >>> kernel_gradient_norms(model, x[:64], y[:64])  # doctest: +SKIP
+    [0.012, 0.034, 0.21]
+    """
+    x, y = _check_inputs(x, y)
+    _builders()
+    import tensorflow as tf
+
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    kernels = [layer.kernel for layer in _chain_layers(model)]
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=False))
+    grads = tape.gradient(loss, kernels)
+    return [float(np.linalg.norm(np.asarray(g, dtype=np.float64))) for g in grads]

@@ -34,8 +34,6 @@ from geoctx.config import BOUNDED_ACTIVATIONS, SATURATION_TOLERANCE, resolve_ini
 
 log = logging.getLogger(__name__)
 
-STAGES = ("init", "trained")
-
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -96,25 +94,6 @@ def configure_backend(*, threads: int, seed: int) -> None:
             pass
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
-
-
-def _kernel_gradient_norms(model, x, y) -> list[float]:
-    """L2 norm of d(loss)/d(kernel) for each Dense layer, on one batch."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        raise NotImplementedError(
-            f"gradient norms are implemented for the TensorFlow backend, not "
-            f"{keras.backend.backend()!r}"
-        )
-    import tensorflow as tf
-
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    kernels = [layer.kernel for layer in model.layers]
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x, training=False))
-    grads = tape.gradient(loss, kernels)
-    return [float(np.linalg.norm(np.asarray(g, dtype=np.float64))) for g in grads]
 
 
 def layer_representations(model, x: np.ndarray) -> list[np.ndarray]:
@@ -204,29 +183,14 @@ def _finite(values) -> bool:
     return all(math.isfinite(v) for v in values)
 
 
-def train_model(
-    data: dict[str, np.ndarray],
-    spec: ModelSpec,
-    settings: TrainSettings,
-    *,
-    threads: int = 1,
-) -> TrainResult:
-    """Build, train and evaluate one model; record history and unit health.
-
-    ``data`` holds the arrays of :func:`geoctx.datasets.split_and_standardize`.
-    """
-    configure_backend(threads=threads, seed=spec.seed)
+def _build(spec: ModelSpec, settings: TrainSettings, n_features: int, n_classes: int):
+    """The compiled MLP of ``spec``, with the optimizer of ``settings``."""
     import keras
 
-    from geoctx.models import build_mlp, layer_outputs_model
-
-    x_train, y_train = data["X_train"], data["y_train"]
-    probe = data["X_test"][data["probe_index"]]
-    batch = (x_train[: settings.batch_size], y_train[: settings.batch_size])
-    n_classes = int(max(data[f"y_{s}"].max() for s in ("train", "val", "test")) + 1)
+    from geoctx.models import build_mlp
 
     model = build_mlp(
-        x_train.shape[1],
+        n_features,
         n_classes,
         activation=spec.activation,
         initializer=spec.initializer,
@@ -244,29 +208,41 @@ def train_model(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    init_model = keras.models.clone_model(model)
-    init_model.set_weights(model.get_weights())
-    # shares the model's layers: one traced forward pass serves every measurement
-    outputs_model = layer_outputs_model(model)
+    return model
 
-    reps, unit_rows = {}, []
 
-    def record(stage: str) -> None:
-        layers = _forward(outputs_model, probe)
-        for i, h in enumerate(layers):
-            reps[f"{stage}/layer_{i}"] = h
-        health = unit_health(
-            layers, _kernel_gradient_norms(model, *batch), activation=spec.activation
-        )
-        unit_rows.extend((stage, *row) for row in health)
+def _snapshot(model):
+    """A copy of ``model`` with its current weights."""
+    import keras
 
-    record("init")
-    log.info(
-        "training %s: %d parameters, kernel initializer %s",
-        model.name,
-        model.count_params(),
-        resolve_initializer(spec.initializer, spec.activation),
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _measure_stage(stage, model, outputs_model, probe, batch, *, activation):
+    """Representations of the probe points and unit-health rows at one stage.
+
+    Returns ``({"<stage>/layer_<i>": array}, [(stage, layer, metric, value)])``.
+    """
+    from geoctx.autodiff import kernel_gradient_norms
+
+    layers = _forward(outputs_model, probe)
+    reps = {f"{stage}/layer_{i}": h for i, h in enumerate(layers)}
+    health = unit_health(
+        layers, kernel_gradient_norms(model, *batch), activation=activation
     )
+    return reps, [(stage, *row) for row in health]
+
+
+def _fit(model, data, settings: TrainSettings) -> tuple[pd.DataFrame, float]:
+    """Train with per-epoch logging and early stopping; history and wall time.
+
+    The history has one row per epoch run (``epoch`` from 1), the Keras
+    metrics (NaN when absent) and ``epoch_time_s``.
+    """
+    import keras
+
     epoch_log = _epoch_log(settings.epochs)
     callbacks = [epoch_log, keras.callbacks.TerminateOnNaN()]
     patience = settings.early_stopping.get("patience")
@@ -280,8 +256,8 @@ def train_model(
         )
     t0 = time.perf_counter()
     fit = model.fit(
-        x_train,
-        y_train,
+        data["X_train"],
+        data["y_train"],
         validation_data=(data["X_val"], data["y_val"]),
         epochs=settings.epochs,
         batch_size=settings.batch_size,
@@ -290,15 +266,17 @@ def train_model(
         verbose=0,
     )
     wall_time = time.perf_counter() - t0
-
     history = pd.DataFrame(fit.history).rename_axis("epoch").reset_index()
     history["epoch"] += 1
     history["epoch_time_s"] = epoch_log.times[: len(history)]
     for col in ("loss", "accuracy", "val_loss", "val_accuracy"):
         if col not in history:
             history[col] = math.nan
-    diverged = not _finite(history["loss"].fillna(math.inf))
+    return history, wall_time
 
+
+def _evaluate(outputs_model, data, *, diverged: bool) -> dict[str, tuple]:
+    """``{split: (loss, accuracy)}`` for train, val and test; NaN if diverged."""
     scores = {}
     for split in ("train", "val", "test"):
         if diverged:
@@ -306,20 +284,20 @@ def train_model(
             continue
         logits = _forward(outputs_model, data[f"X_{split}"])[-1]
         scores[split] = _loss_and_accuracy(logits, data[f"y_{split}"])
-    diverged = diverged or not _finite([s[0] for s in scores.values()])
-    if diverged:
-        log.warning("loss became non-finite: run recorded as diverged")
-    record("trained")
+    return scores
 
+
+def _run_record(spec, model, data, history, scores, *, diverged, n_classes, wall_time):
+    """The one-row summary of a run (the ``runs`` table)."""
     val_loss = history["val_loss"].to_numpy(dtype=float)
     best_epoch = (
         int(np.nanargmin(val_loss)) + 1 if np.isfinite(val_loss).any() else len(history)
     )
-    run = {
+    return {
         **asdict(spec),
         "status": "diverged" if diverged else "ok",
         "kernel_initializer": resolve_initializer(spec.initializer, spec.activation),
-        "n_features": int(x_train.shape[1]),
+        "n_features": int(data["X_train"].shape[1]),
         "n_classes": n_classes,
         "n_params": int(model.count_params()),
         "epochs_run": int(len(history)),
@@ -329,6 +307,67 @@ def train_model(
         "generalization_gap": scores["train"][1] - scores["test"][1],
         "wall_time_s": wall_time,
     }
+
+
+def train_model(
+    data: dict[str, np.ndarray],
+    spec: ModelSpec,
+    settings: TrainSettings,
+    *,
+    threads: int = 1,
+) -> TrainResult:
+    """Build, train and evaluate one model; record history and unit health.
+
+    ``data`` holds the arrays of :func:`geoctx.datasets.split_and_standardize`.
+    Unit health and representations are measured at initialization and after
+    training, on the probe points and the first training batch.
+    """
+    configure_backend(threads=threads, seed=spec.seed)
+    from geoctx.models import layer_outputs_model
+
+    x_train, y_train = data["X_train"], data["y_train"]
+    probe = data["X_test"][data["probe_index"]]
+    batch = (x_train[: settings.batch_size], y_train[: settings.batch_size])
+    n_classes = int(max(data[f"y_{s}"].max() for s in ("train", "val", "test")) + 1)
+
+    model = _build(spec, settings, x_train.shape[1], n_classes)
+    init_model = _snapshot(model)
+    # shares the model's layers: one traced forward pass serves every measurement
+    outputs_model = layer_outputs_model(model)
+    measure = {
+        "model": model,
+        "outputs_model": outputs_model,
+        "probe": probe,
+        "batch": batch,
+        "activation": spec.activation,
+    }
+    reps, unit_rows = _measure_stage("init", **measure)
+    log.info(
+        "training %s: %d parameters, kernel initializer %s",
+        model.name,
+        model.count_params(),
+        resolve_initializer(spec.initializer, spec.activation),
+    )
+    history, wall_time = _fit(model, data, settings)
+    diverged = not _finite(history["loss"].fillna(math.inf))
+    scores = _evaluate(outputs_model, data, diverged=diverged)
+    diverged = diverged or not _finite([s[0] for s in scores.values()])
+    if diverged:
+        log.warning("loss became non-finite: run recorded as diverged")
+    trained_reps, trained_rows = _measure_stage("trained", **measure)
+    reps.update(trained_reps)
+    unit_rows += trained_rows
+
+    run = _run_record(
+        spec,
+        model,
+        data,
+        history,
+        scores,
+        diverged=diverged,
+        n_classes=n_classes,
+        wall_time=wall_time,
+    )
     log.info(
         "done: status=%s test_acc=%.4f epochs=%d wall=%.1fs",
         run["status"],

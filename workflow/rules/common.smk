@@ -92,14 +92,17 @@ def alternatives(values):
 
 def package(*modules):
     """Package modules a job runs, listed as inputs: editing one reruns the job.
-    A subpackage (``"stats"``) stands for every module in it."""
-    return [
-        str(path)
-        for m in ("__init__", "config", "logs", *modules)
-        for path in (
-            sorted(Path(SRC, "geoctx", m).glob("*.py")) or [f"{SRC}/geoctx/{m}.py"]
+
+    A module is named by its path under ``geoctx/`` without ``.py``
+    (``robustness/attacks``); a subpackage's name stands for all its modules.
+    """
+    paths = []
+    for module in ("__init__", "config", "logs", "storage", *modules):
+        path = Path(SRC, "geoctx", module)
+        paths += (
+            sorted(map(str, path.glob("*.py"))) if path.is_dir() else [f"{path}.py"]
         )
-    ]
+    return paths
 
 
 def per_model(template):

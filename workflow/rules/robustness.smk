@@ -26,7 +26,7 @@ rule compute_robustness:
 
 rule benchmark_inference:
     input:
-        code=package("cost", "robustness", "autodiff", "models", "training", "tables"),
+        code=package("cost", "models", "training", "tables"),
     output:
         "results/inference/{activation}.parquet",
     log:

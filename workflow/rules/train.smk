@@ -1,7 +1,7 @@
 rule train_model:
     input:
         data="results/data/{dataset}/data.npz",
-        code=package("datasets", "models", "training", "tables"),
+        code=package("datasets", "models", "training", "autodiff", "tables"),
     output:
         model=f"results/models/{MODEL}/model.keras",
         init_model=f"results/models/{MODEL}/init.keras",

@@ -1,0 +1,77 @@
+"""Robustness and calibration of trained classifiers.
+
+One module per idea:
+
+- :mod:`~geoctx.robustness.attacks`      FGSM, PGD (L-inf, L2), transfer
+  attacks; accuracy clean, under attack and under Gaussian noise;
+- :mod:`~geoctx.robustness.distance`     minimal adversarial distance,
+  nearest-other-class distance, boundary-stratified accuracy, Lipschitz;
+- :mod:`~geoctx.robustness.calibration`  expected calibration error and
+  temperature scaling;
+- :mod:`~geoctx.robustness.evaluate`     :class:`RobustnessSettings` and the
+  tidy per-model table, one row builder per metric family.
+
+Naming follows the package convention: ``*_score`` is higher-is-better,
+``*_error`` is lower-is-better, anything else is a plain noun. Models are Keras
+models mapping float32 inputs ``(n, d)`` to logits ``(n, n_classes)``; labels
+are integer class indices. Arrays go in and come out as numpy. Randomness
+comes only from ``numpy.random.Generator`` objects built from an ``rng``
+keyword (a seed or a Generator), never from a global RNG. Gradients come from
+:mod:`geoctx.autodiff`. Attack functions take epsilons in input-data units;
+:func:`evaluate_robustness` takes them in units of the data's standard
+deviation.
+"""
+
+from geoctx.robustness.attacks import (
+    accuracy,
+    attack_accuracy,
+    fgsm,
+    gaussian_noise_accuracy,
+    pgd,
+    transfer_accuracy,
+)
+from geoctx.robustness.calibration import (
+    apply_temperature,
+    expected_calibration_error,
+    fit_temperature,
+)
+from geoctx.robustness.distance import (
+    boundary_stratified_accuracy,
+    lipschitz_estimate,
+    minimal_adversarial_distance,
+    nearest_other_class_distance,
+)
+from geoctx.robustness.evaluate import (
+    ATTACKS,
+    COLUMNS,
+    METRICS,
+    EvaluationData,
+    RobustnessSettings,
+    evaluate_robustness,
+    evaluate_run,
+    prepare,
+)
+
+__all__ = [
+    "ATTACKS",
+    "COLUMNS",
+    "METRICS",
+    "EvaluationData",
+    "RobustnessSettings",
+    "accuracy",
+    "apply_temperature",
+    "attack_accuracy",
+    "boundary_stratified_accuracy",
+    "evaluate_robustness",
+    "evaluate_run",
+    "expected_calibration_error",
+    "fgsm",
+    "fit_temperature",
+    "gaussian_noise_accuracy",
+    "lipschitz_estimate",
+    "minimal_adversarial_distance",
+    "nearest_other_class_distance",
+    "pgd",
+    "prepare",
+    "transfer_accuracy",
+]
