@@ -90,9 +90,16 @@ def alternatives(values):
     return "|".join(re.escape(str(v)) for v in values)
 
 
+# Code inputs by path relative to the working directory, not absolute: a
+# study copied or moved elsewhere keeps the same set of inputs, so no rerun.
+SRC_INPUT = os.path.relpath(SRC)
+
+
 def package(*modules):
     """Package modules a job runs, listed as inputs: editing one reruns the job."""
-    return [f"{SRC}/geoctx/{m}.py" for m in ("__init__", "config", "logs", *modules)]
+    return [
+        f"{SRC_INPUT}/geoctx/{m}.py" for m in ("__init__", "config", "logs", *modules)
+    ]
 
 
 def per_model(template):
