@@ -432,16 +432,23 @@ def _dataset_problems(config: Mapping) -> list[str]:
     return problems
 
 
-def _split_problems(name: str, n: int, classes: int, config: Mapping) -> list[str]:
-    """Stratified splits need every class in every part of every split."""
-    sizes = split_sizes(
+def _study_split_sizes(config: Mapping, n: int) -> dict[str, int]:
+    return split_sizes(
         n,
         test_fraction=config["splits"]["test_fraction"],
         validation_fraction=config["training"]["validation_fraction"],
         probe_size=config["splits"]["probe_size"],
     )
-    parts = {"test": sizes["test"], "validation": sizes["val"]}
-    parts["training"] = sizes["train"]
+
+
+def _split_problems(name: str, n: int, classes: int, config: Mapping) -> list[str]:
+    """Stratified splits need every class in every part of every split."""
+    sizes = _study_split_sizes(config, n)
+    parts = {
+        "test": sizes["test"],
+        "validation": sizes["val"],
+        "training": sizes["train"],
+    }
     if sizes["probe"] < sizes["test"]:
         # the probe is drawn stratified from the test split: both parts
         parts["probe"] = sizes["probe"]
@@ -471,14 +478,10 @@ def _geometry_problems(config: Mapping) -> list[str]:
     k, folds = config["geometry"]["k"], config["geometry"]["probe_folds"]
     problems = []
     for name, generator, params in _known_datasets(config):
+        available = AVAILABLE_SAMPLES.get(generator, math.inf)
         n = min(
             config["geometry"]["probe_size"],
-            split_sizes(
-                min(params["n_samples"], AVAILABLE_SAMPLES.get(generator, math.inf)),
-                test_fraction=config["splits"]["test_fraction"],
-                validation_fraction=config["training"]["validation_fraction"],
-                probe_size=config["splits"]["probe_size"],
-            )["probe"],
+            _study_split_sizes(config, min(params["n_samples"], available))["probe"],
         )
         if 2 * k >= n:
             problems.append(
