@@ -1,9 +1,11 @@
 """aggregate_table: read the per-model Parquet files as one dataset, write a table."""
 
-from geoctx import tables
 from geoctx.logs import log_to
 
 log = log_to(snakemake.log[0])
+
+from geoctx import tables
+
 name = snakemake.wildcards.table
 n = tables.aggregate(
     snakemake.input.parts,

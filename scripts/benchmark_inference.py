@@ -1,10 +1,12 @@
 """benchmark_inference: forward-pass and activation-op latency of one activation."""
 
-from geoctx import cost, tables
 from geoctx.logs import log_to
-from geoctx.training import configure_backend
 
 log = log_to(snakemake.log[0])
+
+from geoctx import cost, tables
+from geoctx.training import configure_backend
+
 configure_backend(threads=1, seed=0)
 settings = snakemake.params.settings
 table = cost.benchmark_activation(

@@ -1,14 +1,16 @@
 """compute_geometry: distance, neighbourhood, similarity, dimension, topology
 and probe metrics of every layer of one model, at init and trained."""
 
+from geoctx.logs import log_to
+
+log_to(snakemake.log[0])
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from geoctx import datasets, tables
 from geoctx.geometry.stage import GeometrySettings, geometry_table
-from geoctx.logs import log_to
 
-log_to(snakemake.log[0])
 data = datasets.load(snakemake.input.data)
 with np.load(snakemake.input.representations) as npz:
     representations = dict(npz)

@@ -1,14 +1,16 @@
 """compute_jacobians: Jacobian spectrum and trajectory length at every layer."""
 
+from geoctx.logs import log_to
+
+log_to(snakemake.log[0])
+
 import keras
 import numpy as np
 
 from geoctx import tables
 from geoctx.geometry.stage import GeometrySettings, jacobian_table
-from geoctx.logs import log_to
 from geoctx.training import configure_backend
 
-log_to(snakemake.log[0])
 configure_backend(threads=snakemake.threads, seed=int(snakemake.wildcards.seed))
 models = {
     "init": keras.saving.load_model(snakemake.input.init_model, compile=False),

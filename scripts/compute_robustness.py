@@ -1,12 +1,14 @@
 """compute_robustness: attacks, noise, margins and calibration of one model."""
 
+from geoctx.logs import log_to
+
+log = log_to(snakemake.log[0])
+
 import pandas as pd
 
 from geoctx import datasets, robustness, tables
-from geoctx.logs import log_to
 from geoctx.training import configure_backend
 
-log = log_to(snakemake.log[0])
 w = snakemake.wildcards
 configure_backend(threads=snakemake.threads, seed=int(w.seed))
 reference_model, reference_run = (

@@ -1,13 +1,15 @@
 """make_dataset: generate, split and standardize one dataset."""
 
+from geoctx.logs import log_to
+
+log = log_to(snakemake.log[0])
+
 import json
 
 import numpy as np
 
 from geoctx.datasets import make_dataset
-from geoctx.logs import log_to
 
-log = log_to(snakemake.log[0])
 spec = snakemake.params.spec
 arrays, meta = make_dataset(
     spec["dataset"],

@@ -1,11 +1,13 @@
 """plot_accuracy: test accuracy vs depth per activation, faceted by dataset."""
 
-import pandas as pd
-
-from geoctx import plots
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
+
+import pandas as pd
+
+from geoctx import plots
+
 runs = pd.read_parquet(snakemake.input.runs)
 fig = plots.facet(runs, plots.accuracy_vs_depth, col="dataset")
 fig.savefig(snakemake.output.png, dpi=150)

@@ -1,11 +1,13 @@
 """plot_boundary_accuracy: accuracy by distance-to-boundary bin."""
 
-import pandas as pd
-
-from geoctx import plots
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
+
+import pandas as pd
+
+from geoctx import plots
+
 table = pd.read_parquet(snakemake.input.robustness)
 rows = table[table.metric == "accuracy_boundary_bin"]
 fig = plots.facet(rows, plots.boundary_accuracy, col="depth", row="dataset")

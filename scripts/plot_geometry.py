@@ -1,11 +1,13 @@
 """plot_geometry: one geometry metric against relative depth, init vs trained."""
 
-import pandas as pd
-
-from geoctx import plots
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
+
+import pandas as pd
+
+from geoctx import plots
+
 table = pd.read_parquet(snakemake.input.geometry)
 rows = plots.deepest(table[table.metric == snakemake.wildcards.metric])
 fig = plots.facet(rows, plots.metric_by_layer, col="stage", row="dataset")

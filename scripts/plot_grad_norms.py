@@ -1,11 +1,13 @@
 """plot_grad_norms: gradient norm per layer (log scale) at init and after training."""
 
-import pandas as pd
-
-from geoctx import plots
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
+
+import pandas as pd
+
+from geoctx import plots
+
 units = pd.read_parquet(snakemake.input.units)
 fig = plots.facet(
     plots.deepest(units[units.metric == "grad_norm"]),

@@ -1,11 +1,13 @@
 """plot_latency: forward-pass latency relative to ReLU, by depth and batch size."""
 
-import pandas as pd
-
-from geoctx import cost, plots
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
+
+import pandas as pd
+
+from geoctx import cost, plots
+
 table = pd.read_parquet(snakemake.input.inference)
 ratios = cost.ratio_to(table[table.op == "mlp_forward"])
 fig = plots.facet(ratios, plots.latency_ratio, col="batch_size", row="width")

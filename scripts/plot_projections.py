@@ -1,11 +1,13 @@
 """plot_projections: PCA of the probe points at every layer, one row per activation."""
 
-import numpy as np
-
-from geoctx import datasets, plots
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
+
+import numpy as np
+
+from geoctx import datasets, plots
+
 data = datasets.load(snakemake.input.data)
 layers = {}
 for activation, path in zip(

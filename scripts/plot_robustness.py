@@ -1,11 +1,13 @@
 """plot_robustness: accuracy vs epsilon (or sigma) for one attack."""
 
-import pandas as pd
-
-from geoctx import plots
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
+
+import pandas as pd
+
+from geoctx import plots
+
 table = pd.read_parquet(snakemake.input.robustness)
 rows = table[
     (table.attack == snakemake.wildcards.attack) & (table.metric == "accuracy")

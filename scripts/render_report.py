@@ -1,14 +1,16 @@
 """render_report: the HTML report, its fingerprint, citation and config."""
 
+from geoctx.logs import log_to
+
+log = log_to(snakemake.log[0])
+
 import datetime
 import json
 
 import pandas as pd
 
 from geoctx import fingerprint, report
-from geoctx.logs import log_to
 
-log = log_to(snakemake.log[0])
 names = ["runs", "history", "units", "geometry", "robustness", "inference", "claims"]
 tables = {name: pd.read_parquet(snakemake.input[name]) for name in names}
 config = snakemake.params.config

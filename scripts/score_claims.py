@@ -1,11 +1,13 @@
 """score_claims: the claims scorecard from the study tables."""
 
-import pandas as pd
-
-from geoctx import claims, tables
 from geoctx.logs import log_to
 
 log = log_to(snakemake.log[0])
+
+import pandas as pd
+
+from geoctx import claims, tables
+
 settings = dict(snakemake.params.settings)
 scores = claims.score_claims(
     {name: pd.read_parquet(snakemake.input[name]) for name in claims.TABLES},

@@ -1,9 +1,11 @@
 """train_model: train one model of the sweep and record its unit health."""
 
-from geoctx import datasets, tables, training
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
+
+from geoctx import datasets, tables, training
+
 result = training.train_model(
     datasets.load(snakemake.input.data),
     training.ModelSpec(**tables.model_keys(snakemake.wildcards)),

@@ -1,20 +1,26 @@
 """Config validation: names checked against Keras, clear errors naming the key."""
 
+import inspect
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from geoctx.config import (
     ACTIVATIONS,
+    GENERATORS,
     INITIALIZERS,
     RELU_FAMILY,
     UNUSABLE_ACTIVATIONS,
     ConfigError,
     config_hash,
+    dataset_params,
     load_schema,
     model_grid,
+    n_classes,
     resolve_initializer,
+    split_sizes,
     validate_config,
 )
 
@@ -100,6 +106,181 @@ def test_bad_config_names_the_key(config, needle):
     with pytest.raises(ConfigError) as err:
         validate_config(config)
     assert needle in str(err.value)
+
+
+# Values the schema accepts but a job would reject, after training: each is
+# stopped by validate_config with a message naming key, value and what is valid.
+SMALL_PROBE = {"splits": {"probe_size": 64}}
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        pytest.param(
+            minimal(robustness={"boundary_quantiles": [0.0, 0.6, 0.4, 1.0]}),
+            "robustness.boundary_quantiles: [0.0, 0.6, 0.4, 1.0] must increase "
+            "strictly from 0 to 1",
+            id="boundary_quantiles-order",
+        ),
+        pytest.param(
+            minimal(robustness={"boundary_quantiles": [0.2, 1.0]}),
+            "robustness.boundary_quantiles: [0.2, 1.0] must increase strictly from 0",
+            id="boundary_quantiles-range",
+        ),
+        pytest.param(
+            minimal(datasets={"nested_spheres": {"radii": [2.0, 1.0]}}),
+            "datasets.nested_spheres.radii: [2.0, 1.0] must increase strictly, "
+            "e.g. [1.0, 2.0]",
+            id="radii",
+        ),
+        pytest.param(
+            minimal(datasets={"digits": {"n_samples": 2000}}),
+            "datasets.digits.n_samples: 2000 exceeds the 1797 points digits has; "
+            "valid: 40 to 1797",
+            id="digits-n_samples",
+        ),
+        pytest.param(
+            # 40 digits: 10 test points, then ceil(30 * 0.2) = 6 validation points
+            minimal(datasets={"digits": {"n_samples": 40}}),
+            "datasets.digits.n_samples: 40 gives 6 validation point(s) for 10 classes",
+            id="n_samples-split",
+        ),
+        pytest.param(
+            # 1028 points: 257 test points, 256 of them the probe, 1 left over
+            minimal(datasets={"moons": {"n_samples": 1028}}),
+            "datasets.moons.n_samples: 1028 gives 1 test points left beside the "
+            "probe point(s) for 2 classes",
+            id="probe_size-split",
+        ),
+        pytest.param(
+            minimal(
+                activations=["sigmoid", "relu"], claims={"primary": ["sigmiod", "relu"]}
+            ),
+            "claims.primary: ['sigmiod', 'relu'] must name two different activations "
+            "of the sweep ['sigmoid', 'relu']",
+            id="claims-primary",
+        ),
+        pytest.param(
+            minimal(activations=["relu", "tanh"], claims={"primary": ["relu", "relu"]}),
+            "claims.primary: ['relu', 'relu'] must name two different activations",
+            id="claims-primary-twice",
+        ),
+        pytest.param(
+            minimal(robustness={"reference_activation": "rleu"}),
+            "robustness.reference_activation: 'rleu' is not one of the activations "
+            "['relu']",
+            id="reference_activation",
+        ),
+        pytest.param(
+            # 64 probe points: k < 32
+            minimal(geometry={"k": 32}, **SMALL_PROBE),
+            "geometry.k: 32 is too large for the 64 probe points of dataset moons; "
+            "valid: 1 to 31",
+            id="geometry-k",
+        ),
+        pytest.param(
+            # 64 probe points of 10 digits: the smallest class has at most 6
+            minimal(
+                datasets={"digits": {}}, geometry={"probe_folds": 7}, **SMALL_PROBE
+            ),
+            "geometry.probe_folds: 7 folds need 7 probe points of every class, but "
+            "dataset digits has 64 probe points for 10 classes; valid: 2 to 6",
+            id="geometry-probe_folds",
+        ),
+        pytest.param(
+            minimal(inference={"depths": [1, 2, 1]}),
+            "inference.depths: duplicate entries in [1, 2, 1]",
+            id="inference-depths",
+        ),
+    ],
+)
+def test_late_failing_value_is_stopped_by_validation(config, needle):
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert needle in str(err.value)
+
+
+def test_limits_are_inclusive():
+    # the largest valid values of the cases above pass
+    validate_config(minimal(datasets={"digits": {"n_samples": 1797}}))
+    validate_config(minimal(geometry={"k": 31}, **SMALL_PROBE))
+    validate_config(
+        minimal(datasets={"digits": {}}, geometry={"probe_folds": 6}, **SMALL_PROBE)
+    )
+    validate_config(minimal(datasets={"moons": {"n_samples": 1030}}))
+
+
+def test_left_out_reference_and_primary_need_not_be_in_the_sweep():
+    config = validate_config(minimal(activations=["tanh"]))
+    assert config["robustness"]["reference_activation"] == "relu"
+    assert config["claims"]["primary"] == ["sigmoid", "relu"]
+
+
+def test_split_sizes_match_the_splits_made():
+    from geoctx import datasets
+
+    settings = {"test_fraction": 0.25, "validation_fraction": 0.2, "probe_size": 64}
+    arrays = datasets.split_and_standardize(
+        datasets.moons(n_samples=401), seed=0, **settings
+    )
+    assert split_sizes(401, **settings) == {
+        "test": 101,
+        "val": 60,
+        "train": 240,
+        "probe": 64,
+    }
+    assert {
+        "test": len(arrays["y_test"]),
+        "val": len(arrays["y_val"]),
+        "train": len(arrays["y_train"]),
+        "probe": len(arrays["probe_index"]),
+    } == split_sizes(401, **settings)
+
+
+@pytest.mark.parametrize("generator", sorted(GENERATORS))
+def test_generator_defaults_and_classes_match_the_generators(generator):
+    from geoctx import datasets
+
+    function = datasets.GENERATOR_FUNCTIONS[generator]
+    defaults = {
+        name: list(p.default) if isinstance(p.default, tuple) else p.default
+        for name, p in inspect.signature(function).parameters.items()
+    }
+    assert defaults == GENERATORS[generator]
+    params = {"n_samples": 300, "seed": 1}
+    params.update({"spirals": {"arms": 3}}.get(generator, {}))
+    assert len(np.unique(function(**params).y)) == n_classes(generator, params)
+
+
+def test_same_meaning_gives_the_same_study():
+    a = validate_config(
+        minimal(
+            datasets={"moons": {}, "circles": {"noise": 0.05}},
+            activations=["tanh", "relu"],
+            depths=[4, 1],
+            robustness={"epsilons": [0.1, 0.0]},
+        )
+    )
+    b = validate_config(
+        minimal(
+            datasets={"circles": {"generator": "circles"}, "moons": {"seed": 0}},
+            activations=["relu", "tanh"],
+            depths=[1, 4],
+            robustness={"epsilons": [0.0, 0.1]},
+        )
+    )
+    assert a == b
+    assert a["depths"] == [1, 4] and a["robustness"]["epsilons"] == [0.0, 0.1]
+    assert dataset_params(a, "moons") == dataset_params(b, "moons")
+    assert dataset_params(a, "moons")["dataset"] == {
+        "generator": "moons",
+        "n_samples": 2000,
+        "noise": 0.1,
+        "seed": 0,
+    }
+    assert config_hash(a) == config_hash(b)
+    c = validate_config(minimal(datasets={"moons": {"seed": 1}}))
+    assert config_hash(c) != config_hash(validate_config(minimal()))
 
 
 def test_hash_ignores_the_study_section():

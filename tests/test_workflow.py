@@ -1,7 +1,6 @@
 """End to end: the smoke study runs, its outputs are right, reruns are minimal.
 
-The workflow is copied into a temporary directory and run there with the
-same interpreter, as `snakemake --configfile tests/config/smoke.yaml`.
+The ``study`` fixture (tests/conftest.py) runs the smoke study once.
 """
 
 import os
@@ -9,53 +8,19 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from smoke_study import ROOT, SMOKE, snakemake
 
 from geoctx import claims, robustness, tables
 from geoctx.config import GEOMETRY_METRICS
 from geoctx.report import model_id
 
-ROOT = Path(__file__).resolve().parents[1]
-COPY = [
-    "Snakefile",
-    "workflow",
-    "scripts",
-    "src",
-    "config",
-    "profiles",
-    "envs",
-    "tests/config",
-]
-SMOKE = "tests/config/smoke.yaml"
-
 pytestmark = pytest.mark.slow
-
-
-def snakemake(workdir, *args, configfile=SMOKE):
-    cmd = [sys.executable, "-m", "snakemake", *args, "--configfile", configfile]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
-
-
-@pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("study")
-    for item in COPY:
-        src, dst = ROOT / item, workdir / item
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
-    proc = snakemake(workdir)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return workdir
 
 
 def smoke_config():
@@ -211,8 +176,8 @@ def test_snakemake_report_zip(study):
     assert (study / "results/report.zip").stat().st_size > 10_000
 
 
-def dry_run(workdir, configfile=SMOKE):
-    proc = snakemake(workdir, "-n", "--quiet", "rules", configfile=configfile)
+def dry_run(workdir, *args, configfile=SMOKE):
+    proc = snakemake(workdir, "-n", "--quiet", "rules", *args, configfile=configfile)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, flags=re.M))
     counts.pop("total", None)
@@ -272,6 +237,40 @@ def test_nothing_to_do_after_the_run(study):
     assert dry_run(study) == {}
 
 
+def copy_study(study, tmp_path):
+    """The finished study, results and Snakemake's records, copied elsewhere."""
+    moved = tmp_path / "elsewhere" / "renamed-study"
+    shutil.copytree(study, moved, symlinks=True)
+    return moved
+
+
+def test_moved_study_has_nothing_to_do(study, tmp_path):
+    assert dry_run(copy_study(study, tmp_path)) == {}
+
+
+@pytest.mark.parametrize("profile", ["none", "profiles/default"])
+def test_same_study_with_or_without_the_profile(study, profile):
+    # without the profile, --configfile must still replace the default config
+    # (merged into it, the smoke study would have 16 models)
+    assert dry_run(study, "--cores", "1", "--workflow-profile", profile) == {}
+
+
+TF_STARTUP = re.compile(r"oneDNN|absl|cpu_feature_guard|tensorflow|^[IWE]\d{4} ", re.M)
+
+
+def test_job_output_stays_out_of_the_terminal(study, tmp_path):
+    workdir = copy_study(study, tmp_path)
+    target = "results/geometry/moons/sigmoid/auto/w16_d1_s0/jacobians.parquet"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    proc = snakemake(workdir, "--cores", "1", f"--forcerun={target}", target, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Finished jobid" in proc.stderr  # Snakemake's own progress is shown
+    assert not TF_STARTUP.findall(proc.stdout + proc.stderr)
+    # TensorFlow's start-up notices are kept in the job log instead
+    log = workdir / "logs/compute_jacobians/moons/sigmoid/auto/w16_d1_s0.log"
+    assert "absl::InitializeLog" in log.read_text()
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -300,6 +299,21 @@ def test_nothing_to_do_after_the_run(study):
             lambda c: c["seeds"].append(1),
             {**per_model(8), "aggregate_table": 5, **figures()},
             id="new-seed",
+        ),
+        pytest.param(
+            lambda c: c.update(activations=c["activations"][::-1]),
+            {},
+            id="activations-reordered",
+        ),
+        pytest.param(
+            lambda c: c.update(depths=c["depths"][::-1]),
+            {},
+            id="depths-reordered",
+        ),
+        pytest.param(
+            lambda c: c["datasets"]["moons"].update(seed=0, generator="moons"),
+            {},
+            id="generator-default-written",
         ),
         pytest.param(
             lambda c: c["study"].update(title="A <script>new</script> title"),
@@ -345,7 +359,7 @@ def test_nothing_to_do_after_the_run(study):
     ],
 )
 def test_config_edit_reruns_exactly(study, edit, expected):
-    assert dry_run(study, edited_config(study, edit)) == expected
+    assert dry_run(study, configfile=edited_config(study, edit)) == expected
 
 
 @pytest.mark.parametrize(
@@ -408,14 +422,28 @@ def test_code_edit_reruns_exactly(study, module, expected):
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
-def test_bad_config_fails_before_any_job(study):
-    path = edited_config(study, lambda c: c.update(activations=["relu", "sigmod"]))
-    proc = snakemake(study, "-n", configfile=path)
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        pytest.param(
+            lambda c: c.update(activations=["relu", "sigmod"]),
+            "activations[1]: 'sigmod' is not a Keras activation",
+            id="keras-name",
+        ),
+        pytest.param(
+            # accepted by the schema; the robustness jobs, after training, would fail
+            lambda c: c["robustness"].update(boundary_quantiles=[0.0, 0.7, 0.5, 1.0]),
+            "robustness.boundary_quantiles: [0.0, 0.7, 0.5, 1.0] must increase "
+            "strictly from 0 to 1",
+            id="late-failing-value",
+        ),
+    ],
+)
+def test_bad_config_fails_before_any_job(study, edit, message):
+    proc = snakemake(study, "-n", configfile=edited_config(study, edit))
     assert proc.returncode != 0
-    assert (
-        "activations[1]: 'sigmod' is not a Keras activation"
-        in proc.stderr + proc.stdout
-    )
+    assert message in proc.stderr + proc.stdout
+    assert "Job stats" not in proc.stdout + proc.stderr
 
 
 def test_escaped_title_in_a_rendered_report(study):

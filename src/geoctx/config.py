@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -105,17 +107,28 @@ INITIALIZERS = (
     "zeros",
 )
 
-#: Dataset generators and the parameters each accepts (besides ``generator``).
-GENERATORS: dict[str, frozenset[str]] = {
-    "moons": frozenset({"n_samples", "noise", "seed"}),
-    "circles": frozenset({"n_samples", "noise", "factor", "seed"}),
-    "spirals": frozenset({"n_samples", "noise", "arms", "turns", "seed"}),
-    "nested_spheres": frozenset({"n_samples", "noise", "radii", "seed"}),
-    "disks_in_holes": frozenset({"n_samples", "holes", "seed"}),
-    "interlocked_rings": frozenset({"n_samples", "noise", "pairs", "seed"}),
-    "digits": frozenset({"n_samples", "seed"}),
-    "mnist1d": frozenset({"n_samples", "seed"}),
+#: Dataset generators, each with every parameter it accepts (besides
+#: ``generator``) and its default; ``tests/test_config.py`` checks them
+#: against the functions in :mod:`geoctx.datasets`. Validation fills them
+#: in, so writing a default explicitly changes nothing.
+GENERATORS: dict[str, dict[str, Any]] = {
+    "moons": {"n_samples": 2000, "noise": 0.1, "seed": 0},
+    "circles": {"n_samples": 2000, "noise": 0.05, "factor": 0.5, "seed": 0},
+    "spirals": {"n_samples": 2000, "noise": 0.05, "arms": 2, "turns": 1.5, "seed": 0},
+    "nested_spheres": {
+        "n_samples": 2000,
+        "noise": 0.05,
+        "radii": [1.0, 2.0],
+        "seed": 0,
+    },
+    "disks_in_holes": {"n_samples": 2000, "holes": 3, "seed": 0},
+    "interlocked_rings": {"n_samples": 2000, "noise": 0.05, "pairs": 1, "seed": 0},
+    "digits": {"n_samples": 1797, "seed": 0},
+    "mnist1d": {"n_samples": 4000, "seed": 0},
 }
+
+#: Generators that draw from a fixed collection, with its size.
+AVAILABLE_SAMPLES = {"digits": 1797}
 
 #: Generators whose points live in 2-D or 3-D, drawn layer by layer.
 LOW_DIMENSIONAL = frozenset(
@@ -152,6 +165,21 @@ JACOBIAN_METRICS = (
 )
 #: Metrics of the geometry table.
 GEOMETRY_METRICS = (*LAYER_METRICS, *JACOBIAN_METRICS)
+
+#: Config lists whose order means nothing: validation sorts them, so that
+#: reordering them reruns nothing.
+UNORDERED_LISTS = (
+    ("activations",),
+    ("initializers",),
+    ("depths",),
+    ("widths",),
+    ("seeds",),
+    ("robustness", "sigmas"),
+    ("robustness", "epsilons"),
+    ("inference", "depths"),
+    ("inference", "widths"),
+    ("inference", "batch_sizes"),
+)
 
 #: Config sections that determine the trained models (and so every table).
 SWEEP_KEYS = (
@@ -217,13 +245,35 @@ def _key(path) -> str:
 
 
 def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
-    """Validate a study config and return a copy with defaults filled in.
+    """Validate a study config and return its canonical form.
+
+    The canonical form has every default filled in (the schema's and each
+    dataset generator's), the unordered lists (:data:`UNORDERED_LISTS`)
+    sorted and mappings in key order: two configs that mean the same study
+    give the same job parameters and hashes, so nothing reruns.
+
+    Every value a job would reject is checked here, before any job runs.
+    ``robustness.reference_activation`` and ``claims.primary`` must name
+    activations of the sweep when written; left out, their defaults apply
+    where the sweep has them (else no transfer attack, or claims "not
+    measured", as the report says).
 
     Raises
     ------
     ConfigError
         One message listing every problem, each naming its key, e.g.
         ``activations[1]: 'sigmod' is not a Keras activation; valid: ...``.
+
+    Examples
+    --------
+    >>> a = validate_config(
+    ...     {"datasets": {"moons": {}}, "activations": ["tanh", "relu"]}
+    ... )
+    >>> b = validate_config(
+    ...     {"datasets": {"moons": {"seed": 0}}, "activations": ["relu", "tanh"]}
+    ... )
+    >>> a == b, a["activations"], a["datasets"]["moons"]["n_samples"]
+    (True, ['relu', 'tanh'], 2000)
     """
     schema = load_schema() if schema is None else schema
     config = copy.deepcopy(dict(config))
@@ -234,8 +284,35 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
     ]
     if problems:
         raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
+    written = copy.deepcopy(config)
     _fill_defaults(config, schema)
+    problems = [
+        *_name_problems(config),
+        *_dataset_problems(config),
+        *_geometry_problems(config),
+        *_choice_problems(config, written),
+    ]
+    if problems:
+        raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
+    for name, params in config["datasets"].items():
+        generator = params.get("generator", name)
+        config["datasets"][name] = {
+            **GENERATORS[generator],
+            **params,
+            "generator": generator,
+        }
+    for path in UNORDERED_LISTS:
+        parent = config
+        for key in path[:-1]:
+            parent = parent[key]
+        if parent.get(path[-1]) is not None:
+            parent[path[-1]] = sorted(parent[path[-1]])
+    return _sorted_keys(config)
 
+
+def _name_problems(config: Mapping) -> list[str]:
+    """Keras names, the projection depth and duplicate sweep entries."""
+    problems = []
     for i, name in enumerate(config["activations"]):
         if name in UNUSABLE_ACTIVATIONS:
             problems.append(
@@ -253,6 +330,79 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
                 f"initializers[{i}]: {name!r} is not a usable Keras initializer; "
                 f"valid names: {', '.join(INITIALIZERS)}"
             )
+    projection_depth = config["geometry"]["projection_depth"]
+    if projection_depth is not None and projection_depth not in config["depths"]:
+        problems.append(
+            f"geometry.projection_depth: {projection_depth} is not one of the "
+            f"depths {config['depths']}"
+        )
+    for path in UNORDERED_LISTS:
+        values = config
+        for key in path:
+            values = values[key]
+        if values is not None and len(set(values)) != len(values):
+            problems.append(f"{'.'.join(path)}: duplicate entries in {values}")
+    return problems
+
+
+def n_classes(generator: str, params: Mapping) -> int:
+    """Number of classes ``generator`` makes with ``params`` (defaults filled).
+
+    >>> n_classes("spirals", {"arms": 3}), n_classes("digits", {})
+    (3, 10)
+    """
+    params = {**GENERATORS[generator], **params}
+    if generator == "spirals":
+        return params["arms"]
+    if generator == "nested_spheres":
+        return len(params["radii"])
+    return 10 if generator in ("digits", "mnist1d") else 2
+
+
+def split_sizes(
+    n_samples: int,
+    *,
+    test_fraction: float,
+    validation_fraction: float,
+    probe_size: int,
+) -> dict[str, int]:
+    """Points in each split, as ``datasets.split_and_standardize`` makes them.
+
+    scikit-learn rounds a test fraction up, so the test split has
+    ``ceil(n * test_fraction)`` points; the probe is at most the test split.
+
+    >>> split_sizes(400, test_fraction=0.25, validation_fraction=0.2, probe_size=64)
+    {'test': 100, 'val': 60, 'train': 240, 'probe': 64}
+    """
+    n_test = math.ceil(n_samples * test_fraction)
+    n_val = math.ceil((n_samples - n_test) * validation_fraction)
+    return {
+        "test": n_test,
+        "val": n_val,
+        "train": n_samples - n_test - n_val,
+        "probe": min(probe_size, n_test),
+    }
+
+
+def _known_datasets(config: Mapping):
+    """``(name, generator, parameters with defaults)`` of every dataset whose
+    generator and parameter names are valid."""
+    for name, params in config["datasets"].items():
+        generator = params.get("generator", name)
+        if generator in GENERATORS and set(params) <= {
+            "generator",
+            *GENERATORS[generator],
+        }:
+            yield name, generator, {**GENERATORS[generator], **params}
+
+
+def _increasing(values) -> bool:
+    return all(a < b for a, b in itertools.pairwise(values))
+
+
+def _dataset_problems(config: Mapping) -> list[str]:
+    """Generator names and parameters, and splits every class can be in."""
+    problems = []
     for name, params in config["datasets"].items():
         generator = params.get("generator", name)
         if generator not in GENERATORS:
@@ -261,26 +411,129 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
                 f"valid: {', '.join(GENERATORS)} (or set 'generator:')"
             )
             continue
-        unknown = sorted(set(params) - GENERATORS[generator] - {"generator"})
+        unknown = sorted(set(params) - set(GENERATORS[generator]) - {"generator"})
         if unknown:
             problems.append(
                 f"datasets.{name}: {generator} takes no parameter "
                 f"{', '.join(map(repr, unknown))}; valid: "
                 f"{', '.join(sorted(GENERATORS[generator]))}"
             )
-    projection_depth = config["geometry"]["projection_depth"]
-    if projection_depth is not None and projection_depth not in config["depths"]:
-        problems.append(
-            f"geometry.projection_depth: {projection_depth} is not one of the "
-            f"depths {config['depths']}"
+    for name, generator, params in _known_datasets(config):
+        radii = params.get("radii")
+        if radii is not None and not _increasing(radii):
+            problems.append(
+                f"datasets.{name}.radii: {radii} must increase strictly, "
+                f"e.g. {sorted(set(radii))}"
+            )
+        n = params["n_samples"]
+        available = AVAILABLE_SAMPLES.get(generator)
+        if available is not None and n > available:
+            problems.append(
+                f"datasets.{name}.n_samples: {n} exceeds the {available} points "
+                f"{generator} has; valid: 40 to {available}"
+            )
+            continue
+        problems += _split_problems(name, n, n_classes(generator, params), config)
+    return problems
+
+
+def _study_split_sizes(config: Mapping, n: int) -> dict[str, int]:
+    return split_sizes(
+        n,
+        test_fraction=config["splits"]["test_fraction"],
+        validation_fraction=config["training"]["validation_fraction"],
+        probe_size=config["splits"]["probe_size"],
+    )
+
+
+def _split_problems(name: str, n: int, classes: int, config: Mapping) -> list[str]:
+    """Stratified splits need every class in every part of every split."""
+    sizes = _study_split_sizes(config, n)
+    parts = {
+        "test": sizes["test"],
+        "validation": sizes["val"],
+        "training": sizes["train"],
+    }
+    if sizes["probe"] < sizes["test"]:
+        # the probe is drawn stratified from the test split: both parts
+        parts["probe"] = sizes["probe"]
+        parts["test points left beside the probe"] = sizes["test"] - sizes["probe"]
+    problems = []
+    for part, size in parts.items():
+        if size < classes:
+            problems.append(
+                f"datasets.{name}.n_samples: {n} gives {size} {part} point(s) "
+                f"for {classes} classes (splits.test_fraction "
+                f"{config['splits']['test_fraction']}, "
+                f"training.validation_fraction "
+                f"{config['training']['validation_fraction']}, splits.probe_size "
+                f"{config['splits']['probe_size']}); every class needs one: "
+                "raise n_samples, or make splits.probe_size at least the test split"
+            )
+    return problems
+
+
+def _geometry_problems(config: Mapping) -> list[str]:
+    """``geometry.k`` and ``geometry.probe_folds`` against each probe set.
+
+    The neighbourhood metrics need ``k < n / 2`` probe points; the linear
+    probe needs ``probe_folds`` points of every class, and the smallest
+    class has at most ``n // classes``.
+    """
+    k, folds = config["geometry"]["k"], config["geometry"]["probe_folds"]
+    problems = []
+    for name, generator, params in _known_datasets(config):
+        available = AVAILABLE_SAMPLES.get(generator, math.inf)
+        n = min(
+            config["geometry"]["probe_size"],
+            _study_split_sizes(config, min(params["n_samples"], available))["probe"],
         )
-    for axis in ("activations", "initializers", "depths", "widths", "seeds"):
-        values = config[axis]
-        if len(set(values)) != len(values):
-            problems.append(f"{axis}: duplicate entries in {values}")
-    if problems:
-        raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
-    return _sorted_keys(config)
+        if 2 * k >= n:
+            problems.append(
+                f"geometry.k: {k} is too large for the {n} probe points of "
+                f"dataset {name}; valid: 1 to {(n - 1) // 2} (k < n/2)"
+            )
+        per_class = n // n_classes(generator, params)
+        if folds > per_class:
+            problems.append(
+                f"geometry.probe_folds: {folds} folds need {folds} probe points "
+                f"of every class, but dataset {name} has {n} probe points for "
+                f"{n_classes(generator, params)} classes; valid: 2 to {per_class}"
+                if per_class >= 2
+                else f"geometry.probe_folds: dataset {name} has {n} probe points "
+                f"for {n_classes(generator, params)} classes, too few for any "
+                "folds: raise geometry.probe_size and splits.probe_size"
+            )
+    return problems
+
+
+def _choice_problems(config: Mapping, written: Mapping) -> list[str]:
+    """Quantile edges, and the activations the analysis singles out."""
+    problems = []
+    quantiles = config["robustness"]["boundary_quantiles"]
+    if quantiles[0] != 0 or quantiles[-1] != 1 or not _increasing(quantiles):
+        problems.append(
+            f"robustness.boundary_quantiles: {quantiles} must increase strictly "
+            "from 0 to 1, e.g. [0.0, 0.25, 0.5, 0.75, 1.0]"
+        )
+    activations = config["activations"]
+    reference = written.get("robustness", {}).get("reference_activation")
+    if reference is not None and reference not in activations:
+        problems.append(
+            f"robustness.reference_activation: {reference!r} is not one of the "
+            f"activations {activations}; name one of them (or leave the key "
+            "out: then relu, if in the sweep, else no transfer attack)"
+        )
+    primary = written.get("claims", {}).get("primary")
+    if primary is not None and (
+        len(set(primary)) != 2 or not set(primary) <= set(activations)
+    ):
+        problems.append(
+            f"claims.primary: {primary} must name two different activations "
+            f"of the sweep {activations} (a, the one said to lose geometry, "
+            "then b)"
+        )
+    return problems
 
 
 def _sorted_keys(obj: Any) -> Any:

@@ -145,7 +145,7 @@ def interlocked_rings(*, n_samples=2000, noise=0.05, pairs=1, seed=0) -> Dataset
     return Dataset(X, y)
 
 
-def digits(*, n_samples=None, seed=0) -> Dataset:
+def digits(*, n_samples=1797, seed=0) -> Dataset:
     """scikit-learn's 8x8 handwritten digits (1797 images, shipped with it)."""
     from sklearn.datasets import load_digits
 

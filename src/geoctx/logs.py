@@ -1,7 +1,11 @@
 """Job logging: send Python logging and the process's stdout/stderr to one file.
 
 TensorFlow writes its C++ messages straight to file descriptor 2, so the
-descriptors themselves are redirected, not only ``sys.stderr``.
+descriptors themselves are redirected, not only ``sys.stderr``. Its start-up
+notices (oneDNN, CPU instructions, absl) are printed when it is imported,
+whatever ``TF_CPP_MIN_LOG_LEVEL`` says: a job calls :func:`log_to` before
+importing anything that loads TensorFlow, so the notices land in the job log
+and the terminal shows only Snakemake's progress.
 """
 
 from __future__ import annotations

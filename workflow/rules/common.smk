@@ -90,15 +90,21 @@ def alternatives(values):
     return "|".join(re.escape(str(v)) for v in values)
 
 
+# Code inputs by path relative to the working directory, not absolute: a
+# study copied or moved elsewhere keeps the same set of inputs, so no rerun.
+SRC_INPUT = os.path.relpath(SRC)
+
+
 def package(*modules):
     """Package modules a job runs, listed as inputs: editing one reruns the job.
 
     A module is named by its path under ``geoctx/`` without ``.py``
     (``robustness/attacks``); a subpackage's name stands for all its modules.
+    Paths are relative to the working directory (see ``SRC_INPUT``).
     """
     paths = []
     for module in ("__init__", "config", "logs", "storage", *modules):
-        path = Path(SRC, "geoctx", module)
+        path = Path(SRC_INPUT, "geoctx", module)
         paths += (
             sorted(map(str, path.glob("*.py"))) if path.is_dir() else [f"{path}.py"]
         )

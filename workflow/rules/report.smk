@@ -25,7 +25,7 @@ rule render_report:
         claims="results/tables/claims.parquet",
         figures=[f for f in FIGURES if f.endswith(".png")],
         code=package("report", "claims", "stats", "cost", "tables", "fingerprint"),
-        template=f"{SRC}/geoctx/templates/report.html.j2",
+        template=f"{SRC_INPUT}/geoctx/templates/report.html.j2",
     output:
         html="results/report/report.html",
         fingerprint="results/report/fingerprint.txt",
