@@ -1,5 +1,9 @@
 """aggregate_table: read the per-model Parquet files as one dataset, write a table."""
 
+from geoctx.jobserver import delegate
+
+delegate()  # in this run's job server, if there is one: imports done
+
 from geoctx.logs import log_to
 
 log = log_to(snakemake.log[0])

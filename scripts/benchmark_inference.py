@@ -1,5 +1,9 @@
 """benchmark_inference: forward-pass and activation-op latency of one activation."""
 
+from geoctx.jobserver import delegate
+
+delegate()  # in this run's job server, if there is one: imports done
+
 from geoctx.logs import log_to
 
 log = log_to(snakemake.log[0])

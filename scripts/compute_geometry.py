@@ -1,6 +1,10 @@
 """compute_geometry: distance, neighbourhood, similarity, dimension, topology
 and probe metrics of every layer of one model, at init and trained."""
 
+from geoctx.jobserver import delegate
+
+delegate()  # in this run's job server, if there is one: imports done
+
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])

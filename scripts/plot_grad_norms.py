@@ -1,5 +1,9 @@
 """plot_grad_norms: gradient norm per layer (log scale) at init and after training."""
 
+from geoctx.jobserver import delegate
+
+delegate()  # in this run's job server, if there is one: imports done
+
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])

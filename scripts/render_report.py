@@ -1,5 +1,9 @@
 """render_report: the HTML report, its fingerprint, citation and config."""
 
+from geoctx.jobserver import delegate
+
+delegate()  # in this run's job server, if there is one: imports done
+
 from geoctx.logs import log_to
 
 log = log_to(snakemake.log[0])

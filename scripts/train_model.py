@@ -1,5 +1,9 @@
 """train_model: train one model of the sweep and record its unit health."""
 
+from geoctx.jobserver import delegate
+
+delegate()  # in this run's job server, if there is one: imports done
+
 from geoctx.logs import log_to
 
 log_to(snakemake.log[0])

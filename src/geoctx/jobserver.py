@@ -66,6 +66,10 @@ PRELOAD = (
     "geoctx.datasets",
     "geoctx.training",
     "geoctx.tables",
+    "geoctx.geometry",
+    "geoctx.robustness",
+    "geoctx.claims",
+    "geoctx.plots",
 )
 
 _LENGTH = struct.Struct("!I")

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 SRC = str(Path(workflow.basedir) / "src")
@@ -15,6 +16,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 )
 
+from geoctx import jobserver  # noqa: E402
 from geoctx.config import (  # noqa: E402
     GEOMETRY_METRICS,
     LOW_DIMENSIONAL,
@@ -199,3 +201,25 @@ def robustness_settings(wildcards):
     settings = dict(config["robustness"])
     settings.pop("reference_activation")
     return settings
+
+
+# A local run starts one job server that imports Keras, TensorFlow and the
+# package once and forks a child per job (geoctx.jobserver), instead of
+# paying the imports in every job. Cluster jobs run as plain processes.
+# GEOCTX_NO_JOBSERVER=1 turns it off; results are the same either way.
+JOBSERVER_SOCKET = os.path.join(
+    tempfile.gettempdir(), f"geoctx-jobserver-{os.getpid()}.sock"
+)
+
+
+onstart:
+    if workflow.local_exec and os.environ.get("GEOCTX_NO_JOBSERVER") != "1":
+        jobserver.start(JOBSERVER_SOCKET, log="logs/jobserver.log")
+
+
+onsuccess:
+    jobserver.stop(JOBSERVER_SOCKET)
+
+
+onerror:
+    jobserver.stop(JOBSERVER_SOCKET)
