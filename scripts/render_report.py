@@ -14,8 +14,9 @@ import json
 import pandas as pd
 
 from geoctx import fingerprint, report
+from geoctx.config import STUDY_TABLES
 
-names = ["runs", "history", "units", "geometry", "robustness", "inference", "claims"]
+names = [*STUDY_TABLES, "claims"]
 tables = {name: pd.read_parquet(snakemake.input[name]) for name in names}
 config = snakemake.params.config
 value = fingerprint.study_fingerprint(config, tables)

@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 
 from geoctx import stats
+from geoctx.config import STUDY_TABLES
 
 #: The study tables the scorecard reads.
-TABLES = ("runs", "units", "geometry", "robustness", "inference")
+TABLES = STUDY_TABLES
 
 UNIT = ["dataset", "initializer", "width", "depth", "seed"]
 TIMING_UNIT = ["depth", "width", "batch_size"]

@@ -561,6 +561,14 @@ TABLE_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "inference": ("activations", "depths", "widths", "inference"),
 }
 
+#: Where one model's files live below each stage's directory (``results/<stage>/``).
+MODEL_PATH = "{dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed}"
+
+#: The study tables (``results/tables/<name>.parquet``), in report order.
+STUDY_TABLES: tuple[str, ...] = tuple(TABLE_CONFIG_KEYS)
+#: Study tables that measure the machine (timings), not the study.
+TIMING_TABLES: tuple[str, ...] = ("inference",)
+
 
 def config_hash(config: Mapping, keys: tuple[str, ...] = SWEEP_KEYS) -> str:
     """SHA-256 of the config sections a table depends on.

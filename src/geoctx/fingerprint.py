@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from geoctx.config import canonical_json
+from geoctx.config import STUDY_TABLES, TIMING_TABLES, canonical_json
 
-#: Tables the fingerprint covers, in hashing order.
-TABLES = ("runs", "history", "units", "geometry", "robustness")
+#: Tables the fingerprint covers, in hashing order: every study table but timings.
+TABLES = tuple(t for t in STUDY_TABLES if t not in TIMING_TABLES)
 
 #: Columns that measure the machine (wall-clock times), not the study.
 VOLATILE = frozenset({"wall_time_s", "epoch_time_s"})

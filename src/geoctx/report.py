@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from geoctx import __version__, claims, cost
-from geoctx.config import MODEL_KEYS
+from geoctx.config import MODEL_KEYS, MODEL_PATH
 from geoctx.tables import cpu_name, package_versions
 
 #: Caption of each figure, by file stem (``robustness_*``, ``geometry_*`` and
@@ -230,10 +230,7 @@ LIMITATIONS = [
 
 def model_id(row: Mapping) -> str:
     """The path-like name of one model, as in ``results/models/``."""
-    return (
-        f"{row['dataset']}/{row['activation']}/{row['initializer']}/"
-        f"w{row['width']}_d{row['depth']}_s{row['seed']}"
-    )
+    return MODEL_PATH.format(**{key: row[key] for key in MODEL_KEYS})
 
 
 def accuracy_table(runs: pd.DataFrame) -> pd.DataFrame:

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from geoctx.config import MODEL_PATH
 from geoctx.storage import UnreadableFileError, atomic_path, check_digests
 
 MODEL_FIELDS = [
@@ -32,8 +33,6 @@ MODEL_FIELDS = [
     pa.field("seed", pa.int64()),
 ]
 
-#: Where one model's files live below each stage's directory (``results/<stage>/``).
-MODEL_PATH = "{dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed}"
 
 #: One measurement of one layer (0 = input) of a model at a stage.
 LAYER_FIELDS = [

@@ -20,6 +20,8 @@ from geoctx import jobserver  # noqa: E402
 from geoctx.config import (  # noqa: E402
     GEOMETRY_METRICS,
     LOW_DIMENSIONAL,
+    MODEL_PATH,
+    STUDY_TABLES,
     TABLE_CONFIG_KEYS,
     ConfigError,
     config_hash,
@@ -40,7 +42,7 @@ config.clear()
 config.update(_valid)
 
 ENV = "../../envs/geoctx.yaml"
-MODEL = "{dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed}"
+MODEL = MODEL_PATH
 # Each study table and the per-job files it is aggregated from.
 TABLE_SOURCES = {
     "runs": [f"results/models/{MODEL}/runs.parquet"],
@@ -61,7 +63,8 @@ TABLE_CATEGORIES = {
     "robustness": "Robustness",
     "inference": "Cost",
 }
-TABLES = list(TABLE_SOURCES)
+TABLES = list(STUDY_TABLES)
+assert set(TABLE_SOURCES) == set(TABLES), "every study table needs its sources"
 ATTACKS = ["gaussian", "fgsm_linf", "pgd_linf", "pgd_l2"]
 if (
     config["robustness"]["reference_activation"] in config["activations"]
