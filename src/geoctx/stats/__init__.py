@@ -5,7 +5,8 @@ row per observation), pair the two levels of a factor (e.g. ``activation`` =
 ``"sigmoid"`` vs ``"relu"``) on a matched unit (the unique combination of the
 ``match_on`` columns, e.g. dataset, initializer, width, depth and seed),
 summarise the paired differences ``a - b`` and turn the summary into one of the
-verdicts in :data:`VERDICTS`:
+verdicts in :data:`VERDICTS` (a claim's items combine into one of
+:data:`CLAIM_VERDICTS`; every verdict name is defined here, nowhere else):
 
 - :func:`paired_differences`  tidy table -> one row per matched unit
 - :func:`bootstrap_ci`        percentile bootstrap CI of the mean difference
@@ -14,6 +15,7 @@ verdicts in :data:`VERDICTS`:
 - :func:`holm`                Holm-Bonferroni adjusted p-values (NaN-aware)
 - :func:`effect_size`         standardised paired effect ``d_z = mean / sd``
 - :func:`verdict`             the decision rule (documented there)
+- :func:`combine`             a claim's item verdicts -> the claim's verdict
 - :func:`compare`             one comparison -> one scorecard row (a dict)
 - :func:`score_table`         rows -> table with ``p_holm``, ``p_floor``, verdict
 
@@ -34,7 +36,24 @@ Wilcoxon, effect size), :mod:`~geoctx.stats.multiplicity` (Holm) and
 their public API.
 """
 
-from geoctx.stats.decision import VERDICTS, compare, score_table, verdict
+from geoctx.stats.decision import (
+    AGAINST,
+    CLAIM_VERDICTS,
+    CONTRADICTED,
+    DECISIVE,
+    INCONCLUSIVE,
+    MEANING,
+    MIXED,
+    NO_EFFECT,
+    NOT_MEASURED,
+    STANCE,
+    SUPPORTED,
+    VERDICTS,
+    combine,
+    compare,
+    score_table,
+    verdict,
+)
 from geoctx.stats.multiplicity import holm
 from geoctx.stats.resampling import (
     bootstrap_ci,
@@ -45,7 +64,18 @@ from geoctx.stats.resampling import (
 )
 
 __all__ = [
+    "SUPPORTED",
+    "CONTRADICTED",
+    "NO_EFFECT",
+    "MIXED",
+    "INCONCLUSIVE",
+    "NOT_MEASURED",
     "VERDICTS",
+    "CLAIM_VERDICTS",
+    "AGAINST",
+    "DECISIVE",
+    "STANCE",
+    "MEANING",
     "paired_differences",
     "bootstrap_ci",
     "wilcoxon_p",
@@ -53,6 +83,7 @@ __all__ = [
     "holm",
     "effect_size",
     "verdict",
+    "combine",
     "compare",
     "score_table",
 ]
