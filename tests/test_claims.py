@@ -181,3 +181,12 @@ def test_diverged_models_are_left_out_of_every_comparison():
     n_units = len(DATASETS) * len(DEPTHS) * len(SEEDS)
     assert overall(scores, "test_accuracy").n_pairs == n_units - 1
     assert overall(scores, "distance_spearman").n_pairs == n_units - 1
+
+
+def test_claims_table_allows_only_the_stats_verdicts():
+    field = tables.SCHEMAS["claims"].field("verdict")
+    assert tables.allowed_values(field) == list(stats.VERDICTS)
+    scores = scorecard(runs_with(-0.1))
+    scores.loc[scores.index[0], "verdict"] = "mixed"  # a claim-level word only
+    with pytest.raises(ValueError, match=r"claims.verdict has values \['mixed'\]"):
+        tables.to_table(scores, "claims")
