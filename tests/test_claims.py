@@ -98,7 +98,7 @@ def test_effect_below_the_smallest_of_interest_is_no_effect():
     # interval inside +-0.02: no effect of practical size, against C3.
     scores = scorecard(runs_with(-0.01, noise=0.001))
     row = overall(scores, "test_accuracy")
-    assert -0.02 < row.ci_low and row.ci_high < 0 and row.verdict == "no effect"
+    assert row.ci_low > -0.02 and row.ci_high < 0 and row.verdict == "no effect"
     claim = claims.claim_verdicts(scores).set_index("claim").loc["C3"]
     assert claim.verdict == "no effect"
     assert claim.note.startswith("no effect of practical size")

@@ -18,6 +18,7 @@ verdicts in :data:`VERDICTS` (a claim's items combine into one of
 - :func:`combine`             a claim's item verdicts -> the claim's verdict
 - :func:`compare`             one comparison -> one scorecard row (a dict)
 - :func:`score_table`         rows -> table with ``p_holm``, ``p_floor``, verdict
+- :func:`simulate_verdicts`   the rule's error rates and power, by simulation
 
 None of the quantities here is a ``*_score`` or ``*_error``: all are plain
 nouns (a difference, an interval, a p-value, a verdict) with no "better"
@@ -32,8 +33,9 @@ warns and yields NaN / an empty table, so the claim is reported as
 
 Modules: :mod:`~geoctx.stats.resampling` (paired differences, bootstrap,
 Wilcoxon, effect size), :mod:`~geoctx.stats.multiplicity` (Holm) and
-:mod:`~geoctx.stats.decision` (the verdict rule); this package re-exports
-their public API.
+:mod:`~geoctx.stats.decision` (the verdict rule) and
+:mod:`~geoctx.stats.simulation` (its operating characteristics); this package
+re-exports their public API.
 """
 
 from geoctx.stats.decision import (
@@ -62,6 +64,7 @@ from geoctx.stats.resampling import (
     wilcoxon_min_p,
     wilcoxon_p,
 )
+from geoctx.stats.simulation import simulate_verdicts
 
 __all__ = [
     "SUPPORTED",
@@ -86,4 +89,5 @@ __all__ = [
     "combine",
     "compare",
     "score_table",
+    "simulate_verdicts",
 ]
