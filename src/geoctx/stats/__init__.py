@@ -32,8 +32,8 @@ warns and yields NaN / an empty table, so the claim is reported as
 ``"not measured"`` instead of failing the whole scorecard.
 
 Modules: :mod:`~geoctx.stats.resampling` (paired differences, bootstrap,
-Wilcoxon, effect size), :mod:`~geoctx.stats.multiplicity` (Holm) and
-:mod:`~geoctx.stats.decision` (the verdict rule) and
+Wilcoxon, effect size), :mod:`~geoctx.stats.multiplicity` (Holm),
+:mod:`~geoctx.stats.decision` (the verdict rule),
 :mod:`~geoctx.stats.simulation` (its operating characteristics); this package
 re-exports their public API.
 """
