@@ -148,3 +148,10 @@ def test_report_says_when_there_is_no_transfer_attack(study_tables):
     html = render(study_tables, {"title": "T"})
     assert "No transfer attack in this study" in html
     assert "reference activation (relu)" in html
+
+
+def test_report_explains_every_verdict_in_words(study_tables):
+    html = render(study_tables, {"title": "T"})
+    assert "no effect of practical size" in html
+    for name in stats.CLAIM_VERDICTS:
+        assert f'stance-{stats.STANCE[name]}">{name}</span>' in html
