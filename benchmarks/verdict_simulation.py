@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
+from scipy import stats as sps
 
 from geoctx.stats.simulation import simulate_verdicts
 
@@ -47,10 +48,18 @@ def planted_family() -> tuple[list[float], list[int]]:
     return effects + [0.0] * 48, signs + [-1] * 42 + [1] * 6
 
 
-def familywise(rows: pd.DataFrame, verdict: str) -> float:
-    """Share of families with at least one null row given ``verdict``."""
+def familywise(rows: pd.DataFrame, verdict: str) -> tuple[int, int]:
+    """Families with at least one null row given ``verdict``, and families."""
     null = rows[rows.true_effect == 0]
-    return float(null.verdict.eq(verdict).groupby(null.family).any().mean())
+    hit = null.verdict.eq(verdict).groupby(null.family).any()
+    return int(hit.sum()), len(hit)
+
+
+def rate(counts: tuple[int, int]) -> str:
+    """A rate with its exact (Clopper-Pearson) 95% interval."""
+    k, n = counts
+    ci = sps.binomtest(k, n).proportion_ci()
+    return f"{k / n:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
 
 
 def main() -> None:
@@ -82,8 +91,8 @@ def main() -> None:
     print("\nnull families (every true effect 0): verdict rates per comparison")
     print(null.verdict.value_counts(normalize=True).round(4).to_string())
     fw_null = familywise(null, "supported")
-    print(f"family-wise false 'supported': {fw_null:.3f}")
-    print(f"family-wise false 'contradicted': {familywise(null, 'contradicted'):.3f}")
+    print(f"family-wise false 'supported': {rate(fw_null)}")
+    print(f"family-wise false 'contradicted': {rate(familywise(null, 'contradicted'))}")
 
     rates = (
         planted[planted.true_effect != 0]
@@ -98,14 +107,15 @@ def main() -> None:
     print("\nplanted effects k d on the predicted side: verdict rates")
     print(rates.round(3).to_string())
     fw_planted = familywise(planted, "supported")
-    print(f"family-wise false 'supported' among the 48 null rows: {fw_planted:.3f}")
+    print(f"family-wise false 'supported' among the 48 null rows: {rate(fw_planted)}")
 
     power = rates.get("supported", pd.Series(0.0, index=rates.index))
     margin = rates.get("no effect", pd.Series(0.0, index=rates.index)).loc[1].max()
     no_effect_at_0 = float((null.verdict == "no effect").mean())
     print(
-        f"summary: false 'supported' family-wise {max(fw_null, fw_planted):.3f} "
-        f"(alpha {ALPHA}); power at 2d {power.loc[2].min():.2f}, "
+        f"summary: family-wise false 'supported' {rate(fw_null)} under the null, "
+        f"{rate(fw_planted)} beside real effects (alpha {ALPHA}); "
+        f"power at 2d {power.loc[2].min():.2f}, "
         f"3d {power.loc[3].min():.2f}, 4d {power.loc[4].min():.2f} "
         f"(worse sign); 'no effect' at 0 {no_effect_at_0:.2f}, "
         f"at the margin d {margin:.3f}"
