@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoctx import claims, tables
+from geoctx import claims, stats, tables
 
 DATASETS = ["a", "b", "c"]
 DEPTHS = [2, 8]
@@ -15,15 +15,24 @@ def empty(name):
     return tables.SCHEMAS[name].empty_table().to_pandas()
 
 
-def runs_with(effect, *, noise=0.01, depths=DEPTHS, seed=0):
-    """Runs whose sigmoid test accuracy is relu's plus ``effect`` (plus noise)."""
+def runs_with(effect, *, gap_effect=None, noise=0.01, depths=DEPTHS, seed=0):
+    """Runs whose sigmoid test accuracy is relu's plus ``effect`` (plus noise).
+
+    Sigmoid's generalization gap is relu's plus ``gap_effect`` (default
+    ``-effect``: the accuracy lost is lost to overfitting, so both C3 items
+    point the same way).
+    """
+    gap_effect = -effect if gap_effect is None else gap_effect
     rng = np.random.default_rng(seed)
     rows = []
     for dataset in DATASETS:
         for depth in depths:
             for s in SEEDS:
                 base = rng.uniform(0.7, 0.9)
-                for activation, shift in (("relu", 0.0), ("sigmoid", effect)):
+                for activation, shift, gap in (
+                    ("relu", 0.0, 0.0),
+                    ("sigmoid", effect, gap_effect),
+                ):
                     rows.append(
                         {
                             "dataset": dataset,
@@ -34,7 +43,7 @@ def runs_with(effect, *, noise=0.01, depths=DEPTHS, seed=0):
                             "seed": s,
                             "status": "ok",
                             "test_accuracy": base + shift + rng.normal(0, noise),
-                            "generalization_gap": rng.normal(0, noise),
+                            "generalization_gap": gap + rng.normal(0, noise),
                         }
                     )
     return pd.DataFrame(rows)
@@ -84,10 +93,38 @@ def test_pure_noise_is_inconclusive_at_the_stated_rate():
     assert decided <= 4  # Holm at alpha 0.05 plus the smallest effect: rarely decisive
 
 
-def test_effect_below_the_smallest_of_interest_is_inconclusive():
+def test_effect_below_the_smallest_of_interest_is_no_effect():
+    # Real (the interval excludes 0) but smaller than 0.02 with its whole
+    # interval inside +-0.02: no effect of practical size, against C3.
     scores = scorecard(runs_with(-0.01, noise=0.001))
     row = overall(scores, "test_accuracy")
-    assert row.ci_high < 0 and row.verdict == "inconclusive"
+    assert row.ci_low > -0.02 and row.ci_high < 0 and row.verdict == "no effect"
+    claim = claims.claim_verdicts(scores).set_index("claim").loc["C3"]
+    assert claim.verdict == "no effect"
+    assert claim.note.startswith("no effect of practical size")
+
+
+def test_an_imprecise_small_effect_is_inconclusive():
+    # Mean -0.01 but noise 0.05 over 30 pairs: the interval reaches past
+    # -0.02 and the test is far from significant.
+    scores = scorecard(runs_with(-0.01, noise=0.05))
+    row = overall(scores, "test_accuracy")
+    assert row.ci_low < -0.02 and row.verdict == "inconclusive"
+
+
+def test_items_that_disagree_make_the_claim_mixed():
+    # Accuracy: sigmoid 0.1 lower (supports C3); gap: no difference at all
+    # (no effect of practical size, against C3).
+    scores = scorecard(runs_with(-0.1, gap_effect=0.0))
+    assert overall(scores, "test_accuracy").verdict == "supported"
+    assert overall(scores, "generalization_gap").verdict == "no effect"
+    claim = claims.claim_verdicts(scores).set_index("claim").loc["C3"]
+    assert claim.verdict == "mixed"
+    assert "items: 1 supported, 1 no effect" in claim.note
+
+
+def test_claim_verdicts_take_their_names_from_stats():
+    assert claims.VERDICT_ORDER == stats.CLAIM_VERDICTS
 
 
 def test_missing_factors_are_not_measured():
@@ -144,3 +181,12 @@ def test_diverged_models_are_left_out_of_every_comparison():
     n_units = len(DATASETS) * len(DEPTHS) * len(SEEDS)
     assert overall(scores, "test_accuracy").n_pairs == n_units - 1
     assert overall(scores, "distance_spearman").n_pairs == n_units - 1
+
+
+def test_claims_table_allows_only_the_stats_verdicts():
+    field = tables.SCHEMAS["claims"].field("verdict")
+    assert tables.allowed_values(field) == list(stats.VERDICTS)
+    scores = scorecard(runs_with(-0.1))
+    scores.loc[scores.index[0], "verdict"] = "mixed"  # a claim-level word only
+    with pytest.raises(ValueError, match=r"claims.verdict has values \['mixed'\]"):
+        tables.to_table(scores, "claims")

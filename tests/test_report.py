@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoctx import claims, report, tables
+from geoctx import claims, report, stats, tables
 from geoctx.config import validate_config
 
 
@@ -99,8 +99,39 @@ def test_summary_is_written_from_the_verdicts():
     assert lines[0].startswith(
         "Of the argument's 2 claims, this study finds 1 supported"
     )
-    assert "C1 is supported" in lines[1] and "-0.1" in lines[1]
+    assert lines[1].startswith("C1 (supported): an effect of practical size")
+    assert "-0.1" in lines[1]
     assert "Not measured (the sweep lacks what they need): C2." in lines
+
+
+def test_summary_says_no_effect_and_mixed_in_words():
+    verdicts = pd.DataFrame(
+        {
+            "claim": ["C8", "C4"],
+            "verdict": ["no effect", "mixed"],
+            "evidence": [
+                "dead_fraction (no effect)",
+                "a (supported), b (contradicted)",
+            ],
+            "effect": [0.001, -0.1],
+            "ci_low": [-0.002, -0.15],
+            "ci_high": [0.004, -0.05],
+            "n_pairs": [18, 18],
+            "flips": ["", ""],
+        }
+    )
+    scores = pd.DataFrame({"primary": [True], "comparison": ["sigmoid vs relu"]})
+    lines = report.summary_sentences(verdicts, scores)
+    assert lines[0].endswith(
+        "finds 1 no effect, 1 mixed (primary comparison: sigmoid vs relu)."
+    )
+    assert lines[1].startswith("C8 (no effect): no effect of practical size")
+    assert lines[2].startswith("C4 (mixed): the claim's evidence items disagree")
+
+
+def test_methods_state_every_verdict():
+    for name in stats.CLAIM_VERDICTS:
+        assert name in report.VERDICT_RULE
 
 
 def test_bibtex_carries_title_authors_date_and_fingerprint():
@@ -117,3 +148,10 @@ def test_report_says_when_there_is_no_transfer_attack(study_tables):
     html = render(study_tables, {"title": "T"})
     assert "No transfer attack in this study" in html
     assert "reference activation (relu)" in html
+
+
+def test_report_explains_every_verdict_in_words(study_tables):
+    html = render(study_tables, {"title": "T"})
+    assert "no effect of practical size" in html
+    for name in stats.CLAIM_VERDICTS:
+        assert f'stance-{stats.STANCE[name]}">{name}</span>' in html

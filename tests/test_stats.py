@@ -385,10 +385,16 @@ def test_planted_positive_effect_is_supported_or_contradicted():
     assert flipped["verdict"] == "contradicted"
 
 
-def test_effect_below_smallest_effect_is_inconclusive():
+def test_effect_below_smallest_effect_is_no_effect():
+    # 0.05 +- 0.01 over 30 units: the interval lies well inside +-0.1.
     rng = np.random.default_rng(12)
     df = tidy_frame(rng.normal(0.05, 0.01, 30), rng)
-    assert scored(df, predicted_sign=1, smallest_effect=0.1)["verdict"] == (
+    row = scored(df, predicted_sign=1, smallest_effect=0.1)
+    assert row["verdict"] == "no effect"
+    # A smallest effect inside the interval, above the effect: neither an
+    # effect of that size nor its absence is established.
+    between = (row["effect"] + row["ci_high"]) / 2
+    assert scored(df, predicted_sign=1, smallest_effect=between)["verdict"] == (
         "inconclusive"
     )
     assert scored(df, predicted_sign=1, smallest_effect=0.01)["verdict"] == (

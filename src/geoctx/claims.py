@@ -16,7 +16,9 @@ verdict rule within two families: the overall rows (every claim, evidence
 item and comparison over all models), which carry the verdicts, and the
 per-condition rows, which show where a verdict holds or flips.
 :func:`claim_verdicts` reduces the
-primary comparison's overall rows to one verdict per claim.
+primary comparison's overall rows to one verdict per claim with
+:func:`geoctx.stats.combine`: a claim is supported only when every measured
+item is, and "mixed" when some items support it and others go against it.
 
 Comparisons: the primary one (``claims.primary``, sigmoid vs relu by
 default), every other activation of the sweep vs the primary's ``b``, and
@@ -57,7 +59,8 @@ STATEMENTS = {
     "C9": "ReLU reduces inference cost.",
 }
 
-VERDICT_ORDER = ("supported", "contradicted", "inconclusive", "not measured")
+#: Claim verdicts in report order (names defined in :mod:`geoctx.stats`).
+VERDICT_ORDER = stats.CLAIM_VERDICTS
 
 
 @dataclass(frozen=True)
@@ -425,35 +428,24 @@ def _compare(part, ev, a, b, smallest_effect, n_resamples, seed) -> dict:
 def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
     """One verdict per claim from the primary comparison over all models.
 
-    Rule: ``not measured`` when every evidence item is; ``supported`` when
-    at least one item is supported and none contradicted; ``contradicted``
-    when at least one is contradicted and none supported; otherwise
-    ``inconclusive`` (``mixed`` in the note when items disagree). ``flips``
-    lists the conditions (dataset, depth, initializer) whose decisive
-    verdict differs from the claim's.
+    The claim's evidence items (primary comparison, all models) combine by
+    :func:`geoctx.stats.combine`: ``supported`` only when every measured item
+    is supported, ``no effect`` when every one shows no effect of practical
+    size, ``contradicted`` when every one goes against the claim, ``mixed``
+    when some support it and others go against it, ``not measured`` when
+    none is measured, ``inconclusive`` otherwise. ``note`` counts the item
+    verdicts when they are not all the same (and says the claim's meaning
+    for ``not measured``, ``no effect`` and ``mixed``); ``flips`` lists the
+    conditions (dataset, depth, initializer) whose decisive verdict differs
+    from the claim's.
     """
     out = []
     for claim, statement in STATEMENTS.items():
         rows = scores[(scores.claim == claim) & scores.primary]
         overall = rows[(rows.dataset == "all") & (rows.condition == "all")]
-        verdicts = set(overall.verdict)
-        if not len(overall) or verdicts == {"not measured"}:
-            verdict, note = "not measured", "the sweep lacks what this claim needs"
-        elif "supported" in verdicts and "contradicted" not in verdicts:
-            verdict, note = "supported", ""
-        elif "contradicted" in verdicts and "supported" not in verdicts:
-            verdict, note = "contradicted", ""
-        else:
-            verdict = "inconclusive"
-            note = (
-                "mixed: items disagree"
-                if {"supported", "contradicted"} <= verdicts
-                else ""
-            )
+        verdict = stats.combine(overall.verdict)
         sub = rows[(rows.dataset != "all") | (rows.condition != "all")]
-        decisive = sub[
-            sub.verdict.isin(["supported", "contradicted"]) & (sub.verdict != verdict)
-        ]
+        decisive = sub[sub.verdict.isin(stats.DECISIVE) & (sub.verdict != verdict)]
         flips = sorted(
             {
                 f"{r.evidence}: {r.verdict} for "
@@ -470,7 +462,7 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
                 "claim": claim,
                 "statement": statement,
                 "verdict": verdict,
-                "note": note,
+                "note": _note(verdict, overall.verdict),
                 "evidence": ", ".join(
                     f"{r.evidence} ({r.verdict})" for r in overall.itertuples()
                 ),
@@ -482,3 +474,17 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out)
+
+
+def _note(verdict: str, items: pd.Series) -> str:
+    """The claim's meaning where the word alone is not enough, then the counts."""
+    parts = []
+    if verdict in (stats.NOT_MEASURED, stats.NO_EFFECT, stats.MIXED):
+        parts.append(stats.MEANING[verdict])
+    counts = items.value_counts()
+    if len(counts) > 1:
+        parts.append(
+            "items: "
+            + ", ".join(f"{counts[v]} {v}" for v in stats.VERDICTS if v in counts)
+        )
+    return "; ".join(parts)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from geoctx import __version__, claims, cost
+from geoctx import __version__, claims, cost, stats
 from geoctx.config import MODEL_KEYS, MODEL_PATH
 from geoctx.tables import cpu_name, package_versions
 
@@ -205,13 +205,19 @@ VERDICT_RULE = (
     "bootstrap interval over matched units; p = two-sided Wilcoxon signed-rank test, "
     "Holm-corrected within two families: the overall rows (every claim, evidence item "
     "and comparison over all models) and the per-condition rows (each dataset, depth, "
-    "initializer). A row is supported when "
-    "|effect| ≥ the smallest effect of interest, the Holm p ≤ α and the interval lies "
-    "on the predicted side of 0; contradicted when the same holds on the opposite "
-    "side; not measured with fewer than {min_pairs} matched pairs; inconclusive "
-    "otherwise. A claim is supported when at least one of its rows (primary "
-    "comparison, all models) is supported and none contradicted, contradicted in the "
-    "mirror case, inconclusive otherwise."
+    "initializer). With d the smallest effect of interest, a row is supported when "
+    "the effect lies at least d from 0 on the predicted side, the Holm p ≤ α and the "
+    "interval's bound nearest 0 is on the predicted side too (the interval excludes "
+    "0, whichever sign the claim predicts); contradicted when the same holds on the "
+    "opposite side; no effect (no effect of practical size) when the effect and the "
+    "whole interval lie strictly within ±d and there are enough pairs for the test to "
+    "reach α (two one-sided tests at 2.5% per side, per row), which counts against a "
+    "claim that predicts an effect; not measured with fewer than {min_pairs} matched "
+    "pairs; inconclusive otherwise. A claim combines its rows (primary comparison, "
+    "all models) and is credited only when they agree: supported when every measured "
+    "row is supported, no effect when every one shows no effect, contradicted when "
+    "every one goes against the claim (contradicted or no effect), mixed when some "
+    "support it and others go against it, inconclusive otherwise."
 )
 
 LIMITATIONS = [
@@ -237,8 +243,8 @@ def accuracy_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd of test accuracy over seeds by dataset × activation and depth."""
     ok = runs[runs["status"] == "ok"]
     keys = ["dataset", "activation", "initializer", "width"]
-    stats = ok.groupby([*keys, "depth"])["test_accuracy"].agg(["mean", "std", "count"])
-    cells = stats.apply(
+    agg = ok.groupby([*keys, "depth"])["test_accuracy"].agg(["mean", "std", "count"])
+    cells = agg.apply(
         lambda s: (
             f"{s['mean']:.3f} ± {s['std']:.3f}"
             if s["count"] > 1
@@ -322,17 +328,18 @@ def summary_sentences(verdicts: pd.DataFrame, scores: pd.DataFrame) -> list[str]
         + (f" (primary comparison: {primary})." if primary else ".")
     ]
     for row in verdicts.itertuples():
-        if row.verdict in ("supported", "contradicted"):
+        if row.verdict in stats.DECISIVE | {stats.MIXED}:
             lines.append(
-                f"{row.claim} is {row.verdict}: {row.evidence}; lead effect "
+                f"{row.claim} ({row.verdict}): {stats.MEANING[row.verdict]}. "
+                f"Evidence: {row.evidence}; lead effect "
                 f"{row.effect:+.3g} [{row.ci_low:+.3g}, {row.ci_high:+.3g}] over "
                 f"{row.n_pairs} matched pairs."
                 + (f" It flips under: {row.flips}." if row.flips else "")
             )
-    undecided = verdicts[verdicts.verdict == "inconclusive"].claim.tolist()
+    undecided = verdicts[verdicts.verdict == stats.INCONCLUSIVE].claim.tolist()
     if undecided:
         lines.append(f"Inconclusive on this sweep: {', '.join(undecided)}.")
-    missing = verdicts[verdicts.verdict == "not measured"].claim.tolist()
+    missing = verdicts[verdicts.verdict == stats.NOT_MEASURED].claim.tolist()
     if missing:
         lines.append(
             f"Not measured (the sweep lacks what they need): {', '.join(missing)}."
@@ -451,6 +458,8 @@ def render(
             for e in claims.EVIDENCE
         ],
         verdict_rule=VERDICT_RULE.format(min_pairs=min_pairs),
+        stance=stats.STANCE,
+        meaning=stats.MEANING,
         metrics=METRIC_DEFINITIONS,
         limitations=LIMITATIONS,
         accuracy=accuracy_table(runs),

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from geoctx import stats
 from geoctx.config import MODEL_PATH
 from geoctx.storage import UnreadableFileError, atomic_path, check_digests
 
@@ -41,6 +42,18 @@ LAYER_FIELDS = [
     pa.field("metric", pa.string()),
     pa.field("value", pa.float64()),
 ]
+
+
+def _categorical(name: str, values: Iterable[str]) -> pa.Field:
+    """A string field whose allowed values travel in its metadata."""
+    return pa.field(name, pa.string(), metadata={"values": json.dumps(list(values))})
+
+
+def allowed_values(field: pa.Field) -> list[str] | None:
+    """The values a categorical field allows; None for any other field."""
+    meta = field.metadata or {}
+    return json.loads(meta[b"values"]) if b"values" in meta else None
+
 
 SCHEMAS: dict[str, pa.Schema] = {
     "runs": pa.schema(
@@ -118,7 +131,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("effect_size", pa.float64()),
             pa.field("predicted_sign", pa.int64()),
             pa.field("smallest_effect", pa.float64()),
-            pa.field("verdict", pa.string()),
+            _categorical("verdict", stats.VERDICTS),
         ]
     ),
     "units": pa.schema(MODEL_FIELDS + LAYER_FIELDS),
@@ -179,12 +192,22 @@ def cpu_name() -> str:
 def to_table(df: pd.DataFrame, name: str) -> pa.Table:
     """Convert a frame to the named table's schema (columns in schema order).
 
-    Raises ``ValueError`` naming missing columns.
+    Raises ``ValueError`` naming missing columns, or a value a categorical
+    column (e.g. ``claims.verdict``, from :data:`geoctx.stats.VERDICTS`) does
+    not allow.
     """
     schema = SCHEMAS[name]
     missing = [f for f in schema.names if f not in df.columns]
     if missing:
         raise ValueError(f"{name} table is missing columns {missing}")
+    for field in schema:
+        allowed = allowed_values(field)
+        if allowed is not None:
+            bad = sorted(set(df[field.name].dropna()) - set(allowed))
+            if bad:
+                raise ValueError(
+                    f"{name}.{field.name} has values {bad} outside {allowed}"
+                )
     return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
 
 

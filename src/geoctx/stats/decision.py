@@ -1,15 +1,23 @@
 """The decision rule: from paired summaries to the claims' verdicts.
 
-- :data:`VERDICTS`     the verdict names
-- :func:`verdict`      the decision rule (documented there)
-- :func:`compare`      one comparison -> one scorecard row (a dict)
-- :func:`score_table`  rows -> table with ``p_holm``, ``p_floor``, verdict
+- :data:`VERDICTS`        the verdicts of one comparison (one scorecard row)
+- :data:`CLAIM_VERDICTS`  the verdicts of a claim (its rows combined)
+- :data:`STANCE`          what each verdict says about the claim
+- :data:`MEANING`         each verdict in words, for the report
+- :func:`verdict`         the decision rule (documented there)
+- :func:`combine`         the claim-level rule: items -> one verdict
+- :func:`compare`         one comparison -> one scorecard row (a dict)
+- :func:`score_table`     rows -> table with ``p_holm``, ``p_floor``, verdict
+
+Every other module (claims, report, tables, the report template) takes the
+verdict names from here.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -25,7 +33,40 @@ from geoctx.stats.resampling import (
     wilcoxon_min_p,
 )
 
-VERDICTS = ("supported", "contradicted", "inconclusive", "not measured")
+SUPPORTED = "supported"
+CONTRADICTED = "contradicted"
+NO_EFFECT = "no effect"
+MIXED = "mixed"
+INCONCLUSIVE = "inconclusive"
+NOT_MEASURED = "not measured"
+
+#: Verdicts of one comparison, in report order.
+VERDICTS = (SUPPORTED, CONTRADICTED, NO_EFFECT, INCONCLUSIVE, NOT_MEASURED)
+#: Verdicts of a claim: those of a comparison plus "mixed".
+CLAIM_VERDICTS = (SUPPORTED, CONTRADICTED, NO_EFFECT, MIXED, INCONCLUSIVE, NOT_MEASURED)
+#: Verdicts that count against a claim that predicts an effect.
+AGAINST = frozenset({CONTRADICTED, NO_EFFECT})
+#: Verdicts that decide a comparison one way or the other.
+DECISIVE = AGAINST | {SUPPORTED}
+#: What each verdict says about the claim: for, against, split, open or missing.
+STANCE = {
+    SUPPORTED: "for",
+    CONTRADICTED: "against",
+    NO_EFFECT: "against",
+    MIXED: "split",
+    INCONCLUSIVE: "open",
+    NOT_MEASURED: "missing",
+}
+#: Each verdict in words.
+MEANING = {
+    SUPPORTED: "an effect of practical size in the predicted direction",
+    CONTRADICTED: "an effect of practical size in the opposite direction",
+    NO_EFFECT: "no effect of practical size (the effect and its whole interval "
+    "lie within ± the smallest effect of interest)",
+    MIXED: "the claim's evidence items disagree: some support it, some go against it",
+    INCONCLUSIVE: "the data cannot decide at the stated error rates",
+    NOT_MEASURED: "too few matched pairs, or the sweep lacks what it needs",
+}
 
 # Columns a scorecard row must carry for score_table to decide its verdict.
 _ROW_COLUMNS = (
@@ -51,43 +92,54 @@ def verdict(
     n_pairs: int,
     min_pairs: int = 3,
 ) -> str:
-    """Decide a claim's verdict from its paired summary.
+    """Decide one comparison's verdict from its paired summary.
 
-    The rule, applied in order (``s = predicted_sign``; ``effect`` is the mean
-    paired difference ``a - b`` in the units of the compared quantity):
+    The rule, applied in order. Write ``s = predicted_sign`` and ``d =
+    smallest_effect``; ``effect`` is the mean paired difference ``a - b`` in
+    the units of the compared quantity, ``[ci_low, ci_high]`` its interval.
 
     1. **"not measured"** if ``n_pairs < min_pairs``, or any of ``effect``,
        ``ci_low``, ``ci_high`` is NaN (e.g. a factor level is absent).
-    2. A result is *decisive* only if all of
+    2. **"supported"** if the effect is of practical size on the predicted
+       side (``s * effect >= d``), significant (``p_holm <= alpha``) and the
+       interval clears 0 on that side: its bound nearest 0 is beyond 0
+       (``ci_low > 0`` when ``s = +1``, ``ci_high < 0`` when ``s = -1``).
+    3. **"contradicted"**: the same on the opposite side (``s * effect <=
+       -d``, ``p_holm <= alpha``, the interval clears 0 on the opposite side).
+    4. **"no effect"** (no effect of practical size: equivalence) if the
+       whole interval and the effect lie strictly inside ``(-d, +d)`` and
+       there are enough pairs for the test to reach ``alpha``
+       (:func:`wilcoxon_min_p` ``(n_pairs) <= alpha``, i.e. ``n_pairs >= 6``
+       at ``alpha = 0.05``). With a 95% interval this is the two one-sided
+       tests (TOST) procedure at 2.5% per side. It counts against a claim
+       that predicts an effect. Impossible when ``d = 0``.
+    5. Everything else is **"inconclusive"**.
 
-       - ``|effect| >= smallest_effect`` (practically relevant), and
-       - ``p_holm <= alpha`` (the two-sided Wilcoxon signed-rank p-value,
-         Holm-adjusted over every test of the scorecard; a NaN ``p_holm``
-         never counts as significant), and
-       - the bootstrap interval excludes 0 on the same side as ``effect``.
+    The rule is sign-symmetric: mirroring the data (``effect -> -effect``,
+    ``[ci_low, ci_high] -> [-ci_high, -ci_low]``) and the prediction
+    (``s -> -s``) leaves the verdict unchanged.
 
-    3. A decisive result is **"supported"** if that side is the predicted
-       one (``s * ci_low > 0`` and ``s * effect > 0``) and **"contradicted"**
-       if it is the opposite one (``s * ci_high < 0`` and ``s * effect < 0``).
-    4. Everything else is **"inconclusive"**.
-
-    Both the test and the interval are required: the Wilcoxon test controls
-    the family-wise error across claims but is two-sided and concerns the
-    pseudo-median, while the interval gives the direction and is about the
-    mean, the same quantity ``smallest_effect`` is stated in. The percentile
+    Both the test and the interval are required for an effect: the Wilcoxon
+    test controls the family-wise error across claims but is two-sided and
+    concerns the pseudo-median, while the interval gives the direction and is
+    about the mean, the same quantity ``d`` is stated in. The percentile
     interval alone is too permissive with few units (see
-    :func:`bootstrap_ci`).
+    :func:`bootstrap_ci`). The equivalence outcome is decided per row at
+    the interval's level, not Holm-adjusted; its error rate for a true
+    effect exactly at ``+-d`` is measured in
+    ``benchmarks/verdict_simulation.py``.
 
     Consequence for few units: the Wilcoxon p-value cannot go below
     ``2 / 2**n`` (:func:`wilcoxon_min_p`), so with ``n <= 5`` matched units --
     e.g. one dataset/depth cell with 3 seeds -- the verdict is always
-    "inconclusive" at ``alpha = 0.05``. This is deliberate: three seeds
-    cannot establish a claim under family-wise control. Headline verdicts
-    should therefore pool the matched units over the conditions the claim
-    ranges over (``match_on`` includes dataset, initializer, width, depth
-    and seed, so ``n`` is the number of cells times seeds); finer breakdowns
-    are read through their effect and interval, with ``p_floor`` in
-    :func:`score_table` showing when a decisive verdict was out of reach.
+    "inconclusive" at ``alpha = 0.05``, for an effect and, by rule 4, for
+    its absence alike. Three seeds cannot establish a claim under
+    family-wise control. Headline verdicts should therefore pool the matched
+    units over the conditions the claim ranges over (``match_on`` includes
+    dataset, initializer, width, depth and seed, so ``n`` is the number of
+    cells times seeds); finer breakdowns are read through their effect and
+    interval, with ``p_floor`` in :func:`score_table` showing when a
+    decisive verdict was out of reach.
 
     Parameters
     ----------
@@ -96,7 +148,7 @@ def verdict(
     ci_low, ci_high : float
         Confidence interval of ``effect``; ``ci_low <= ci_high``.
     p_holm : float
-        Holm-adjusted p-value, in [0, 1] or NaN.
+        Holm-adjusted p-value, in [0, 1] or NaN (never significant).
     predicted_sign : {+1, -1}
         Sign of ``a - b`` the claim predicts.
     smallest_effect : float
@@ -122,9 +174,12 @@ def verdict(
     >>> verdict(0.5, 0.45, 0.55, 0.001, predicted_sign=-1, smallest_effect=0.1,
     ...         n_pairs=30)
     'contradicted'
-    >>> verdict(0.5, 0.3, 0.7, 0.25, predicted_sign=1, smallest_effect=0.1,
-    ...         n_pairs=3)
+    >>> verdict(-0.5, -1.1, 0.1, 0.001, predicted_sign=-1, smallest_effect=0.1,
+    ...         n_pairs=30)
     'inconclusive'
+    >>> verdict(0.01, -0.05, 0.07, 0.6, predicted_sign=-1, smallest_effect=0.1,
+    ...         n_pairs=30)
+    'no effect'
     """
     _check_inputs(
         predicted_sign=predicted_sign,
@@ -136,16 +191,77 @@ def verdict(
     )
     summary = np.array([effect, ci_low, ci_high], dtype=np.float64)
     if n_pairs < min_pairs or np.isnan(summary).any():
-        return "not measured"
+        return NOT_MEASURED
     if ci_low > ci_high:
         raise ValueError(f"ci_low must be <= ci_high, got ({ci_low!r}, {ci_high!r})")
+    # In the predicted direction: the interval's near and far bounds from 0.
     s = float(predicted_sign)
-    decisive = abs(effect) >= smallest_effect and p_holm <= alpha
-    if decisive and s * ci_low > 0 and s * effect > 0:
-        return "supported"
-    if decisive and s * ci_high < 0 and s * effect < 0:
-        return "contradicted"
-    return "inconclusive"
+    toward = s * effect
+    near, far = sorted((s * ci_low, s * ci_high))
+    significant = p_holm <= alpha
+    if significant and toward >= smallest_effect and near > 0:
+        return SUPPORTED
+    if significant and toward <= -smallest_effect and far < 0:
+        return CONTRADICTED
+    inside = -smallest_effect < near and far < smallest_effect
+    if inside and abs(effect) < smallest_effect and wilcoxon_min_p(n_pairs) <= alpha:
+        return NO_EFFECT
+    return INCONCLUSIVE
+
+
+def combine(verdicts: Iterable[str]) -> str:
+    """Combine the verdicts of a claim's evidence items into the claim's.
+
+    A claim predicts every one of its evidence items, so it is credited
+    only when its measured items agree (an intersection-union test: each
+    item is already decided at family-wise level ``alpha``, so requiring
+    all of them keeps that level without further correction):
+
+    - **"not measured"** if no item is measured;
+    - **"supported"** if every measured item is supported;
+    - **"no effect"** if every measured item is "no effect";
+    - **"contradicted"** if every measured item is against the claim
+      (contradicted or no effect) and at least one is contradicted;
+    - **"mixed"** if some items support the claim and others go against it;
+    - **"inconclusive"** otherwise (some items undecided, none disagreeing).
+
+    Parameters
+    ----------
+    verdicts : iterable of str
+        Item verdicts, each one of :data:`VERDICTS`.
+
+    Returns
+    -------
+    str
+        One of :data:`CLAIM_VERDICTS`.
+
+    Examples
+    --------
+    >>> combine(["supported", "supported", "not measured"])
+    'supported'
+    >>> combine(["supported", "inconclusive"])
+    'inconclusive'
+    >>> combine(["supported", "no effect", "contradicted", "contradicted"])
+    'mixed'
+    >>> combine(["no effect", "contradicted"])
+    'contradicted'
+    """
+    counts = Counter(verdicts)
+    unknown = set(counts) - set(VERDICTS)
+    if unknown:
+        raise ValueError(f"verdicts must be among {VERDICTS}, got {sorted(unknown)}")
+    measured = {v for v in counts if v != NOT_MEASURED}
+    if not measured:
+        return NOT_MEASURED
+    if measured == {SUPPORTED}:
+        return SUPPORTED
+    if measured == {NO_EFFECT}:
+        return NO_EFFECT
+    if measured <= AGAINST:
+        return CONTRADICTED
+    if SUPPORTED in measured and measured & AGAINST:
+        return MIXED
+    return INCONCLUSIVE
 
 
 def compare(
