@@ -9,15 +9,13 @@ from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
-from geoctx import datasets, tables
+from geoctx import datasets, storage, tables
 from geoctx.geometry.stage import GeometrySettings, geometry_table
 
 data = datasets.load(snakemake.input.data)
-with np.load(snakemake.input.representations) as npz:
-    representations = dict(npz)
+representations = storage.load_npz(snakemake.input.representations)
 with threadpool_limits(snakemake.threads):
     table = geometry_table(
         representations,
@@ -28,4 +26,9 @@ tables.write(
     table.assign(**tables.model_keys(snakemake.wildcards)),
     snakemake.output[0],
     "geometry",
+    metadata={
+        "inputs": storage.input_digests(
+            snakemake.input.representations, snakemake.input.data
+        )
+    },
 )

@@ -10,7 +10,7 @@ log = log_to(snakemake.log[0])
 
 import pandas as pd
 
-from geoctx import datasets, robustness, tables
+from geoctx import datasets, robustness, storage, tables
 from geoctx.training import configure_backend
 
 w = snakemake.wildcards
@@ -30,5 +30,14 @@ table = robustness.evaluate_run(
         pd.read_parquet(reference_run)["status"].iloc[0] if reference_run else None
     ),
 )
-tables.write(table, snakemake.output[0], "robustness")
+tables.write(
+    table,
+    snakemake.output[0],
+    "robustness",
+    metadata={
+        "inputs": storage.input_digests(
+            snakemake.input.model, snakemake.input.data, reference_model
+        )
+    },
+)
 log.info("%d rows", len(table))

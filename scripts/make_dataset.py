@@ -8,9 +8,6 @@ from geoctx.logs import log_to
 
 log = log_to(snakemake.log[0])
 
-import json
-
-import numpy as np
 
 from geoctx.datasets import make_dataset
 
@@ -21,9 +18,8 @@ arrays, meta = make_dataset(
     validation_fraction=spec["validation_fraction"],
     probe_size=spec["probe_size"],
 )
-np.savez_compressed(snakemake.output.data, **arrays)
-with open(snakemake.output.meta, "w") as fh:
-    json.dump(meta, fh, indent=2)
+storage.save_npz(snakemake.output.data, arrays)
+storage.write_json(snakemake.output.meta, meta)
 log.info(
     "%s: sizes %s, sha256 %s",
     snakemake.wildcards.dataset,

@@ -10,9 +10,9 @@ log_to(snakemake.log[0])
 
 import pandas as pd
 
-from geoctx import plots
+from geoctx import plots, storage
 
 runs = pd.read_parquet(snakemake.input.runs)
 fig = plots.facet(runs, plots.accuracy_vs_depth, col="dataset")
-fig.savefig(snakemake.output.png, dpi=150)
-fig.savefig(snakemake.output.svg)
+storage.save_figure(fig, snakemake.output.png, dpi=150)
+storage.save_figure(fig, snakemake.output.svg)

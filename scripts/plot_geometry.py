@@ -10,10 +10,10 @@ log_to(snakemake.log[0])
 
 import pandas as pd
 
-from geoctx import plots
+from geoctx import plots, storage
 
 table = pd.read_parquet(snakemake.input.geometry)
 rows = plots.deepest(table[table.metric == snakemake.wildcards.metric])
 fig = plots.facet(rows, plots.metric_by_layer, col="stage", row="dataset")
-fig.savefig(snakemake.output.png, dpi=150)
-fig.savefig(snakemake.output.svg)
+storage.save_figure(fig, snakemake.output.png, dpi=150)
+storage.save_figure(fig, snakemake.output.svg)

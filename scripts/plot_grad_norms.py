@@ -10,7 +10,7 @@ log_to(snakemake.log[0])
 
 import pandas as pd
 
-from geoctx import plots
+from geoctx import plots, storage
 
 units = pd.read_parquet(snakemake.input.units)
 fig = plots.facet(
@@ -19,5 +19,5 @@ fig = plots.facet(
     col="dataset",
     row="stage",
 )
-fig.savefig(snakemake.output.png, dpi=150)
-fig.savefig(snakemake.output.svg)
+storage.save_figure(fig, snakemake.output.png, dpi=150)
+storage.save_figure(fig, snakemake.output.svg)

@@ -10,10 +10,10 @@ log_to(snakemake.log[0])
 
 import pandas as pd
 
-from geoctx import cost, plots
+from geoctx import cost, plots, storage
 
 table = pd.read_parquet(snakemake.input.inference)
 ratios = cost.ratio_to(table[table.op == "mlp_forward"])
 fig = plots.facet(ratios, plots.latency_ratio, col="batch_size", row="width")
-fig.savefig(snakemake.output.png, dpi=150)
-fig.savefig(snakemake.output.svg)
+storage.save_figure(fig, snakemake.output.png, dpi=150)
+storage.save_figure(fig, snakemake.output.svg)

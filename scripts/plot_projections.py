@@ -8,18 +8,17 @@ from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
 
-import numpy as np
 
-from geoctx import datasets, plots
+from geoctx import datasets, plots, storage
 
 data = datasets.load(snakemake.input.data)
 layers = {}
 for activation, path in zip(
     snakemake.params.activations, snakemake.input.representations, strict=True
 ):
-    with np.load(path) as npz:
-        n = sum(1 for key in npz.files if key.startswith("trained/"))
-        layers[activation] = [npz[f"trained/layer_{i}"] for i in range(n)]
+    arrays = storage.load_npz(path)
+    n = sum(1 for key in arrays if key.startswith("trained/"))
+    layers[activation] = [arrays[f"trained/layer_{i}"] for i in range(n)]
 fig = plots.projection_grid(layers, data["y_test"][data["probe_index"]])
-fig.savefig(snakemake.output.png, dpi=150)
-fig.savefig(snakemake.output.svg)
+storage.save_figure(fig, snakemake.output.png, dpi=150)
+storage.save_figure(fig, snakemake.output.svg)

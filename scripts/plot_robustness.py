@@ -10,7 +10,7 @@ log_to(snakemake.log[0])
 
 import pandas as pd
 
-from geoctx import plots
+from geoctx import plots, storage
 
 table = pd.read_parquet(snakemake.input.robustness)
 rows = table[
@@ -18,5 +18,5 @@ rows = table[
 ]
 fig = plots.facet(rows, plots.accuracy_vs_strength, col="depth", row="dataset")
 fig.suptitle(snakemake.wildcards.attack, y=1.0)
-fig.savefig(snakemake.output.png, dpi=150, bbox_inches="tight")
-fig.savefig(snakemake.output.svg, bbox_inches="tight")
+storage.save_figure(fig, snakemake.output.png, dpi=150, bbox_inches="tight")
+storage.save_figure(fig, snakemake.output.svg, bbox_inches="tight")

@@ -13,7 +13,7 @@ import json
 
 import pandas as pd
 
-from geoctx import fingerprint, report
+from geoctx import fingerprint, report, storage
 from geoctx.config import STUDY_TABLES
 
 names = [*STUDY_TABLES, "claims"]
@@ -32,12 +32,12 @@ html = report.render(
     min_pairs=snakemake.params.min_pairs,
     date=today,
 )
-with open(snakemake.output.html, "w") as fh:
-    fh.write(html)
-with open(snakemake.output.fingerprint, "w") as fh:
-    fh.write(value + "\n")
-with open(snakemake.output.bibtex, "w") as fh:
-    fh.write(report.bibtex(snakemake.params.study, fingerprint=value, date=today))
-with open(snakemake.output.config, "w") as fh:
-    json.dump(config, fh, indent=2, sort_keys=True)
+with storage.atomic_path(snakemake.output.html) as tmp:
+    tmp.write_text(html)
+with storage.atomic_path(snakemake.output.fingerprint) as tmp:
+    tmp.write_text(value + "\n")
+with storage.atomic_path(snakemake.output.bibtex) as tmp:
+    tmp.write_text(report.bibtex(snakemake.params.study, fingerprint=value, date=today))
+with storage.atomic_path(snakemake.output.config) as tmp:
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 log.info("fingerprint %s", value)

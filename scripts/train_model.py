@@ -8,7 +8,7 @@ from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
 
-from geoctx import datasets, tables, training
+from geoctx import datasets, storage, tables, training
 
 result = training.train_model(
     datasets.load(snakemake.input.data),
@@ -16,4 +16,8 @@ result = training.train_model(
     training.TrainSettings(**snakemake.params.training),
     threads=snakemake.threads,
 )
-training.save(result, dict(snakemake.output.items()))
+training.save(
+    result,
+    dict(snakemake.output.items()),
+    inputs=storage.input_digests(snakemake.input.data),
+)

@@ -332,6 +332,11 @@ def make_dataset(
 
 
 def load(path) -> dict[str, np.ndarray]:
-    """Load the arrays written for one dataset (``data.npz``)."""
-    with np.load(path) as npz:
-        return {k: npz[k] for k in npz.files}
+    """Load the arrays written for one dataset (``data.npz``).
+
+    Raises :class:`geoctx.storage.UnreadableFileError` naming the file if it
+    cannot be read.
+    """
+    from geoctx.storage import load_npz
+
+    return load_npz(path)

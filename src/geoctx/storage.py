@@ -35,6 +35,8 @@ __all__ = [
     "save_npz",
     "load_npz",
     "save_model",
+    "save_figure",
+    "input_digests",
     "load_model",
     "write_json",
     "read_json",
@@ -135,6 +137,12 @@ def load_model(path: str | os.PathLike):
         raise UnreadableFileError(path, _reason(err)) from err
 
 
+def save_figure(fig, path: str | os.PathLike, **kwargs) -> None:
+    """Save a Matplotlib figure (format from the suffix), atomically."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=Path(path).suffix.lstrip("."), **kwargs)
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
@@ -168,6 +176,14 @@ def file_digest(path: str | os.PathLike) -> str:
     except OSError as err:
         raise UnreadableFileError(path, _reason(err)) from err
     return digest.hexdigest()
+
+
+def input_digests(*paths: str | os.PathLike) -> dict[str, str]:
+    """``{path: sha256}`` of the files a job read, to record with its outputs.
+
+    Empty paths (an optional input that is absent) are left out.
+    """
+    return {str(p): file_digest(p) for p in paths if p}
 
 
 def check_digests(recorded: Mapping[str, str], *, result: str) -> None:

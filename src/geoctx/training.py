@@ -19,13 +19,11 @@ A run whose loss becomes NaN or infinite is stopped and returned with
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -389,25 +387,28 @@ def train_model(
     )
 
 
-def save(result: TrainResult, outputs: dict[str, str]) -> None:
-    """Persist a :class:`TrainResult` to the paths named in ``outputs``.
+def save(
+    result: TrainResult, outputs: dict[str, str], *, inputs: dict | None = None
+) -> None:
+    """Persist a :class:`TrainResult` to the paths named in ``outputs``, atomically.
+
+    ``inputs`` (``{path: sha256}``, see :func:`geoctx.storage.input_digests`)
+    is recorded in the tables' metadata, so aggregation can refuse results
+    whose data changed since.
 
     Keys: ``model``, ``init_model`` (``.keras``), ``run``, ``history``,
     ``units`` (Parquet), ``representations`` (``.npz``), ``settings`` (JSON).
     """
-    from geoctx import tables
+    from geoctx import storage, tables
 
-    for path in outputs.values():
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    result.model.save(outputs["model"])
-    result.init_model.save(outputs["init_model"])
-    tables.write(pd.DataFrame([result.run]), outputs["run"], "runs")
-    tables.write(result.history, outputs["history"], "history")
-    tables.write(result.units, outputs["units"], "units")
-    np.savez_compressed(outputs["representations"], **result.representations)
-    with open(outputs["settings"], "w") as fh:
-        json.dump(
-            {"model": asdict(result.spec), "training": asdict(result.settings)},
-            fh,
-            indent=2,
-        )
+    meta = {"inputs": dict(inputs or {})}
+    storage.save_model(result.model, outputs["model"])
+    storage.save_model(result.init_model, outputs["init_model"])
+    tables.write(pd.DataFrame([result.run]), outputs["run"], "runs", metadata=meta)
+    tables.write(result.history, outputs["history"], "history", metadata=meta)
+    tables.write(result.units, outputs["units"], "units", metadata=meta)
+    storage.save_npz(outputs["representations"], result.representations)
+    storage.write_json(
+        outputs["settings"],
+        {"model": asdict(result.spec), "training": asdict(result.settings)},
+    )

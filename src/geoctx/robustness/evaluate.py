@@ -13,10 +13,10 @@ from __future__ import annotations
 import dataclasses
 import warnings
 
-import keras
 import numpy as np
 import pandas as pd
 
+from geoctx import storage
 from geoctx.robustness._common import (
     _check_grid,
     _check_inputs,
@@ -568,10 +568,10 @@ def evaluate_run(
     if status != "ok":
         warnings.warn(f"model status is {status!r}: no robustness rows", stacklevel=2)
         return pd.DataFrame(columns=columns)
-    model = keras.saving.load_model(model_path, compile=False)
+    model = storage.load_model(model_path)
     reference = None
     if reference_path and reference_status == "ok":
-        reference = keras.saving.load_model(reference_path, compile=False)
+        reference = storage.load_model(reference_path)
     data = dict(data)
     if "clip_low" in data:
         data["clip"] = (data["clip_low"], data["clip_high"])
