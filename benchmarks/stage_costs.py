@@ -1,11 +1,15 @@
-"""Where a study's time goes: per-rule job cost from Snakemake's benchmark files.
+"""Where a study's time goes: per-rule job cost.
 
-Reads ``benchmarks/rules/<rule>/**/*.tsv`` (written by every heavy rule) and
-prints, per rule, the number of jobs, the median and total wall seconds, the
-median CPU seconds and the share of the per-model total, plus the ratio of
-each per-model stage to training.
+With the job server (local runs), each job's own CPU, wall time and peak RSS
+are in ``logs/jobserver/jobs.jsonl`` (Snakemake's ``benchmark:`` files then
+measure only the thin client that hands the job over). Without it, or on a
+cluster, they are in ``benchmarks/rules/<rule>/**/*.tsv``. This reads
+whichever the run left (the accounting file first) and prints, per rule, the
+number of jobs, the median and total wall seconds, the median CPU seconds,
+the peak RSS and the share of the total, plus the ratio of each per-model
+stage to training.
 
-    python benchmarks/stage_costs.py [benchmarks/rules]
+    python benchmarks/stage_costs.py [logs/jobserver/jobs.jsonl | benchmarks/rules]
 """
 
 from __future__ import annotations
@@ -15,35 +19,55 @@ from pathlib import Path
 
 import pandas as pd
 
+ACCOUNTING = Path("logs/jobserver/jobs.jsonl")
+BENCHMARKS = Path("benchmarks/rules")
 
-def load(root: Path) -> pd.DataFrame:
+
+def load(source: Path) -> pd.DataFrame:
+    """One row per job: rule, wall_s, cpu_s, max_rss_mb."""
+    if source.is_file():
+        df = pd.read_json(source, lines=True)
+        return df[df.exit == 0][["rule", "wall_s", "cpu_s", "max_rss_mb"]]
     frames = []
-    for path in sorted(root.glob("*/**/*.tsv")):
+    for path in sorted(source.glob("*/**/*.tsv")):
         df = pd.read_csv(path, sep="\t")
-        frames.append(df.assign(rule=path.relative_to(root).parts[0]))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "rule": path.relative_to(source).parts[0],
+                    "wall_s": df.s,
+                    "cpu_s": df.cpu_time,
+                    "max_rss_mb": df.max_rss,
+                }
+            )
+        )
     if not frames:
-        raise SystemExit(f"no benchmark files under {root}; run the workflow first")
+        raise SystemExit(f"no job costs under {source}; run the workflow first")
     return pd.concat(frames, ignore_index=True)
 
 
-def main(root: str = "benchmarks/rules") -> None:
-    df = load(Path(root))
-    summary = df.groupby("rule").agg(
-        jobs=("s", "size"),
-        wall_median_s=("s", "median"),
-        wall_total_s=("s", "sum"),
-        cpu_median_s=("cpu_time", "median"),
-        max_rss_mb=("max_rss", "max"),
+def main(source: str | None = None) -> None:
+    path = (
+        Path(source) if source else (ACCOUNTING if ACCOUNTING.exists() else BENCHMARKS)
     )
-    summary["share_of_total"] = summary.wall_total_s / summary.wall_total_s.sum()
-    print(summary.round(2).sort_values("wall_total_s", ascending=False).to_string())
+    df = load(path)
+    print(f"job costs from {path}")
+    summary = df.groupby("rule").agg(
+        jobs=("wall_s", "size"),
+        wall_median_s=("wall_s", "median"),
+        wall_total_s=("wall_s", "sum"),
+        cpu_median_s=("cpu_s", "median"),
+        cpu_total_s=("cpu_s", "sum"),
+        max_rss_mb=("max_rss_mb", "max"),
+    )
+    summary["share_of_cpu"] = summary.cpu_total_s / summary.cpu_total_s.sum()
+    print(summary.round(2).sort_values("cpu_total_s", ascending=False).to_string())
     if "train_model" in summary.index:
-        base = summary.loc["train_model", "wall_median_s"]
-        print("\nmedian wall time relative to train_model:")
+        base = summary.loc["train_model", "cpu_median_s"]
+        print("\nmedian CPU relative to train_model:")
         for rule, row in summary.iterrows():
-            print(f"  {rule:20s} {row.wall_median_s / base:5.2f}x")
-        per_model = summary.wall_median_s.sum()
-        print(f"\nmedian seconds per model, all per-model stages: {per_model:.1f}")
+            print(f"  {rule:20s} {row.cpu_median_s / base:5.2f}x")
+    print(f"\ntotal job CPU seconds: {summary.cpu_total_s.sum():.1f}")
 
 
 if __name__ == "__main__":

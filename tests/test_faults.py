@@ -76,8 +76,8 @@ def test_same_tables_without_the_job_server(study, tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "GEOCTX_NO_JOBSERVER": "1"}
     proc = snakemake(tmp_path, "--cores", "1", env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    assert not (tmp_path / "logs" / "jobserver.log").exists()
-    assert (study / "logs" / "jobserver.log").exists()
+    assert not (tmp_path / "logs" / "jobserver").exists()
+    assert (study / "logs" / "jobserver" / "jobs.jsonl").exists()
     assert digests(tmp_path) == digests(study)
 
 

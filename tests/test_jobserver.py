@@ -1,5 +1,6 @@
 """The job server runs a script exactly as ``python script.py`` would."""
 
+import json
 import os
 import signal
 import subprocess
@@ -34,6 +35,7 @@ def server(tmp_path):
     proc = jobserver.start(
         path,
         log=str(tmp_path / "server.log"),
+        accounting=str(tmp_path / "jobs.jsonl"),
         env={"PYTHONPATH": SRC},
         preload=("json",),
     )
@@ -76,6 +78,9 @@ def test_a_job_in_the_server_behaves_as_a_plain_process(tmp_path, server, arg):
     assert served.stderr.splitlines()[0] == plain.stderr.splitlines()[0]
     if arg == "fail":
         assert "RuntimeError: job failed" in served.stderr
+    (record,) = map(json.loads, (tmp_path / "jobs.jsonl").read_text().splitlines())
+    assert record["exit"] == served.returncode
+    assert record["cpu_s"] > 0 and record["max_rss_mb"] > 0
 
 
 def test_without_a_server_the_script_runs_in_its_own_process(tmp_path):

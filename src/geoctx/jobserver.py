@@ -31,7 +31,7 @@ import contextlib
 import importlib
 import json
 import os
-import runpy
+import resource
 import select
 import signal
 import socket
@@ -72,6 +72,7 @@ PRELOAD = (
     "geoctx.plots",
 )
 
+_ACCOUNTING: str | None = None
 _LENGTH = struct.Struct("!I")
 _STATUS = struct.Struct("!i")
 _READY_TIMEOUT_S = 300.0
@@ -159,12 +160,23 @@ def _recv_exact(conn: socket.socket, n: int) -> bytes | None:
     return data
 
 
-def serve(path: str, *, watch_pid: int | None = None, preload=PRELOAD) -> None:
+def serve(
+    path: str,
+    *,
+    watch_pid: int | None = None,
+    preload=PRELOAD,
+    accounting: str | None = None,
+) -> None:
     """Import ``preload``, listen on ``path`` and fork a child per request.
 
     Runs until SIGTERM, or until ``watch_pid`` (the Snakemake process that
-    started it) is gone and no job is running.
+    started it) is gone and no job is running. Each job appends one JSON line
+    to ``accounting`` (if given) with its rule, wildcards, exit status, wall
+    and CPU seconds and peak RSS: Snakemake's ``benchmark:`` files measure
+    the client process, not the forked job.
     """
+    global _ACCOUNTING
+    _ACCOUNTING = accounting
     for name in preload:
         importlib.import_module(name)
     staging = f"{path}.staging"
@@ -245,8 +257,11 @@ def _run(request: dict) -> int:
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the job's own streams
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    started = time.monotonic()
+    namespace = {"__name__": "__main__", "__file__": request["script"]}
     try:
-        runpy.run_path(request["script"], run_name="__main__")
+        source = Path(request["script"]).read_text()
+        exec(compile(source, request["script"], "exec"), namespace)
         code = 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (exit_.code is not None)
@@ -256,7 +271,24 @@ def _run(request: dict) -> int:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
+    if _ACCOUNTING:
+        _account(namespace.get("snakemake"), int(code), time.monotonic() - started)
     return int(code)
+
+
+def _account(job, code: int, wall_s: float) -> None:
+    """Append this job's cost to the accounting file (one JSON line)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    record = {
+        "rule": getattr(job, "rule", None),
+        "wildcards": dict(job.wildcards.items()) if job is not None else {},
+        "exit": code,
+        "wall_s": round(wall_s, 3),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+        "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    }
+    with contextlib.suppress(OSError), open(_ACCOUNTING, "a") as fh:
+        fh.write(json.dumps(record) + "\n")
 
 
 def _reap(jobs: dict[int, socket.socket]) -> None:
@@ -276,12 +308,18 @@ def _reap(jobs: dict[int, socket.socket]) -> None:
 
 
 def start(
-    path: str, *, log: str, env: dict | None = None, preload=PRELOAD
+    path: str,
+    *,
+    log: str,
+    accounting: str | None = None,
+    env: dict | None = None,
+    preload=PRELOAD,
 ) -> subprocess.Popen:
     """Start a server for this process's run in the background.
 
     Jobs find it through :data:`ENV_SOCKET`, which this sets in the current
-    environment (jobs inherit it). The server logs to ``log``.
+    environment (jobs inherit it). The server logs to ``log`` and appends each
+    job's cost to ``accounting`` (see :func:`serve`).
     """
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
@@ -293,6 +331,7 @@ def start(
                 path,
                 f"--watch={os.getpid()}",
                 f"--preload={','.join(preload)}",
+                *([f"--accounting={Path(accounting).resolve()}"] if accounting else []),
             ],
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -324,8 +363,14 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--preload", default=",".join(PRELOAD), help="modules to import first"
     )
+    parser.add_argument("--accounting", help="append each job's cost here (JSON lines)")
     args = parser.parse_args(argv)
-    serve(args.socket, watch_pid=args.watch, preload=args.preload.split(","))
+    serve(
+        args.socket,
+        watch_pid=args.watch,
+        preload=args.preload.split(","),
+        accounting=args.accounting,
+    )
 
 
 if __name__ == "__main__":

@@ -217,7 +217,11 @@ JOBSERVER_SOCKET = os.path.join(
 
 onstart:
     if workflow.local_exec and os.environ.get("GEOCTX_NO_JOBSERVER") != "1":
-        jobserver.start(JOBSERVER_SOCKET, log="logs/jobserver.log")
+        jobserver.start(
+            JOBSERVER_SOCKET,
+            log="logs/jobserver/server.log",
+            accounting="logs/jobserver/jobs.jsonl",
+        )
 
 
 onsuccess:
