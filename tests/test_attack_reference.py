@@ -19,7 +19,7 @@ Tolerances:
   accuracies may differ by chance and geoctx may be slightly stronger. They
   must agree within a binomial 3-sigma bound on the probe size n,
   ``3 * sqrt(p (1 - p) / n)`` with p the mean of the two accuracies (about
-  0.05 for n = 400 at p = 0.3).
+  0.07 for n = 400 at p = 0.3).
 """
 
 import keras
