@@ -9,20 +9,22 @@ from geoctx.training import configure_backend
 log = log_to(snakemake.log[0])
 w = snakemake.wildcards
 configure_backend(threads=snakemake.threads, seed=int(w.seed))
-reference_model, reference_run = (
-    snakemake.input.reference_model,
-    snakemake.input.reference_run,
-)
+sources = {
+    activation: (path, pd.read_parquet(run)["status"].iloc[0])
+    for activation, path, run in zip(
+        snakemake.params.transfer_from,
+        snakemake.input.transfer_models,
+        snakemake.input.transfer_runs,
+        strict=True,
+    )
+}
 table = robustness.evaluate_run(
     snakemake.input.model,
     datasets.load(snakemake.input.data),
     status=pd.read_parquet(snakemake.input.run)["status"].iloc[0],
     keys=tables.model_keys(w),
     settings=robustness.RobustnessSettings(**snakemake.params.settings),
-    reference_path=reference_model or None,
-    reference_status=(
-        pd.read_parquet(reference_run)["status"].iloc[0] if reference_run else None
-    ),
+    transfer_sources=sources,
 )
 tables.write(table, snakemake.output[0], "robustness")
 log.info("%d rows", len(table))

@@ -94,6 +94,14 @@ def test_defaults_are_filled():
         ),
         (minimal(seeds=[0, 0]), "seeds: duplicate entries"),
         (minimal(colour="red"), "Additional properties are not allowed ('colour'"),
+        (
+            minimal(activations=["relu"], robustness={"transfer_from": ["sigmoid"]}),
+            "robustness.transfer_from: 'sigmoid' is not one of the activations",
+        ),
+        (
+            minimal(robustness={"reference_activation": "relu"}),
+            "write transfer_from: [relu]",
+        ),
     ],
 )
 def test_bad_config_names_the_key(config, needle):

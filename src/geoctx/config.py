@@ -216,6 +216,43 @@ def _key(path) -> str:
     return "".join(parts).lstrip(".") or "<top level>"
 
 
+def transfer_problems(written: Mapping) -> list[str]:
+    """Problems of the written ``robustness.transfer_from`` (before defaults).
+
+    Written, it must name activations of the sweep; left out, its default
+    applies to those of the sweep it names. ``reference_activation`` (one
+    activation) was replaced by ``transfer_from`` (a list).
+
+    Examples
+    --------
+    >>> transfer_problems({"activations": ["relu"], "robustness": {}})
+    []
+    >>> transfer_problems(
+    ...     {"activations": ["relu"], "robustness": {"transfer_from": ["tanh"]}}
+    ... )  # doctest: +ELLIPSIS
+    ["robustness.transfer_from: 'tanh' is not one of the activations ['relu']..."]
+    """
+    robustness = written.get("robustness") or {}
+    activations = written.get("activations") or []
+    problems = []
+    if "reference_activation" in robustness:
+        problems.append(
+            "robustness.reference_activation was replaced by robustness."
+            "transfer_from, a list: write transfer_from: "
+            f"[{robustness['reference_activation']}]"
+        )
+    transfer_from = robustness.get("transfer_from")
+    if isinstance(transfer_from, list) and isinstance(activations, list):
+        problems += [
+            f"robustness.transfer_from: {name!r} is not one of the activations "
+            f"{activations}; name activations of the sweep (or leave the key out: "
+            "then sigmoid and relu, those of them in the sweep)"
+            for name in transfer_from
+            if name not in activations
+        ]
+    return problems
+
+
 def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
     """Validate a study config and return a copy with defaults filled in.
 
@@ -232,6 +269,7 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
         f"{_key(err.absolute_path)}: {err.message}"
         for err in sorted(validator.iter_errors(config), key=lambda e: e.path)
     ]
+    problems += transfer_problems(config)
     if problems:
         raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
     _fill_defaults(config, schema)

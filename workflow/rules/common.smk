@@ -15,6 +15,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 )
 
+from geoctx.names import attack_names, transfer_sources  # noqa: E402
 from geoctx.config import (  # noqa: E402
     GEOMETRY_METRICS,
     LOW_DIMENSIONAL,
@@ -60,12 +61,8 @@ TABLE_CATEGORIES = {
     "inference": "Cost",
 }
 TABLES = list(TABLE_SOURCES)
-ATTACKS = ["gaussian", "fgsm_linf", "pgd_linf", "pgd_l2"]
-if (
-    config["robustness"]["reference_activation"] in config["activations"]
-    and len(config["activations"]) > 1
-):
-    ATTACKS.append("transfer_pgd_linf")
+# Attacks with a figure: geoctx.names defines them for the package too.
+ATTACKS = attack_names(config["activations"], config["robustness"]["transfer_from"])
 PROJECTED = [
     name
     for name, params in config["datasets"].items()
@@ -131,13 +128,22 @@ def geometry_settings(part):
     return {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
 
 
+def transfer_from(wildcards):
+    """Activations whose matched models craft transfer attacks on this model."""
+    return transfer_sources(
+        wildcards.activation,
+        config["activations"],
+        config["robustness"]["transfer_from"],
+    )
+
+
 def reference(wildcards, filename):
-    """A file of the transfer-attack reference model of this model, if any."""
-    activation = config["robustness"]["reference_activation"]
-    if activation not in config["activations"] or activation == wildcards.activation:
-        return []
-    keys = {**wildcards, "activation": activation}
-    return f"results/models/{MODEL.format(**keys)}/{filename}"
+    """A file of each transfer-attack source model of this model, in the order
+    of :func:`transfer_from`."""
+    return [
+        f"results/models/{MODEL.format(**{**wildcards, 'activation': a})}/{filename}"
+        for a in transfer_from(wildcards)
+    ]
 
 
 def projection_inputs(wildcards):
@@ -191,5 +197,5 @@ def workflow_commit():
 def robustness_settings(wildcards):
     """The robustness section without what only the workflow uses."""
     settings = dict(config["robustness"])
-    settings.pop("reference_activation")
+    settings.pop("transfer_from")
     return settings
