@@ -153,6 +153,16 @@ def main() -> None:
         table = convergence(model, data, settings, args.attacks or tuple(ATTACKS))
         seconds = time.process_time() - start
         print(f"{dataset} {activation} depth {depth}: {seconds:.0f} CPU s")
+        print(
+            table.pivot_table(
+                index=["attack", "epsilon"],
+                columns=["steps", "restarts"],
+                values="accuracy",
+            )
+            .round(3)
+            .to_string(),
+            flush=True,
+        )
         frames.append(table.assign(dataset=dataset, activation=activation, depth=depth))
     df = pd.concat(frames, ignore_index=True)
     keys = ["dataset", "activation", "depth", "attack", "epsilon"]
