@@ -15,20 +15,22 @@ from geoctx.training import configure_backend
 
 w = snakemake.wildcards
 configure_backend(threads=snakemake.threads, seed=int(w.seed))
-reference_model, reference_run = (
-    snakemake.input.reference_model,
-    snakemake.input.reference_run,
-)
+sources = {
+    activation: (path, pd.read_parquet(run)["status"].iloc[0])
+    for activation, path, run in zip(
+        snakemake.params.transfer_from,
+        snakemake.input.transfer_models,
+        snakemake.input.transfer_runs,
+        strict=True,
+    )
+}
 table = robustness.evaluate_run(
     snakemake.input.model,
     datasets.load(snakemake.input.data),
     status=pd.read_parquet(snakemake.input.run)["status"].iloc[0],
     keys=tables.model_keys(w),
     settings=robustness.RobustnessSettings(**snakemake.params.settings),
-    reference_path=reference_model or None,
-    reference_status=(
-        pd.read_parquet(reference_run)["status"].iloc[0] if reference_run else None
-    ),
+    transfer_sources=sources,
 )
 tables.write(
     table,
@@ -36,7 +38,9 @@ tables.write(
     "robustness",
     metadata={
         "inputs": storage.input_digests(
-            snakemake.input.model, snakemake.input.data, reference_model
+            snakemake.input.model,
+            snakemake.input.data,
+            *snakemake.input.transfer_models,
         )
     },
 )

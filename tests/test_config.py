@@ -100,6 +100,14 @@ def test_defaults_are_filled():
         ),
         (minimal(seeds=[0, 0]), "seeds: duplicate entries"),
         (minimal(colour="red"), "Additional properties are not allowed ('colour'"),
+        (
+            minimal(activations=["relu"], robustness={"transfer_from": ["sigmoid"]}),
+            "robustness.transfer_from: 'sigmoid' is not one of the activations",
+        ),
+        (
+            minimal(robustness={"reference_activation": "relu"}),
+            "write transfer_from: [relu]",
+        ),
     ],
 )
 def test_bad_config_names_the_key(config, needle):
@@ -166,10 +174,9 @@ SMALL_PROBE = {"splits": {"probe_size": 64}}
             id="claims-primary-twice",
         ),
         pytest.param(
-            minimal(robustness={"reference_activation": "rleu"}),
-            "robustness.reference_activation: 'rleu' is not one of the activations "
-            "['relu']",
-            id="reference_activation",
+            minimal(robustness={"transfer_from": ["rleu"]}),
+            "robustness.transfer_from: 'rleu' is not one of the activations ['relu']",
+            id="transfer_from",
         ),
         pytest.param(
             # 64 probe points: k < 32
@@ -210,9 +217,9 @@ def test_limits_are_inclusive():
     validate_config(minimal(datasets={"moons": {"n_samples": 1030}}))
 
 
-def test_left_out_reference_and_primary_need_not_be_in_the_sweep():
+def test_left_out_transfer_sources_and_primary_need_not_be_in_the_sweep():
     config = validate_config(minimal(activations=["tanh"]))
-    assert config["robustness"]["reference_activation"] == "relu"
+    assert config["robustness"]["transfer_from"] == ["relu", "sigmoid"]
     assert config["claims"]["primary"] == ["sigmoid", "relu"]
 
 

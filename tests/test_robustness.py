@@ -9,6 +9,7 @@ import pytest
 from scipy.special import softmax
 from sklearn.datasets import make_moons
 
+from geoctx import names
 from geoctx import robustness as rb
 from geoctx.robustness import evaluate as ev
 
@@ -149,6 +150,62 @@ def test_pgd_is_reproducible_from_its_seed(moons):
     assert not np.array_equal(a, c)
 
 
+# Gradient masking: margin loss against cross-entropy ------------------------------
+
+
+def _scaled_linear(scale, d=5, n=400, seed=0):
+    """A linear binary model with logits times ``scale`` (boundary unchanged),
+    noisy labels, and each point's signed margin distance ``(w.x + b) y~``."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    w, b = rng.standard_normal(d), 0.1
+    y = (x @ w + b > 0).astype(int)
+    noisy = rng.random(n) < 0.1
+    y[noisy] = 1 - y[noisy]
+    model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(2)])
+    kernel = np.stack([-w / 2, w / 2], axis=1) * scale
+    model.set_weights([kernel.astype(np.float32), np.float32([-b / 2, b / 2]) * scale])
+    return model, x, y, (x.astype(np.float64) @ w + b) * (2 * y - 1), w
+
+
+# A point is robust at radius e iff its margin over the dual norm of w exceeds
+# e; an exact tie would need a point at distance exactly e (probability 0),
+# so the tolerance is one point in 400 for float32 rounding at the boundary.
+@pytest.mark.parametrize(("norm", "dual"), [("linf", 1), ("l2", 2)])
+def test_margin_pgd_reaches_analytic_robust_accuracy_where_cross_entropy_is_masked(
+    norm, dual
+):
+    epsilons = [0.1, 0.2, 0.4] if norm == "l2" else [0.05, 0.1, 0.2]
+    options = {"epsilons": epsilons, "steps": 10, "restarts": 1}
+    for scale in (1.0, 1000.0):
+        model, x, y, margin, w = _scaled_linear(scale)
+        truth = {e: np.mean(margin / np.linalg.norm(w, ord=dual) > e) for e in epsilons}
+        margin_pgd = rb.attack_accuracy(
+            model, x, y, attack=f"pgd_margin_{norm}", **options
+        )
+        cross_entropy = rb.attack_accuracy(model, x, y, attack=f"pgd_{norm}", **options)
+        for e in epsilons:
+            assert margin_pgd[e] == pytest.approx(truth[e], abs=1 / 400)
+            if scale == 1.0:  # unsaturated: both losses find the analytic answer
+                assert cross_entropy[e] == pytest.approx(truth[e], abs=1 / 400)
+            else:  # softmax saturates in float32: cross-entropy gradients vanish
+                assert cross_entropy[e] > truth[e] + 0.02
+    # at scale 1000 only points the random start already pushes over are found
+    assert cross_entropy[epsilons[-1]] > truth[epsilons[-1]] + 0.15
+
+
+def test_margin_loss_gradient_is_the_logit_difference():
+    model, x, y, _, w = _scaled_linear(1000.0, n=8)
+    from geoctx import autodiff
+
+    gradient = autodiff.input_gradient(model, x, y, loss="margin")
+    # d/dx (z_other - z_y) = -+ 1000 w: away from the true class
+    expected = -1000.0 * np.where(y[:, None] == 1, 1, -1) * w
+    np.testing.assert_allclose(gradient, expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="loss"):
+        autodiff.input_gradient(model, x, y, loss="hinge")
+
+
 # Budgets and data range -----------------------------------------------------------
 
 
@@ -160,7 +217,9 @@ def test_perturbations_stay_in_ball_and_data_range(moons, norm, order):
     low, high = np.quantile(x, 0.1, axis=0), np.quantile(x, 0.9, axis=0)
     x[0] = high + 0.5  # a clean point outside the nominal range
     epsilon = 0.4
-    outputs = [rb.pgd(model, x, y, epsilon=epsilon, norm=norm, clip=(low, high))]
+    # 20 steps of 2.5 epsilon / 20: long enough to reach the box's faces
+    options = {"epsilon": epsilon, "norm": norm, "clip": (low, high), "steps": 20}
+    outputs = [rb.pgd(model, x, y, restarts=2, **options)]
     if norm == "linf":
         outputs.append(rb.fgsm(model, x, y, epsilon=epsilon, clip=(low, high)))
     for x_adv in outputs:
@@ -225,6 +284,18 @@ def test_minimal_distance_is_below_nearest_point_predicted_otherwise(moons):
     assert np.all(distance[predicted == y] > 0)
 
 
+@pytest.mark.parametrize("scale", [1.0, 100.0])
+def test_relative_lipschitz_of_linear_binary_model_is_inverse_median_distance(scale):
+    model, x, y, margin, w = _scaled_linear(scale, n=101)
+    result = rb.lipschitz_estimate(model, x)
+    expected = 1 / np.median(np.abs(margin) / np.linalg.norm(w))
+    # the same whatever the logit scale; the raw constant scales with it
+    assert result["lipschitz_relative_mean"] == pytest.approx(expected, rel=1e-4)
+    assert result["lipschitz_relative_max"] == pytest.approx(expected, rel=1e-4)
+    raw = scale * np.linalg.norm(np.stack([-w / 2, w / 2], axis=1), ord=2)
+    assert result["lipschitz_max"] == pytest.approx(raw, rel=1e-5)
+
+
 def test_lipschitz_of_single_dense_layer_is_kernel_spectral_norm():
     keras.utils.set_random_seed(5)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
@@ -237,6 +308,15 @@ def test_lipschitz_of_single_dense_layer_is_kernel_spectral_norm():
 
 
 # Transfer -------------------------------------------------------------------------
+
+
+def test_transfer_sweep_from_itself_is_the_white_box_sweep(moons):
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    options = {"epsilons": [0.0, 0.3], "steps": 5, "restarts": 1, "rng": 2}
+    white = rb.attack_sweep(model, x, y, attack="pgd_margin_linf", **options)
+    transfer = rb.transfer_sweep(model, model, x, y, **options)
+    for epsilon in (0.0, 0.3):
+        np.testing.assert_array_equal(transfer[epsilon].correct, white[epsilon].correct)
 
 
 def test_transfer_from_itself_is_white_box_pgd(moons):
@@ -363,20 +443,38 @@ def test_evaluate_robustness_table(moons):
     data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
     data["clip"] = (-3.0, 3.0)
     table = rb.evaluate_robustness(
-        model, data, reference_model=reference, settings=FAST, probe_size=64
+        model, data, transfer_models={"relu": reference}, settings=FAST, probe_size=64
     )
 
     assert list(table.columns) == list(rb.COLUMNS)
     assert table.dtypes["epsilon"] == np.float64 and table.dtypes["value"] == np.float64
-    assert set(table["attack"]) == set(rb.ATTACKS)
+    attacked = {
+        *names.GRADIENT_ATTACKS,
+        "transfer_from_relu",
+        *names.WORST_CASE.values(),
+    }
+    assert set(table["attack"]) == set(rb.ATTACKS) | {"transfer_from_relu"}
     assert set(table["metric"]) == set(rb.METRICS)
     assert not table.duplicated(["attack", "epsilon", "metric"]).any()
     accuracy = table.set_index(["attack", "epsilon", "metric"])["value"]
     clean = rb.accuracy(model, data["x_test"], data["y_test"])
     assert accuracy[("clean", 0.0, "accuracy")] == clean
     assert accuracy[("gaussian", 0.0, "accuracy")] == clean
-    probe_clean = {accuracy[(a, 0.0, "accuracy")] for a in rb.ATTACKS[2:6]}
+    # every attack reads its epsilon-0 value on the same probe points
+    probe_clean = {
+        accuracy[(a, 0.0, m)] for a in attacked for m in rb.OUTCOME_METRICS[:2]
+    }
     assert len(probe_clean) == 1
+    for attack in attacked:
+        for epsilon in FAST.epsilons:
+            acc, clean_acc, flip, drop = (
+                accuracy[(attack, epsilon, m)] for m in rb.OUTCOME_METRICS
+            )
+            assert clean_acc in probe_clean
+            assert drop == pytest.approx(clean_acc - acc)
+            assert 0 <= flip <= 1
+            worst = "worst_case_l2" if attack.endswith("l2") else "worst_case_linf"
+            assert accuracy[(worst, epsilon, "accuracy")] <= acc
     for epsilon in FAST.epsilons:
         pgd, fgsm = (
             accuracy[(a, epsilon, "accuracy")] for a in ("pgd_linf", "fgsm_linf")
@@ -401,9 +499,10 @@ def test_evaluate_robustness_uses_given_probe_and_boundary_distance(moons):
     data["boundary_distance_test"] = np.arange(len(data["y_test"]), dtype=float)
     data["data_std"] = 1.0
     table = rb.evaluate_robustness(model, data, settings=FAST, probe_size=64)
-    assert "transfer_pgd_linf" not in set(table["attack"])
+    assert not table["attack"].str.startswith(names.TRANSFER_PREFIX).any()
     first_ten = rb.accuracy(model, data["x_test"][:10], data["y_test"][:10])
-    row = table.query("attack == 'pgd_l2' and epsilon == 0")["value"]
+    row = table.query("attack == 'pgd_l2' and epsilon == 0 and metric == 'accuracy'")
+    row = row["value"]
     assert row.item() == first_ten
     upper = table.query("metric == 'boundary_distance_upper'")["value"]
     assert upper.tolist() == pytest.approx([0.5 * (len(data["y_test"]) - 1), 199.0])
@@ -472,7 +571,7 @@ def test_settings_are_frozen_validated_and_serialisable():
     assert settings.epsilons == (0.0, 0.1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.seed = 1
-    assert dataclasses.asdict(settings)["pgd_steps"] == 20
+    assert dataclasses.asdict(settings)["pgd_steps"] == rb.attacks.PGD_STEPS
     with pytest.raises(ValueError, match="n_draws"):
         rb.RobustnessSettings(n_draws=0)
     with pytest.raises(ValueError, match="epsilons"):
@@ -558,15 +657,81 @@ def test_boundary_rows_bin_accuracy_and_upper_distance_in_std_units():
         ("clean", 0.5, "boundary_distance_upper", 1.25),
         ("clean", 1.0, "accuracy_boundary_bin", 0.5),
         ("clean", 1.0, "boundary_distance_upper", 2.0),
+        # error 0 near the boundary, 0.5 far from it
+        ("none", np.nan, "error_near_minus_far", -0.5),
     ]
 
 
 def test_attack_rows_at_zero_radius_are_the_probe_accuracy():
-    settings = rb.RobustnessSettings(epsilons=(0.0,))
+    # epsilon 0 is added to a grid without it
+    settings = rb.RobustnessSettings(epsilons=(0.5,), pgd_steps=2, pgd_restarts=1)
     inputs = ev.prepare({**SIGN_DATA, "probe_index": np.array([0, 2])}, settings)
-    assert ev.attack_rows(_sign_model(), inputs, settings) == [
-        (attack, 0.0, "accuracy", 0.5) for attack in ("fgsm_linf", "pgd_linf", "pgd_l2")
-    ]
+    rows = ev.attack_rows(_sign_model(), inputs, settings)
+    zero = [row for row in rows if row[1] == 0.0]
+    attacks = (*names.GRADIENT_ATTACKS, *names.WORST_CASE.values())
+    expected = {"accuracy": 0.5, "clean_accuracy": 0.5, "flip_rate": 0.0}
+    expected["accuracy_drop"] = 0.0
+    assert zero == [(a, 0.0, m, v) for a in attacks for m, v in expected.items()]
+    assert {row[1] for row in rows} == {0.0, 0.5}
+
+
+def test_outcome_rows_by_hand():
+    rows = ev.outcome_rows(
+        "pgd_linf", {0.0: [1, 1, 0, 0], 0.2: [0, 1, 1, 0]}, [1, 1, 0, 0]
+    )
+    table = {(e, m): v for _, e, m, v in rows}
+    assert table[(0.0, "accuracy")] == table[(0.0, "clean_accuracy")] == 0.5
+    assert table[(0.0, "flip_rate")] == 0.0
+    # one of the two clean-correct points flips; a clean-wrong point turning
+    # correct raises accuracy but is no flip
+    assert table[(0.2, "accuracy")] == 0.5
+    assert table[(0.2, "flip_rate")] == 0.5
+    assert table[(0.2, "accuracy_drop")] == 0.0
+    nothing_correct = ev.outcome_rows("gaussian", {0.5: [0.0, 0.5]}, [False, False])
+    assert np.isnan(dict((m, v) for _, _, m, v in nothing_correct)["flip_rate"])
+    with pytest.raises(ValueError, match="same points"):
+        ev.outcome_rows("pgd_l2", {0.1: [1, 0]}, [True])
+
+
+def test_worst_case_is_per_point_over_the_attacks_of_each_norm():
+    outcomes = {
+        "fgsm_linf": {0.1: [1, 1, 1, 0]},
+        "pgd_margin_linf": {0.1: [1, 1, 0, 1]},
+        "transfer_from_relu": {0.1: [1, 0, 1, 1]},
+        "pgd_l2": {0.1: [0, 1, 1, 1]},
+    }
+    worst = ev.worst_case_outcomes(
+        {a: {e: np.array(v, bool) for e, v in o.items()} for a, o in outcomes.items()}
+    )
+    assert worst["worst_case_linf"][0.1].tolist() == [True, False, False, False]
+    assert worst["worst_case_l2"][0.1].tolist() == [False, True, True, True]
+    # the mean of per-attack accuracies (0.75 each) would hide this
+    assert worst["worst_case_linf"][0.1].mean() == 0.25
+
+
+def test_min_distance_rows_are_over_correctly_classified_points_only():
+    # sign model: the correct points 1, 2 and -3 are 1, 2 and 3 from the
+    # boundary x = 0, in std units (2) 0.5, 1 and 1.5; x = -1 is misclassified
+    settings = rb.RobustnessSettings(min_distance_bisections=12)
+    inputs = ev.prepare(SIGN_DATA, settings)
+    rows = dict(
+        (m, v) for _, _, m, v in ev.min_distance_rows(_sign_model(), inputs, settings)
+    )
+    assert rows["min_adv_distance_median"] == pytest.approx(1.0, abs=1e-3)
+    assert rows["min_adv_distance_q25"] == pytest.approx(0.75, abs=1e-3)
+    assert rows["min_adv_distance_q75"] == pytest.approx(1.25, abs=1e-3)
+
+
+def test_gaussian_rows_flip_nothing_at_sigma_zero():
+    settings = rb.RobustnessSettings(sigmas=(2.0,), n_draws=3)
+    inputs = ev.prepare(SIGN_DATA, settings)
+    rows = {
+        (e, m): v for _, e, m, v in ev.gaussian_rows(_sign_model(), inputs, settings)
+    }
+    assert rows[(0.0, "accuracy")] == rows[(0.0, "clean_accuracy")] == 0.75
+    assert rows[(0.0, "flip_rate")] == 0.0
+    assert rows[(2.0, "clean_accuracy")] == 0.75
+    assert rows[(2.0, "flip_rate")] > 0
 
 
 def test_prepare_rejects_settings_of_another_type():

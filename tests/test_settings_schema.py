@@ -34,7 +34,7 @@ def dataclass_defaults(cls):
 @pytest.mark.parametrize(
     ("section", "settings", "workflow_only"),
     [
-        ("robustness", RobustnessSettings, {"reference_activation"}),
+        ("robustness", RobustnessSettings, {"transfer_from"}),
         ("training", TrainSettings, set()),
     ],
 )
@@ -53,6 +53,6 @@ def test_settings_fields_and_defaults_are_the_config_sections(
 def test_schema_defaults_build_valid_settings():
     schema = yaml.safe_load(SCHEMA.read_text())["properties"]
     robustness = schema_default(schema["robustness"])
-    robustness.pop("reference_activation")
+    robustness.pop("transfer_from")
     assert RobustnessSettings(**robustness) == RobustnessSettings()
     assert TrainSettings(**schema_default(schema["training"])) == TrainSettings()

@@ -18,6 +18,7 @@ from smoke_study import ROOT, SMOKE, snakemake
 
 from geoctx import claims, robustness, tables
 from geoctx.config import GEOMETRY_METRICS
+from geoctx.names import attack_names
 from geoctx.report import model_id
 
 pytestmark = pytest.mark.slow
@@ -65,16 +66,20 @@ def test_tables_have_their_schema_and_plausible_values(study):
 def test_robustness_and_inference_tables(study):
     config = smoke_config()
     rob = pd.read_parquet(study / "results/tables/robustness.parquet")
-    assert set(rob.attack) == set(robustness.ATTACKS)
-    # transfer rows for every model but the reference (ReLU) ones
-    transfer = rob[rob.attack == "transfer_pgd_linf"]
-    assert set(transfer.activation) == {"sigmoid"}
-    rows = rob.groupby("activation").size() / (
-        len(config["datasets"]) * len(config["depths"])
-    )
-    assert rows["sigmoid"] - rows["relu"] == len(config["robustness"]["epsilons"])
+    transfers = {"transfer_from_relu", "transfer_from_sigmoid"}
+    assert set(rob.attack) == set(robustness.ATTACKS) | transfers
+    # transfer attacks both ways within each matched pair, never from itself
+    for activation, other in (("sigmoid", "relu"), ("relu", "sigmoid")):
+        attacked = rob[rob.attack == f"transfer_from_{other}"]
+        assert set(attacked.activation) == {activation}
+    rows = rob.groupby("activation").size()
+    assert rows["sigmoid"] == rows["relu"]
     acc = rob[(rob.metric == "accuracy") & rob.attack.isin(["pgd_linf", "fgsm_linf"])]
     assert acc.value.between(0, 1).all()
+    # every attack's epsilon-0 accuracy is the clean accuracy of its points
+    zero = rob[(rob.epsilon == 0) & rob.metric.isin(["accuracy", "clean_accuracy"])]
+    keys = ["dataset", "activation", "depth", "attack"]
+    assert (zero.groupby(keys).value.nunique() == 1).all()
     clean = rob[rob.attack == "clean"].set_index(["dataset", "activation", "depth"])
     runs = pd.read_parquet(study / "results/tables/runs.parquet")
     runs = runs.set_index(["dataset", "activation", "depth"])
@@ -104,7 +109,8 @@ def test_geometry_table_has_every_metric_layer_and_stage(study):
 
 def test_figures_and_report(study):
     names = ["accuracy_vs_depth", "grad_norm_by_layer", "boundary_accuracy"]
-    names += ["latency_ratio", "robustness_pgd_linf", "robustness_transfer_pgd_linf"]
+    names += ["latency_ratio", "robustness_pgd_linf", "robustness_transfer_from_relu"]
+    names += ["robustness_worst_case_linf", "robustness_pgd_margin_l2"]
     names += ["projections_moons", "projections_circles", "geometry_linear_cka"]
     for name in names:
         for ext in ("png", "svg"):
@@ -195,6 +201,8 @@ def per_model(n, *stages):
 
 
 REPORT = {"render_report": 1, "render_pdf": 1}
+# one robustness figure per attack of the smoke study (sigmoid and ReLU)
+N_ATTACKS = len(attack_names(["sigmoid", "relu"], ["sigmoid", "relu"]))
 
 
 def figures(*, latency=False, projections=0, claims=True):
@@ -203,7 +211,7 @@ def figures(*, latency=False, projections=0, claims=True):
         "plot_accuracy": 1,
         "plot_grad_norms": 1,
         "plot_geometry": len(GEOMETRY_METRICS),
-        "plot_robustness": 5,
+        "plot_robustness": N_ATTACKS,
         "plot_boundary_accuracy": 1,
         **REPORT,
     }
@@ -218,7 +226,7 @@ def figures(*, latency=False, projections=0, claims=True):
 
 GEOMETRY_ONLY = {"plot_geometry": len(GEOMETRY_METRICS), "score_claims": 1, **REPORT}
 ROBUSTNESS_ONLY = {
-    "plot_robustness": 5,
+    "plot_robustness": N_ATTACKS,
     "plot_boundary_accuracy": 1,
     "score_claims": 1,
     **REPORT,

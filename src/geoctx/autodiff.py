@@ -150,7 +150,16 @@ def _weak_call(model):
 # TensorFlow implementation --------------------------------------------------
 
 
-def _tf_gradient_builder(model):
+def _tf_margin_losses(tf, y, logits):
+    """Carlini-Wagner margin ``max_{j != y} z_j - z_y`` per example."""
+    true = tf.one_hot(y, tf.shape(logits)[1], on_value=True, off_value=False)
+    others = tf.where(true, tf.fill(tf.shape(logits), -np.inf), logits)
+    return tf.reduce_max(others, axis=1) - tf.reduce_sum(
+        tf.where(true, logits, tf.zeros_like(logits)), axis=1
+    )
+
+
+def _tf_gradient_builder(model, loss="cross_entropy"):
     import tensorflow as tf
 
     call = _weak_call(model)
@@ -164,7 +173,10 @@ def _tf_gradient_builder(model):
         with tf.GradientTape() as tape:
             tape.watch(x)
             logits = tf.cast(call(x, training=False), tf.float32)
-            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
+            if loss == "margin":
+                losses = _tf_margin_losses(tf, y, logits)
+            else:
+                losses = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
             total = tf.reduce_sum(losses)
         return logits, tape.gradient(total, x)
 
@@ -217,8 +229,20 @@ _BUILDERS = {
 # Public API --------------------------------------------------------------------
 
 
-def logits_and_input_gradient(model, x, y, *, batch_size=1024):
-    """Logits and input gradient of the softmax cross-entropy in one pass.
+#: Losses of :func:`logits_and_input_gradient`.
+LOSSES = ("cross_entropy", "margin")
+
+
+def logits_and_input_gradient(model, x, y, *, loss="cross_entropy", batch_size=1024):
+    """Logits and input gradient of a classification loss in one pass.
+
+    ``loss="cross_entropy"`` is the softmax cross-entropy. Its gradient is
+    ``softmax - onehot`` times the logit Jacobian, which is exactly zero in
+    float32 once the true logit leads by enough that the other
+    probabilities underflow (gradient masking). ``loss="margin"`` is the
+    Carlini-Wagner margin ``max_{j != y} z_j - z_y`` (Carlini & Wagner,
+    2017), whose gradient is a difference of two logit gradients and never
+    vanishes for that reason.
 
     Parameters
     ----------
@@ -228,6 +252,7 @@ def logits_and_input_gradient(model, x, y, *, batch_size=1024):
         Inputs.
     y : array_like of int, shape (n,)
         True class indices.
+    loss : {"cross_entropy", "margin"}, default "cross_entropy"
     batch_size : int, default 1024
         Rows per backend call; the result does not depend on it.
 
@@ -236,17 +261,22 @@ def logits_and_input_gradient(model, x, y, *, batch_size=1024):
     logits : ndarray, shape (n, n_classes), float32
         ``model(x)`` in inference mode.
     gradient : ndarray, shape (n, d_in), float32
-        Gradient of the *summed* cross-entropy, so row ``i`` is the gradient of
+        Gradient of the *summed* loss, so row ``i`` is the gradient of
         example ``i``'s own loss and does not shrink with ``n``.
 
     Examples
     --------
     >>> logits, grad = logits_and_input_gradient(model, x, y)  # doctest: +SKIP
+    >>> _, up = logits_and_input_gradient(model, x, y, loss="margin")  # doctest: +SKIP
     """
     x, y = _check_inputs(x, y)
     batch_size = _check_batch_size(batch_size)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     builders = _builders()
-    function = _compiled(model, "gradient", lambda: builders["gradient"](model))
+    function = _compiled(
+        model, f"gradient_{loss}", lambda: builders["gradient"](model, loss)
+    )
     logits, grads = [], []
     for start in range(0, x.shape[0], batch_size):
         out, grad = function(
@@ -257,8 +287,8 @@ def logits_and_input_gradient(model, x, y, *, batch_size=1024):
     return np.concatenate(logits), np.concatenate(grads)
 
 
-def input_gradient(model, x, y, *, batch_size=1024):
-    """Gradient of the softmax cross-entropy of the logits w.r.t. the inputs.
+def input_gradient(model, x, y, *, loss="cross_entropy", batch_size=1024):
+    """Gradient of a loss of the logits (default softmax cross-entropy) w.r.t. x.
 
     The loss is the *sum* over examples of ``-log softmax(model(x))[y]``, so row
     ``i`` is the gradient of example ``i``'s own loss (divide by ``n`` for the
@@ -272,6 +302,8 @@ def input_gradient(model, x, y, *, batch_size=1024):
         Inputs.
     y : array_like of int, shape (n,)
         True class indices.
+    loss : {"cross_entropy", "margin"}, default "cross_entropy"
+        As in :func:`logits_and_input_gradient`.
     batch_size : int, default 1024
         Rows per backend call.
 
@@ -284,7 +316,7 @@ def input_gradient(model, x, y, *, batch_size=1024):
     >>> g = input_gradient(model, x, y)  # doctest: +SKIP
     >>> x_fgsm = x + 0.1 * np.sign(g)  # doctest: +SKIP
     """
-    return logits_and_input_gradient(model, x, y, batch_size=batch_size)[1]
+    return logits_and_input_gradient(model, x, y, loss=loss, batch_size=batch_size)[1]
 
 
 def all_layer_jacobians(model, x, *, batch_size=256):

@@ -176,6 +176,7 @@ UNORDERED_LISTS = (
     ("seeds",),
     ("robustness", "sigmas"),
     ("robustness", "epsilons"),
+    ("robustness", "transfer_from"),
     ("inference", "depths"),
     ("inference", "widths"),
     ("inference", "batch_sizes"),
@@ -244,6 +245,43 @@ def _key(path) -> str:
     return "".join(parts).lstrip(".") or "<top level>"
 
 
+def transfer_problems(written: Mapping) -> list[str]:
+    """Problems of the written ``robustness.transfer_from`` (before defaults).
+
+    Written, it must name activations of the sweep; left out, its default
+    applies to those of the sweep it names. ``reference_activation`` (one
+    activation) was replaced by ``transfer_from`` (a list).
+
+    Examples
+    --------
+    >>> transfer_problems({"activations": ["relu"], "robustness": {}})
+    []
+    >>> transfer_problems(
+    ...     {"activations": ["relu"], "robustness": {"transfer_from": ["tanh"]}}
+    ... )  # doctest: +ELLIPSIS
+    ["robustness.transfer_from: 'tanh' is not one of the activations ['relu']..."]
+    """
+    robustness = written.get("robustness") or {}
+    activations = written.get("activations") or []
+    problems = []
+    if "reference_activation" in robustness:
+        problems.append(
+            "robustness.reference_activation was replaced by robustness."
+            "transfer_from, a list: write transfer_from: "
+            f"[{robustness['reference_activation']}]"
+        )
+    transfer_from = robustness.get("transfer_from")
+    if isinstance(transfer_from, list) and isinstance(activations, list):
+        problems += [
+            f"robustness.transfer_from: {name!r} is not one of the activations "
+            f"{activations}; name activations of the sweep (or leave the key out: "
+            "then sigmoid and relu, those of them in the sweep)"
+            for name in transfer_from
+            if name not in activations
+        ]
+    return problems
+
+
 def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
     """Validate a study config and return its canonical form.
 
@@ -253,7 +291,7 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
     give the same job parameters and hashes, so nothing reruns.
 
     Every value a job would reject is checked here, before any job runs.
-    ``robustness.reference_activation`` and ``claims.primary`` must name
+    ``robustness.transfer_from`` and ``claims.primary`` must name
     activations of the sweep when written; left out, their defaults apply
     where the sweep has them (else no transfer attack, or claims "not
     measured", as the report says).
@@ -282,6 +320,7 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
         f"{_key(err.absolute_path)}: {err.message}"
         for err in sorted(validator.iter_errors(config), key=lambda e: e.path)
     ]
+    problems += transfer_problems(config)
     if problems:
         raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
     written = copy.deepcopy(config)
@@ -517,13 +556,6 @@ def _choice_problems(config: Mapping, written: Mapping) -> list[str]:
             "from 0 to 1, e.g. [0.0, 0.25, 0.5, 0.75, 1.0]"
         )
     activations = config["activations"]
-    reference = written.get("robustness", {}).get("reference_activation")
-    if reference is not None and reference not in activations:
-        problems.append(
-            f"robustness.reference_activation: {reference!r} is not one of the "
-            f"activations {activations}; name one of them (or leave the key "
-            "out: then relu, if in the sweep, else no transfer attack)"
-        )
     primary = written.get("claims", {}).get("primary")
     if primary is not None and (
         len(set(primary)) != 2 or not set(primary) <= set(activations)

@@ -17,6 +17,7 @@ os.environ.update(
 )
 
 from geoctx import jobserver  # noqa: E402
+from geoctx.names import attack_names, transfer_sources  # noqa: E402
 from geoctx.config import (  # noqa: E402
     GEOMETRY_METRICS,
     LOW_DIMENSIONAL,
@@ -65,12 +66,8 @@ TABLE_CATEGORIES = {
 }
 TABLES = list(STUDY_TABLES)
 assert set(TABLE_SOURCES) == set(TABLES), "every study table needs its sources"
-ATTACKS = ["gaussian", "fgsm_linf", "pgd_linf", "pgd_l2"]
-if (
-    config["robustness"]["reference_activation"] in config["activations"]
-    and len(config["activations"]) > 1
-):
-    ATTACKS.append("transfer_pgd_linf")
+# Attacks with a figure: geoctx.names defines them for the package too.
+ATTACKS = attack_names(config["activations"], config["robustness"]["transfer_from"])
 PROJECTED = [
     name
     for name, params in config["datasets"].items()
@@ -142,13 +139,22 @@ def geometry_settings(part):
     return {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
 
 
+def transfer_from(wildcards):
+    """Activations whose matched models craft transfer attacks on this model."""
+    return transfer_sources(
+        wildcards.activation,
+        config["activations"],
+        config["robustness"]["transfer_from"],
+    )
+
+
 def reference(wildcards, filename):
-    """A file of the transfer-attack reference model of this model, if any."""
-    activation = config["robustness"]["reference_activation"]
-    if activation not in config["activations"] or activation == wildcards.activation:
-        return []
-    keys = {**wildcards, "activation": activation}
-    return f"results/models/{MODEL.format(**keys)}/{filename}"
+    """A file of each transfer-attack source model of this model, in the order
+    of :func:`transfer_from`."""
+    return [
+        f"results/models/{MODEL.format(**{**wildcards, 'activation': a})}/{filename}"
+        for a in transfer_from(wildcards)
+    ]
 
 
 def projection_inputs(wildcards):
@@ -202,7 +208,7 @@ def workflow_commit():
 def robustness_settings(wildcards):
     """The robustness section without what only the workflow uses."""
     settings = dict(config["robustness"])
-    settings.pop("reference_activation")
+    settings.pop("transfer_from")
     return settings
 
 

@@ -3,9 +3,11 @@ rule compute_robustness:
         model=f"results/models/{MODEL}/model.keras",
         run=f"results/models/{MODEL}/runs.parquet",
         data="results/data/{dataset}/data.npz",
-        reference_model=lambda wildcards: reference(wildcards, "model.keras"),
-        reference_run=lambda wildcards: reference(wildcards, "runs.parquet"),
-        code=package("robustness", "autodiff", "tables", "datasets", "training"),
+        transfer_models=lambda wildcards: reference(wildcards, "model.keras"),
+        transfer_runs=lambda wildcards: reference(wildcards, "runs.parquet"),
+        code=package(
+            "robustness", "names", "autodiff", "tables", "datasets", "training"
+        ),
     output:
         f"results/robustness/{MODEL}/robustness.parquet",
     log:
@@ -20,6 +22,7 @@ rule compute_robustness:
         runtime=30,
     params:
         settings=robustness_settings,
+        transfer_from=transfer_from,
     script:
         "../../scripts/compute_robustness.py"
 

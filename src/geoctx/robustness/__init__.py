@@ -2,8 +2,9 @@
 
 One module per idea:
 
-- :mod:`~geoctx.robustness.attacks`      FGSM, PGD (L-inf, L2), transfer
-  attacks; accuracy clean, under attack and under Gaussian noise;
+- :mod:`~geoctx.robustness.attacks`      FGSM, PGD (L-inf, L2; cross-entropy
+  or Carlini-Wagner margin loss), transfer attacks; accuracy and per-point
+  outcomes clean, under attack and under Gaussian noise;
 - :mod:`~geoctx.robustness.distance`     minimal adversarial distance,
   nearest-other-class distance, boundary-stratified accuracy, Lipschitz;
 - :mod:`~geoctx.robustness.calibration`  expected calibration error and
@@ -23,12 +24,16 @@ deviation.
 """
 
 from geoctx.robustness.attacks import (
+    Attacked,
     accuracy,
     attack_accuracy,
+    attack_sweep,
     fgsm,
     gaussian_noise_accuracy,
+    gaussian_noise_correct,
     pgd,
     transfer_accuracy,
+    transfer_sweep,
 )
 from geoctx.robustness.calibration import (
     apply_temperature,
@@ -45,22 +50,28 @@ from geoctx.robustness.evaluate import (
     ATTACKS,
     COLUMNS,
     METRICS,
+    OUTCOME_METRICS,
     EvaluationData,
     RobustnessSettings,
     evaluate_robustness,
     evaluate_run,
+    outcome_rows,
     prepare,
+    worst_case_outcomes,
 )
 
 __all__ = [
     "ATTACKS",
     "COLUMNS",
     "METRICS",
+    "OUTCOME_METRICS",
+    "Attacked",
     "EvaluationData",
     "RobustnessSettings",
     "accuracy",
     "apply_temperature",
     "attack_accuracy",
+    "attack_sweep",
     "boundary_stratified_accuracy",
     "evaluate_robustness",
     "evaluate_run",
@@ -68,10 +79,14 @@ __all__ = [
     "fgsm",
     "fit_temperature",
     "gaussian_noise_accuracy",
+    "gaussian_noise_correct",
     "lipschitz_estimate",
     "minimal_adversarial_distance",
     "nearest_other_class_distance",
+    "outcome_rows",
     "pgd",
     "prepare",
     "transfer_accuracy",
+    "transfer_sweep",
+    "worst_case_outcomes",
 ]

@@ -6,16 +6,25 @@ epsilons in input-data units and return float32 adversarial inputs ``(n, d)``.
 Against gradient masking (saturated units make gradient attacks look weak),
 PGD keeps per point the worst case over several candidates: the clean input,
 the one-step FGSM/FGM point, every iterate of every random restart and, in
-:func:`attack_accuracy`, the adversarial example found at the next smaller
-epsilon. Transfer attacks are crafted on another model.
+:func:`attack_sweep`, the adversarial example found at the next smaller
+epsilon. PGD maximises either the cross-entropy or the Carlini-Wagner margin
+``max_{j != y} z_j - z_y``: the cross-entropy's gradient is exactly zero in
+float32 once the true logit leads by enough (its softmax saturates), the
+margin's never for that reason. Transfer attacks are crafted on another
+model. Per-point outcomes (:func:`attack_sweep`, :func:`transfer_sweep`,
+:func:`gaussian_noise_correct`) let the caller condition on clean
+correctness and take the worst case over attacks.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import logsumexp
 
 from geoctx import autodiff
+from geoctx.names import ATTACK_NORMS, GRADIENT_ATTACKS
 from geoctx.robustness._common import (
     _check_grid,
     _check_inputs,
@@ -27,12 +36,10 @@ from geoctx.robustness._common import (
     _rng,
 )
 
-#: Attacks of :func:`attack_accuracy`.
-GRADIENT_ATTACKS = ("fgsm_linf", "pgd_linf", "pgd_l2")
 #: PGD iterations per restart when the caller gives none.
-PGD_STEPS = 20
+PGD_STEPS = 50
 #: PGD random restarts when the caller gives none.
-PGD_RESTARTS = 2
+PGD_RESTARTS = 5
 #: PGD step size is ``PGD_STEP_SIZE_FACTOR * epsilon / steps`` by default.
 PGD_STEP_SIZE_FACTOR = 2.5
 
@@ -40,6 +47,22 @@ PGD_STEP_SIZE_FACTOR = 2.5
 def _cross_entropy(logits, y):
     logits = np.asarray(logits, dtype=np.float64)
     return logsumexp(logits, axis=1) - logits[np.arange(len(y)), y]
+
+
+def _margin(logits, y):
+    """Carlini-Wagner margin ``max_{j != y} z_j - z_y``: > 0 iff misclassified."""
+    logits = np.array(logits, dtype=np.float64)
+    rows = np.arange(len(y))
+    true = logits[rows, y].copy()
+    logits[rows, y] = -np.inf
+    return logits.max(axis=1) - true
+
+
+_LOSSES = {"cross_entropy": _cross_entropy, "margin": _margin}
+
+
+def _loss_of(attack):
+    return "margin" if "_margin_" in attack else "cross_entropy"
 
 
 def _l2_normalize(v):
@@ -73,19 +96,20 @@ def _check_norm(norm):
 class _WorstCase:
     """Per point, the candidate input that fools the model, else the highest loss."""
 
-    def __init__(self, x, logits, y):
+    def __init__(self, x, logits, y, loss="cross_entropy"):
         if y.max() >= logits.shape[1]:
             raise ValueError(
                 f"y has label {y.max()} but the model has {logits.shape[1]} classes"
             )
         self.y = y
         self.x = x.copy()
+        self.score = _LOSSES[loss]
         self.fooled = np.argmax(logits, axis=1) != y
-        self.loss = _cross_entropy(logits, y)
+        self.loss = self.score(logits, y)
 
     def offer(self, candidate, logits):
         fooled = np.argmax(logits, axis=1) != self.y
-        loss = _cross_entropy(logits, self.y)
+        loss = self.score(logits, self.y)
         better = (fooled & ~self.fooled) | (
             (fooled == self.fooled) & (loss > self.loss)
         )
@@ -94,9 +118,9 @@ class _WorstCase:
         self.loss[better] = loss[better]
 
 
-def _one_step(model, x, y, epsilon, norm, bounds, batch_size):
+def _one_step(model, x, y, epsilon, norm, bounds, batch_size, loss="cross_entropy"):
     """FGSM (L-inf) or FGM (L2) step of size ``epsilon`` (n,) from ``x``."""
-    gradient = autodiff.input_gradient(model, x, y, batch_size=batch_size)
+    gradient = autodiff.input_gradient(model, x, y, loss=loss, batch_size=batch_size)
     gradient = gradient.astype(np.float64)
     if norm == "linf":
         delta = epsilon[:, None] * np.sign(gradient)
@@ -120,13 +144,14 @@ def _pgd_search(
     batch_size,
     random_start=True,
     candidates=(),
+    loss="cross_entropy",
 ):
     """Worst case over clean input, ``candidates`` and all PGD iterates.
 
     ``epsilon`` and ``step_size`` are per-point arrays of shape (n,).
     """
     x64 = x.astype(np.float64)
-    worst = _WorstCase(x, _predict_logits(model, x, batch_size), y)
+    worst = _WorstCase(x, _predict_logits(model, x, batch_size), y, loss)
     for candidate in candidates:
         worst.offer(candidate, _predict_logits(model, candidate, batch_size))
     for _ in range(restarts):
@@ -138,7 +163,7 @@ def _pgd_search(
         current = _finish(x64, delta, bounds)
         for _ in range(steps):
             logits, gradient = autodiff.logits_and_input_gradient(
-                model, current, y, batch_size=batch_size
+                model, current, y, loss=loss, batch_size=batch_size
             )
             worst.offer(current, logits)
             gradient = gradient.astype(np.float64)
@@ -150,6 +175,25 @@ def _pgd_search(
 
 
 # Accuracy under noise and attack ---------------------------------------------------
+
+
+class Attacked(NamedTuple):
+    """Outcome of one attack at one radius, per point.
+
+    Attributes
+    ----------
+    x : ndarray, shape (n, d), float32
+        The adversarial inputs (the clean inputs at radius 0).
+    correct : ndarray of bool, shape (n,)
+        Whether the attacked model still classifies each point correctly.
+    """
+
+    x: np.ndarray
+    correct: np.ndarray
+
+
+def _correct(model, x, y, batch_size):
+    return np.argmax(_predict_logits(model, x, batch_size), axis=1) == y
 
 
 def accuracy(model, x, y, *, batch_size=1024) -> float:
@@ -175,20 +219,18 @@ def accuracy(model, x, y, *, batch_size=1024) -> float:
     """
     x, y = _check_inputs(x, y)
     batch_size = _check_positive_int(batch_size, "batch_size")
-    logits = _predict_logits(model, x, batch_size)
-    return float(np.mean(np.argmax(logits, axis=1) == y))
+    return float(np.mean(_correct(model, x, y, batch_size)))
 
 
-def gaussian_noise_accuracy(
+def gaussian_noise_correct(
     model, x, y, *, sigmas, scale=1.0, n_draws=10, rng=0, batch_size=1024
-) -> dict[float, float]:
-    """Accuracy under additive Gaussian noise ``N(0, (sigma * scale)^2)``.
+) -> dict[float, np.ndarray]:
+    """Per point, the fraction of Gaussian noise draws classified correctly.
 
-    The same standard-normal draws are reused for every sigma (common random
-    numbers), so differences between sigmas carry little Monte-Carlo noise and
-    the curve is close to monotone; its standard error at one sigma is about
-    ``sqrt(a (1 - a) / (n * n_draws))``. ``sigma = 0`` returns the clean accuracy
-    exactly (no noise is added).
+    The noise is ``N(0, (sigma * scale)^2)`` per feature. The same
+    standard-normal draws are reused for every sigma (common random numbers),
+    so differences between sigmas carry little Monte-Carlo noise.
+    ``sigma = 0`` gives the clean correctness exactly (no noise is added).
 
     Parameters
     ----------
@@ -200,10 +242,51 @@ def gaussian_noise_accuracy(
     scale : float or array_like, shape (d,), default 1.0
         Per-feature scale, typically the training data's standard deviation.
     n_draws : int, default 10
-        Noise draws averaged per sigma.
+        Noise draws per sigma.
     rng : int, numpy.random.Generator or None, default 0
         Seed or generator for the noise.
     batch_size : int, default 1024
+
+    Returns
+    -------
+    dict
+        ``{sigma: ndarray (n,) of fractions in [0, 1]}`` in the order of
+        ``sigmas``.
+
+    Examples
+    --------
+    >>> gaussian_noise_correct(model, x, y, sigmas=[0, 0.5])[0.5].mean()
+    ... # doctest: +SKIP
+    0.81
+    """
+    x, y = _check_inputs(x, y)
+    sigmas = _check_grid(sigmas, "sigmas")
+    n_draws = _check_positive_int(n_draws, "n_draws")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), x.shape[1:])
+    if not np.all(np.isfinite(scale)) or np.any(scale < 0):
+        raise ValueError(f"scale must be finite and >= 0, got {scale}")
+    generator = _rng(rng)
+    x64 = x.astype(np.float64)
+    totals = {sigma: np.zeros(len(x)) for sigma in sigmas}
+    for _ in range(n_draws):
+        noise = generator.standard_normal(x.shape) * scale
+        for sigma in sigmas:
+            if sigma > 0:
+                noisy = (x64 + sigma * noise).astype(np.float32)
+                totals[sigma] += _correct(model, noisy, y, batch_size)
+    clean = _correct(model, x, y, batch_size).astype(np.float64)
+    return {s: clean if s == 0 else totals[s] / n_draws for s in sigmas}
+
+
+def gaussian_noise_accuracy(
+    model, x, y, *, sigmas, scale=1.0, n_draws=10, rng=0, batch_size=1024
+) -> dict[float, float]:
+    """Accuracy under additive Gaussian noise ``N(0, (sigma * scale)^2)``.
+
+    The mean over points of :func:`gaussian_noise_correct` (same arguments);
+    its standard error at one sigma is about ``sqrt(a (1 - a) / (n *
+    n_draws))``. ``sigma = 0`` returns the clean accuracy exactly.
 
     Returns
     -------
@@ -216,24 +299,17 @@ def gaussian_noise_accuracy(
     ... # doctest: +SKIP
     {0.0: 0.97, 0.5: 0.81}
     """
-    x, y = _check_inputs(x, y)
-    sigmas = _check_grid(sigmas, "sigmas")
-    n_draws = _check_positive_int(n_draws, "n_draws")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), x.shape[1:])
-    if not np.all(np.isfinite(scale)) or np.any(scale < 0):
-        raise ValueError(f"scale must be finite and >= 0, got {scale}")
-    generator = _rng(rng)
-    x64 = x.astype(np.float64)
-    totals = dict.fromkeys(sigmas, 0.0)
-    for _ in range(n_draws):
-        noise = generator.standard_normal(x.shape) * scale
-        for sigma in sigmas:
-            if sigma > 0:
-                noisy = (x64 + sigma * noise).astype(np.float32)
-                totals[sigma] += accuracy(model, noisy, y, batch_size=batch_size)
-    clean = accuracy(model, x, y, batch_size=batch_size)
-    return {s: clean if s == 0 else totals[s] / n_draws for s in sigmas}
+    per_point = gaussian_noise_correct(
+        model,
+        x,
+        y,
+        sigmas=sigmas,
+        scale=scale,
+        n_draws=n_draws,
+        rng=rng,
+        batch_size=batch_size,
+    )
+    return {sigma: float(np.mean(v)) for sigma, v in per_point.items()}
 
 
 def fgsm(model, x, y, *, epsilon, clip=None, batch_size=1024):
@@ -271,6 +347,12 @@ def fgsm(model, x, y, *, epsilon, clip=None, batch_size=1024):
     return _one_step(model, x, y, np.full(len(x), epsilon), "linf", bounds, batch_size)
 
 
+def _check_loss(loss):
+    if loss not in _LOSSES:
+        raise ValueError(f"loss must be one of {tuple(_LOSSES)}, got {loss!r}")
+    return loss
+
+
 def pgd(
     model,
     x,
@@ -278,6 +360,7 @@ def pgd(
     *,
     epsilon,
     norm="linf",
+    loss="cross_entropy",
     steps=PGD_STEPS,
     step_size=None,
     restarts=PGD_RESTARTS,
@@ -288,12 +371,12 @@ def pgd(
     """Projected gradient descent attack (Madry et al., 2018) with restarts.
 
     Each restart starts uniformly at random inside the ball and takes ``steps``
-    signed (L-inf) or normalised (L2) gradient steps on the cross-entropy,
-    projecting back onto the ball and the data range. For each point the
-    result is the worst case over the clean input, the one-step FGSM (L-inf) or
-    FGM (L2) point, and every iterate of every restart: a candidate that fools
-    the model if there is one (the highest-loss such), else the highest loss.
-    PGD is therefore never weaker than FGSM at the same epsilon.
+    signed (L-inf) or normalised (L2) gradient steps on the loss, projecting
+    back onto the ball and the data range. For each point the result is the
+    worst case over the clean input, the one-step FGSM (L-inf) or FGM (L2)
+    point on the same loss, and every iterate of every restart: a candidate
+    that fools the model if there is one (the highest-loss such), else the
+    highest loss. PGD is therefore never weaker than its one-step attack.
 
     Parameters
     ----------
@@ -303,10 +386,13 @@ def pgd(
     epsilon : float
         Radius in input units, >= 0; 0 returns a copy of ``x``.
     norm : {"linf", "l2"}, default "linf"
-    steps : int, default 20
+    loss : {"cross_entropy", "margin"}, default "cross_entropy"
+        The margin is Carlini & Wagner's ``max_{j != y} z_j - z_y``, immune to
+        the cross-entropy's float32 saturation.
+    steps : int, default 50
     step_size : float or None
         Defaults to ``2.5 * epsilon / steps``.
-    restarts : int, default 2
+    restarts : int, default 5
         Random restarts (>= 1).
     rng : int, numpy.random.Generator or None, default 0
         Seed or generator for the random starts.
@@ -324,10 +410,12 @@ def pgd(
     Examples
     --------
     >>> x_adv = pgd(model, x, y, epsilon=0.5, norm="l2", rng=0)  # doctest: +SKIP
+    >>> x_adv = pgd(model, x, y, epsilon=0.1, loss="margin")  # doctest: +SKIP
     """
     x, y = _check_inputs(x, y)
     epsilon = _check_nonnegative(epsilon, "epsilon")
     norm = _check_norm(norm)
+    loss = _check_loss(loss)
     steps = _check_positive_int(steps, "steps")
     restarts = _check_positive_int(restarts, "restarts")
     batch_size = _check_positive_int(batch_size, "batch_size")
@@ -352,12 +440,13 @@ def pgd(
         rng=_rng(rng),
         bounds=bounds,
         batch_size=batch_size,
-        candidates=[_one_step(model, x, y, eps, norm, bounds, batch_size)],
+        candidates=[_one_step(model, x, y, eps, norm, bounds, batch_size, loss)],
+        loss=loss,
     )
     return worst.x
 
 
-def attack_accuracy(
+def attack_sweep(
     model,
     x,
     y,
@@ -370,28 +459,32 @@ def attack_accuracy(
     step_size_factor=PGD_STEP_SIZE_FACTOR,
     rng=0,
     batch_size=1024,
-) -> dict[float, float]:
-    """Accuracy under a gradient attack over a grid of radii.
+) -> dict[float, Attacked]:
+    """A gradient attack over a grid of radii, per point.
 
-    For PGD the epsilons are visited in increasing order and the adversarial
-    example found at the previous radius is one more candidate (it lies inside
-    every larger ball), so PGD accuracy is non-increasing in epsilon. The
-    PGD accuracy is computed from the same forward passes that choose the
-    candidates; as the FGSM point is one of them, PGD L-inf accuracy never
-    exceeds FGSM accuracy at the same epsilon. ``epsilon = 0`` gives the clean
-    accuracy exactly.
+    ``fgsm_linf`` is one signed cross-entropy step; ``pgd_linf`` and
+    ``pgd_l2`` are :func:`pgd` on the cross-entropy, ``pgd_margin_linf`` and
+    ``pgd_margin_l2`` on the Carlini-Wagner margin. For PGD the epsilons are
+    visited in increasing order and the adversarial example found at the
+    previous radius is one more candidate (it lies inside every larger ball),
+    so a point fooled at one radius is fooled at every larger one. As the
+    one-step point is a candidate too, PGD L-inf is never weaker than FGSM at
+    the same epsilon. Correctness comes from the same forward passes that
+    choose the candidates. ``epsilon = 0`` gives the clean inputs and their
+    clean correctness exactly.
 
     Parameters
     ----------
     model : keras.Model
     x : array_like, shape (n, d)
     y : array_like of int, shape (n,)
-    attack : {"fgsm_linf", "pgd_linf", "pgd_l2"}
+    attack : str
+        One of :data:`geoctx.names.GRADIENT_ATTACKS`.
     epsilons : sequence of float
         Radii in input units, >= 0.
     clip : (low, high) or None
         Data range.
-    steps, restarts : int, default 20, 2
+    steps, restarts : int, default 50, 5
         PGD iterations per restart and random restarts (ignored for FGSM).
     step_size_factor : float, default 2.5
         PGD step size is ``step_size_factor * epsilon / steps``.
@@ -401,13 +494,14 @@ def attack_accuracy(
     Returns
     -------
     dict
-        ``{epsilon: accuracy}`` in the order of ``epsilons``.
+        ``{epsilon: Attacked(x, correct)}`` in the order of ``epsilons``.
 
     Examples
     --------
-    >>> attack_accuracy(model, x, y, attack="pgd_linf", epsilons=[0, 0.1])
+    >>> out = attack_sweep(model, x, y, attack="pgd_margin_linf", epsilons=[0, 0.1])
     ... # doctest: +SKIP
-    {0.0: 0.97, 0.1: 0.55}
+    >>> out[0.1].correct.mean()  # doctest: +SKIP
+    0.55
     """
     x, y = _check_inputs(x, y)
     if attack not in GRADIENT_ATTACKS:
@@ -419,18 +513,18 @@ def attack_accuracy(
     batch_size = _check_positive_int(batch_size, "batch_size")
     bounds = _clip_bounds(clip, x)
     generator = _rng(rng)
-    norm = "l2" if attack == "pgd_l2" else "linf"
-    clean = accuracy(model, x, y, batch_size=batch_size)
+    norm, loss = ATTACK_NORMS[attack], _loss_of(attack)
     result = {}
     previous = None
     for epsilon in sorted(set(epsilons)):
         if epsilon == 0:
-            result[epsilon] = clean
+            result[epsilon] = Attacked(x.copy(), _correct(model, x, y, batch_size))
             continue
         eps = np.full(len(x), epsilon)
-        one_step = _one_step(model, x, y, eps, norm, bounds, batch_size)
+        one_step = _one_step(model, x, y, eps, norm, bounds, batch_size, loss)
         if attack == "fgsm_linf":
-            result[epsilon] = accuracy(model, one_step, y, batch_size=batch_size)
+            correct = _correct(model, one_step, y, batch_size)
+            result[epsilon] = Attacked(one_step, correct)
             continue
         candidates = [one_step] if previous is None else [one_step, previous]
         worst = _pgd_search(
@@ -446,10 +540,83 @@ def attack_accuracy(
             bounds=bounds,
             batch_size=batch_size,
             candidates=candidates,
+            loss=loss,
         )
-        result[epsilon] = float(np.mean(~worst.fooled))
+        result[epsilon] = Attacked(worst.x, ~worst.fooled)
         previous = worst.x
     return {epsilon: result[epsilon] for epsilon in epsilons}
+
+
+def attack_accuracy(model, x, y, *, attack, epsilons, **options) -> dict[float, float]:
+    """Accuracy under a gradient attack over a grid of radii.
+
+    The mean over points of :func:`attack_sweep` (same arguments), so PGD
+    accuracy is non-increasing in epsilon and never exceeds FGSM accuracy;
+    ``epsilon = 0`` gives the clean accuracy exactly.
+
+    Returns
+    -------
+    dict
+        ``{epsilon: accuracy}`` in the order of ``epsilons``.
+
+    Examples
+    --------
+    >>> attack_accuracy(model, x, y, attack="pgd_linf", epsilons=[0, 0.1])
+    ... # doctest: +SKIP
+    {0.0: 0.97, 0.1: 0.55}
+    """
+    sweep = attack_sweep(model, x, y, attack=attack, epsilons=epsilons, **options)
+    return {epsilon: float(np.mean(out.correct)) for epsilon, out in sweep.items()}
+
+
+def transfer_sweep(
+    target_model,
+    source_model,
+    x,
+    y,
+    *,
+    epsilons,
+    attack="pgd_margin_linf",
+    **options,
+) -> dict[float, Attacked]:
+    """``target_model`` on ``attack`` examples crafted on ``source_model``, per point.
+
+    A transfer (black-box) attack is immune to the target's gradient masking.
+
+    Parameters
+    ----------
+    target_model, source_model : keras.Model
+        Same input dimension and classes.
+    x : array_like, shape (n, d)
+    y : array_like of int, shape (n,)
+    epsilons : sequence of float
+        Radii in input units.
+    attack : str, default "pgd_margin_linf"
+        Gradient attack run on the source (:func:`attack_sweep`).
+    **options
+        ``clip``, ``steps``, ``restarts``, ``step_size_factor``, ``rng``,
+        ``batch_size`` of :func:`attack_sweep`.
+
+    Returns
+    -------
+    dict
+        ``{epsilon: Attacked(x_adv, correct)}``, ``correct`` judged by the
+        target.
+
+    Examples
+    --------
+    >>> out = transfer_sweep(sigmoid_model, relu_model, x, y, epsilons=[0.1])
+    ... # doctest: +SKIP
+    """
+    sweep = attack_sweep(
+        source_model, x, y, attack=attack, epsilons=epsilons, **options
+    )
+    _, y = _check_inputs(x, y)
+    batch_size = options.get("batch_size", 1024)
+    return {
+        epsilon: Attacked(out.x, _correct(target_model, out.x, y, batch_size))
+        for epsilon, out in sweep.items()
+    }
 
 
 def transfer_accuracy(
@@ -459,6 +626,7 @@ def transfer_accuracy(
     y,
     *,
     epsilon,
+    loss="cross_entropy",
     steps=PGD_STEPS,
     restarts=PGD_RESTARTS,
     step_size=None,
@@ -478,7 +646,7 @@ def transfer_accuracy(
     y : array_like of int, shape (n,)
     epsilon : float
         L-inf radius in input units.
-    steps, restarts, step_size, rng, clip, batch_size
+    loss, steps, restarts, step_size, rng, clip, batch_size
         As in :func:`pgd` (applied to ``source_model``).
 
     Returns
@@ -498,6 +666,7 @@ def transfer_accuracy(
         y,
         epsilon=epsilon,
         norm="linf",
+        loss=loss,
         steps=steps,
         step_size=step_size,
         restarts=restarts,

@@ -255,10 +255,19 @@ def minimal_adversarial_distance(
 
 
 def lipschitz_estimate(model, x, *, batch_size=256) -> dict[str, float]:
-    """Empirical local Lipschitz constant of the logits at each point.
+    """Empirical local Lipschitz constants of the logits, raw and scale-free.
 
-    The local constant at ``x_i`` is the spectral norm (largest singular value)
+    ``lipschitz_*``: at each point the spectral norm (largest singular value)
     of the input-to-logit Jacobian, in logit units per input unit (L2 norms).
+    It grows with the scale of the logits, which differs between activations
+    (ReLU's logits are typically several times sigmoid's).
+
+    ``lipschitz_relative_*``: at each point ``x_i`` the L2 norm of the
+    gradient of the logit margin ``m_i = z_top - z_second`` (predicted class
+    minus runner-up at ``x_i``), divided by the median ``|m_k|`` over all the
+    points, in 1 / input unit. Multiplying the logits by any constant leaves
+    it unchanged; for an affine binary classifier it is the inverse of the
+    median distance from the points to the model's decision boundary.
 
     Parameters
     ----------
@@ -269,19 +278,32 @@ def lipschitz_estimate(model, x, *, batch_size=256) -> dict[str, float]:
     Returns
     -------
     dict
-        ``{"lipschitz_max": float, "lipschitz_mean": float}`` over the points.
+        ``lipschitz_max``, ``lipschitz_mean``, ``lipschitz_relative_max``,
+        ``lipschitz_relative_mean`` over the points (relative ones NaN when
+        the median margin is 0).
 
     Examples
     --------
     >>> lipschitz_estimate(model, x_probe)  # doctest: +SKIP
-    {'lipschitz_max': 12.3, 'lipschitz_mean': 4.1}
+    {'lipschitz_max': 12.3, 'lipschitz_mean': 4.1, 'lipschitz_relative_max': 3.0,
+     'lipschitz_relative_mean': 1.2}
     """
     x, _ = _check_inputs(x)
-    jac = autodiff.logit_jacobians(model, x, batch_size=batch_size)
-    spectral = np.linalg.svd(jac.astype(np.float64), compute_uv=False)[:, 0]
+    jac = autodiff.logit_jacobians(model, x, batch_size=batch_size).astype(np.float64)
+    spectral = np.linalg.svd(jac, compute_uv=False)[:, 0]
+    logits = _predict_logits(model, x, 1024).astype(np.float64)
+    rows = np.arange(len(x))
+    order = np.argsort(-logits, axis=1, kind="stable")
+    top, second = order[:, 0], order[:, 1]
+    margin = logits[rows, top] - logits[rows, second]
+    gradient = np.linalg.norm(jac[rows, top] - jac[rows, second], axis=1)
+    typical = float(np.median(np.abs(margin)))
+    relative = gradient / typical if typical > 0 else np.full(len(x), np.nan)
     return {
         "lipschitz_max": float(np.max(spectral)),
         "lipschitz_mean": float(np.mean(spectral)),
+        "lipschitz_relative_max": float(np.max(relative)),
+        "lipschitz_relative_mean": float(np.mean(relative)),
     }
 
 

@@ -5,7 +5,12 @@
 is the concatenation of one row builder per metric family (``*_rows``), each
 of which takes the model, the :class:`EvaluationData` built by
 :func:`prepare` and the :class:`RobustnessSettings`, so each can be run and
-tested alone. :func:`evaluate_run` applies it to one saved model of the sweep.
+tested alone. Attack families first compute per-point outcomes
+(``*_outcomes``: for each attack and epsilon, whether each probe point is
+still classified correctly); :func:`worst_case_outcomes` combines them per
+norm and :func:`outcome_rows` turns any outcome into the four rows of
+evidence conditioned on clean correctness. :func:`evaluate_run` applies it
+to one saved model of the sweep.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from geoctx import storage
+from geoctx.names import ATTACK_NORMS, GRADIENT_ATTACKS, WORST_CASE, transfer_attack
 from geoctx.robustness._common import (
     _check_grid,
     _check_inputs,
@@ -26,14 +32,13 @@ from geoctx.robustness._common import (
     _predict_logits,
 )
 from geoctx.robustness.attacks import (
-    GRADIENT_ATTACKS,
     PGD_RESTARTS,
     PGD_STEP_SIZE_FACTOR,
     PGD_STEPS,
     accuracy,
-    attack_accuracy,
-    gaussian_noise_accuracy,
-    transfer_accuracy,
+    attack_sweep,
+    gaussian_noise_correct,
+    transfer_sweep,
 )
 from geoctx.robustness.calibration import (
     apply_temperature,
@@ -49,11 +54,13 @@ from geoctx.robustness.distance import (
 
 #: Columns of the tidy table returned by :func:`evaluate_robustness`.
 COLUMNS = ("attack", "epsilon", "metric", "value")
-#: Values of the ``attack`` column.
-ATTACKS = ("clean", "gaussian", *GRADIENT_ATTACKS, "transfer_pgd_linf", "none")
+#: Values of the ``attack`` column, besides ``transfer_from_<activation>``.
+ATTACKS = ("clean", "gaussian", *GRADIENT_ATTACKS, *WORST_CASE.values(), "none")
+#: Metrics of every (attack, epsilon), all on the same points (:func:`outcome_rows`).
+OUTCOME_METRICS = ("accuracy", "clean_accuracy", "flip_rate", "accuracy_drop")
 #: Values of the ``metric`` column.
 METRICS = (
-    "accuracy",
+    *OUTCOME_METRICS,
     "accuracy_boundary_bin",
     "boundary_distance_upper",
     "min_adv_distance_median",
@@ -61,11 +68,14 @@ METRICS = (
     "min_adv_distance_q75",
     "lipschitz_max",
     "lipschitz_mean",
+    "lipschitz_relative_max",
+    "lipschitz_relative_mean",
+    "error_near_minus_far",
     "ece",
     "ece_temperature_scaled",
     "temperature",
 )
-_STREAMS = ("probe", "gaussian", "fgsm_linf", "pgd_linf", "pgd_l2", "transfer")
+_STREAMS = ("probe", "gaussian", *GRADIENT_ATTACKS, "transfer")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,8 +83,8 @@ class RobustnessSettings:
     """Every grid and setting of :func:`evaluate_robustness`.
 
     The fields and defaults are those of the ``robustness:`` config section
-    (without ``reference_activation``, which only picks the workflow's
-    reference model). Save ``dataclasses.asdict(settings)`` next to the
+    (without ``transfer_from``, which only picks the workflow's transfer
+    source models). Save ``dataclasses.asdict(settings)`` next to the
     outputs.
 
     Attributes
@@ -86,7 +96,8 @@ class RobustnessSettings:
     epsilons : tuple of float
         Attack radii in data-std units (see :func:`evaluate_robustness`).
     pgd_steps, pgd_restarts : int
-        PGD iterations per restart and random restarts.
+        PGD iterations per restart and random restarts, of every PGD attack
+        (defaults chosen by ``benchmarks/attack_convergence.py``).
     pgd_step_size_factor : float
         PGD step size is ``factor * epsilon / pgd_steps``; the PGD search of
         the minimal adversarial distance uses it too.
@@ -296,32 +307,75 @@ def clean_rows(model, inputs: EvaluationData, settings: RobustnessSettings) -> l
     return [("clean", 0.0, "accuracy", value)]
 
 
-def gaussian_rows(model, inputs: EvaluationData, settings: RobustnessSettings) -> list:
-    """``gaussian, sigma, accuracy`` per sigma, noise std ``sigma * std``."""
-    noise = gaussian_noise_accuracy(
-        model,
-        inputs.x,
-        inputs.y,
-        sigmas=settings.sigmas,
-        scale=inputs.std,
-        n_draws=settings.n_draws,
-        rng=inputs.streams["gaussian"],
-        batch_size=inputs.batch_size,
-    )
-    return _rows("gaussian", "accuracy", noise)
+def outcome_rows(attack, outcomes, clean_correct) -> list:
+    """The four rows of evidence of one attack, per epsilon, on the same points.
 
+    ``accuracy`` is the mean of ``outcomes[e]`` (raw accuracy under attack),
+    ``clean_accuracy`` the mean of ``clean_correct`` (the same points,
+    unperturbed), ``flip_rate`` the fraction of clean-correct points that
+    the attack gets misclassified (NaN if there is none) and
+    ``accuracy_drop`` is ``clean_accuracy - accuracy``.
 
-def attack_rows(model, inputs: EvaluationData, settings: RobustnessSettings) -> list:
-    """``fgsm_linf | pgd_linf | pgd_l2, e, accuracy`` on the probe points."""
+    Parameters
+    ----------
+    attack : str
+    outcomes : dict
+        ``{epsilon: array (n,)}``: per point, 1 if still classified correctly
+        under the attack, 0 if not (or the fraction of noise draws
+        classified correctly).
+    clean_correct : array_like of bool, shape (n,)
+
+    Returns
+    -------
+    list of (attack, epsilon, metric, value)
+
+    Examples
+    --------
+    >>> rows = outcome_rows("pgd_linf", {0.1: [1, 0, 0, 0]}, [1, 1, 0, 0])
+    >>> [(metric, value) for _, _, metric, value in rows]
+    [('accuracy', 0.25), ('clean_accuracy', 0.5), ('flip_rate', 0.5), \
+('accuracy_drop', 0.25)]
+    """
+    clean = np.asarray(clean_correct, dtype=bool)
     rows = []
+    for epsilon, outcome in outcomes.items():
+        outcome = np.asarray(outcome, dtype=np.float64)
+        if outcome.shape != clean.shape:
+            raise ValueError(
+                f"outcomes[{epsilon}] has shape {outcome.shape}, clean_correct "
+                f"{clean.shape}: they must describe the same points"
+            )
+        acc, clean_acc = float(np.mean(outcome)), float(np.mean(clean))
+        flip = 1.0 - float(np.mean(outcome[clean])) if clean.any() else np.nan
+        values = {
+            "accuracy": acc,
+            "clean_accuracy": clean_acc,
+            "flip_rate": flip,
+            "accuracy_drop": clean_acc - acc,
+        }
+        rows += [(attack, float(epsilon), m, v) for m, v in values.items()]
+    return rows
+
+
+def _epsilons(settings):
+    """The configured radii with 0 (the clean points) always first."""
+    return sorted({0.0, *settings.epsilons})
+
+
+def gradient_outcomes(
+    model, inputs: EvaluationData, settings: RobustnessSettings
+) -> dict:
+    """``{attack: {e: correct (p,)}}`` of every white-box gradient attack."""
+    outcomes = {}
     for attack in GRADIENT_ATTACKS:
-        unit = inputs.l2_unit if attack == "pgd_l2" else inputs.std
-        result = attack_accuracy(
+        unit = inputs.l2_unit if ATTACK_NORMS[attack] == "l2" else inputs.std
+        epsilons = _epsilons(settings)
+        result = attack_sweep(
             model,
             inputs.x_probe,
             inputs.y_probe,
             attack=attack,
-            epsilons=[e * unit for e in settings.epsilons],
+            epsilons=[e * unit for e in epsilons],
             clip=inputs.clip,
             steps=settings.pgd_steps,
             restarts=settings.pgd_restarts,
@@ -329,40 +383,125 @@ def attack_rows(model, inputs: EvaluationData, settings: RobustnessSettings) -> 
             rng=inputs.streams[attack],
             batch_size=inputs.batch_size,
         )
-        rows += _rows(
-            attack, "accuracy", {e: result[e * unit] for e in settings.epsilons}
+        outcomes[attack] = {e: result[e * unit].correct for e in epsilons}
+    return outcomes
+
+
+def transfer_outcomes(
+    model, sources: dict, inputs: EvaluationData, settings: RobustnessSettings
+) -> dict:
+    """``{transfer_from_<a>: {e: correct (p,)}}``: margin PGD L-inf crafted on
+    ``sources[a]`` (a model with activation ``a``), judged by ``model``."""
+    outcomes = {}
+    for activation, source in sources.items():
+        epsilons = _epsilons(settings)
+        result = transfer_sweep(
+            model,
+            source,
+            inputs.x_probe,
+            inputs.y_probe,
+            epsilons=[e * inputs.std for e in epsilons],
+            attack="pgd_margin_linf",
+            clip=inputs.clip,
+            steps=settings.pgd_steps,
+            restarts=settings.pgd_restarts,
+            step_size_factor=settings.pgd_step_size_factor,
+            rng=inputs.streams["transfer"],
+            batch_size=inputs.batch_size,
         )
+        outcomes[transfer_attack(activation)] = {
+            e: result[e * inputs.std].correct for e in epsilons
+        }
+    return outcomes
+
+
+def worst_case_outcomes(outcomes: dict) -> dict:
+    """Per norm and epsilon, a point is robust only if it survives every attack.
+
+    Transfer attacks (``transfer_from_*``) count as L-inf attacks.
+
+    Parameters
+    ----------
+    outcomes : dict
+        ``{attack: {epsilon: correct (n,)}}`` of attacks run on the same points.
+
+    Returns
+    -------
+    dict
+        ``{"worst_case_linf" | "worst_case_l2": {epsilon: correct (n,)}}`` for
+        each norm with at least one attack.
+
+    Examples
+    --------
+    >>> out = worst_case_outcomes(
+    ...     {"pgd_linf": {0.1: [True, True, False]},
+    ...      "transfer_from_relu": {0.1: [True, False, True]}}
+    ... )
+    >>> out["worst_case_linf"][0.1].tolist()
+    [True, False, False]
+    """
+    worst = {}
+    for attack, by_epsilon in outcomes.items():
+        norm = ATTACK_NORMS.get(attack, "linf")
+        combined = worst.setdefault(WORST_CASE[norm], {})
+        for epsilon, correct in by_epsilon.items():
+            correct = np.asarray(correct, dtype=bool)
+            combined[epsilon] = combined.get(epsilon, correct) & correct
+    return worst
+
+
+def gaussian_rows(model, inputs: EvaluationData, settings: RobustnessSettings) -> list:
+    """``gaussian, sigma, m`` for the outcome metrics, noise std ``sigma * std``.
+
+    On the whole test split: per point, the fraction of noise draws
+    classified correctly.
+    """
+    sigmas = sorted({0.0, *settings.sigmas})
+    noise = gaussian_noise_correct(
+        model,
+        inputs.x,
+        inputs.y,
+        sigmas=sigmas,
+        scale=inputs.std,
+        n_draws=settings.n_draws,
+        rng=inputs.streams["gaussian"],
+        batch_size=inputs.batch_size,
+    )
+    return outcome_rows("gaussian", noise, noise[0.0] == 1)
+
+
+def attack_rows(
+    model,
+    inputs: EvaluationData,
+    settings: RobustnessSettings,
+    transfer_models: dict | None = None,
+) -> list:
+    """Outcome rows of every gradient, transfer and worst-case attack.
+
+    All on the probe points, at every epsilon and at 0; ``transfer_models``
+    maps an activation to the model the ``transfer_from_<activation>``
+    examples are crafted on.
+    """
+    outcomes = gradient_outcomes(model, inputs, settings)
+    outcomes |= transfer_outcomes(model, transfer_models or {}, inputs, settings)
+    outcomes |= worst_case_outcomes(outcomes)
+    clean = outcomes["fgsm_linf"][0.0]
+    rows = []
+    for attack, by_epsilon in outcomes.items():
+        rows += outcome_rows(attack, by_epsilon, clean)
     return rows
 
 
-def transfer_rows(
-    model, reference_model, inputs: EvaluationData, settings: RobustnessSettings
-) -> list:
-    """``transfer_pgd_linf, e, accuracy``: PGD L-inf crafted on ``reference_model``."""
-    result = {}
-    for e in settings.epsilons:
-        epsilon = e * inputs.std
-        result[e] = transfer_accuracy(
-            model,
-            reference_model,
-            inputs.x_probe,
-            inputs.y_probe,
-            epsilon=epsilon,
-            steps=settings.pgd_steps,
-            restarts=settings.pgd_restarts,
-            step_size=settings.pgd_step_size_factor * epsilon / settings.pgd_steps,
-            rng=inputs.streams["transfer"],
-            clip=inputs.clip,
-            batch_size=inputs.batch_size,
-        )
-    return _rows("transfer_pgd_linf", "accuracy", result)
-
-
 def boundary_rows(model, inputs: EvaluationData, settings: RobustnessSettings) -> list:
-    """``clean, q, accuracy_boundary_bin`` and ``clean, q, boundary_distance_upper``.
+    """Accuracy by distance to the boundary, and the near-minus-far error.
 
-    One pair per distance bin; ``q`` is the bin's upper quantile, the second
-    row its upper distance in ``std`` units.
+    ``clean, q, accuracy_boundary_bin`` and ``clean, q,
+    boundary_distance_upper``: one pair per distance bin, ``q`` the bin's
+    upper quantile, the second row its upper distance in ``std`` units. Then
+    ``none, NaN, error_near_minus_far``: the error rate in the bin nearest
+    the boundary minus that in the farthest bin (positive when errors
+    concentrate near the boundary; it does not move with a uniform change of
+    accuracy).
     """
     boundary = inputs.boundary
     if boundary is None:
@@ -383,13 +522,19 @@ def boundary_rows(model, inputs: EvaluationData, settings: RobustnessSettings) -
         rows.append(
             ("clean", float(q), "boundary_distance_upper", float(edge) / inputs.std)
         )
-    return rows
+    near_minus_far = (1 - bins["accuracy"][0]) - (1 - bins["accuracy"][-1])
+    return rows + _summary_rows({"error_near_minus_far": near_minus_far})
 
 
 def min_distance_rows(
     model, inputs: EvaluationData, settings: RobustnessSettings
 ) -> list:
-    """``none, NaN, min_adv_distance_{median,q25,q75}`` in ``std`` units."""
+    """``none, NaN, min_adv_distance_{median,q25,q75}`` in ``std`` units.
+
+    Over the probe points the model classifies correctly (a misclassified
+    point has distance 0 by definition, which would reward low accuracy);
+    NaN when there is none.
+    """
     distance = minimal_adversarial_distance(
         model,
         inputs.x_probe,
@@ -401,7 +546,13 @@ def min_distance_rows(
         bisections=settings.min_distance_bisections,
         batch_size=inputs.batch_size,
     )
-    q25, median, q75 = _percentiles(distance / inputs.std, (0.25, 0.5, 0.75))
+    logits = _predict_logits(model, inputs.x_probe, inputs.batch_size)
+    correct = np.argmax(logits, axis=1) == inputs.y_probe
+    q25, median, q75 = (
+        _percentiles(distance[correct] / inputs.std, (0.25, 0.5, 0.75))
+        if correct.any()
+        else [np.nan] * 3
+    )
     return _summary_rows(
         {
             "min_adv_distance_median": median,
@@ -412,7 +563,10 @@ def min_distance_rows(
 
 
 def lipschitz_rows(model, inputs: EvaluationData, settings: RobustnessSettings) -> list:
-    """``none, NaN, lipschitz_{max,mean}`` over the probe points."""
+    """``none, NaN, lipschitz_{max,mean}`` and ``lipschitz_relative_{max,mean}``.
+
+    Over the probe points; see :func:`lipschitz_estimate` for the units.
+    """
     batch_size = min(inputs.batch_size, 256)
     return _summary_rows(
         lipschitz_estimate(model, inputs.x_probe, batch_size=batch_size)
@@ -451,7 +605,7 @@ def evaluate_robustness(
     model,
     data,
     *,
-    reference_model=None,
+    transfer_models=None,
     settings=None,
     probe_size=256,
     batch_size=1024,
@@ -473,23 +627,33 @@ def evaluate_robustness(
 
     Which points. Clean, Gaussian, boundary-stratified and calibration rows use
     all of ``x_test``; attacks, minimal distance and Lipschitz rows use the
-    probe points (their clean accuracy is the ``epsilon = 0`` attack row).
+    probe points. Every (attack, epsilon) has the four rows of
+    :func:`outcome_rows` on the same points, and epsilon (sigma) 0 is always
+    present, its ``accuracy`` equal to ``clean_accuracy``.
 
     Rows (``attack, epsilon, metric``), one row builder per family:
 
-    - ``clean, 0, accuracy``;
-    - ``gaussian, sigma, accuracy`` for each sigma;
-    - ``fgsm_linf | pgd_linf | pgd_l2, e, accuracy`` for each epsilon;
-    - ``transfer_pgd_linf, e, accuracy`` when ``reference_model`` is given
-      (PGD L-inf crafted on the reference model, evaluated on ``model``);
+    - ``clean, 0, accuracy`` (the whole test split);
+    - ``gaussian, sigma, m`` for each sigma and ``m`` in ``accuracy``,
+      ``clean_accuracy``, ``flip_rate``, ``accuracy_drop``;
+    - the same four metrics for ``fgsm_linf``, ``pgd_linf``, ``pgd_l2``
+      (cross-entropy), ``pgd_margin_linf``, ``pgd_margin_l2``
+      (Carlini-Wagner margin), ``transfer_from_<a>`` for each activation
+      ``a`` of ``transfer_models`` (margin PGD L-inf crafted on that model)
+      and ``worst_case_linf``, ``worst_case_l2`` (per point, robust only if
+      it survives every attack of that norm at that epsilon, transfers
+      counting as L-inf), at each epsilon;
     - ``clean, q, accuracy_boundary_bin`` and ``clean, q,
       boundary_distance_upper`` per distance bin, where ``q`` is the bin's
       upper quantile (e.g. 0.2 = the 20 % of points closest to the boundary)
       and the second row is that bin's upper distance (in ``std`` units);
     - ``none, NaN, m`` for ``m`` in ``min_adv_distance_median``,
-      ``min_adv_distance_q25``, ``min_adv_distance_q75``, ``lipschitz_max``,
-      ``lipschitz_mean``, ``ece``, ``ece_temperature_scaled`` (test ECE after
-      a temperature fitted on the validation split) and ``temperature``.
+      ``min_adv_distance_q25``, ``min_adv_distance_q75`` (correctly
+      classified probe points only), ``lipschitz_max``, ``lipschitz_mean``,
+      ``lipschitz_relative_max``, ``lipschitz_relative_mean`` (scale-free,
+      see :func:`lipschitz_estimate`), ``error_near_minus_far``, ``ece``,
+      ``ece_temperature_scaled`` (test ECE after a temperature fitted on the
+      validation split) and ``temperature``.
 
     Parameters
     ----------
@@ -506,8 +670,8 @@ def evaluate_robustness(
         ((low, high) data range, or None) and ``data_std`` (float). Other keys
         are ignored; in particular the datasets' ``scale`` (the raw-unit
         standardization scale) is not read.
-    reference_model : keras.Model, optional
-        Source of the transfer attacks.
+    transfer_models : dict, optional
+        ``{activation: keras.Model}``, the sources of the transfer attacks.
     settings : RobustnessSettings, optional
         Defaults to ``RobustnessSettings()``.
     probe_size : int, default 256
@@ -523,7 +687,7 @@ def evaluate_robustness(
 
     Examples
     --------
-    >>> df = evaluate_robustness(model, data, reference_model=other)
+    >>> df = evaluate_robustness(model, data, transfer_models={"relu": other})
     ... # doctest: +SKIP
     >>> df.query("attack == 'pgd_linf'")  # doctest: +SKIP
     """
@@ -531,9 +695,7 @@ def evaluate_robustness(
     inputs = prepare(data, settings, probe_size=probe_size, batch_size=batch_size)
     rows = clean_rows(model, inputs, settings)
     rows += gaussian_rows(model, inputs, settings)
-    rows += attack_rows(model, inputs, settings)
-    if reference_model is not None:
-        rows += transfer_rows(model, reference_model, inputs, settings)
+    rows += attack_rows(model, inputs, settings, transfer_models)
     rows += boundary_rows(model, inputs, settings)
     rows += min_distance_rows(model, inputs, settings)
     rows += lipschitz_rows(model, inputs, settings)
@@ -544,6 +706,10 @@ def evaluate_robustness(
     )
 
 
+#: Run statuses whose model classifies (if only at chance): it gets rows.
+USABLE_STATUSES = ("ok", "failed_to_learn")
+
+
 def evaluate_run(
     model_path,
     data: dict,
@@ -551,31 +717,32 @@ def evaluate_run(
     status: str,
     keys: dict,
     settings: RobustnessSettings,
-    reference_path=None,
-    reference_status: str | None = None,
+    transfer_sources: dict | None = None,
 ) -> pd.DataFrame:
     """:func:`evaluate_robustness` of one saved model of the sweep, with its keys.
 
-    A diverged model gets no rows (its accuracy is undefined); a diverged
-    or absent reference gives no transfer rows. ``data`` holds the arrays
-    of :func:`geoctx.datasets.split_and_standardize`; its ``clip_low`` /
-    ``clip_high`` (a natural value range, e.g. pixel intensities) become
-    the attacks' clip box.
+    A model whose status is not in :data:`USABLE_STATUSES` (a diverged one)
+    gets no rows (its accuracy is undefined); likewise a transfer source
+    gives no rows unless usable. ``data`` holds the arrays of
+    :func:`geoctx.datasets.split_and_standardize`; its ``clip_low`` /
+    ``clip_high`` (a natural value range, e.g. pixel intensities) become the
+    attacks' clip box. ``transfer_sources`` maps an activation to
+    ``(model path, status)`` of the matched model with that activation.
 
     Returns the tidy table with the model keys as leading columns.
     """
     columns = [*keys, *COLUMNS]
-    if status != "ok":
+    if status not in USABLE_STATUSES:
         warnings.warn(f"model status is {status!r}: no robustness rows", stacklevel=2)
         return pd.DataFrame(columns=columns)
     model = storage.load_model(model_path)
-    reference = None
-    if reference_path and reference_status == "ok":
-        reference = storage.load_model(reference_path)
+    sources = {
+        activation: storage.load_model(path)
+        for activation, (path, source_status) in (transfer_sources or {}).items()
+        if source_status in USABLE_STATUSES
+    }
     data = dict(data)
     if "clip_low" in data:
         data["clip"] = (data["clip_low"], data["clip_high"])
-    table = evaluate_robustness(
-        model, data, reference_model=reference, settings=settings
-    )
+    table = evaluate_robustness(model, data, transfer_models=sources, settings=settings)
     return table.assign(**keys)[columns]

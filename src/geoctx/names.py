@@ -1,0 +1,84 @@
+"""Names of the robustness table's attacks, in one light module.
+
+The workflow's figure list (``workflow/rules/common.smk``) and
+:mod:`geoctx.robustness` both read the attack names from here, so the two
+cannot drift apart; this module imports nothing heavy (no TensorFlow).
+
+Attacks and their norm (the worst case of a norm is taken over every attack
+of that norm run at the same epsilon, per point, as AutoAttack reports):
+
+- ``fgsm_linf``, ``pgd_linf`` (cross-entropy loss), ``pgd_margin_linf``
+  (Carlini-Wagner margin loss) and ``transfer_from_<activation>`` (margin
+  PGD L-inf crafted on the matched model with that activation): L-inf;
+- ``pgd_l2`` and ``pgd_margin_l2``: L2;
+- ``gaussian`` (epsilon = sigma) belongs to no norm ball.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+#: White-box gradient attacks, each run on the model itself.
+GRADIENT_ATTACKS = (
+    "fgsm_linf",
+    "pgd_linf",
+    "pgd_l2",
+    "pgd_margin_linf",
+    "pgd_margin_l2",
+)
+#: Norm of every gradient attack.
+ATTACK_NORMS = {attack: attack.rsplit("_", 1)[1] for attack in GRADIENT_ATTACKS}
+#: Per-point worst case over the attacks of each norm.
+WORST_CASE = {"linf": "worst_case_linf", "l2": "worst_case_l2"}
+#: Prefix of the transfer attacks' names.
+TRANSFER_PREFIX = "transfer_from_"
+#: Activations whose matched models transfer attacks are crafted on, by default.
+TRANSFER_FROM = ("sigmoid", "relu")
+
+
+def transfer_attack(activation: str) -> str:
+    """Name of the transfer attack crafted on the model with ``activation``.
+
+    Examples
+    --------
+    >>> transfer_attack("relu")
+    'transfer_from_relu'
+    """
+    return f"{TRANSFER_PREFIX}{activation}"
+
+
+def transfer_sources(
+    activation: str, activations: Iterable[str], transfer_from: Iterable[str]
+) -> list[str]:
+    """Activations whose matched models attack a model with ``activation``.
+
+    Those of ``transfer_from`` that are in the sweep, except ``activation``.
+
+    Examples
+    --------
+    >>> transfer_sources("tanh", ["sigmoid", "tanh", "relu"], ["sigmoid", "relu"])
+    ['sigmoid', 'relu']
+    >>> transfer_sources("relu", ["sigmoid", "relu"], ["sigmoid", "relu", "gelu"])
+    ['sigmoid']
+    """
+    sweep = set(activations)
+    return [a for a in transfer_from if a in sweep and a != activation]
+
+
+def attack_names(activations: Sequence[str], transfer_from: Iterable[str]) -> list[str]:
+    """Every attack of a sweep's robustness table except ``clean`` and ``none``.
+
+    Examples
+    --------
+    >>> attack_names(["sigmoid", "tanh"], ["sigmoid", "relu"])  # doctest: +ELLIPSIS
+    ['gaussian', 'fgsm_linf', ..., 'transfer_from_sigmoid', 'worst_case_linf', ...]
+    >>> "transfer_from_relu" in attack_names(["relu"], ["relu"])
+    False
+    """
+    sources = {
+        source
+        for activation in activations
+        for source in transfer_sources(activation, activations, transfer_from)
+    }
+    transfers = [transfer_attack(a) for a in transfer_from if a in sources]
+    return ["gaussian", *GRADIENT_ATTACKS, *transfers, *WORST_CASE.values()]
