@@ -37,7 +37,7 @@ from geoctx.robustness._common import (
 )
 
 #: PGD iterations per restart when the caller gives none.
-PGD_STEPS = 50
+PGD_STEPS = 20
 #: PGD random restarts when the caller gives none.
 PGD_RESTARTS = 5
 #: PGD step size is ``PGD_STEP_SIZE_FACTOR * epsilon / steps`` by default.
