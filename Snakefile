@@ -21,7 +21,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default study only when the user names none: `--configfile my.yaml` is
+# then the whole config, here and in every job a cluster executor spawns
+# (those are passed the user's files but never read profiles).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

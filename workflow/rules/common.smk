@@ -151,8 +151,13 @@ def projection_inputs(wildcards):
 
 
 def machine_cores():
-    """Every local core (1 when a cluster executor places the job)."""
-    return workflow.cores if isinstance(workflow.cores, int) else 1
+    """Every local core; 1 under a cluster executor, which sets no total (the
+    slurm profile gives such a job a whole node instead)."""
+    try:
+        cores = workflow.cores
+    except WorkflowError:
+        return 1
+    return cores if isinstance(cores, int) else 1
 
 
 def workflow_commit():
