@@ -43,9 +43,8 @@ def snakemake(workdir, *args, configfile=SMOKE):
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("study")
+def copy_workflow(workdir):
+    """Copy what a run of the workflow needs into ``workdir``."""
     for item in COPY:
         src, dst = ROOT / item, workdir / item
         if src.is_dir():
@@ -53,6 +52,12 @@ def study(tmp_path_factory):
         else:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    workdir = copy_workflow(tmp_path_factory.mktemp("study"))
     proc = snakemake(workdir)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return workdir

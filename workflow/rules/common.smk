@@ -1,6 +1,7 @@
 # Everything that is not a rule: config validation, the sweep grid, target
 # builders and input functions. Light imports only: every job re-reads this.
 
+import math
 import os
 import re
 import subprocess
@@ -148,6 +149,43 @@ def projection_inputs(wildcards):
         f"results/models/{MODEL.format(activation=activation, **keys)}/representations.npz"
         for activation in config["activations"]
     ]
+
+
+# What each job asks a scheduler for: (mem_mb, runtime in minutes). Memory is
+# the peak RSS in benchmarks/rules/ (python benchmarks/stage_costs.py) with
+# headroom; the time limit is about ten times the job time of the default
+# study. Both grow with each retry; per-model runtimes also with model size.
+JOB_SIZES = {
+    "make_dataset": (500, 5),
+    "train_model": (1500, 10),
+    "compute_geometry": (1000, 10),
+    "compute_jacobians": (1500, 10),
+    "compute_robustness": (1500, 15),
+    "benchmark_inference": (1500, 20),
+    "aggregate_table": (1000, 5),
+    "score_claims": (1000, 5),
+    "plot": (1000, 5),
+    "render_report": (1000, 5),
+    "render_pdf": (1000, 5),
+}
+# width x depth of the default study's deep models, which the runtimes fit
+REFERENCE_SIZE = 64 * 8
+
+
+def job_mem_mb(rule):
+    """A rule's memory request in MB, doubled on each retry."""
+    return lambda wildcards, attempt: JOB_SIZES[rule][0] * 2 ** (attempt - 1)
+
+
+def job_runtime(rule):
+    """A rule's time limit in minutes, longer on each retry; for a per-model
+    rule also scaled by width x depth beyond the reference size."""
+
+    def runtime(wildcards, attempt):
+        size = int(wildcards.get("width", 1)) * int(wildcards.get("depth", 1))
+        return math.ceil(JOB_SIZES[rule][1] * attempt * max(1, size / REFERENCE_SIZE))
+
+    return runtime
 
 
 def machine_cores():
