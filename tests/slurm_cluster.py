@@ -122,9 +122,7 @@ class Cluster:
             return []
         jobs = []
         for line in self.jobcomp.read_text().splitlines():
-            fields = dict(
-                item.split("=", 1) for item in line.split() if "=" in item
-            )
+            fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
             jobs.append(fields)
         return jobs
 
@@ -153,9 +151,7 @@ def start(root: Path) -> Cluster:
         raise RuntimeError(f"{conf} exists and is not this test's: not replacing it")
     memory = machine_memory_mb() - 512  # leave the OS room
     conf.parent.mkdir(parents=True, exist_ok=True)
-    conf.write_text(
-        slurm_conf(root, node=node, cpus=os.cpu_count(), memory_mb=memory)
-    )
+    conf.write_text(slurm_conf(root, node=node, cpus=os.cpu_count(), memory_mb=memory))
     env = {
         **os.environ,
         "SLURM_CONF": str(conf),
