@@ -157,11 +157,11 @@ def projection_inputs(wildcards):
 # study. Both grow with each retry; per-model runtimes also with model size.
 JOB_SIZES = {
     "make_dataset": (500, 5),
-    "train_model": (1500, 10),
-    "compute_geometry": (1000, 10),
-    "compute_jacobians": (1500, 10),
-    "compute_robustness": (1500, 15),
-    "benchmark_inference": (1500, 20),
+    "train_model": (1500, 5),
+    "compute_geometry": (1000, 5),
+    "compute_jacobians": (1500, 5),
+    "compute_robustness": (1500, 5),
+    "benchmark_inference": (1500, 15),
     "aggregate_table": (1000, 5),
     "score_claims": (1000, 5),
     "plot": (1000, 5),
