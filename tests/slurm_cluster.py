@@ -44,8 +44,10 @@ def install() -> str | None:
     if shutil.which("apt-get") is None:
         return "Slurm is not installed and apt-get is not available"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q"]):
-        args = cmd + (PACKAGES if "install" in cmd else [])
+    for args in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", *PACKAGES],
+    ):
         proc = subprocess.run(args, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             return f"{' '.join(args)} failed: {proc.stderr[-500:]}"

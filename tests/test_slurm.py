@@ -17,7 +17,14 @@ import time
 import pandas as pd
 import pytest
 import slurm_cluster
-from test_workflow import SMOKE, copy_workflow, study  # noqa: F401 (fixture)
+from test_workflow import (  # noqa: F401 (study: the local run, a fixture)
+    GEOMETRY_ONLY,
+    SMOKE,
+    copy_workflow,
+    edited_config,
+    rule_counts,
+    study,
+)
 
 from geoctx import fingerprint
 
@@ -51,7 +58,7 @@ def cluster(tmp_path_factory):
     slurm_cluster.stop(root)
 
 
-def run_on_slurm(cluster, workdir, *args):
+def run_on_slurm(cluster, workdir, *args, configfile=SMOKE):
     cmd = [
         "timeout",
         "-k",
@@ -63,14 +70,14 @@ def run_on_slurm(cluster, workdir, *args):
         "--workflow-profile",
         "profiles/slurm",
         "--configfile",
-        SMOKE,
+        configfile,
         "--slurm-no-account",  # the test cluster has no accounts
         *args,
     ]
     env = {**cluster.env, "TF_CPP_MIN_LOG_LEVEL": "2"}
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
-    assert proc.returncode != 124, "the Slurm run hung and was killed"
+    assert proc.returncode not in (124, 137), "the Slurm run hung and was killed"
     return proc, time.monotonic() - start
 
 
@@ -131,6 +138,25 @@ def test_tables_match_a_local_run(study, slurm_study):  # noqa: F811
     assert (workdir / "results/report/fingerprint.txt").read_text() == (
         study / "results/report/fingerprint.txt"
     ).read_text()
+
+
+def test_groups_change_nothing_about_what_reruns(cluster, slurm_study):
+    workdir, _ = slurm_study
+
+    def dry_run(configfile=SMOKE):
+        args = ("-n", "--quiet", "rules")
+        proc, _ = run_on_slurm(cluster, workdir, *args, configfile=configfile)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return rule_counts(proc.stdout)
+
+    assert dry_run() == {}
+    # as in test_workflow: a geometry setting reruns geometry and what follows
+    edited = edited_config(workdir, lambda c: c["geometry"].update(k=4))
+    assert dry_run(edited) == {
+        "compute_geometry": 8,
+        "aggregate_table": 1,
+        **GEOMETRY_ONLY,
+    }
 
 
 def test_a_failing_job_is_retried_then_reported(cluster, slurm_study):
