@@ -152,21 +152,24 @@ def projection_inputs(wildcards):
 
 
 # What each job asks a scheduler for: (mem_mb, runtime in minutes). Memory is
-# the peak RSS in benchmarks/rules/ (python benchmarks/stage_costs.py) with
-# headroom; the time limit is about ten times the job time of the default
-# study. Both grow with each retry; per-model runtimes also with model size.
+# the peak RSS in benchmarks/rules/ of the smoke study (python
+# benchmarks/stage_costs.py: 825-870 MB for TensorFlow jobs, 160-290 MB for
+# the rest) with room for the default study's larger data; the time limit is
+# about ten times the default study's job time (per model 31 s for all four
+# stages). Both grow with each retry; per-model time limits also with model
+# size. A group job asks for the sum over its layers.
 JOB_SIZES = {
     "make_dataset": (500, 5),
-    "train_model": (1500, 5),
-    "compute_geometry": (1000, 5),
-    "compute_jacobians": (1500, 5),
-    "compute_robustness": (1500, 5),
+    "train_model": (1500, 3),
+    "compute_geometry": (1000, 2),
+    "compute_jacobians": (1500, 2),
+    "compute_robustness": (1500, 3),
     "benchmark_inference": (1500, 15),
-    "aggregate_table": (1000, 5),
-    "score_claims": (1000, 5),
-    "plot": (1000, 5),
-    "render_report": (1000, 5),
-    "render_pdf": (1000, 5),
+    "aggregate_table": (750, 5),
+    "score_claims": (750, 5),
+    "plot": (750, 5),
+    "render_report": (750, 5),
+    "render_pdf": (750, 5),
 }
 # width x depth of the default study's deep models, which the runtimes fit
 REFERENCE_SIZE = 64 * 8
