@@ -21,8 +21,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# The default study, unless `--configfile` names another one: a given config
-# file replaces it (never merged into it), with or without a profile.
+# The default study only when the user names none: `--configfile my.yaml` is
+# then the whole config, here and in every job a cluster executor spawns
+# (those are passed the user's files but never read profiles).
 if not workflow.overwrite_configfiles:
 
     configfile: "config/config.yaml"

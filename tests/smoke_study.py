@@ -32,7 +32,7 @@ def snakemake(workdir, *args, configfile=SMOKE, env=None):
 
 
 def copy_workflow(workdir):
-    """Copy the workflow's files (not its results) into ``workdir``."""
+    """Copy the workflow's files (not its results) into ``workdir``; return it."""
     for item in COPY:
         src, dst = ROOT / item, workdir / item
         if src.is_dir():
@@ -40,3 +40,4 @@ def copy_workflow(workdir):
         else:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
+    return workdir

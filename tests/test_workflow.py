@@ -182,13 +182,18 @@ def test_snakemake_report_zip(study):
     assert (study / "results/report.zip").stat().st_size > 10_000
 
 
-def dry_run(workdir, *args, configfile=SMOKE):
-    proc = snakemake(workdir, "-n", "--quiet", "rules", *args, configfile=configfile)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, flags=re.M))
+def rule_counts(stats):
+    """Jobs per rule from a dry run's job stats, without `all` and the total."""
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", stats, flags=re.M))
     counts.pop("total", None)
     counts.pop("all", None)
     return {rule: int(n) for rule, n in counts.items()}
+
+
+def dry_run(workdir, *args, configfile=SMOKE):
+    proc = snakemake(workdir, "-n", "--quiet", "rules", *args, configfile=configfile)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return rule_counts(proc.stdout)
 
 
 N_MODELS = 8  # the smoke study: 2 datasets x 2 activations x 2 depths

@@ -10,8 +10,17 @@ rule aggregate_table:
         ),
     log:
         "logs/aggregate_table/{table}.log",
+    benchmark:
+        "benchmarks/rules/aggregate_table/{table}.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("aggregate_table"),
+        runtime=job_runtime("aggregate_table"),
     params:
         config_sha256=lambda wildcards: config_hash(
             config, TABLE_CONFIG_KEYS[wildcards.table]

@@ -1,6 +1,7 @@
 # Everything that is not a rule: config validation, the sweep grid, target
 # builders and input functions. Light imports only: every job re-reads this.
 
+import math
 import os
 import re
 import subprocess
@@ -174,9 +175,54 @@ def projection_inputs(wildcards):
     ]
 
 
+# What each job asks a scheduler for: (mem_mb, runtime in minutes). Memory is
+# the peak RSS in benchmarks/rules/ of the smoke study (python
+# benchmarks/stage_costs.py: 825-870 MB for TensorFlow jobs, 160-290 MB for
+# the rest) with room for the default study's larger data; the time limit is
+# about ten times the default study's job time (per model 31 s for all four
+# stages). Both grow with each retry; per-model time limits also with model
+# size. A group job asks for the sum over its layers.
+JOB_SIZES = {
+    "make_dataset": (500, 5),
+    "train_model": (1500, 3),
+    "compute_geometry": (1000, 2),
+    "compute_jacobians": (1500, 2),
+    "compute_robustness": (1500, 3),
+    "benchmark_inference": (1500, 15),
+    "aggregate_table": (750, 5),
+    "score_claims": (750, 5),
+    "plot": (750, 5),
+    "render_report": (750, 5),
+    "render_pdf": (750, 5),
+}
+# width x depth of the default study's deep models, which the runtimes fit
+REFERENCE_SIZE = 64 * 8
+
+
+def job_mem_mb(rule):
+    """A rule's memory request in MB, doubled on each retry."""
+    return lambda wildcards, attempt: JOB_SIZES[rule][0] * 2 ** (attempt - 1)
+
+
+def job_runtime(rule):
+    """A rule's time limit in minutes, longer on each retry; for a per-model
+    rule also scaled by width x depth beyond the reference size."""
+
+    def runtime(wildcards, attempt):
+        size = int(wildcards.get("width", 1)) * int(wildcards.get("depth", 1))
+        return math.ceil(JOB_SIZES[rule][1] * attempt * max(1, size / REFERENCE_SIZE))
+
+    return runtime
+
+
 def machine_cores():
-    """Every local core (1 when a cluster executor places the job)."""
-    return workflow.cores if isinstance(workflow.cores, int) else 1
+    """Every local core; 1 under a cluster executor, which sets no total (the
+    slurm profile gives such a job a whole node instead)."""
+    try:
+        cores = workflow.cores
+    except WorkflowError:
+        return 1
+    return cores if isinstance(cores, int) else 1
 
 
 def workflow_commit():

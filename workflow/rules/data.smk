@@ -6,8 +6,15 @@ rule make_dataset:
         meta="results/data/{dataset}/meta.json",
     log:
         "logs/make_dataset/{dataset}.log",
+    benchmark:
+        "benchmarks/rules/make_dataset/{dataset}.tsv"
+    retries: 2
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("make_dataset"),
+        runtime=job_runtime("make_dataset"),
     params:
         spec=lambda wildcards: dataset_params(config, wildcards.dataset),
     script:

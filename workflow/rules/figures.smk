@@ -11,8 +11,17 @@ rule plot_accuracy:
         svg="results/figures/accuracy_vs_depth.svg",
     log:
         "logs/plot_accuracy.log",
+    benchmark:
+        "benchmarks/rules/plot_accuracy/accuracy_vs_depth.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
     script:
         "../../scripts/plot_accuracy.py"
 
@@ -30,8 +39,17 @@ rule plot_grad_norms:
         svg="results/figures/grad_norm_by_layer.svg",
     log:
         "logs/plot_grad_norms.log",
+    benchmark:
+        "benchmarks/rules/plot_grad_norms/grad_norm_by_layer.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
     script:
         "../../scripts/plot_grad_norms.py"
 
@@ -50,8 +68,17 @@ rule plot_robustness:
         svg="results/figures/robustness_{attack}.svg",
     log:
         "logs/plot_robustness/{attack}.log",
+    benchmark:
+        "benchmarks/rules/plot_robustness/{attack}.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
     script:
         "../../scripts/plot_robustness.py"
 
@@ -69,8 +96,17 @@ rule plot_boundary_accuracy:
         svg="results/figures/boundary_accuracy.svg",
     log:
         "logs/plot_boundary_accuracy.log",
+    benchmark:
+        "benchmarks/rules/plot_boundary_accuracy/boundary_accuracy.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
     script:
         "../../scripts/plot_boundary_accuracy.py"
 
@@ -88,8 +124,17 @@ rule plot_latency:
         svg="results/figures/latency_ratio.svg",
     log:
         "logs/plot_latency.log",
+    benchmark:
+        "benchmarks/rules/plot_latency/latency_ratio.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
     script:
         "../../scripts/plot_latency.py"
 
@@ -108,8 +153,17 @@ rule plot_geometry:
         svg="results/figures/geometry_{metric}.svg",
     log:
         "logs/plot_geometry/{metric}.log",
+    benchmark:
+        "benchmarks/rules/plot_geometry/{metric}.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
     script:
         "../../scripts/plot_geometry.py"
 
@@ -129,8 +183,17 @@ rule plot_projections:
         svg="results/figures/projections_{dataset}.svg",
     log:
         "logs/plot_projections/{dataset}.log",
+    benchmark:
+        "benchmarks/rules/plot_projections/{dataset}.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
     params:
         activations=config["activations"],
     script:

@@ -9,12 +9,15 @@ rule compute_geometry:
         f"logs/compute_geometry/{MODEL}.log",
     benchmark:
         f"benchmarks/rules/compute_geometry/{MODEL}.tsv"
+    retries: 2
+    group:
+        "model"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=job_mem_mb("compute_geometry"),
+        runtime=job_runtime("compute_geometry"),
     params:
         settings=lambda wildcards: geometry_settings("geometry"),
     script:
@@ -33,12 +36,15 @@ rule compute_jacobians:
         f"logs/compute_jacobians/{MODEL}.log",
     benchmark:
         f"benchmarks/rules/compute_jacobians/{MODEL}.tsv"
+    retries: 2
+    group:
+        "model"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=20,
+        mem_mb=job_mem_mb("compute_jacobians"),
+        runtime=job_runtime("compute_jacobians"),
     params:
         settings=lambda wildcards: geometry_settings("jacobians"),
     script:

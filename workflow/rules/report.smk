@@ -10,8 +10,17 @@ rule score_claims:
         ),
     log:
         "logs/score_claims.log",
+    benchmark:
+        "benchmarks/rules/score_claims/claims.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("score_claims"),
+        runtime=job_runtime("score_claims"),
     params:
         activations=config["activations"],
         settings=config["claims"],
@@ -33,8 +42,17 @@ rule render_report:
         config="results/report/study_config.json",
     log:
         "logs/render_report.log",
+    benchmark:
+        "benchmarks/rules/render_report/report.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("render_report"),
+        runtime=job_runtime("render_report"),
     params:
         study=config["study"],
         config=config,
@@ -52,7 +70,16 @@ rule render_pdf:
         "results/report/report.pdf",
     log:
         "logs/render_pdf.log",
+    benchmark:
+        "benchmarks/rules/render_pdf/report.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("render_pdf"),
+        runtime=job_runtime("render_pdf"),
     script:
         "../../scripts/render_pdf.py"

@@ -14,12 +14,15 @@ rule compute_robustness:
         f"logs/compute_robustness/{MODEL}.log",
     benchmark:
         f"benchmarks/rules/compute_robustness/{MODEL}.tsv"
+    retries: 2
+    group:
+        "model"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=job_mem_mb("compute_robustness"),
+        runtime=job_runtime("compute_robustness"),
     params:
         settings=robustness_settings,
         transfer_from=transfer_from,
@@ -34,13 +37,16 @@ rule benchmark_inference:
         "results/inference/{activation}.parquet",
     log:
         "logs/benchmark_inference/{activation}.log",
+    benchmark:
+        "benchmarks/rules/benchmark_inference/{activation}.tsv"
+    retries: 2
     conda:
         ENV
     # all cores: nothing else runs while it times (the timed code uses one thread)
     threads: machine_cores()
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=job_mem_mb("benchmark_inference"),
+        runtime=job_runtime("benchmark_inference"),
     params:
         depths=config["inference"]["depths"] or config["depths"],
         widths=config["inference"]["widths"] or config["widths"],

@@ -14,12 +14,15 @@ rule train_model:
         f"logs/train_model/{MODEL}.log",
     benchmark:
         f"benchmarks/rules/train_model/{MODEL}.tsv"
+    retries: 2
+    group:
+        "model"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=job_mem_mb("train_model"),
+        runtime=job_runtime("train_model"),
     params:
         training=config["training"],
     script:
