@@ -122,7 +122,13 @@ def table_inputs(wildcards):
 
 GEOMETRY_PARAMS = {
     "geometry": ("probe_size", "k", "betti_max_points", "probe_folds", "seed"),
-    "jacobians": ("jacobian_points", "curve_points", "seed"),
+    "jacobians": (
+        "jacobian_points",
+        "curve_points",
+        "curve_rtol",
+        "curve_max_points",
+        "seed",
+    ),
 }
 
 
