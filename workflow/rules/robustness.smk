@@ -24,13 +24,21 @@ rule compute_robustness:
         "../../scripts/compute_robustness.py"
 
 
+# One job per depth x width cell (and one for the activation op alone,
+# w0_d0): every activation of a cell is timed in one process, interleaved in
+# random order over blocks, so the per-block ratios are free of machine
+# drift. A cell rather than the whole grid per job: a job stays short, and
+# a new depth or width adds jobs instead of retiming the grid.
 rule benchmark_inference:
     input:
         code=package("cost", "models", "training", "tables"),
     output:
-        "results/inference/{activation}.parquet",
+        "results/inference/w{width}_d{depth}.parquet",
     log:
-        "logs/benchmark_inference/{activation}.log",
+        "logs/benchmark_inference/w{width}_d{depth}.log",
+    wildcard_constraints:
+        width=r"\d+",
+        depth=r"\d+",
     conda:
         ENV
     # all cores: nothing else runs while it times (the timed code uses one thread)
@@ -39,8 +47,7 @@ rule benchmark_inference:
         mem_mb=2000,
         runtime=20,
     params:
-        depths=config["inference"]["depths"] or config["depths"],
-        widths=config["inference"]["widths"] or config["widths"],
-        settings=config["inference"],
+        activations=config["activations"],
+        settings=inference_settings(),
     script:
         "../../scripts/benchmark_inference.py"
