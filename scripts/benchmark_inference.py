@@ -1,4 +1,4 @@
-"""benchmark_inference: forward-pass and activation-op latency of one activation."""
+"""benchmark_inference: every activation of one depth x width cell, interleaved."""
 
 from geoctx.jobserver import delegate
 
@@ -13,13 +13,14 @@ from geoctx.training import configure_backend
 
 configure_backend(threads=1, seed=0)
 settings = snakemake.params.settings
-table = cost.benchmark_activation(
-    snakemake.wildcards.activation,
-    depths=snakemake.params.depths,
-    widths=snakemake.params.widths,
+table = cost.benchmark_cell(
+    snakemake.params.activations,
+    depth=int(snakemake.wildcards.depth),
+    width=int(snakemake.wildcards.width),
     batch_sizes=settings["batch_sizes"],
     n_features=settings["n_features"],
     n_classes=settings["n_classes"],
+    blocks=settings["blocks"],
     repeats=settings["repeats"],
     warmup=settings["warmup"],
     op_size=settings["op_size"],

@@ -1,9 +1,11 @@
 """The latency timers of geoctx.cost."""
 
 import keras
+import numpy as np
+import pandas as pd
 import pytest
 
-from geoctx import cost
+from geoctx import claims, cost, tables
 
 
 def test_inference_latency_reports_consistent_timings():
@@ -30,3 +32,96 @@ def test_activation_op_latency_grows_with_size():
 def test_timers_reject_bad_counts(options, match):
     with pytest.raises(ValueError, match=match):
         cost.activation_op_latency("relu", size=10, **options)
+
+
+def _drifting_table():
+    """Four blocks whose machine slows 2x per block; sigmoid always 1.5x ReLU."""
+    speed = [1.0, 2.0, 4.0, 8.0]
+    return pd.DataFrame(
+        {
+            "activation": ["relu", "sigmoid"] * 4,
+            "op": "mlp_forward",
+            "depth": 2,
+            "width": 8,
+            "batch_size": 256,
+            "block": np.repeat(range(4), 2),
+            "latency_ms_median": np.repeat(speed, 2) * np.tile([1.0, 1.5], 4),
+        }
+    )
+
+
+def test_ratio_is_taken_within_each_block():
+    ratios = cost.ratio_to(_drifting_table())
+    assert ratios[ratios.activation == "sigmoid"].latency_ratio.tolist() == [1.5] * 4
+    assert (ratios[ratios.activation == "relu"].latency_ratio == 1.0).all()
+    # Without blocks, sigmoid's block 0 against ReLU's block 3 would read 1.5 / 8.
+    assert cost.ratio_to(_drifting_table().iloc[:0]).empty
+
+
+def test_c9_evidence_is_the_median_per_block_log2_ratio():
+    (c9,) = [ev for ev in claims.EVIDENCE if ev.claim == "C9"]
+    table = _drifting_table()
+    table.loc[7, "latency_ms_median"] = 8.0 * 3.0  # one outlying block: 3x
+    small = table.assign(batch_size=1, latency_ms_median=1.0)
+    values = c9.extract({"inference": pd.concat([table, small])})
+    values = values.set_index("activation").value
+    assert values["relu"] == 0.0
+    assert values["sigmoid"] == pytest.approx(np.log2(1.5))  # median of 4 blocks
+    assert list(c9.unit) == ["depth", "width", "batch_size"]
+
+
+def test_benchmark_cell_interleaves_every_activation_in_every_block():
+    table = cost.benchmark_cell(
+        ["relu", "sigmoid"],
+        depth=1,
+        width=4,
+        batch_sizes=[1, 8],
+        n_features=3,
+        n_classes=2,
+        blocks=3,
+        repeats=3,
+        warmup=1,
+    )
+    assert len(table) == 3 * 2 * 2 and set(table.op) == {"mlp_forward"}
+    per_block = table.groupby("block")[["activation", "batch_size"]]
+    for _, block in per_block:
+        assert sorted(map(tuple, block.to_numpy())) == sorted(
+            [("relu", 1), ("relu", 8), ("sigmoid", 1), ("sigmoid", 8)]
+        )
+    orders = [tuple(map(tuple, block.to_numpy())) for _, block in per_block]
+    assert len(set(orders)) > 1  # a fresh random order per block (seed 0)
+    assert (table.latency_ms_median > 0).all()
+    tables.to_table(table, "inference")  # the table's schema, columns and types
+
+
+def test_benchmark_cell_op_cell_times_the_activation_alone():
+    table = cost.benchmark_cell(
+        ["relu", "tanh"], depth=0, width=0, blocks=2, repeats=3, op_size=1000
+    )
+    assert set(table.op) == {"activation_op"}
+    assert set(table.batch_size) == {1000} and len(table) == 2 * 2
+
+
+@pytest.mark.parametrize(
+    ("activations", "options", "match"),
+    [
+        (["relu"], {"blocks": 0}, "blocks"),
+        (["relu", "relu"], {}, "distinct"),
+        ([], {}, "not empty"),
+    ],
+)
+def test_benchmark_cell_rejects_bad_settings(activations, options, match):
+    with pytest.raises(ValueError, match=match):
+        cost.benchmark_cell(activations, depth=0, width=0, op_size=10, **options)
+
+
+def test_inference_part_must_hold_its_cell(tmp_path):
+    table = _drifting_table().assign(
+        backend="tensorflow", latency_ms_iqr=0.0, throughput_per_s=1.0, cpu="x"
+    )
+    table = table.assign(threads=1)
+    tables.write(table, tmp_path / "w8_d2.parquet", "inference")
+    assert tables.read_part(tmp_path / "w8_d2.parquet", "inference").num_rows == 8
+    tables.write(table, tmp_path / "w8_d3.parquet", "inference")
+    with pytest.raises(ValueError, match="depth=3"):
+        tables.read_part(tmp_path / "w8_d3.parquet", "inference")

@@ -508,6 +508,86 @@ def test_input_circle_lies_in_the_principal_plane():
     np.testing.assert_allclose(steps, perimeter / n_points)
 
 
+def _linear(a, b, angle=0.7):
+    """Forward map of a 2-D curve through a 3x2 map with singular values a, b."""
+    rotation = np.array(
+        [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
+    )
+    A = _orthogonal(np.random.default_rng(0), 3, 2) @ np.diag([a, b]) @ rotation
+    return lambda c: [c, c @ A.T]
+
+
+def test_trajectory_of_a_circle_through_a_linear_map_is_an_ellipse():
+    from scipy.special import ellipe
+
+    a, b = 3.0, 1.0
+    X = np.random.default_rng(1).normal(size=(100, 2)) @ np.diag([2.0, 1.0])
+    circle, (layer_0, ellipse), converged = geo.refined_trajectory(
+        _linear(a, b), X, n_points=16
+    )
+    assert converged
+    r = np.linalg.norm(circle[0] - X.mean(axis=0))
+    perimeter = 4 * a * r * ellipe(1 - (b / a) ** 2)  # complete elliptic integral
+    assert geo.trajectory_length_ratio(circle, ellipse) == pytest.approx(
+        perimeter / (2 * math.pi * r), rel=1e-3
+    )
+    rms_radius = r * math.sqrt((a**2 + b**2) / 2)
+    assert geo.trajectory_length_scaled(circle, ellipse) == pytest.approx(
+        perimeter / rms_radius / (2 * math.pi), rel=1e-3
+    )
+    assert geo.trajectory_length_scaled(layer_0, layer_0) == pytest.approx(1.0)
+
+
+def test_scaled_trajectory_length_ignores_the_layer_scale():
+    rng = np.random.default_rng(0)
+    curve, layer = rng.normal(size=(40, 2)), rng.normal(size=(40, 5))
+    expected = geo.trajectory_length_scaled(curve, layer)
+    assert geo.trajectory_length_scaled(curve, 7.0 * layer + 3.0) == pytest.approx(
+        expected
+    )
+    assert geo.trajectory_length_scaled(curve, 2.0 * curve) == pytest.approx(1.0)
+
+
+def _chaotic_tanh(width=100, depth=6, sigma_w=4.0):
+    """A random tanh network deep in the chaotic regime (Poole et al. 2016)."""
+    rng = np.random.default_rng(0)
+    shapes = [(2, width)] + [(width, width)] * (depth - 1)
+    weights = [rng.normal(scale=sigma_w / math.sqrt(n), size=(n, m)) for n, m in shapes]
+
+    def forward(c):
+        layers = [c]
+        for W in weights:
+            layers.append(np.tanh(layers[-1] @ W))
+        return layers
+
+    return forward
+
+
+def test_refinement_converges_on_a_chaotic_tanh_network():
+    forward = _chaotic_tanh()
+    X = np.random.default_rng(1).normal(size=(200, 2))
+    reference = geo.input_circle(X, n_points=40_000)
+    truth = geo.trajectory_length_ratio(reference, forward(reference)[-1])
+    coarse = geo.input_circle(X, n_points=100)
+    undersampled = geo.trajectory_length_ratio(coarse, forward(coarse)[-1])
+    circle, curves, converged = geo.refined_trajectory(forward, X, n_points=100)
+    assert converged and len(circle) > 100
+    refined = geo.trajectory_length_ratio(circle, curves[-1])
+    assert undersampled < 0.8 * truth  # 100 points miss a fifth of the length
+    assert refined == pytest.approx(truth, rel=0.01)
+    # The refined curve is the circle with more points, each mapped once.
+    np.testing.assert_allclose(circle, geo.input_circle(X, n_points=len(circle)))
+    np.testing.assert_allclose(curves[-1], forward(circle)[-1], atol=1e-12)
+
+
+def test_refinement_stops_at_the_cap():
+    X = np.random.default_rng(1).normal(size=(200, 2))
+    circle, _, converged = geo.refined_trajectory(
+        _chaotic_tanh(), X, n_points=100, max_points=400
+    )
+    assert not converged and len(circle) == 400
+
+
 def test_jacobian_spectrum_identity():
     J = np.tile(np.eye(3), (10, 1, 1))
     spectrum = geo.jacobian_spectrum(J)
@@ -518,10 +598,42 @@ def test_jacobian_spectrum_identity():
 def test_jacobian_spectrum_known_values():
     J = np.stack([np.diag([2.0, 1.0]), np.diag([2.0, 1.0]), np.diag([4.0, 0.0])])
     spectrum = geo.jacobian_spectrum(J)
-    # log-mean per point: log(2)/2, log(2)/2, log(4) (zero direction dropped)
-    expected = (math.log(2) / 2 * 2 + math.log(4)) / 3
+    floor = 4.0 * 2 * np.finfo(np.float64).eps  # largest value x dimension x eps
+    # The zero direction is kept at the floor, not dropped.
+    expected = (2 * math.log(2) + math.log(4) + math.log(floor)) / 6
     assert spectrum["jacobian_log_sv_mean"] == pytest.approx(expected)
-    assert spectrum["jacobian_condition"] == pytest.approx(2.0)  # median(2, 2, 1)
+    assert spectrum["jacobian_condition"] == pytest.approx(2.0)  # median(2, 2, 4/fl)
+    assert spectrum["jacobian_collapsed_fraction"] == pytest.approx(1 / 6)
+
+
+def test_jacobian_spectrum_of_a_half_dead_layer_is_not_an_isometry():
+    J = np.tile(np.diag([1.0, 1.0, 0.0, 0.0]), (3, 1, 1))
+    spectrum = geo.jacobian_spectrum(J)
+    floor = 4 * np.finfo(np.float64).eps
+    assert spectrum["jacobian_collapsed_fraction"] == 0.5
+    assert spectrum["jacobian_log_sv_mean"] == pytest.approx(math.log(floor) / 2)
+    assert spectrum["jacobian_condition"] == pytest.approx(1 / floor)
+
+
+def test_jacobian_spectrum_floor_is_that_of_the_dtype_and_the_layer_scale():
+    # 1e-9 is far above float64's floor, below float32's (3 * 1.19e-7).
+    J = np.diag([1.0, 1.0, 1e-9])[None]
+    assert geo.jacobian_spectrum(J)["jacobian_collapsed_fraction"] == 0.0
+    as32 = geo.jacobian_spectrum(J.astype(np.float32))
+    assert as32["jacobian_collapsed_fraction"] == pytest.approx(1 / 3)
+    # A point whose whole Jacobian vanishes collapses against the others' scale.
+    spectrum = geo.jacobian_spectrum(np.stack([np.eye(2), np.zeros((2, 2))]))
+    floor = 2 * np.finfo(np.float64).eps
+    assert spectrum["jacobian_collapsed_fraction"] == 0.5
+    assert spectrum["jacobian_log_sv_mean"] == pytest.approx(math.log(floor) / 2)
+    assert spectrum["jacobian_condition"] == 1.0
+
+
+def test_jacobian_spectrum_of_zero_jacobians_is_fully_collapsed():
+    with pytest.warns(RuntimeWarning, match="every Jacobian is zero"):
+        spectrum = geo.jacobian_spectrum(np.zeros((3, 4, 2)))
+    assert spectrum["jacobian_collapsed_fraction"] == 1.0
+    assert math.isnan(spectrum["jacobian_log_sv_mean"])
 
 
 def test_jacobian_spectrum_of_rectangular_jacobians():
@@ -591,6 +703,9 @@ INVALID = [
     (lambda: geo.trajectory_length_ratio(GOOD, GOOD[:-1]), "curve_layer has 9"),
     (lambda: geo.input_circle(GOOD[:, :1]), "at least 2 features"),
     (lambda: geo.input_circle(GOOD, n_points=2), "n_points"),
+    (lambda: geo.trajectory_length_scaled(GOOD, GOOD[:-1]), "curve_layer has 9"),
+    (lambda: geo.refined_trajectory(list, GOOD, rtol=1.0), "rtol must be"),
+    (lambda: geo.refined_trajectory(list, GOOD, max_points=100), "max_points must"),
     (lambda: geo.all_metrics(GOOD, GOOD, LABELS, k=5), r"k < n/2"),
 ]
 
@@ -613,6 +728,7 @@ DEGENERATE = {
     "twonn_dimension": lambda: geo.twonn_dimension(CONSTANT),
     "effective_rank": lambda: geo.effective_rank(CONSTANT),
     "trajectory_length_ratio": lambda: geo.trajectory_length_ratio(CONSTANT, INPUT),
+    "trajectory_length_scaled": lambda: geo.trajectory_length_scaled(INPUT, CONSTANT),
     "jacobian_spectrum": lambda: geo.jacobian_spectrum(np.zeros((3, 4, 2)))[
         "jacobian_condition"
     ],

@@ -66,7 +66,31 @@ def test_jacobian_table_of_a_scaling_network():
             np.log(2), rel=1e-5
         )
         assert values[(layer, "jacobian_condition")] == pytest.approx(1.0, rel=1e-5)
+        assert values[(layer, "jacobian_collapsed_fraction")] == 0.0
+        assert values[(layer, "trajectory_length_scaled")] == pytest.approx(1.0)
     assert values[(0, "trajectory_length_ratio")] == pytest.approx(1.0)
+    assert list(table.metric[table.layer == 1]) == list(JACOBIAN_METRICS)
+
+
+def test_jacobian_table_keeps_the_directions_of_a_dead_relu_unit():
+    from geoctx.models import build_mlp
+
+    model = build_mlp(2, 2, activation="relu", width=2, depth=1)
+    # Unit 2 has bias -100: dead on every probe point; unit 1 is x1 where x1 > 0.
+    weights = [np.eye(2), np.array([0.0, -100.0]), np.eye(2), np.zeros(2)]
+    model.set_weights([w.astype("float32") for w in weights])
+    X = np.abs(np.random.default_rng(0).normal(size=(50, 2))).astype("float32")
+    X[:, 0] += 1.0  # x1 > 0: unit 1 alive everywhere
+    settings = GeometrySettings(jacobian_points=10, curve_points=16)
+    values = (
+        jacobian_table({"trained": model}, X, settings)
+        .set_index(["layer", "metric"])
+        .value
+    )
+    floor = 2 * np.finfo(np.float32).eps  # s_max = 1, largest dimension 2
+    assert values[(1, "jacobian_collapsed_fraction")] == 0.5
+    assert values[(1, "jacobian_log_sv_mean")] == pytest.approx(np.log(floor) / 2)
+    assert values[(1, "jacobian_condition")] == pytest.approx(1 / floor)
 
 
 def test_all_layer_jacobians_equal_the_per_layer_ones():

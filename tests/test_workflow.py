@@ -87,7 +87,12 @@ def test_robustness_and_inference_tables(study):
     assert np.allclose(joined.sort_index(), runs.test_accuracy.sort_index(), atol=1e-6)
     inference = pd.read_parquet(study / "results/tables/inference.parquet")
     n_forward = len(config["depths"]) * len(config["widths"]) * 2
-    assert len(inference) == len(config["activations"]) * (n_forward + 1)
+    blocks = config["inference"]["blocks"]
+    assert len(inference) == blocks * len(config["activations"]) * (n_forward + 1)
+    assert set(inference.block) == set(range(blocks))
+    # every block of every cell holds every activation: a ratio per block
+    per_block = inference.groupby(["depth", "width", "batch_size", "block"])
+    assert (per_block.activation.nunique() == len(config["activations"])).all()
     assert (inference.latency_ms_median > 0).all()
     assert set(inference.threads) == {1}
 
@@ -229,6 +234,10 @@ def figures(*, latency=False, projections=0, claims=True):
     return jobs
 
 
+# the smoke study's timed depth x width cells, and the activation op's
+INFERENCE_CELLS = 1 + len(smoke_config()["widths"]) * len(smoke_config()["depths"])
+
+
 GEOMETRY_ONLY = {"plot_geometry": len(GEOMETRY_METRICS), "score_claims": 1, **REPORT}
 ROBUSTNESS_ONLY = {
     "plot_robustness": N_ATTACKS,
@@ -301,7 +310,7 @@ def test_job_output_stays_out_of_the_terminal(study, tmp_path):
             lambda c: c["activations"].append("tanh"),
             {
                 **per_model(4),
-                "benchmark_inference": 1,
+                "benchmark_inference": INFERENCE_CELLS,
                 "aggregate_table": 6,
                 **figures(latency=True, projections=2),
             },
@@ -356,13 +365,25 @@ def test_job_output_stays_out_of_the_terminal(study, tmp_path):
         pytest.param(
             lambda c: c["inference"].update(repeats=6),
             {
-                "benchmark_inference": 2,
+                "benchmark_inference": INFERENCE_CELLS,
                 "aggregate_table": 1,
                 "plot_latency": 1,
                 "score_claims": 1,
                 **REPORT,
             },
             id="inference-setting",
+        ),
+        pytest.param(
+            # new cells are timed, the others stay
+            lambda c: c["inference"].update(widths=[16, 32]),
+            {
+                "benchmark_inference": 2,
+                "aggregate_table": 1,
+                "plot_latency": 1,
+                "score_claims": 1,
+                **REPORT,
+            },
+            id="inference-grid",
         ),
         pytest.param(
             lambda c: c.update(claims={"smallest_effect": 0.05}),
@@ -382,7 +403,7 @@ def test_config_edit_reruns_exactly(study, edit, expected):
             "training",
             {
                 **per_model(8),
-                "benchmark_inference": 2,
+                "benchmark_inference": INFERENCE_CELLS,
                 "aggregate_table": 6,
                 **figures(latency=True, projections=2),
             },
@@ -411,7 +432,7 @@ def test_config_edit_reruns_exactly(study, edit, expected):
         (
             "cost",
             {
-                "benchmark_inference": 2,
+                "benchmark_inference": INFERENCE_CELLS,
                 "aggregate_table": 1,
                 "plot_latency": 1,
                 "score_claims": 1,

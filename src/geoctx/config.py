@@ -161,7 +161,9 @@ LAYER_METRICS = (
 JACOBIAN_METRICS = (
     "jacobian_log_sv_mean",
     "jacobian_condition",
+    "jacobian_collapsed_fraction",
     "trajectory_length_ratio",
+    "trajectory_length_scaled",
 )
 #: Metrics of the geometry table.
 GEOMETRY_METRICS = (*LAYER_METRICS, *JACOBIAN_METRICS)

@@ -2,7 +2,10 @@
 
 Latencies are machine-dependent; what carries over between machines is the
 ratio to ReLU at the same depth, width and batch size, which is what the
-report shows. Every row records the backend, the CPU and the thread count.
+report shows. :func:`benchmark_cell` times every activation of one depth x
+width cell in one process, interleaved in random order over repeated blocks,
+so that :func:`ratio_to` can divide latencies measured moments apart. Every
+row records the backend, the CPU and the thread count.
 The timers :func:`inference_latency` (a model's forward pass) and
 :func:`activation_op_latency` (the activation alone) return median and
 interquartile latency in milliseconds and the throughput at the median.
@@ -17,70 +20,100 @@ import pandas as pd
 
 from geoctx.tables import cpu_name
 
+#: ``depth`` and ``width`` of the cell that times the activation op alone.
+OP_CELL = (0, 0)
 
-def benchmark_activation(
-    activation: str,
+
+def benchmark_cell(
+    activations,
     *,
-    depths,
-    widths,
-    batch_sizes,
+    depth: int,
+    width: int,
+    batch_sizes=(1, 256),
     n_features: int = 64,
     n_classes: int = 10,
-    repeats: int = 50,
+    blocks: int = 10,
+    repeats: int = 10,
     warmup: int = 5,
     op_size: int = 1_048_576,
     threads: int = 1,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """Time one activation's MLPs and its op alone; one row per measurement.
+    """Time every activation of one depth x width cell, interleaved in blocks.
 
-    Rows with ``op = "mlp_forward"`` time ``model.predict_on_batch`` of an
-    untrained :func:`geoctx.models.build_mlp` model; the row with
-    ``op = "activation_op"`` times the activation alone on ``op_size``
-    float32 elements (``depth = width = 0``, ``batch_size = op_size``).
-    Call :func:`geoctx.training.configure_backend` with ``threads`` first.
+    Timing the activations one after another (or in separate jobs) confounds
+    them with whatever the machine does meanwhile: turbo states, heat, other
+    processes. Here every measurement of the cell (each activation at each
+    batch size) is prepared and warmed up first; then each of ``blocks``
+    blocks times every measurement once, ``repeats`` calls each, in a fresh
+    random order. Drift slower than a block cancels in the ratio of two
+    activations within the block (:func:`ratio_to`); the order cancels in
+    the median over blocks.
+
+    For ``(depth, width) = (0, 0)`` (:data:`OP_CELL`) the rows time the
+    activation alone (``op = "activation_op"``, ``batch_size = op_size``,
+    :func:`activation_op_latency`); otherwise ``model.predict_on_batch`` of
+    an untrained :func:`geoctx.models.build_mlp` model (``op =
+    "mlp_forward"``, :func:`inference_latency`). Call
+    :func:`geoctx.training.configure_backend` with ``threads`` first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per block, activation and batch size, in timing order, with
+        the columns of the ``inference`` table (:data:`geoctx.tables.SCHEMAS`).
     """
     import keras
 
     from geoctx.models import build_mlp
 
+    blocks = _check_count(blocks, "blocks")
+    repeats = _check_count(repeats, "repeats")
+    activations = list(activations)
+    if not activations or len(set(activations)) != len(activations):
+        raise ValueError(f"activations must be distinct and not empty: {activations}")
+    if (depth, width) == OP_CELL:
+        op = "activation_op"
+        timers = {
+            (name, op_size): _op_timer(name, size=op_size, warmup=warmup)
+            for name in activations
+        }
+    else:
+        op = "mlp_forward"
+        timers = {}
+        for name in activations:
+            keras.utils.set_random_seed(0)
+            model = build_mlp(
+                n_features, n_classes, activation=name, width=width, depth=depth
+            )
+            for batch_size in batch_sizes:
+                timers[name, batch_size] = _model_timer(
+                    model, batch_size=batch_size, warmup=warmup
+                )
     common = {
-        "activation": activation,
+        "depth": depth,
+        "width": width,
+        "op": op,
         "backend": keras.backend.backend(),
         "cpu": cpu_name(),
         "threads": threads,
     }
+    order = list(timers)
+    rng = np.random.default_rng(seed)
     rows = []
-    for depth in depths:
-        for width in widths:
-            keras.utils.set_random_seed(0)
-            model = build_mlp(
-                n_features, n_classes, activation=activation, width=width, depth=depth
+    for block in range(blocks):
+        for i in rng.permutation(len(order)):
+            name, batch_size = order[i]
+            timing = timers[name, batch_size](repeats)
+            rows.append(
+                {
+                    **common,
+                    "activation": name,
+                    "batch_size": batch_size,
+                    "block": block,
+                    **_columns(timing),
+                }
             )
-            for batch_size in batch_sizes:
-                t = inference_latency(
-                    model, batch_size=batch_size, repeats=repeats, warmup=warmup
-                )
-                rows.append(
-                    {
-                        **common,
-                        "depth": depth,
-                        "width": width,
-                        "batch_size": batch_size,
-                        "op": "mlp_forward",
-                        **_columns(t),
-                    }
-                )
-    t = activation_op_latency(activation, size=op_size, repeats=repeats, warmup=warmup)
-    rows.append(
-        {
-            **common,
-            "depth": 0,
-            "width": 0,
-            "batch_size": op_size,
-            "op": "activation_op",
-            **_columns(t),
-        }
-    )
     return pd.DataFrame(rows)
 
 
@@ -140,8 +173,13 @@ def inference_latency(
     >>> inference_latency(model, batch_size=1)  # doctest: +SKIP
     {'latency_median_ms': 0.41, 'latency_iqr_ms': 0.02, 'throughput_per_s': 2439.0}
     """
-    batch_size = _check_count(batch_size, "batch_size")
     repeats = _check_count(repeats, "repeats")
+    return _model_timer(model, batch_size=batch_size, warmup=warmup, rng=rng)(repeats)
+
+
+def _model_timer(model, *, batch_size, warmup, rng=0):
+    """Warm ``model`` up on a fixed batch; return ``repeats -> timing``."""
+    batch_size = _check_count(batch_size, "batch_size")
     warmup = _check_count(warmup, "warmup", minimum=0)
     try:
         shape = tuple(model.inputs[0].shape[1:])
@@ -152,14 +190,22 @@ def inference_latency(
         .standard_normal((batch_size, *shape))
         .astype(np.float32)
     )
+    return _timer(lambda: model.predict_on_batch(x), batch_size, warmup)
+
+
+def _timer(call, items, warmup):
     for _ in range(warmup):
-        model.predict_on_batch(x)
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.predict_on_batch(x)
-        seconds.append(time.perf_counter() - start)
-    return _timing_summary(seconds, batch_size)
+        _block(call())
+
+    def timing(repeats):
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            _block(call())
+            seconds.append(time.perf_counter() - start)
+        return _timing_summary(seconds, items)
+
+    return timing
 
 
 def activation_op_latency(
@@ -193,6 +239,12 @@ def activation_op_latency(
     >>> activation_op_latency("sigmoid", size=10**6)  # doctest: +SKIP
     {'latency_median_ms': 0.9, 'latency_iqr_ms': 0.05, 'throughput_per_s': 1.1e9}
     """
+    repeats = _check_count(repeats, "repeats")
+    return _op_timer(name, size=size, warmup=warmup, rng=rng)(repeats)
+
+
+def _op_timer(name, *, size, warmup, rng=0):
+    """Warm the activation op up on a fixed tensor; return ``repeats -> timing``."""
     import keras
 
     try:
@@ -200,19 +252,11 @@ def activation_op_latency(
     except ValueError as error:
         raise ValueError(f"unknown activation {name!r}") from error
     size = _check_count(size, "size")
-    repeats = _check_count(repeats, "repeats")
     warmup = _check_count(warmup, "warmup", minimum=0)
     x = keras.ops.convert_to_tensor(
         np.random.default_rng(rng).standard_normal(size).astype(np.float32)
     )
-    for _ in range(warmup):
-        _block(op(x))
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        _block(op(x))
-        seconds.append(time.perf_counter() - start)
-    return _timing_summary(seconds, size)
+    return _timer(lambda: op(x), size, warmup)
 
 
 def _columns(timing: dict) -> dict:
@@ -225,13 +269,30 @@ def _columns(timing: dict) -> dict:
 
 def ratio_to(df: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
     """Median latency over the reference activation's at the same op, depth,
-    width and batch size (column ``latency_ratio``); rows without a matching
-    reference are dropped. The reference defaults to ReLU when the table has
-    it, else the first activation in alphabetical order."""
+    width, batch size and block (column ``latency_ratio``).
+
+    Rows without a matching reference are dropped. Within a block
+    (:func:`benchmark_cell`) the activations were timed moments apart, so the
+    ratio is free of slower machine drift; summarise it over blocks (median)
+    rather than dividing medians over blocks. A table without a ``block``
+    column is matched on the other keys. The reference defaults to ReLU when
+    the table has it, else the first activation in alphabetical order.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({
+    ...     "activation": ["relu", "sigmoid"] * 2, "op": "mlp_forward",
+    ...     "depth": 2, "width": 8, "batch_size": 1, "block": [0, 0, 1, 1],
+    ...     "latency_ms_median": [1.0, 1.5, 2.0, 2.4]})
+    >>> ratio_to(df).latency_ratio.tolist()
+    [1.0, 1.5, 1.0, 1.2]
+    """
+    if df.empty:
+        return df.assign(latency_ratio=pd.Series(dtype=float))
     if reference is None:
         names = sorted(df["activation"].unique())
         reference = "relu" if "relu" in names else names[0]
-    keys = ["op", "depth", "width", "batch_size"]
+    keys = [k for k in ("op", "depth", "width", "batch_size", "block") if k in df]
     ref = df[df["activation"] == reference][[*keys, "latency_ms_median"]]
     merged = df.merge(ref, on=keys, suffixes=("", "_reference"))
     return merged.assign(

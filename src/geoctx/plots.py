@@ -43,7 +43,9 @@ def palette(activations) -> dict[str, tuple]:
     return {a: _COLOURS[_NAMES.index(a) % len(_COLOURS)] for a in names}
 
 
-def _lines(df: pd.DataFrame, *, x: str, y: str, ax, errorbar=("ci", 95)):
+def _lines(
+    df: pd.DataFrame, *, x: str, y: str, ax, errorbar=("ci", 95), estimator="mean"
+):
     """One line per activation in its fixed colour, 95% CI over seeds."""
     ax = ax or plt.gca()
     sns.lineplot(
@@ -52,6 +54,7 @@ def _lines(df: pd.DataFrame, *, x: str, y: str, ax, errorbar=("ci", 95)):
         y=y,
         hue="activation",
         palette=palette(df["activation"]),
+        estimator=estimator,
         errorbar=errorbar,
         marker="o",
         ax=ax,
@@ -93,8 +96,11 @@ def boundary_accuracy(df: pd.DataFrame, *, ax=None):
 
 
 def latency_ratio(df: pd.DataFrame, *, ax=None):
-    """Forward-pass latency relative to ReLU against depth (``latency_ratio``)."""
-    ax = _lines(df, x="depth", y="latency_ratio", ax=ax, errorbar=None)
+    """Forward-pass latency relative to ReLU against depth (``latency_ratio``):
+    the median over blocks of the per-block ratio, band the interquartile range."""
+    ax = _lines(
+        df, x="depth", y="latency_ratio", ax=ax, errorbar=("pi", 50), estimator="median"
+    )
     ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
     ax.set(xlabel="hidden layers", ylabel="latency / ReLU latency")
     return ax

@@ -62,8 +62,10 @@ CAPTIONS = {
     ),
     "latency_ratio": (
         "Forward-pass latency (one thread, float32, median of repeated calls) over "
-        "the ReLU model's at the same depth, width and batch size. Absolute times "
-        "depend on the machine; the ratios are the finding."
+        "the ReLU model's at the same depth, width and batch size, timed in the "
+        "same block (all activations of a cell interleaved in random order); "
+        "median and interquartile range over blocks. Absolute times depend on the "
+        "machine; the ratios are the finding."
     ),
 }
 
@@ -142,15 +144,20 @@ METRIC_DEFINITIONS = [
         "Alain & Bengio 2016",
     ),
     (
-        "trajectory_length_ratio",
-        "length of a circle in the input's top-2 principal "
-        "plane after mapping to the layer, over its input length",
+        "trajectory_length_ratio, trajectory_length_scaled",
+        "length of a circle in the input's top-2 principal plane after mapping to "
+        "the layer, over its input length (points doubled from "
+        "geometry.curve_points until the length changes by under "
+        "geometry.curve_rtol); scaled: each length over its curve's RMS radius, "
+        "free of the layer's output scale",
         "Raghu et al. 2017",
     ),
     (
-        "jacobian_log_sv_mean, jacobian_condition",
-        "mean log singular value and median "
-        "condition number of the input-to-layer Jacobian at probe points",
+        "jacobian_log_sv_mean, jacobian_condition, jacobian_collapsed_fraction",
+        "mean log singular value and median condition number of the "
+        "input-to-layer Jacobian at probe points, singular values below "
+        "largest x dimension x machine epsilon raised to that floor; the "
+        "fraction of singular values at the floor",
         "Pennington et al. 2017",
     ),
     (
@@ -301,7 +308,18 @@ def robustness_table(robustness: pd.DataFrame) -> pd.DataFrame:
 
 
 def latency_table(inference: pd.DataFrame) -> pd.DataFrame:
-    """Latency ratio to ReLU for every op, depth, width and batch size."""
+    """Latency ratio to ReLU for every op, depth, width and batch size: the
+    median over blocks of the ratio within each block (:func:`cost.ratio_to`).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({
+    ...     "activation": ["relu", "sigmoid"] * 3, "op": "mlp_forward",
+    ...     "depth": 2, "width": 8, "batch_size": 1, "block": [0, 0, 1, 1, 2, 2],
+    ...     "latency_ms_median": [1.0, 1.5, 2.0, 2.4, 1.0, 1.1]})
+    >>> latency_table(df).loc[0, ["relu", "sigmoid"]].tolist()
+    [1.0, 1.2]
+    """
     if inference.empty:
         return pd.DataFrame()
     ratios = cost.ratio_to(inference)
@@ -309,7 +327,9 @@ def latency_table(inference: pd.DataFrame) -> pd.DataFrame:
         index=["op", "depth", "width", "batch_size"],
         columns="activation",
         values="latency_ratio",
+        aggfunc="median",
     )
+    table.columns.name = None
     return table.round(3).reset_index()
 
 

@@ -103,6 +103,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("depth", pa.int64()),
             pa.field("width", pa.int64()),
             pa.field("batch_size", pa.int64()),
+            pa.field("block", pa.int64()),
             pa.field("backend", pa.string()),
             pa.field("op", pa.string()),
             pa.field("latency_ms_median", pa.float64()),
@@ -244,6 +245,10 @@ _KEY_PATTERN = re.compile(
 )
 
 
+#: Per-job files of the inference table: one per timed depth x width cell.
+_CELL_PATTERN = re.compile(r"w(?P<width>\d+)_d(?P<depth>\d+)")
+
+
 def keys_from_path(path: Path | str) -> dict | None:
     """The model keys a per-model file's path names, or None if it names none.
 
@@ -271,7 +276,8 @@ def read_part(path: Path | str, name: str) -> pa.Table:
         raise UnreadableFileError(path, f"{type(err).__name__}: {err}") from err
     expected = keys_from_path(path) or {}
     if name == "inference":
-        expected = {"activation": Path(path).stem}
+        cell = _CELL_PATTERN.fullmatch(Path(path).stem)
+        expected = {k: int(v) for k, v in cell.groupdict().items()} if cell else {}
     for column, value in expected.items():
         if column not in table.column_names:
             continue

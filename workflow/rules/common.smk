@@ -55,7 +55,7 @@ TABLE_SOURCES = {
         f"results/geometry/{MODEL}/jacobians.parquet",
     ],
     "robustness": [f"results/robustness/{MODEL}/robustness.parquet"],
-    "inference": ["results/inference/{activation}.parquet"],
+    "inference": ["results/inference/w{width}_d{depth}.parquet"],
 }
 TABLE_CATEGORIES = {
     "runs": "Training",
@@ -125,13 +125,37 @@ def table_inputs(wildcards):
         if "{dataset}" in template:
             paths += per_model(template)
         else:
-            paths += expand(template, activation=config["activations"])
+            paths += [template.format(width=w, depth=d) for w, d in inference_cells()]
     return paths
+
+
+def inference_cells():
+    """(width, depth) of every timed cell; (0, 0) times the activation op alone."""
+    section = config["inference"]
+    widths = section["widths"] or config["widths"]
+    depths = section["depths"] or config["depths"]
+    return [(0, 0)] + [(w, d) for w in widths for d in depths]
+
+
+def inference_settings():
+    """The inference section but its grid: editing the grid adds or drops
+    jobs without retiming the other cells."""
+    return {
+        key: value
+        for key, value in config["inference"].items()
+        if key not in ("depths", "widths")
+    }
 
 
 GEOMETRY_PARAMS = {
     "geometry": ("probe_size", "k", "betti_max_points", "probe_folds", "seed"),
-    "jacobians": ("jacobian_points", "curve_points", "seed"),
+    "jacobians": (
+        "jacobian_points",
+        "curve_points",
+        "curve_rtol",
+        "curve_max_points",
+        "seed",
+    ),
 }
 
 

@@ -24,6 +24,7 @@ function                       range             reading
 ``effective_rank``             [1, min(n-1, d)]  number of used directions
 ``betti_numbers``              ints              components (>= 1), loops
 ``trajectory_length_ratio``    [0, inf)          > 1 stretches, < 1 contracts
+``trajectory_length_scaled``   [0, inf)          > 1 folds, whatever the scale
 ``jacobian_spectrum``          dict              0 and 1 for an isometry
 ``linear_probe_accuracy``      [0, 1]            higher: labels linearly decodable
 =============================  ================  ==============================
@@ -58,7 +59,9 @@ from geoctx.geometry.distances import distance_contrast, distance_spearman
 from geoctx.geometry.isometry import (
     input_circle,
     jacobian_spectrum,
+    refined_trajectory,
     trajectory_length_ratio,
+    trajectory_length_scaled,
 )
 from geoctx.geometry.neighbourhoods import continuity, knn_overlap, trustworthiness
 from geoctx.geometry.per_layer import all_metrics
@@ -79,7 +82,9 @@ __all__ = [
     "knn_overlap",
     "linear_cka",
     "linear_probe_accuracy",
+    "refined_trajectory",
     "trajectory_length_ratio",
+    "trajectory_length_scaled",
     "trustworthiness",
     "twonn_dimension",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -51,6 +52,135 @@ def trajectory_length_ratio(curve_in: ArrayLike, curve_layer: ArrayLike) -> floa
     if length_in == 0:
         return _degenerate("curve_in has zero length")
     return _closed_length(curve_layer) / length_in
+
+
+def _rms_radius(curve: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.sum((curve - curve.mean(axis=0)) ** 2, axis=1))))
+
+
+def trajectory_length_scaled(curve_in: ArrayLike, curve_layer: ArrayLike) -> float:
+    """Trajectory length ratio with each curve measured in its own extent.
+
+    Each closed length is divided by the curve's RMS radius (the root mean
+    squared distance of its points from their mean) before the ratio is
+    taken. The ratio of :func:`trajectory_length_ratio` mixes how much a
+    layer bends the curve with the layer's output scale, and the scales
+    differ by activation (sigmoid's (0, 1) against ReLU's unbounded range);
+    this one is unchanged when a layer is multiplied by a constant, is 1 for
+    any similarity map (so 1 at the input), and grows only as the curve
+    folds and winds within its extent. The RMS radius rather than, say, the
+    median pairwise distance because it uses the same points as the length,
+    costs O(m) for the tens of thousands of points a refined curve can have,
+    and gives the analytic answer for a circle (radius r) mapped linearly.
+    Pure numpy.
+
+    Parameters
+    ----------
+    curve_in : array-like of shape (m, d_in)
+        Closed curve in input space, e.g. from :func:`input_circle`.
+    curve_layer : array-like of shape (m, d_layer)
+        The same curve mapped through the network to a layer.
+
+    Returns
+    -------
+    float
+        In [0, inf); 1 for a similarity map. NaN with a ``RuntimeWarning`` if
+        either curve is a single point.
+
+    Examples
+    --------
+    >>> square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    >>> round(trajectory_length_scaled(square, 3 * square), 12)
+    1.0
+    >>> flat = square * [1.0, 0.0]  # folded onto a segment
+    >>> round(trajectory_length_scaled(square, flat), 6)
+    0.707107
+    """
+    curve_in, curve_layer = _check_inputs(
+        {"curve_in": curve_in, "curve_layer": curve_layer}, min_points=2
+    )
+    if _is_constant(curve_in) or _is_constant(curve_layer):
+        return _degenerate("a curve is a single point")
+    radius_in, radius_layer = _rms_radius(curve_in), _rms_radius(curve_layer)
+    return (_closed_length(curve_layer) / radius_layer) / (
+        _closed_length(curve_in) / radius_in
+    )
+
+
+def refined_trajectory(
+    forward: Callable[[np.ndarray], list[np.ndarray]],
+    X: ArrayLike,
+    *,
+    n_points: int = 200,
+    rtol: float = 0.01,
+    max_points: int = 25_600,
+) -> tuple[np.ndarray, list[np.ndarray], bool]:
+    """The input circle and its images, refined until every length converges.
+
+    A polyline through ``m`` points of a curve underestimates its length,
+    badly so when a chaotic network folds the curve between neighbouring
+    points. Starting from :func:`input_circle` with ``n_points`` points, the
+    number of points is doubled (the new points halfway in angle, only they
+    are mapped) until the closed length of every curve ``forward`` returns
+    changes by at most ``rtol`` of its new value, or doubling would exceed
+    ``max_points``, or a length is not finite (a diverged network).
+
+    Parameters
+    ----------
+    forward : callable
+        Maps circle points of shape (m, d) to a list of arrays of shape
+        (m, d_layer), one per layer, row i the image of point i.
+    X : array-like of shape (n, d)
+        Input data, d >= 2 (see :func:`input_circle`).
+    n_points : int, default=200
+        Starting number of points, >= 3.
+    rtol : float, default=0.01
+        Relative change of every length below which the curve has converged.
+    max_points : int, default=25600
+        Cap on the number of points.
+
+    Returns
+    -------
+    circle : numpy.ndarray of shape (m, d)
+    curves : list of numpy.ndarray of shape (m, d_layer)
+        ``forward(circle)``.
+    converged : bool
+        False if the cap, or a length that is not finite, stopped it.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(50, 2))
+    >>> circle, (wavy,), ok = refined_trajectory(
+    ...     lambda c: [np.c_[c, np.sin(40 * c[:, :1])]], X, n_points=8
+    ... )
+    >>> len(circle), ok
+    (1024, True)
+    """
+    if not isinstance(rtol, numbers.Real) or not 0 < rtol < 1:
+        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
+    if not isinstance(max_points, numbers.Integral) or max_points < n_points:
+        raise ValueError(
+            f"max_points must be an integer >= n_points={n_points}, got {max_points!r}"
+        )
+    circle = input_circle(X, n_points=n_points)
+    curves = list(forward(circle))
+    lengths = np.array([_closed_length(c) for c in curves])
+    while np.isfinite(lengths).all() and 2 * len(circle) <= max_points:
+        halfway = input_circle(X, n_points=2 * len(circle))[1::2]
+        circle = _interleave(circle, halfway)
+        curves = [
+            _interleave(c, h) for c, h in zip(curves, forward(halfway), strict=True)
+        ]
+        previous, lengths = lengths, np.array([_closed_length(c) for c in curves])
+        if np.all(np.abs(lengths - previous) <= rtol * lengths):
+            return circle, curves, True
+    return circle, curves, False
+
+
+def _interleave(even: np.ndarray, odd: np.ndarray) -> np.ndarray:
+    out = np.empty((2 * len(even), *even.shape[1:]), dtype=np.result_type(even, odd))
+    out[0::2], out[1::2] = even, odd
+    return out
 
 
 def input_circle(X: ArrayLike, *, n_points: int = 200) -> np.ndarray:
@@ -114,14 +244,17 @@ def jacobian_spectrum(J: ArrayLike) -> dict[str, float]:
     """Singular-value summary of input-to-layer Jacobians (local isometry).
 
     For each point the singular values of its Jacobian are computed with
-    :func:`numpy.linalg.svd` (batched LAPACK). Only the numerically non-zero
-    part of the spectrum is used, as in :func:`numpy.linalg.matrix_rank`:
-    singular values above ``s_max * max(d_layer, d_in) * eps`` (``eps`` of
-    the input's floating dtype, so float32 Jacobians from autodiff get
-    float32 tolerance). Directions the layer annihilates (dead ReLU paths)
-    would otherwise make the log mean ``-inf`` and the condition number
-    infinite; the dead-unit fraction reports them instead. Points whose
-    Jacobian is numerically zero are skipped.
+    :func:`numpy.linalg.svd` (batched LAPACK). Singular values at or below
+    the floor ``s_ref * max(d_layer, d_in) * eps`` count as collapsed, where
+    ``s_ref`` is the largest singular value over all points and ``eps`` that
+    of the input's floating dtype (so float32 Jacobians from autodiff get
+    float32 tolerance): the :func:`numpy.linalg.matrix_rank` tolerance, at
+    the scale of the whole layer so that a point whose Jacobian vanishes
+    entirely collapses too. Collapsed values are raised to the floor, not
+    dropped: a layer that annihilates half the directions (dead ReLU paths)
+    must not look like a near-isometry of the other half. The log mean is
+    then finite and strongly negative, and the condition number is at most
+    ``1 / (max(d_layer, d_in) * eps)``.
 
     Parameters
     ----------
@@ -131,30 +264,40 @@ def jacobian_spectrum(J: ArrayLike) -> dict[str, float]:
     Returns
     -------
     dict
-        ``"jacobian_log_sv_mean"``: mean over points of the mean natural log
-        of the non-zero singular values (0 for an isometry, < 0 contracts).
+        ``"jacobian_log_sv_mean"``: mean over points and singular values of
+        their natural log (0 for an isometry, < 0 contracts).
         ``"jacobian_condition"``: median over points of ``s_max / s_min``
-        over the non-zero singular values (>= 1; 1 for a conformal map). Both
-        NaN with a ``RuntimeWarning`` if every Jacobian is zero.
+        (>= 1; 1 for a conformal map, and for a point whose every value
+        collapsed). ``"jacobian_collapsed_fraction"``: fraction of all
+        singular values at or below the floor, in [0, 1]. If every Jacobian
+        is zero the fraction is 1 and the other two are NaN, with a
+        ``RuntimeWarning``.
 
     Examples
     --------
     >>> jacobian_spectrum(np.tile(np.diag([2.0, 1.0]), (5, 1, 1)))
-    {'jacobian_log_sv_mean': 0.34657359027997264, 'jacobian_condition': 2.0}
+    {'jacobian_log_sv_mean': 0.34657359027997264, 'jacobian_condition': 2.0, \
+'jacobian_collapsed_fraction': 0.0}
+    >>> spectrum = jacobian_spectrum(np.diag([1.0, 0.0])[None])
+    >>> spectrum["jacobian_collapsed_fraction"], spectrum["jacobian_condition"]
+    (0.5, 2251799813685248.0)
     """
     raw = np.asarray(J)
     dtype = raw.dtype if np.issubdtype(raw.dtype, np.floating) else np.float64
     (J,) = _check_inputs({"J": raw}, ndim=3, min_points=1)
     s = np.linalg.svd(J, compute_uv=False)
-    keep = s > s[:, :1] * max(J.shape[1:]) * np.finfo(dtype).eps
-    rank = keep.sum(axis=1)
-    alive = rank > 0
-    if not alive.any():
+    floor = s.max() * max(J.shape[1:]) * np.finfo(dtype).eps
+    collapsed = float(np.mean(s <= floor))
+    if floor == 0:
         nan = _degenerate("every Jacobian is zero")
-        return {"jacobian_log_sv_mean": nan, "jacobian_condition": nan}
-    log_s = np.where(keep, np.log(np.where(keep, s, 1.0)), 0.0)
-    smallest = np.where(keep, s, np.inf).min(axis=1)
+        return {
+            "jacobian_log_sv_mean": nan,
+            "jacobian_condition": nan,
+            "jacobian_collapsed_fraction": collapsed,
+        }
+    s = np.maximum(s, floor)
     return {
-        "jacobian_log_sv_mean": float(np.mean(log_s.sum(axis=1)[alive] / rank[alive])),
-        "jacobian_condition": float(np.median(s[alive, 0] / smallest[alive])),
+        "jacobian_log_sv_mean": float(np.mean(np.log(s))),
+        "jacobian_condition": float(np.median(s[:, 0] / s[:, -1])),
+        "jacobian_collapsed_fraction": collapsed,
     }

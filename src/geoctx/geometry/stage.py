@@ -38,8 +38,9 @@ class GeometrySettings:
     ``workflow/schemas/config.schema.yaml`` (a test checks they agree);
     ``config/README.md`` explains each. :func:`geometry_table` uses
     ``probe_size``, ``k``, ``betti_max_points``, ``probe_folds`` and ``seed``;
-    :func:`jacobian_table` uses ``jacobian_points``, ``curve_points`` and
-    ``seed``; ``projection_depth`` only chooses the models of a figure.
+    :func:`jacobian_table` uses ``jacobian_points``, ``curve_points``,
+    ``curve_rtol``, ``curve_max_points`` and ``seed``; ``projection_depth``
+    only chooses the models of a figure.
 
     Examples
     --------
@@ -53,6 +54,8 @@ class GeometrySettings:
     probe_folds: int = 5
     jacobian_points: int = 64
     curve_points: int = 200
+    curve_rtol: float = 0.01
+    curve_max_points: int = 25_600
     projection_depth: int | None = None
     seed: int = 0
 
@@ -127,20 +130,37 @@ def jacobian_table(
     ``models`` maps a stage (``init``, ``trained``) to its Keras model; ``X``
     are the probe inputs. For each layer: the Jacobian spectrum of the
     input-to-layer map at ``settings.jacobian_points`` probe points
-    (``jacobian_log_sv_mean``, ``jacobian_condition``), and the length of
-    the input circle (:func:`geoctx.geometry.input_circle`, in the probe's
-    top-2 principal plane) after the layer over its input length
-    (``trajectory_length_ratio``, Raghu et al. 2017).
+    (``jacobian_log_sv_mean``, ``jacobian_condition``,
+    ``jacobian_collapsed_fraction``), and the length of the input circle
+    (:func:`geoctx.geometry.input_circle`, in the probe's top-2 principal
+    plane) after the layer over its input length (``trajectory_length_ratio``,
+    Raghu et al. 2017) and the same in units of each curve's extent
+    (``trajectory_length_scaled``). The circle starts with
+    ``settings.curve_points`` points, doubled per stage until every layer's
+    length converges (:func:`geoctx.geometry.refined_trajectory`).
     """
     from geoctx import autodiff
     from geoctx.training import layer_representations
 
     s = settings
     points = X[probe_subset(len(X), s.jacobian_points, seed=s.seed)]
-    circle = geometry.input_circle(X, n_points=s.curve_points).astype(np.float32)
     rows = []
     for stage, model in models.items():
-        curves = layer_representations(model, circle)
+        circle, curves, converged = geometry.refined_trajectory(
+            lambda c, model=model: layer_representations(model, c.astype(np.float32)),
+            X,
+            n_points=s.curve_points,
+            rtol=s.curve_rtol,
+            max_points=s.curve_max_points,
+        )
+        log.info("%s: input circle of %d points", stage, len(circle))
+        if not converged:
+            log.warning(
+                "%s: curve lengths still changed by more than %g at %d points",
+                stage,
+                s.curve_rtol,
+                len(circle),
+            )
         jacobians = None
         if all(np.isfinite(c).all() for c in curves):
             jacobians = autodiff.all_layer_jacobians(model, points)
@@ -154,10 +174,16 @@ def jacobian_table(
             J = jacobians[i]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                spectrum = geometry.jacobian_spectrum(J)
-                ratio = geometry.trajectory_length_ratio(circle, curve)
+                values = {
+                    **geometry.jacobian_spectrum(J),
+                    "trajectory_length_ratio": geometry.trajectory_length_ratio(
+                        curves[0], curve
+                    ),
+                    "trajectory_length_scaled": geometry.trajectory_length_scaled(
+                        curves[0], curve
+                    ),
+                }
             for w in {str(w.message) for w in caught}:
                 log.warning("%s layer %d: %s", stage, i, w)
-            rows += [(stage, i, name, float(v)) for name, v in spectrum.items()]
-            rows.append((stage, i, "trajectory_length_ratio", float(ratio)))
+            rows += [(stage, i, name, float(values[name])) for name in JACOBIAN_METRICS]
     return pd.DataFrame(rows, columns=COLUMNS)
