@@ -8,7 +8,7 @@ from geoctx.logs import log_to
 
 log = log_to(snakemake.log[0])
 
-
+from geoctx import storage
 from geoctx.datasets import make_dataset
 
 spec = snakemake.params.spec
