@@ -73,6 +73,7 @@ PRELOAD = (
 )
 
 _ACCOUNTING: str | None = None
+_STARTED: dict[str, subprocess.Popen] = {}
 _LENGTH = struct.Struct("!I")
 _STATUS = struct.Struct("!i")
 _READY_TIMEOUT_S = 300.0
@@ -341,14 +342,23 @@ def start(
         )
     Path(f"{path}.pid").write_text(str(proc.pid))
     os.environ[ENV_SOCKET] = path
+    _STARTED[path] = proc
     return proc
 
 
-def stop(path: str) -> None:
-    """Stop the server serving ``path`` (if any) and forget it."""
+def stop(path: str, *, timeout: float = 30.0) -> None:
+    """Stop the server serving ``path`` (if any) and forget it.
+
+    Waits for a server this process started, so its jobs' CPU is accounted
+    to this process's children like that of any other job.
+    """
     pid = _read_pid(path)
     if _alive(pid):
         os.kill(pid, signal.SIGTERM)
+    proc = _STARTED.pop(path, None)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
     os.environ.pop(ENV_SOCKET, None)
 
 

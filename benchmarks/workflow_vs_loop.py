@@ -1,0 +1,256 @@
+"""Throughput: the workflow on N cores against one Python loop in one process.
+
+Both sides do the same computations for the per-model stages of a study
+(datasets, training, per-layer geometry, Jacobians and trajectories,
+robustness) and write the same per-model tables:
+
+- the workflow: ``snakemake --cores N --until compute_geometry
+  compute_jacobians compute_robustness`` in a fresh copy (job server on, as a
+  user runs it);
+- the loop: what a notebook user would write, one process calling the
+  package API model after model (``--loop``, started as a child so its CPU
+  is measured the same way).
+
+Wall and CPU seconds (``RUSAGE_CHILDREN``: the process tree, job server and
+forked jobs included) are printed for each side, the tables are checked to be
+identical in content, and the last line is the workflow's wall time as a
+ratio of the loop's (target: at most 0.6 on 2 cores).
+
+The default study is the issue's 12-model one: circles and spirals x
+sigmoid, tanh, relu x depths 2 and 8, width 32, one seed, the default
+config's other settings. ``--config`` runs another (e.g. config/config.yaml).
+
+    python benchmarks/workflow_vs_loop.py [--config FILE] [--cores 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "src"))
+from smoke_study import copy_workflow  # noqa: E402
+
+PER_MODEL_TABLES = {
+    "runs": "models/{model}/runs.parquet",
+    "units": "models/{model}/units.parquet",
+    "geometry": "geometry/{model}/geometry.parquet",
+    "jacobians": "geometry/{model}/jacobians.parquet",
+    "robustness": "robustness/{model}/robustness.parquet",
+}
+
+
+def issue_study() -> dict:
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["datasets"] = {
+        name: config["datasets"][name] for name in ("circles", "spirals")
+    }
+    config.update(
+        activations=["sigmoid", "tanh", "relu"], depths=[2, 8], widths=[32], seeds=[0]
+    )
+    return config
+
+
+def timed(cmd, cwd, env=None) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def loop(config_path: str, out: str) -> None:
+    """The notebook user's loop: every stage of every model, in this process."""
+    import pandas as pd
+
+    from geoctx import datasets, robustness, storage, tables, training
+    from geoctx.config import (
+        MODEL_PATH,
+        dataset_params,
+        load_schema,
+        model_grid,
+        validate_config,
+    )
+    from geoctx.geometry.stage import GeometrySettings, geometry_table, jacobian_table
+    from geoctx.names import transfer_sources
+
+    config = validate_config(
+        yaml.safe_load(Path(config_path).read_text()), load_schema()
+    )
+    results = Path(out)
+    data = {}
+    for name in config["datasets"]:
+        spec = dataset_params(config, name)
+        arrays, _ = datasets.make_dataset(
+            spec["dataset"],
+            test_fraction=spec["test_fraction"],
+            validation_fraction=spec["validation_fraction"],
+            probe_size=spec["probe_size"],
+        )
+        data[name] = arrays
+    geometry = GeometrySettings(**config["geometry"])
+    attack_settings = {
+        k: v for k, v in config["robustness"].items() if k != "transfer_from"
+    }
+    settings = robustness.RobustnessSettings(**attack_settings)
+    runs = {}
+    grid = model_grid(config)
+    for keys in grid:  # training first: transfer attacks need the matched models
+        model_dir = results / "models" / MODEL_PATH.format(**keys)
+        training.configure_backend(threads=1, seed=keys["seed"])
+        result = training.train_model(
+            data[keys["dataset"]],
+            training.ModelSpec(**keys),
+            training.TrainSettings(**config["training"]),
+            threads=1,
+        )
+        outputs = {
+            "model": model_dir / "model.keras",
+            "init_model": model_dir / "init.keras",
+            "run": model_dir / "runs.parquet",
+            "history": model_dir / "history.parquet",
+            "units": model_dir / "units.parquet",
+            "representations": model_dir / "representations.npz",
+            "settings": model_dir / "settings.json",
+        }
+        training.save(result, {k: str(v) for k, v in outputs.items()})
+        runs[MODEL_PATH.format(**keys)] = result.run["status"]
+    for keys in grid:
+        model = MODEL_PATH.format(**keys)
+        model_dir = results / "models" / model
+        arrays = data[keys["dataset"]]
+        reps = storage.load_npz(model_dir / "representations.npz")
+        table = geometry_table(reps, arrays["y_test"][arrays["probe_index"]], geometry)
+        tables.write(
+            table.assign(**keys),
+            results / "geometry" / model / "geometry.parquet",
+            "geometry",
+        )
+        training.configure_backend(threads=1, seed=keys["seed"])
+        models = {
+            "init": storage.load_model(model_dir / "init.keras"),
+            "trained": storage.load_model(model_dir / "model.keras"),
+        }
+        table = jacobian_table(models, reps["init/layer_0"], geometry)
+        tables.write(
+            table.assign(**keys),
+            results / "geometry" / model / "jacobians.parquet",
+            "geometry",
+        )
+        training.configure_backend(threads=1, seed=keys["seed"])
+        sources = {}
+        for source in transfer_sources(
+            keys["activation"],
+            config["activations"],
+            config["robustness"]["transfer_from"],
+        ):
+            other = MODEL_PATH.format(**{**keys, "activation": source})
+            sources[source] = (
+                str(results / "models" / other / "model.keras"),
+                runs[other],
+            )
+        table = robustness.evaluate_run(
+            str(model_dir / "model.keras"),
+            arrays,
+            status=runs[model],
+            keys=keys,
+            settings=settings,
+            transfer_sources=sources,
+        )
+        tables.write(
+            table, results / "robustness" / model / "robustness.parquet", "robustness"
+        )
+    del pd
+
+
+def digests(results: Path, config: dict) -> dict:
+    import pandas as pd
+
+    from geoctx.config import MODEL_PATH, model_grid
+    from geoctx.fingerprint import table_digest
+
+    out = {}
+    for keys in model_grid(config):
+        model = MODEL_PATH.format(**keys)
+        for name, template in PER_MODEL_TABLES.items():
+            df = pd.read_parquet(results / template.format(model=model))
+            out[(model, name)] = table_digest(
+                df.drop(columns=["wall_time_s"], errors="ignore")
+            )
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", help="a study config (default: the 12-model study)")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument(
+        "--loop", nargs=2, metavar=("CONFIG", "OUT"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.loop:
+        loop(*args.loop)
+        return
+    from geoctx.config import load_schema, validate_config
+
+    raw = (
+        yaml.safe_load(Path(args.config).read_text()) if args.config else issue_study()
+    )
+    config = validate_config(raw, load_schema())
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = copy_workflow(Path(tmp) / "workflow")
+        (work / "bench.yaml").write_text(yaml.safe_dump(raw))
+        until = ["compute_geometry", "compute_jacobians", "compute_robustness"]
+        cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
+        wf_wall, wf_cpu = timed(
+            [*cmd, "--configfile", "bench.yaml", "--until", *until], work, env
+        )
+        print(
+            f"workflow, {args.cores} cores: {wf_wall:7.1f} s wall {wf_cpu:7.1f} s CPU"
+        )
+        loop_out = Path(tmp) / "loop"
+        lp_wall, lp_cpu = timed(
+            [
+                sys.executable,
+                __file__,
+                "--loop",
+                str(work / "bench.yaml"),
+                str(loop_out),
+            ],
+            ROOT,
+            env,
+        )
+        print(f"loop, one process:  {lp_wall:7.1f} s wall {lp_cpu:7.1f} s CPU")
+        a, b = digests(work / "results", config), digests(loop_out, config)
+        differ = sorted(key for key in a if a[key] != b.get(key))
+        print(
+            f"tables identical in content: {not differ}"
+            + (
+                f" (differ: {differ[:5]}{'...' if len(differ) > 5 else ''})"
+                if differ
+                else ""
+            )
+        )
+    print(
+        f"workflow wall / loop wall = {wf_wall / lp_wall:.2f} "
+        f"(CPU {wf_cpu / lp_cpu:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
