@@ -226,3 +226,25 @@ def test_per_initializer_verdicts_are_shown():
     html = render(t, {"title": "T"}, initializers=["auto", "glorot_uniform"])
     section = html[html.index('id="c3"') : html.index('id="c4"')]
     assert "Per initializer: auto:" in section and "glorot_uniform:" in section
+
+
+def test_summary_says_where_a_verdict_comes_from():
+    verdicts = pd.DataFrame(
+        {
+            "claim": ["C1"],
+            "verdict": ["contradicted"],
+            "evidence": ["distance_spearman (contradicted)"],
+            "effect": [0.15],
+            "ci_low": [0.1],
+            "ci_high": [0.2],
+            "n_pairs": [30],
+            "flips": [""],
+            "origin": [claims.origin("supported", "contradicted")],
+        }
+    )
+    scores = pd.DataFrame({"primary": [True], "comparison": ["sigmoid vs relu"]})
+    lines = report.summary_sentences(verdicts, scores)
+    assert (
+        "C1 at initialization: supported at initialization, contradicted after "
+        "training: training changes it." in lines
+    )
