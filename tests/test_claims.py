@@ -1,11 +1,16 @@
 """The claims scorecard on synthetic tables with known answers."""
 
+import inspect
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from geoctx import claims, stats, tables
 
+SCHEMA = Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml"
 DATASETS = ["a", "b", "c"]
 DEPTHS = [2, 8]
 SEEDS = range(5)
@@ -55,12 +60,14 @@ def scorecard(runs):
     return claims.score_claims(t, activations=["sigmoid", "relu"], n_resamples=500)
 
 
-def overall(scores, evidence):
+def overall(scores, evidence, *, stage=None, analysis="main"):
     row = scores[
         (scores.evidence == evidence)
         & scores.primary
+        & (scores.analysis == analysis)
         & (scores.dataset == "all")
         & (scores.condition == "all")
+        & ((scores.stage == stage) if stage else True)
     ]
     assert len(row) == 1
     return row.iloc[0]
@@ -151,6 +158,7 @@ def test_conditions_and_flips():
     per_dataset = scores[
         (scores.evidence == "test_accuracy") & scores.primary & (scores.dataset == "c")
     ]
+    assert len(per_dataset) == 1
     assert per_dataset.verdict.iloc[0] == "contradicted"
     row = claims.claim_verdicts(scores).set_index("claim").loc["C3"]
     assert "dataset=c" in row.flips
@@ -180,7 +188,7 @@ def test_diverged_models_are_left_out_of_every_comparison():
     scores = claims.score_claims(t, activations=["sigmoid", "relu"], n_resamples=200)
     n_units = len(DATASETS) * len(DEPTHS) * len(SEEDS)
     assert overall(scores, "test_accuracy").n_pairs == n_units - 1
-    assert overall(scores, "distance_spearman").n_pairs == n_units - 1
+    assert overall(scores, "distance_spearman", stage="trained").n_pairs == n_units - 1
 
 
 def test_claims_table_allows_only_the_stats_verdicts():
@@ -190,3 +198,302 @@ def test_claims_table_allows_only_the_stats_verdicts():
     scores.loc[scores.index[0], "verdict"] = "mixed"  # a claim-level word only
     with pytest.raises(ValueError, match=r"claims.verdict has values \['mixed'\]"):
         tables.to_table(scores, "claims")
+
+
+KEYS = ["dataset", "activation", "initializer", "width", "depth", "seed"]
+EPSILONS = [0.0, 0.1, 0.2]
+
+
+def robustness_with(runs, *, flip_effect, noise=0.01, seed=0):
+    """Robustness rows whose sigmoid flip rates are relu's plus ``flip_effect``.
+
+    Every per-(attack, epsilon > 0) metric is drawn around its base; raw
+    accuracy under attack is set far lower for sigmoid so that evidence
+    reading it would see an effect where the flip rates see ``flip_effect``.
+    """
+    rng = np.random.default_rng(seed)
+    other = {"sigmoid": "relu", "relu": "sigmoid"}
+    rows = []
+    for model in runs[KEYS].itertuples(index=False):
+        m = model._asdict()
+        shift = flip_effect if m["activation"] == "sigmoid" else 0.0
+        attacks = ("pgd_linf", "worst_case_linf", "gaussian")
+        for attack in (*attacks, f"transfer_from_{other[m['activation']]}"):
+            for eps in EPSILONS:
+                flip = 0.0 if eps == 0 else 0.3 + shift + rng.normal(0, noise)
+                raw = 0.9 - flip - (0.3 if m["activation"] == "sigmoid" else 0.0)
+                for metric, value in (
+                    ("flip_rate", flip),
+                    ("accuracy_drop", flip),
+                    ("accuracy", raw),
+                ):
+                    rows.append(
+                        {
+                            **m,
+                            "attack": attack,
+                            "epsilon": eps,
+                            "metric": metric,
+                            "value": value,
+                        }
+                    )
+        for metric, value in (
+            ("min_adv_distance_median", 1.0 - 5 * shift + rng.normal(0, noise)),
+            ("error_near_minus_far", 0.2 + shift + rng.normal(0, noise)),
+        ):
+            rows.append(
+                {
+                    **m,
+                    "attack": "none",
+                    "epsilon": np.nan,
+                    "metric": metric,
+                    "value": value,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def study(runs, **others):
+    t = {name: empty(name) for name in claims.TABLES}
+    t["runs"] = runs
+    t.update(others)
+    return t
+
+
+def score(t, **options):
+    return claims.score_claims(
+        t, activations=["sigmoid", "relu"], n_resamples=300, **options
+    )
+
+
+C4_ITEMS = [e.name for e in claims.EVIDENCE if e.claim == "C4"]
+
+
+def test_c4_reads_flip_rates_not_raw_accuracy():
+    runs = runs_with(-0.1)
+    scores = score(study(runs, robustness=robustness_with(runs, flip_effect=0.1)))
+    for name in C4_ITEMS:
+        assert overall(scores, name).verdict == "supported", name
+    assert overall(scores, "pgd_linf_flip_rate").effect == pytest.approx(0.1, abs=0.01)
+    assert overall(scores, "transfer_flip_rate").effect == pytest.approx(0.1, abs=0.01)
+    # Raw accuracy 0.3 lower for sigmoid, same flip rates: no effect on C4.
+    scores = score(study(runs, robustness=robustness_with(runs, flip_effect=0.0)))
+    verdicts = claims.claim_verdicts(scores).set_index("claim").verdict
+    assert verdicts["C4"] == "no effect"
+
+
+def test_transfer_pairs_each_side_with_the_other_sides_examples():
+    runs = runs_with(-0.1)
+    rob = robustness_with(runs, flip_effect=0.1)
+    # Examples crafted on a third activation must not enter sigmoid vs relu.
+    decoy = rob[rob.attack == "transfer_from_relu"].assign(
+        attack="transfer_from_tanh", value=5.0
+    )
+    scores = score(study(runs, robustness=pd.concat([rob, decoy])))
+    row = overall(scores, "transfer_flip_rate")
+    assert row.n_pairs == len(runs) // 2
+    assert row.effect == pytest.approx(0.1, abs=0.01)
+
+
+def test_failed_to_learn_models_leave_c4_and_c6_but_stay_in_c3():
+    runs = runs_with(-0.1)
+    rob = robustness_with(runs, flip_effect=0.1)
+    failed = (runs.dataset == "a") & (runs.activation == "sigmoid")
+    runs.loc[failed, "status"] = "failed_to_learn"
+    scores = score(study(runs, robustness=rob))
+    n_units = len(runs) // 2
+    n_failed = int(failed.sum())
+    assert overall(scores, "test_accuracy").n_pairs == n_units
+    for name in (*C4_ITEMS, "error_near_minus_far"):
+        assert overall(scores, name).n_pairs == n_units - n_failed, name
+    learning = {e.claim for e in claims.EVIDENCE if e.needs_learning}
+    assert learning == {"C4", "C6"}
+
+
+def test_c6_is_the_near_minus_far_error_difference():
+    runs = runs_with(-0.1)
+    scores = score(study(runs, robustness=robustness_with(runs, flip_effect=0.1)))
+    row = overall(scores, "error_near_minus_far")
+    assert row.effect == pytest.approx(0.1, abs=0.01) and row.verdict == "supported"
+
+
+def units_with(runs, *, inactive_effect, dead_effect):
+    """Units rows, relu's inactive/dead fractions above sigmoid's by the effects."""
+    rows = []
+    for model in runs[KEYS].itertuples(index=False):
+        m = model._asdict()
+        relu = m["activation"] == "relu"
+        for layer in range(1, m["depth"] + 1):
+            for metric, base, effect in (
+                ("inactive_fraction", 0.1, inactive_effect),
+                ("dead_fraction", 0.1, dead_effect),
+            ):
+                value = base + (effect if relu else 0.0) + 0.001 * layer * m["seed"]
+                rows.append(
+                    {
+                        **m,
+                        "stage": "trained",
+                        "layer": layer,
+                        "metric": metric,
+                        "value": value,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_c8_is_decided_by_inactive_fraction_alone():
+    runs = runs_with(-0.1)
+    units = units_with(runs, inactive_effect=0.2, dead_effect=-0.2)
+    scores = score(study(runs, units=units))
+    assert overall(scores, "inactive_fraction").verdict == "supported"
+    dead = overall(scores, "dead_fraction")
+    assert dead.verdict == "contradicted" and not dead.decides
+    claim = claims.claim_verdicts(scores).set_index("claim").loc["C8"]
+    assert claim.verdict == "supported"
+    assert claim.evidence == "inactive_fraction (supported)"
+
+
+def probe_rows(model, accuracies):
+    return [
+        {
+            **model,
+            "stage": "trained",
+            "layer": layer,
+            "metric": "linear_probe_accuracy",
+            "value": value,
+        }
+        for layer, value in enumerate(accuracies)
+    ]
+
+
+def test_c5_is_the_last_layer_minus_the_best_earlier_hidden_layer():
+    model = dict(dataset="a", activation="relu", initializer="auto", width=8, seed=0)
+    geometry = pd.DataFrame(
+        # layer 0 (input) 0.99 is not a hidden layer; layer 4 = logits
+        probe_rows({**model, "depth": 3}, [0.99, 0.6, 0.9, 0.7, 0.5])
+        + probe_rows({**model, "depth": 1}, [0.99, 0.8, 0.5])
+    )
+    gain = claims._probe_gain({"geometry": geometry})
+    assert gain.depth.tolist() == [3]  # one hidden layer: nothing earlier
+    assert gain.value.tolist() == pytest.approx([0.7 - 0.9])
+
+
+def test_c5_scorecard_on_planted_waste():
+    runs = runs_with(-0.1)
+    rows = []
+    for model in runs[KEYS].itertuples(index=False):
+        m = model._asdict()
+        last = 0.8 if m["activation"] == "sigmoid" else 0.9
+        hidden = [0.9] * (m["depth"] - 1) + [last + 0.001 * m["seed"]]
+        rows += probe_rows(m, [0.99, *hidden])
+    scores = score(study(runs, geometry=pd.DataFrame(rows)))
+    row = overall(scores, "linear_probe_gain_last_layer")
+    assert row.effect == pytest.approx(-0.1) and row.verdict == "supported"
+
+
+def test_c1_reports_init_and_trained_rows_and_their_origin():
+    runs = runs_with(-0.1)
+    rows = []
+    for model in runs[KEYS].itertuples(index=False):
+        m = model._asdict()
+        sigmoid = m["activation"] == "sigmoid"
+        jitter = 0.001 * m["seed"]
+        for stage, value in (
+            ("init", (0.3 if sigmoid else 0.4) + jitter),  # supports C1
+            ("trained", (0.5 if sigmoid else 0.35) + jitter),  # contradicts C1
+        ):
+            rows.append(
+                {
+                    **m,
+                    "stage": stage,
+                    "layer": m["depth"],
+                    "metric": "distance_spearman",
+                    "value": value,
+                }
+            )
+    scores = score(study(runs, geometry=pd.DataFrame(rows)))
+    assert overall(scores, "distance_spearman", stage="init").verdict == "supported"
+    trained = overall(scores, "distance_spearman", stage="trained")
+    assert trained.verdict == "contradicted" and trained.decides
+    claim = claims.claim_verdicts(scores).set_index("claim").loc["C1"]
+    assert claim.verdict == "contradicted"
+    assert claim.init_verdict == "supported"
+    assert claim.origin == (
+        "supported at initialization, contradicted after training: training changes it"
+    )
+    assert claims.claim_verdicts(scores).set_index("claim").init_verdict["C3"] == ""
+
+
+def test_sensitivity_keeps_pairs_where_both_models_reached_the_threshold():
+    runs = runs_with(-0.1, noise=0.0)
+    # Exactly the pairs of dataset "a" fall short: relu at 0.5, sigmoid 0.4.
+    low = runs.dataset == "a"
+    runs.loc[low, "test_accuracy"] -= 0.4
+    scores = score(study(runs), min_test_accuracy=0.55)
+    n_units = len(runs) // 2
+    sens = overall(scores, "test_accuracy", analysis="sensitivity")
+    assert sens.n_pairs == n_units - int(low.sum()) // 2
+    assert overall(scores, "test_accuracy").n_pairs == n_units
+    claim = claims.claim_verdicts(scores).set_index("claim").loc["C3"]
+    assert claim.sensitivity_pairs == sens.n_pairs
+    assert claim.sensitivity_verdict == "supported"
+    # Sensitivity rows are the overall rows only.
+    rows = scores[scores.analysis == "sensitivity"]
+    assert set(rows.condition) == {"all"} and set(rows.dataset) == {"all"}
+
+
+def test_per_initializer_verdicts_show_where_a_claim_flips():
+    auto = runs_with(-0.1)
+    glorot = runs_with(+0.1, seed=1).assign(initializer="glorot_uniform")
+    scores = score(study(pd.concat([auto, glorot], ignore_index=True)))
+    by = claims.claim_verdicts_by(scores, "initializer")
+    c3 = by[by.claim == "C3"].set_index("value")
+    assert c3.verdict.to_dict() == {
+        "auto": "supported",
+        "glorot_uniform": "contradicted",
+    }
+    overall_c3 = claims.claim_verdicts(scores).set_index("claim").verdict["C3"]
+    assert c3.flips.to_dict() == {
+        "auto": overall_c3 != "supported",
+        "glorot_uniform": overall_c3 != "contradicted",
+    }
+    assert "C9" not in set(by.claim)  # timing units carry no initializer
+
+
+def test_a_column_typo_raises_instead_of_becoming_not_measured():
+    runs = runs_with(-0.1)
+    rob = robustness_with(runs, flip_effect=0.1).rename(columns={"metric": "metrik"})
+    with pytest.raises(AttributeError, match="metric"):
+        score(study(runs, robustness=rob))
+    with pytest.raises(KeyError, match="test_accuracy"):
+        score(study(runs.drop(columns="test_accuracy")))
+
+
+def test_empty_tables_are_not_measured_without_warnings(recwarn):
+    scores = score(study(empty("runs")))
+    assert set(scores.verdict) == {"not measured"}
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("ev", claims.EVIDENCE, ids=lambda e: f"{e.claim}-{e.name}")
+def test_every_item_reads_empty_tables_as_no_rows(ev):
+    rows = ev.extract({name: empty(name) for name in claims.TABLES})
+    assert len(rows) == 0
+    assert {*ev.unit, "activation", "value"} <= set(rows.columns)
+
+
+def test_items_are_unique_by_claim_name_and_stage():
+    keys = [(e.claim, e.name, e.stage) for e in claims.EVIDENCE]
+    assert len(keys) == len(set(keys))
+    assert {e.stage for e in claims.EVIDENCE} <= set(claims.STAGES)
+    at_init = {e.claim for e in claims.EVIDENCE if e.stage == "init" and not e.decides}
+    assert at_init == {"C1", "C2"}
+
+
+def test_score_claims_defaults_are_the_config_schema_defaults():
+    schema = yaml.safe_load(SCHEMA.read_text())["properties"]["claims"]["properties"]
+    signature = inspect.signature(claims.score_claims).parameters
+    for name, prop in schema.items():
+        default = signature[name].default
+        assert (list(default) if isinstance(default, tuple) else default) == prop[
+            "default"
+        ], name

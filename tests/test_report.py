@@ -5,9 +5,10 @@ import datetime
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 
-from geoctx import claims, report, stats, tables
-from geoctx.config import validate_config
+from geoctx import claims, geometry, report, stats, tables
+from geoctx.config import SATURATION_TOLERANCE, validate_config
 
 
 def empty(name):
@@ -46,9 +47,9 @@ def study_tables(request):
     return t
 
 
-def render(study_tables, study):
+def render(study_tables, study, **sections):
     config = validate_config(
-        {"datasets": {"moons": {}}, "activations": ["relu"], "study": study}
+        {"datasets": {"moons": {}}, "activations": ["relu"], "study": study, **sections}
     )
     return report.render(
         tables=study_tables,
@@ -147,7 +148,7 @@ def test_bibtex_carries_title_authors_date_and_fingerprint():
 def test_report_says_when_there_is_no_transfer_attack(study_tables):
     html = render(study_tables, {"title": "T"})
     assert "No transfer attack in this study" in html
-    assert "reference activation (relu)" in html
+    assert "the primary pair (sigmoid, relu)" in html
 
 
 def test_report_explains_every_verdict_in_words(study_tables):
@@ -155,3 +156,95 @@ def test_report_explains_every_verdict_in_words(study_tables):
     assert "no effect of practical size" in html
     for name in stats.CLAIM_VERDICTS:
         assert f'stance-{stats.STANCE[name]}">{name}</span>' in html
+
+
+def test_methods_values_come_from_the_config_and_the_package(study_tables):
+    html = render(
+        study_tables,
+        {"title": "T"},
+        robustness={"pgd_restarts": 7, "pgd_steps": 33},
+        claims={"min_test_accuracy": 0.65},
+        initializers=["auto", "glorot_uniform"],
+    )
+    assert "7 random restart(s) of 33 steps" in html
+    assert "both models reached test accuracy 0.65" in html
+    assert "each of auto, glorot_uniform" in html
+    neighbours = report._default(geometry.betti_numbers, "n_neighbors")
+    assert f"{neighbours}-NN graph" in html
+    assert f"within {SATURATION_TOLERANCE} of a bound" in html
+
+
+def test_methods_list_every_evidence_item(study_tables):
+    html = render(study_tables, {"title": "T"})
+    for ev in claims.EVIDENCE:
+        assert str(escape(ev.description)) in html, ev.name
+
+
+def test_failed_to_learn_runs_are_counted_per_claim(study_tables):
+    runs = study_tables["runs"]
+    runs.loc[runs.index[:2], "status"] = claims.FAILED_TO_LEARN
+    html = render(study_tables, {"title": "T"})
+    assert "<strong>2 run(s) failed to learn</strong>" in html
+    assert report.failed_to_learn_note("C4", 2) in html
+    assert report.failed_to_learn_note("C3", 2).endswith("part of what is measured).")
+
+
+def test_c4_shows_the_worst_case_robust_accuracy(study_tables):
+    rows = [
+        {
+            **model,
+            "attack": "worst_case_linf",
+            "metric": "accuracy",
+            "epsilon": eps,
+            "value": value,
+        }
+        for model in study_tables["runs"][
+            ["dataset", "activation", "initializer", "width", "depth", "seed"]
+        ].to_dict("records")
+        for eps, value in (
+            (0.0, 0.9),
+            (0.1, 0.25 if model["activation"] == "relu" else 0.125),
+        )
+    ]
+    study_tables["robustness"] = pd.DataFrame(rows)
+    html = render(study_tables, {"title": "T"})
+    section = html[html.index('id="c4"') : html.index('id="c5"')]
+    assert "<th>ε=0.1</th>" in section
+    assert "<td>0.125</td>" in section and "<td>0.25</td>" in section
+
+
+def test_per_initializer_verdicts_are_shown():
+    runs = pd.concat(
+        [runs_table(8), runs_table(8).assign(initializer="glorot_uniform")],
+        ignore_index=True,
+    )
+    t = {name: empty(name) for name in ("history", *claims.TABLES)}
+    t["runs"] = runs
+    t["claims"] = claims.score_claims(
+        t, activations=["sigmoid", "relu"], n_resamples=200
+    )
+    html = render(t, {"title": "T"}, initializers=["auto", "glorot_uniform"])
+    section = html[html.index('id="c3"') : html.index('id="c4"')]
+    assert "Per initializer: auto:" in section and "glorot_uniform:" in section
+
+
+def test_summary_says_where_a_verdict_comes_from():
+    verdicts = pd.DataFrame(
+        {
+            "claim": ["C1"],
+            "verdict": ["contradicted"],
+            "evidence": ["distance_spearman (contradicted)"],
+            "effect": [0.15],
+            "ci_low": [0.1],
+            "ci_high": [0.2],
+            "n_pairs": [30],
+            "flips": [""],
+            "origin": [claims.origin("supported", "contradicted")],
+        }
+    )
+    scores = pd.DataFrame({"primary": [True], "comparison": ["sigmoid vs relu"]})
+    lines = report.summary_sentences(verdicts, scores)
+    assert (
+        "C1 at initialization: supported at initialization, contradicted after "
+        "training: training changes it." in lines
+    )

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from geoctx import stats
+from geoctx.claims import ANALYSES, STAGES
 from geoctx.config import MODEL_PATH
 from geoctx.storage import UnreadableFileError, atomic_path, check_digests
 
@@ -115,10 +116,13 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
     "claims": pa.schema(
         [
+            _categorical("analysis", ANALYSES),
             pa.field("claim", pa.string()),
             pa.field("statement", pa.string()),
             pa.field("evidence", pa.string()),
             pa.field("evidence_description", pa.string()),
+            _categorical("stage", STAGES),
+            pa.field("decides", pa.bool_()),
             pa.field("comparison", pa.string()),
             pa.field("primary", pa.bool_()),
             pa.field("dataset", pa.string()),

@@ -33,7 +33,16 @@ rule render_report:
         **{table: f"results/tables/{table}.parquet" for table in TABLES},
         claims="results/tables/claims.parquet",
         figures=[f for f in FIGURES if f.endswith(".png")],
-        code=package("report", "claims", "stats", "cost", "tables", "fingerprint"),
+        code=package(
+            "report",
+            "claims",
+            "stats",
+            "cost",
+            "tables",
+            "fingerprint",
+            "geometry/dimension",
+            "geometry/topology",
+        ),
         template=f"{SRC_INPUT}/geoctx/templates/report.html.j2",
     output:
         html="results/report/report.html",
