@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from geoctx import claims, stats, tables
+from geoctx import claims, evidence, names, stats, tables
 
 SCHEMA = Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml"
 DATASETS = ["a", "b", "c"]
@@ -265,7 +265,7 @@ def score(t, **options):
     )
 
 
-C4_ITEMS = [e.name for e in claims.EVIDENCE if e.claim == "C4"]
+C4_ITEMS = [e.name for e in evidence.EVIDENCE if e.claim == "C4"]
 
 
 def test_c4_reads_flip_rates_not_raw_accuracy():
@@ -305,7 +305,7 @@ def test_failed_to_learn_models_leave_c4_and_c6_but_stay_in_c3():
     assert overall(scores, "test_accuracy").n_pairs == n_units
     for name in (*C4_ITEMS, "error_near_minus_far"):
         assert overall(scores, name).n_pairs == n_units - n_failed, name
-    learning = {e.claim for e in claims.EVIDENCE if e.needs_learning}
+    learning = {e.claim for e in evidence.EVIDENCE if e.needs_learning}
     assert learning == {"C4", "C6"}
 
 
@@ -372,7 +372,7 @@ def test_c5_is_the_last_layer_minus_the_best_earlier_hidden_layer():
         probe_rows({**model, "depth": 3}, [0.99, 0.6, 0.9, 0.7, 0.5])
         + probe_rows({**model, "depth": 1}, [0.99, 0.8, 0.5])
     )
-    gain = claims._probe_gain({"geometry": geometry})
+    gain = evidence._probe_gain({"geometry": geometry})
     assert gain.depth.tolist() == [3]  # one hidden layer: nothing earlier
     assert gain.value.tolist() == pytest.approx([0.7 - 0.9])
 
@@ -474,7 +474,7 @@ def test_empty_tables_are_not_measured_without_warnings(recwarn):
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
-@pytest.mark.parametrize("ev", claims.EVIDENCE, ids=lambda e: f"{e.claim}-{e.name}")
+@pytest.mark.parametrize("ev", evidence.EVIDENCE, ids=lambda e: f"{e.claim}-{e.name}")
 def test_every_item_reads_empty_tables_as_no_rows(ev):
     rows = ev.extract({name: empty(name) for name in claims.TABLES})
     assert len(rows) == 0
@@ -482,10 +482,12 @@ def test_every_item_reads_empty_tables_as_no_rows(ev):
 
 
 def test_items_are_unique_by_claim_name_and_stage():
-    keys = [(e.claim, e.name, e.stage) for e in claims.EVIDENCE]
+    keys = [(e.claim, e.name, e.stage) for e in evidence.EVIDENCE]
     assert len(keys) == len(set(keys))
-    assert {e.stage for e in claims.EVIDENCE} <= set(claims.STAGES)
-    at_init = {e.claim for e in claims.EVIDENCE if e.stage == "init" and not e.decides}
+    assert {e.stage for e in evidence.EVIDENCE} <= set(names.STAGES)
+    at_init = {
+        e.claim for e in evidence.EVIDENCE if e.stage == "init" and not e.decides
+    }
     assert at_init == {"C1", "C2"}
 
 

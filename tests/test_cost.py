@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoctx import claims, cost, tables
+from geoctx import cost, evidence, tables
 
 
 def test_inference_latency_reports_consistent_timings():
@@ -59,7 +59,7 @@ def test_ratio_is_taken_within_each_block():
 
 
 def test_c9_evidence_is_the_median_per_block_log2_ratio():
-    (c9,) = [ev for ev in claims.EVIDENCE if ev.claim == "C9"]
+    (c9,) = [ev for ev in evidence.EVIDENCE if ev.claim == "C9"]
     table = _drifting_table()
     table.loc[7, "latency_ms_median"] = 8.0 * 3.0  # one outlying block: 3x
     small = table.assign(batch_size=1, latency_ms_median=1.0)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from geoctx import claims, geometry, report, stats, tables
+from geoctx import claims, evidence, geometry, names, report, stats, tables
 from geoctx.config import SATURATION_TOLERANCE, validate_config
 
 
@@ -176,13 +176,13 @@ def test_methods_values_come_from_the_config_and_the_package(study_tables):
 
 def test_methods_list_every_evidence_item(study_tables):
     html = render(study_tables, {"title": "T"})
-    for ev in claims.EVIDENCE:
+    for ev in evidence.EVIDENCE:
         assert str(escape(ev.description)) in html, ev.name
 
 
 def test_failed_to_learn_runs_are_counted_per_claim(study_tables):
     runs = study_tables["runs"]
-    runs.loc[runs.index[:2], "status"] = claims.FAILED_TO_LEARN
+    runs.loc[runs.index[:2], "status"] = names.FAILED_TO_LEARN
     html = render(study_tables, {"title": "T"})
     assert "<strong>2 run(s) failed to learn</strong>" in html
     assert report.failed_to_learn_note("C4", 2) in html

@@ -1,8 +1,9 @@
-"""Names of the robustness table's attacks, in one light module.
+"""Names the study tables use (attacks, run statuses, stages, analyses), once.
 
-The workflow's figure list (``workflow/rules/common.smk``) and
-:mod:`geoctx.robustness` both read the attack names from here, so the two
-cannot drift apart; this module imports nothing heavy (no TensorFlow).
+The workflow's figure list (``workflow/rules/common.smk``), the package
+modules that write the tables and those that read them all take these names
+from here, so they cannot drift apart; this module imports nothing heavy (no
+TensorFlow), so the workflow and the table schemas can read it too.
 
 Attacks and their norm (the worst case of a norm is taken over every attack
 of that norm run at the same epsilon, per point, as AutoAttack reports):
@@ -17,6 +18,20 @@ of that norm run at the same epsilon, per point, as AutoAttack reports):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+
+#: ``runs.status`` of a run that trained and learned, one whose loss became
+#: NaN or infinite, and one whose test accuracy stayed near chance.
+OK, DIVERGED, FAILED_TO_LEARN = "ok", "diverged", "failed_to_learn"
+RUN_STATUSES = (OK, DIVERGED, FAILED_TO_LEARN)
+
+#: Stages a model is measured at (``stage`` columns); "" in the claims table
+#: for quantities of the whole run (accuracy) or of untrained timed models.
+STAGES = ("init", "trained", "")
+
+#: The analyses of the scorecard (``claims.analysis``): every model, and only
+#: the models that reached ``claims.min_test_accuracy``.
+MAIN, SENSITIVITY = "main", "sensitivity"
+ANALYSES = (MAIN, SENSITIVITY)
 
 #: White-box gradient attacks, each run on the model itself.
 GRADIENT_ATTACKS = (

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from geoctx import __version__, claims, cost, geometry, stats
+from geoctx import __version__, claims, cost, evidence, geometry, names, stats
 from geoctx.config import MODEL_KEYS, MODEL_PATH, SATURATION_TOLERANCE
 from geoctx.tables import cpu_name, package_versions
 
@@ -312,7 +312,7 @@ def model_id(row: Mapping) -> str:
 def accuracy_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd of test accuracy over seeds by dataset × activation and depth
     (runs that failed to learn included; diverged runs left out)."""
-    ok = runs[runs["status"] != claims.DIVERGED]
+    ok = runs[runs["status"] != names.DIVERGED]
     keys = ["dataset", "activation", "initializer", "width"]
     agg = ok.groupby([*keys, "depth"])["test_accuracy"].agg(["mean", "std", "count"])
     cells = agg.apply(
@@ -360,7 +360,7 @@ def robustness_table(robustness: pd.DataFrame) -> pd.DataFrame:
                 (rob.attack == attack) & (rob.metric == "flip_rate") & attacked
             ]
             for attack in sorted(
-                a for a in rob.attack.unique() if a.startswith(claims.TRANSFER_PREFIX)
+                a for a in rob.attack.unique() if a.startswith(names.TRANSFER_PREFIX)
             )
         },
         "Gaussian noise accuracy drop (mean over σ>0)": rob[
@@ -448,7 +448,7 @@ def failed_to_learn_note(claim: str, n_failed: int) -> str:
     """
     if not n_failed:
         return "No run failed to learn."
-    items = [e for e in claims.EVIDENCE if e.claim == claim]
+    items = [e for e in evidence.EVIDENCE if e.claim == claim]
     left_out = [e.name for e in items if e.needs_learning]
     head = f"{n_failed} run(s) failed to learn: "
     if not left_out:
@@ -466,9 +466,9 @@ def controls(config: Mapping, runs: pd.DataFrame) -> list[str]:
     rob = config["robustness"]
     margin = config["training"].get("failed_to_learn_margin")
     chance = f"within {margin} of chance" if margin is not None else "near chance"
-    needs = sorted({e.claim for e in claims.EVIDENCE if e.needs_learning})
-    kept = sorted({e.claim for e in claims.EVIDENCE} - set(needs))
-    n_failed = int((runs["status"] == claims.FAILED_TO_LEARN).sum())
+    needs = sorted({e.claim for e in evidence.EVIDENCE if e.needs_learning})
+    kept = sorted({e.claim for e in evidence.EVIDENCE} - set(needs))
+    n_failed = int((runs["status"] == names.FAILED_TO_LEARN).sum())
     lines = [
         (
             f"Initializer: every activation is trained with each of "
@@ -491,7 +491,7 @@ def controls(config: Mapping, runs: pd.DataFrame) -> list[str]:
             sorted(
                 {
                     e.claim
-                    for e in claims.EVIDENCE
+                    for e in evidence.EVIDENCE
                     if e.stage == "init" and not e.decides
                 }
             )
@@ -620,11 +620,11 @@ def render(
     models = runs.assign(model=runs.apply(model_id, axis=1))
     figs = {f["name"]: f for f in map(_figure, figures)}
     by_initializer = claims.claim_verdicts_by(scores, "initializer")
-    n_failed = int((runs["status"] == claims.FAILED_TO_LEARN).sum())
+    n_failed = int((runs["status"] == names.FAILED_TO_LEARN).sum())
     claim_sections = []
     for row in verdicts.itertuples():
         rows = scores[scores.claim == row.claim]
-        main = rows[rows.analysis == claims.MAIN]
+        main = rows[rows.analysis == names.MAIN]
         overall = (main.dataset == "all") & (main.condition == "all")
         claim_sections.append(
             {
@@ -632,7 +632,7 @@ def render(
                 "primary": _records(main[main.primary]),
                 "controls": _records(main[~main.primary & overall]),
                 "sensitivity": _records(
-                    rows[(rows.analysis == claims.SENSITIVITY) & rows.primary]
+                    rows[(rows.analysis == names.SENSITIVITY) & rows.primary]
                 ),
                 "by_initializer": _records(
                     by_initializer[by_initializer.claim == row.claim]
@@ -657,7 +657,7 @@ def render(
         version=__version__,
         axes=axes,
         n_models=len(runs),
-        n_diverged=int((runs["status"] == claims.DIVERGED).sum()),
+        n_diverged=int((runs["status"] == names.DIVERGED).sum()),
         n_failed=n_failed,
         min_test_accuracy=config["claims"]["min_test_accuracy"],
         initializers=sorted(by_initializer.value.unique().tolist()),
@@ -676,7 +676,7 @@ def render(
                 "role": "decides" if e.decides else "shown beside",
                 "needs_learning": "yes" if e.needs_learning else "no",
             }
-            for e in claims.EVIDENCE
+            for e in evidence.EVIDENCE
         ],
         verdict_rule=VERDICT_RULE.format(min_pairs=min_pairs),
         stance=stats.STANCE,
@@ -688,7 +688,7 @@ def render(
         robustness=robustness_table(tables["robustness"]),
         worst_case=worst_case_table(tables["robustness"]),
         has_transfer=bool(
-            tables["robustness"].attack.str.startswith(claims.TRANSFER_PREFIX).any()
+            tables["robustness"].attack.str.startswith(names.TRANSFER_PREFIX).any()
         ),
         primary=config["claims"]["primary"],
         latency=latency_table(tables["inference"]),

@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from geoctx import stats
-from geoctx.claims import ANALYSES, STAGES
 from geoctx.config import MODEL_PATH
+from geoctx.names import ANALYSES, STAGES
 from geoctx.storage import UnreadableFileError, atomic_path, check_digests
 
 MODEL_FIELDS = [

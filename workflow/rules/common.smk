@@ -106,7 +106,7 @@ def package(*modules):
     Paths are relative to the working directory (see ``SRC_INPUT``).
     """
     paths = []
-    for module in ("__init__", "config", "logs", "storage", *modules):
+    for module in ("__init__", "config", "logs", "names", "storage", *modules):
         path = Path(SRC_INPUT, "geoctx", module)
         paths += (
             sorted(map(str, path.glob("*.py"))) if path.is_dir() else [f"{path}.py"]

@@ -1,7 +1,7 @@
 rule score_claims:
     input:
         **{table: f"results/tables/{table}.parquet" for table in TABLES},
-        code=package("claims", "stats", "tables"),
+        code=package("claims", "evidence", "stats", "tables"),
     output:
         report(
             "results/tables/claims.parquet",
@@ -36,6 +36,7 @@ rule render_report:
         code=package(
             "report",
             "claims",
+            "evidence",
             "stats",
             "cost",
             "tables",
@@ -74,7 +75,9 @@ rule render_report:
 rule render_pdf:
     input:
         html="results/report/report.html",
-        code=package("report", "claims", "stats", "cost", "tables", "fingerprint"),
+        code=package(
+            "report", "claims", "evidence", "stats", "cost", "tables", "fingerprint"
+        ),
     output:
         "results/report/report.pdf",
     log:
