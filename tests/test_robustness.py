@@ -11,7 +11,8 @@ from sklearn.datasets import make_moons
 
 from geoctx import names
 from geoctx import robustness as rb
-from geoctx.robustness import evaluate as ev
+from geoctx.robustness import rows as rb_rows
+from geoctx.robustness.settings import prepare
 
 
 @pytest.fixture(scope="module")
@@ -641,18 +642,18 @@ SIGN_DATA = {
 
 def test_clean_rows_hold_the_test_accuracy():
     settings = rb.RobustnessSettings()
-    inputs = ev.prepare(SIGN_DATA, settings)
+    inputs = prepare(SIGN_DATA, settings)
     # x = -1 is predicted as class 1 but labelled 0
-    assert ev.clean_rows(_sign_model(), inputs, settings) == [
+    assert rb_rows.clean_rows(_sign_model(), inputs, settings) == [
         ("clean", 0.0, "accuracy", 0.75)
     ]
 
 
 def test_boundary_rows_bin_accuracy_and_upper_distance_in_std_units():
     settings = rb.RobustnessSettings(boundary_quantiles=(0.0, 0.5, 1.0))
-    inputs = ev.prepare(SIGN_DATA, settings)
+    inputs = prepare(SIGN_DATA, settings)
     # edges 1, 2.5, 4: the near bin holds the two correct points
-    assert ev.boundary_rows(_sign_model(), inputs, settings) == [
+    assert rb_rows.boundary_rows(_sign_model(), inputs, settings) == [
         ("clean", 0.5, "accuracy_boundary_bin", 1.0),
         ("clean", 0.5, "boundary_distance_upper", 1.25),
         ("clean", 1.0, "accuracy_boundary_bin", 0.5),
@@ -665,8 +666,8 @@ def test_boundary_rows_bin_accuracy_and_upper_distance_in_std_units():
 def test_attack_rows_at_zero_radius_are_the_probe_accuracy():
     # epsilon 0 is added to a grid without it
     settings = rb.RobustnessSettings(epsilons=(0.5,), pgd_steps=2, pgd_restarts=1)
-    inputs = ev.prepare({**SIGN_DATA, "probe_index": np.array([0, 2])}, settings)
-    rows = ev.attack_rows(_sign_model(), inputs, settings)
+    inputs = prepare({**SIGN_DATA, "probe_index": np.array([0, 2])}, settings)
+    rows = rb_rows.attack_rows(_sign_model(), inputs, settings)
     zero = [row for row in rows if row[1] == 0.0]
     attacks = (*names.GRADIENT_ATTACKS, *names.WORST_CASE.values())
     expected = {"accuracy": 0.5, "clean_accuracy": 0.5, "flip_rate": 0.0}
@@ -676,7 +677,7 @@ def test_attack_rows_at_zero_radius_are_the_probe_accuracy():
 
 
 def test_outcome_rows_by_hand():
-    rows = ev.outcome_rows(
+    rows = rb_rows.outcome_rows(
         "pgd_linf", {0.0: [1, 1, 0, 0], 0.2: [0, 1, 1, 0]}, [1, 1, 0, 0]
     )
     table = {(e, m): v for _, e, m, v in rows}
@@ -687,10 +688,12 @@ def test_outcome_rows_by_hand():
     assert table[(0.2, "accuracy")] == 0.5
     assert table[(0.2, "flip_rate")] == 0.5
     assert table[(0.2, "accuracy_drop")] == 0.0
-    nothing_correct = ev.outcome_rows("gaussian", {0.5: [0.0, 0.5]}, [False, False])
+    nothing_correct = rb_rows.outcome_rows(
+        "gaussian", {0.5: [0.0, 0.5]}, [False, False]
+    )
     assert np.isnan(dict((m, v) for _, _, m, v in nothing_correct)["flip_rate"])
     with pytest.raises(ValueError, match="same points"):
-        ev.outcome_rows("pgd_l2", {0.1: [1, 0]}, [True])
+        rb_rows.outcome_rows("pgd_l2", {0.1: [1, 0]}, [True])
 
 
 def test_worst_case_is_per_point_over_the_attacks_of_each_norm():
@@ -700,7 +703,7 @@ def test_worst_case_is_per_point_over_the_attacks_of_each_norm():
         "transfer_from_relu": {0.1: [1, 0, 1, 1]},
         "pgd_l2": {0.1: [0, 1, 1, 1]},
     }
-    worst = ev.worst_case_outcomes(
+    worst = rb_rows.worst_case_outcomes(
         {a: {e: np.array(v, bool) for e, v in o.items()} for a, o in outcomes.items()}
     )
     assert worst["worst_case_linf"][0.1].tolist() == [True, False, False, False]
@@ -713,9 +716,10 @@ def test_min_distance_rows_are_over_correctly_classified_points_only():
     # sign model: the correct points 1, 2 and -3 are 1, 2 and 3 from the
     # boundary x = 0, in std units (2) 0.5, 1 and 1.5; x = -1 is misclassified
     settings = rb.RobustnessSettings(min_distance_bisections=12)
-    inputs = ev.prepare(SIGN_DATA, settings)
+    inputs = prepare(SIGN_DATA, settings)
     rows = dict(
-        (m, v) for _, _, m, v in ev.min_distance_rows(_sign_model(), inputs, settings)
+        (m, v)
+        for _, _, m, v in rb_rows.min_distance_rows(_sign_model(), inputs, settings)
     )
     assert rows["min_adv_distance_median"] == pytest.approx(1.0, abs=1e-3)
     assert rows["min_adv_distance_q25"] == pytest.approx(0.75, abs=1e-3)
@@ -724,9 +728,10 @@ def test_min_distance_rows_are_over_correctly_classified_points_only():
 
 def test_gaussian_rows_flip_nothing_at_sigma_zero():
     settings = rb.RobustnessSettings(sigmas=(2.0,), n_draws=3)
-    inputs = ev.prepare(SIGN_DATA, settings)
+    inputs = prepare(SIGN_DATA, settings)
     rows = {
-        (e, m): v for _, e, m, v in ev.gaussian_rows(_sign_model(), inputs, settings)
+        (e, m): v
+        for _, e, m, v in rb_rows.gaussian_rows(_sign_model(), inputs, settings)
     }
     assert rows[(0.0, "accuracy")] == rows[(0.0, "clean_accuracy")] == 0.75
     assert rows[(0.0, "flip_rate")] == 0.0
@@ -736,4 +741,4 @@ def test_gaussian_rows_flip_nothing_at_sigma_zero():
 
 def test_prepare_rejects_settings_of_another_type():
     with pytest.raises(ValueError, match="RobustnessSettings"):
-        ev.prepare(SIGN_DATA, {"seed": 0})
+        prepare(SIGN_DATA, {"seed": 0})

@@ -9,8 +9,10 @@ One module per idea:
   nearest-other-class distance, boundary-stratified accuracy, Lipschitz;
 - :mod:`~geoctx.robustness.calibration`  expected calibration error and
   temperature scaling;
-- :mod:`~geoctx.robustness.evaluate`     :class:`RobustnessSettings` and the
-  tidy per-model table, one row builder per metric family.
+- :mod:`~geoctx.robustness.settings`     :class:`RobustnessSettings`, the
+  prepared inputs and the table's names;
+- :mod:`~geoctx.robustness.rows`         one row builder per metric family;
+- :mod:`~geoctx.robustness.evaluate`     the tidy per-model table.
 
 Naming follows the package convention: ``*_score`` is higher-is-better,
 ``*_error`` is lower-is-better, anything else is a plain noun. Models are Keras
@@ -46,18 +48,16 @@ from geoctx.robustness.distance import (
     minimal_adversarial_distance,
     nearest_other_class_distance,
 )
-from geoctx.robustness.evaluate import (
+from geoctx.robustness.evaluate import evaluate_robustness, evaluate_run
+from geoctx.robustness.rows import outcome_rows, worst_case_outcomes
+from geoctx.robustness.settings import (
     ATTACKS,
     COLUMNS,
     METRICS,
     OUTCOME_METRICS,
     EvaluationData,
     RobustnessSettings,
-    evaluate_robustness,
-    evaluate_run,
-    outcome_rows,
     prepare,
-    worst_case_outcomes,
 )
 
 __all__ = [
