@@ -8,13 +8,28 @@ gives identical weights. It records
 - per-layer unit health at initialization and after training: the
   gradient norm of the loss w.r.t. each layer's kernel on a fixed batch
   (``grad_norm``), the fraction of units that output exactly zero on every
-  probe point (``dead_fraction``), and for bounded activations the fraction
-  of unit activations within 0.01 of a bound (``saturated_fraction``);
+  probe point (``dead_fraction``, ReLU-style death), the fraction whose
+  activation derivative is below ``INACTIVE_TOLERANCE`` on every probe
+  point (``inactive_fraction``: dead ReLU units and saturated sigmoid units
+  alike, comparable across activations), and for bounded activations the
+  fraction of unit activations within 0.01 of a bound
+  (``saturated_fraction``);
 - every layer's representation of the probe points (layer 0 = input), at
   both stages, for the geometry measurements downstream.
 
 A run whose loss becomes NaN or infinite is stopped and returned with
-``status = "diverged"``: the study carries on.
+``status = "diverged"``; one whose test accuracy ends within
+``failed_to_learn_margin`` of chance (``1 / n_classes``) with
+``status = "failed_to_learn"`` (see :func:`run_status`). Either way the
+study carries on.
+
+The stopping rule: early stopping watches validation *accuracy* by
+default (validation loss bottoms out while accuracy still rises) with a
+long patience (a smooth net climbing off a loss plateau dips in accuracy
+first) and keeps the final weights (restoring the best epoch selects on
+noisy validation data and keeps the first epoch that hit the maximum).
+Every run records whether it stopped early and whether its curve had
+flattened (``curve_gain``, ``plateaued``; :func:`curve_gain`).
 """
 
 from __future__ import annotations
@@ -30,9 +45,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geoctx.config import BOUNDED_ACTIVATIONS, SATURATION_TOLERANCE, resolve_initializer
+from geoctx.config import (
+    BOUNDED_ACTIVATIONS,
+    INACTIVE_TOLERANCE,
+    SATURATION_TOLERANCE,
+    resolve_initializer,
+)
 
 log = logging.getLogger(__name__)
+
+#: ``curve_gain`` compares the last ``CURVE_WINDOW`` epochs with the rest.
+CURVE_WINDOW = 10
+#: A run has plateaued when its last epochs gained less validation accuracy
+#: than this: under one point in 200, below what a 1,000-point validation
+#: split resolves.
+PLATEAU_GAIN = 0.005
 
 
 @dataclass(frozen=True)
@@ -51,14 +78,20 @@ class ModelSpec:
 class TrainSettings:
     """How a model is trained; the ``training:`` config section."""
 
-    epochs: int = 60
-    batch_size: int = 64
-    learning_rate: float = 0.003
+    epochs: int = 150
+    batch_size: int = 128
+    learning_rate: float = 0.005
     optimizer: str = "adam"
     validation_fraction: float = 0.2
     early_stopping: dict = field(
-        default_factory=lambda: {"patience": 10, "restore_best": True}
+        default_factory=lambda: {
+            "monitor": "val_accuracy",
+            "patience": 30,
+            "min_delta": 0.0,
+            "restore_best": False,
+        }
     )
+    failed_to_learn_margin: float = 0.05
 
 
 @dataclass
@@ -117,19 +150,70 @@ def _loss_and_accuracy(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]
     return loss, float(np.mean(np.argmax(logits, axis=1) == y))
 
 
+def activation_derivative(z: np.ndarray, *, activation: str) -> np.ndarray:
+    """Derivative of the Keras activation ``activation`` at each entry of ``z``.
+
+    Taken by automatic differentiation (the gradient of the summed output),
+    so it works for any activation that acts entry by entry, which every
+    hidden-layer activation of the study does.
+
+    >>> activation_derivative(np.array([[-1.0, 2.0]]), activation="relu")
+    array([[0., 1.]], dtype=float32)
+    """
+    import keras
+    import tensorflow as tf
+
+    z = tf.convert_to_tensor(np.asarray(z, dtype=np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        out = keras.activations.get(activation)(z)
+    return tape.gradient(out, z).numpy()
+
+
+def inactive_fraction(
+    derivative: np.ndarray, *, tolerance: float = INACTIVE_TOLERANCE
+) -> float:
+    """Fraction of units (columns) whose |derivative| < ``tolerance`` on every row.
+
+    >>> inactive_fraction(np.array([[0.0, 0.5], [1e-5, 0.0]]))
+    0.5
+    """
+    return float(np.mean(np.all(np.abs(derivative) < tolerance, axis=0)))
+
+
+def pre_activations(model, reps: list[np.ndarray]) -> list[np.ndarray]:
+    """Each hidden layer's input to its activation, ``z = h W + b``.
+
+    ``reps`` are the layer outputs from :func:`layer_representations`; the
+    kernels are those of the layers ``hidden_1`` ... of :func:`build_mlp`.
+    """
+    out = []
+    for i in range(1, len(reps) - 1):
+        kernel, bias = model.get_layer(f"hidden_{i}").get_weights()
+        out.append(reps[i - 1].astype(np.float32) @ kernel + bias)
+    return out
+
+
 def unit_health(
-    reps: list[np.ndarray], grad_norms: list[float], *, activation: str
+    reps: list[np.ndarray],
+    grad_norms: list[float],
+    *,
+    activation: str,
+    derivatives: list[np.ndarray],
 ) -> list[tuple[int, str, float]]:
     """``(layer, metric, value)`` rows for the hidden layers and the logits.
 
     ``reps`` are the representations from :func:`layer_representations`
-    (``reps[0]`` is the input); ``grad_norms[i]`` belongs to layer ``i + 1``.
+    (``reps[0]`` is the input); ``grad_norms[i]`` belongs to layer ``i + 1``;
+    ``derivatives[i]`` is the activation derivative of hidden layer
+    ``i + 1`` at each probe point (:func:`activation_derivative`).
     """
     rows = []
     hidden = reps[1:-1]
     bounds = BOUNDED_ACTIVATIONS.get(activation)
-    for layer, h in enumerate(hidden, start=1):
+    for layer, (h, d) in enumerate(zip(hidden, derivatives, strict=True), start=1):
         rows.append((layer, "dead_fraction", float(np.mean(np.all(h == 0, axis=0)))))
+        rows.append((layer, "inactive_fraction", inactive_fraction(d)))
         if bounds is not None:
             low, high = bounds
             saturated = (h <= low + SATURATION_TOLERANCE) | (
@@ -229,8 +313,15 @@ def _measure_stage(stage, model, outputs_model, probe, batch, *, activation):
 
     layers = _forward(outputs_model, probe)
     reps = {f"{stage}/layer_{i}": h for i, h in enumerate(layers)}
+    derivatives = [
+        activation_derivative(z, activation=activation)
+        for z in pre_activations(model, layers)
+    ]
     health = unit_health(
-        layers, kernel_gradient_norms(model, *batch), activation=activation
+        layers,
+        kernel_gradient_norms(model, *batch),
+        activation=activation,
+        derivatives=derivatives,
     )
     return reps, [(stage, *row) for row in health]
 
@@ -245,13 +336,16 @@ def _fit(model, data, settings: TrainSettings) -> tuple[pd.DataFrame, float]:
 
     epoch_log = _epoch_log(settings.epochs)
     callbacks = [epoch_log, keras.callbacks.TerminateOnNaN()]
-    patience = settings.early_stopping.get("patience")
-    if patience:
+    stopping = settings.early_stopping
+    if stopping.get("patience"):
+        monitor = stopping.get("monitor", "val_accuracy")
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor="val_loss",
-                patience=patience,
-                restore_best_weights=settings.early_stopping.get("restore_best", True),
+                monitor=monitor,
+                mode="max" if "accuracy" in monitor else "min",
+                patience=stopping["patience"],
+                min_delta=stopping.get("min_delta", 0.0),
+                restore_best_weights=stopping.get("restore_best", False),
             )
         )
     t0 = time.perf_counter()
@@ -287,21 +381,88 @@ def _evaluate(outputs_model, data, *, diverged: bool) -> dict[str, tuple]:
     return scores
 
 
-def _run_record(spec, model, data, history, scores, *, diverged, n_classes, wall_time):
+def best_epoch(history: pd.DataFrame, *, monitor: str = "val_accuracy") -> int:
+    """The first epoch (from 1) with the best ``monitor`` value.
+
+    Best is the highest accuracy or the lowest loss; with no finite value,
+    the last epoch.
+
+    >>> best_epoch(pd.DataFrame({"val_accuracy": [0.5, 0.9, 0.9, 0.8]}))
+    2
+    """
+    values = history[monitor].to_numpy(dtype=float)
+    if not np.isfinite(values).any():
+        return len(values)
+    values = np.where(np.isfinite(values), values, np.nan)
+    pick = np.nanargmax if "accuracy" in monitor else np.nanargmin
+    return int(pick(values)) + 1
+
+
+def curve_gain(val_accuracy, *, window: int = CURVE_WINDOW) -> float:
+    """Best validation accuracy of the last ``window`` epochs minus the best before.
+
+    Positive while the curve still rises; at most 0 once it has flattened.
+    NaN with ``window`` epochs or fewer, or no finite accuracy on a side.
+
+    >>> round(curve_gain([0.5, 0.7, 0.8, 0.81], window=2), 6)
+    0.11
+    >>> round(curve_gain([0.5, 0.9, 0.8, 0.85], window=2), 6)
+    -0.05
+    """
+    values = np.asarray(val_accuracy, dtype=float)
+    if len(values) <= window:
+        return math.nan
+    before, last = values[:-window], values[-window:]
+    if not (np.isfinite(before).any() and np.isfinite(last).any()):
+        return math.nan
+    return float(np.nanmax(last) - np.nanmax(before))
+
+
+def run_status(
+    test_accuracy: float, *, n_classes: int, diverged: bool, margin: float
+) -> str:
+    """``"diverged"``, ``"failed_to_learn"`` or ``"ok"``.
+
+    A run failed to learn when its test accuracy is at most ``margin``
+    above chance, ``1 / n_classes`` (every split is stratified, so chance
+    is also the majority-class rate up to one point per class); below
+    chance counts too. Divergence takes precedence.
+
+    >>> run_status(0.53, n_classes=2, diverged=False, margin=0.05)
+    'failed_to_learn'
+    >>> run_status(0.56, n_classes=2, diverged=False, margin=0.05)
+    'ok'
+    """
+    if diverged:
+        return "diverged"
+    if test_accuracy <= 1.0 / n_classes + margin:
+        return "failed_to_learn"
+    return "ok"
+
+
+def _run_record(
+    spec, model, data, history, scores, *, diverged, n_classes, wall_time, settings
+):
     """The one-row summary of a run (the ``runs`` table)."""
-    val_loss = history["val_loss"].to_numpy(dtype=float)
-    best_epoch = (
-        int(np.nanargmin(val_loss)) + 1 if np.isfinite(val_loss).any() else len(history)
-    )
+    monitor = settings.early_stopping.get("monitor", "val_accuracy")
+    gain = curve_gain(history["val_accuracy"])
     return {
         **asdict(spec),
-        "status": "diverged" if diverged else "ok",
+        "status": run_status(
+            scores["test"][1],
+            n_classes=n_classes,
+            diverged=diverged,
+            margin=settings.failed_to_learn_margin,
+        ),
         "kernel_initializer": resolve_initializer(spec.initializer, spec.activation),
         "n_features": int(data["X_train"].shape[1]),
         "n_classes": n_classes,
         "n_params": int(model.count_params()),
         "epochs_run": int(len(history)),
-        "best_epoch": best_epoch,
+        "best_epoch": best_epoch(history, monitor=monitor),
+        "stopped_early": bool(len(history) < settings.epochs),
+        "curve_gain": gain,
+        "plateaued": bool(gain < PLATEAU_GAIN),
         **{f"{s}_loss": scores[s][0] for s in scores},
         **{f"{s}_accuracy": scores[s][1] for s in scores},
         "generalization_gap": scores["train"][1] - scores["test"][1],
@@ -367,6 +528,7 @@ def train_model(
         diverged=diverged,
         n_classes=n_classes,
         wall_time=wall_time,
+        settings=settings,
     )
     log.info(
         "done: status=%s test_acc=%.4f epochs=%d wall=%.1fs",
