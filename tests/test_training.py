@@ -225,3 +225,27 @@ def test_early_stopping_on_val_accuracy_keeps_final_weights(data):
     assert run["epochs_run"] == 3 and run["stopped_early"]
     assert run["best_epoch"] == 1
     assert np.isnan(run["curve_gain"]) and not run["plateaued"]
+
+
+def test_restore_best_keeps_the_weights_of_the_best_epoch(data):
+    settings = dataclasses.replace(
+        SETTINGS,
+        epochs=12,
+        learning_rate=0.3,  # large steps: validation loss goes up and down
+        early_stopping={
+            "monitor": "val_loss",
+            "patience": 12,
+            "min_delta": 0.0,
+            "restore_best": True,
+        },
+    )
+    result = training.train_model(data, SPEC, settings)
+    history, run = result.history, result.run
+    best = history.val_loss.min()
+    assert run["best_epoch"] == int(history.val_loss.idxmin()) + 1 < len(history)
+    assert run["val_loss"] == pytest.approx(best, rel=1e-4)
+    kept = dataclasses.replace(
+        settings, early_stopping={**settings.early_stopping, "restore_best": False}
+    )
+    final = training.train_model(data, SPEC, kept)
+    assert final.run["val_loss"] == pytest.approx(history.val_loss.iloc[-1], rel=1e-4)

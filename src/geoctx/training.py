@@ -1,8 +1,12 @@
 """Train one model of the sweep and record what it did to its units.
 
 :func:`train_model` is deterministic given its :class:`ModelSpec` (Keras
-seeded from ``spec.seed``, TensorFlow op determinism on): the same config
-gives identical weights. It records
+and the batch order seeded from ``spec.seed``, TensorFlow op determinism
+on): the same config gives identical weights. The model is a compiled
+Keras model; each epoch runs as one compiled graph loop over its batches
+(``_fit``), which costs about what a hand-written loop does and a quarter
+of ``model.fit`` on these small models
+(``benchmarks/training_speed.py``). It records
 
 - the per-epoch history and final train/val/test loss and accuracy;
 - per-layer unit health at initialization and after training: the
@@ -232,37 +236,6 @@ def unit_health(
     return rows
 
 
-def _epoch_log(total: int):
-    """A Keras callback: one log line per epoch, wall time per epoch.
-
-    Built in a function so that importing this module does not import Keras.
-    """
-    import keras
-
-    class EpochLog(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.times = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self._t0)
-            logs = logs or {}
-            log.info(
-                "epoch %d/%d loss=%.4f acc=%.4f val_loss=%.4f val_acc=%.4f (%.2fs)",
-                epoch + 1,
-                total,
-                logs.get("loss", math.nan),
-                logs.get("accuracy", math.nan),
-                logs.get("val_loss", math.nan),
-                logs.get("val_accuracy", math.nan),
-                self.times[-1],
-            )
-
-    return EpochLog()
-
-
 def _finite(values) -> bool:
     return all(math.isfinite(v) for v in values)
 
@@ -326,46 +299,130 @@ def _measure_stage(stage, model, outputs_model, probe, batch, *, activation):
     return reps, [(stage, *row) for row in health]
 
 
-def _fit(model, data, settings: TrainSettings) -> tuple[pd.DataFrame, float]:
+def _epoch_function(model, data, batch_size: int):
+    """One compiled training epoch over the batches of a given order.
+
+    The returned function takes a permutation of the training points and
+    returns the epoch's sample-weighted mean training loss and accuracy and
+    the validation loss and accuracy after it. The whole epoch is one
+    ``tf.function`` call (a graph loop over the batches), so a small model
+    pays Python and Keras dispatch once per epoch, not once per batch; the
+    steps are the model's own loss and optimizer (``model.compile``).
+    """
+    import tensorflow as tf
+
+    x, y = tf.constant(data["X_train"]), tf.constant(data["y_train"])
+    x_val, y_val = tf.constant(data["X_val"]), tf.constant(data["y_val"])
+    n = int(x.shape[0])
+    n_batches = -(-n // batch_size)
+    loss_fn, optimizer = model.loss, model.optimizer
+    variables = model.trainable_variables
+    optimizer.build(variables)
+
+    def correct(logits, labels):
+        hits = tf.argmax(logits, axis=1, output_type=labels.dtype) == labels
+        return tf.reduce_sum(tf.cast(hits, tf.float32))
+
+    @tf.function
+    def epoch(order):
+        xs, ys = tf.gather(x, order), tf.gather(y, order)
+        loss_sum, hits = tf.constant(0.0), tf.constant(0.0)
+        for i in tf.range(n_batches):
+            xb = xs[i * batch_size : (i + 1) * batch_size]
+            yb = ys[i * batch_size : (i + 1) * batch_size]
+            with tf.GradientTape() as tape:
+                logits = model(xb, training=True)
+                loss = loss_fn(yb, logits)
+            optimizer.apply(tape.gradient(loss, variables), variables)
+            loss_sum += loss * tf.cast(tf.shape(xb)[0], tf.float32)
+            hits += correct(logits, yb)
+        val_logits = model(x_val, training=False)
+        return (
+            loss_sum / n,
+            hits / n,
+            loss_fn(y_val, val_logits),
+            correct(val_logits, y_val) / int(x_val.shape[0]),
+        )
+
+    return epoch
+
+
+class _EarlyStopping:
+    """Keras's ``EarlyStopping`` rule: stop after ``patience`` epochs without
+    an improvement of ``monitor`` by more than ``min_delta``."""
+
+    def __init__(self, *, monitor, patience, min_delta, restore_best):
+        self.monitor, self.patience = monitor, patience
+        self.sign = 1.0 if "accuracy" in monitor else -1.0
+        self.min_delta, self.restore_best = min_delta, restore_best
+        self.best, self.wait, self.best_weights = None, 0, None
+
+    def stop(self, epoch: int, logs: dict, model) -> bool:
+        """Record epoch ``epoch`` (from 0); whether training should stop."""
+        value = self.sign * logs[self.monitor]
+        self.wait += 1
+        if self.best is None or value - self.min_delta > self.best:
+            self.best, self.wait = value, 0
+            if self.restore_best:
+                self.best_weights = model.get_weights()
+            return False
+        return self.wait >= self.patience and epoch > 0
+
+    def finish(self, model) -> None:
+        """Restore the best weights, when asked to and there are any."""
+        if self.restore_best and self.best_weights is not None:
+            model.set_weights(self.best_weights)
+
+
+def _fit(model, data, settings: TrainSettings, *, seed: int):
     """Train with per-epoch logging and early stopping; history and wall time.
 
-    The history has one row per epoch run (``epoch`` from 1), the Keras
-    metrics (NaN when absent) and ``epoch_time_s``.
+    Batches are drawn in a fresh order every epoch from a generator seeded
+    by ``seed``. Training stops at the first non-finite training loss, or
+    by early stopping (:class:`_EarlyStopping`, when ``patience`` is set).
+    The history has one row per epoch run (``epoch`` from 1), ``loss``,
+    ``accuracy``, ``val_loss``, ``val_accuracy`` and ``epoch_time_s``.
     """
-    import keras
+    import tensorflow as tf
 
-    epoch_log = _epoch_log(settings.epochs)
-    callbacks = [epoch_log, keras.callbacks.TerminateOnNaN()]
     stopping = settings.early_stopping
+    stopper = None
     if stopping.get("patience"):
-        monitor = stopping.get("monitor", "val_accuracy")
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=monitor,
-                mode="max" if "accuracy" in monitor else "min",
-                patience=stopping["patience"],
-                min_delta=stopping.get("min_delta", 0.0),
-                restore_best_weights=stopping.get("restore_best", False),
-            )
+        stopper = _EarlyStopping(
+            monitor=stopping.get("monitor", "val_accuracy"),
+            patience=stopping["patience"],
+            min_delta=stopping.get("min_delta", 0.0),
+            restore_best=stopping.get("restore_best", False),
         )
+    epoch_fn = _epoch_function(model, data, settings.batch_size)
+    rng = np.random.default_rng(seed)
+    n = len(data["y_train"])
+    rows = []
     t0 = time.perf_counter()
-    fit = model.fit(
-        data["X_train"],
-        data["y_train"],
-        validation_data=(data["X_val"], data["y_val"]),
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        shuffle=True,
-        callbacks=callbacks,
-        verbose=0,
-    )
+    for epoch in range(settings.epochs):
+        start = time.perf_counter()
+        values = epoch_fn(tf.constant(rng.permutation(n)))
+        logs = dict(
+            zip(("loss", "accuracy", "val_loss", "val_accuracy"), map(float, values))
+        )
+        logs["epoch_time_s"] = time.perf_counter() - start
+        rows.append(logs)
+        log.info(
+            "epoch %d/%d loss=%.4f acc=%.4f val_loss=%.4f val_acc=%.4f (%.2fs)",
+            epoch + 1,
+            settings.epochs,
+            *(logs[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")),
+            logs["epoch_time_s"],
+        )
+        if not math.isfinite(logs["loss"]):
+            break
+        if stopper is not None and stopper.stop(epoch, logs, model):
+            break
+    if stopper is not None:
+        stopper.finish(model)
     wall_time = time.perf_counter() - t0
-    history = pd.DataFrame(fit.history).rename_axis("epoch").reset_index()
-    history["epoch"] += 1
-    history["epoch_time_s"] = epoch_log.times[: len(history)]
-    for col in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        if col not in history:
-            history[col] = math.nan
+    history = pd.DataFrame(rows)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
     return history, wall_time
 
 
@@ -509,7 +566,7 @@ def train_model(
         model.count_params(),
         resolve_initializer(spec.initializer, spec.activation),
     )
-    history, wall_time = _fit(model, data, settings)
+    history, wall_time = _fit(model, data, settings, seed=spec.seed)
     diverged = not _finite(history["loss"].fillna(math.inf))
     scores = _evaluate(outputs_model, data, diverged=diverged)
     diverged = diverged or not _finite([s[0] for s in scores.values()])
