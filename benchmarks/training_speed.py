@@ -60,8 +60,9 @@ def hand(model, data, settings, *, seed):
     def epoch(order):
         xs, ys = tf.gather(x, order), tf.gather(y, order)
         for i in tf.range(-(-n // b)):
+            xb, yb = xs[i * b : (i + 1) * b], ys[i * b : (i + 1) * b]
             with tf.GradientTape() as tape:
-                loss = model.loss(ys[i * b : (i + 1) * b], model(xs[i * b : (i + 1) * b]))
+                loss = model.loss(yb, model(xb))
             model.optimizer.apply(tape.gradient(loss, variables), variables)
         return model.loss(y_val, model(x_val))
 

@@ -402,9 +402,8 @@ def _fit(model, data, settings: TrainSettings, *, seed: int):
     for epoch in range(settings.epochs):
         start = time.perf_counter()
         values = epoch_fn(tf.constant(rng.permutation(n)))
-        logs = dict(
-            zip(("loss", "accuracy", "val_loss", "val_accuracy"), map(float, values))
-        )
+        names = ("loss", "accuracy", "val_loss", "val_accuracy")
+        logs = dict(zip(names, map(float, values), strict=True))
         logs["epoch_time_s"] = time.perf_counter() - start
         rows.append(logs)
         log.info(
