@@ -66,7 +66,7 @@ def test_auto_initializer_pairs_he_with_relu_family_and_glorot_otherwise():
 def test_defaults_are_filled():
     config = validate_config(minimal())
     assert config["initializers"] == ["auto"]
-    assert config["training"]["early_stopping"]["patience"] == 30
+    assert config["training"]["early_stopping"]["patience"] == 60
     assert config["training"]["early_stopping"]["monitor"] == "val_accuracy"
     assert config["training"]["failed_to_learn_margin"] == 0.05
     assert config["study"]["title"]

@@ -82,7 +82,7 @@ class ModelSpec:
 class TrainSettings:
     """How a model is trained; the ``training:`` config section."""
 
-    epochs: int = 150
+    epochs: int = 300
     batch_size: int = 128
     learning_rate: float = 0.005
     optimizer: str = "adam"
@@ -90,7 +90,7 @@ class TrainSettings:
     early_stopping: dict = field(
         default_factory=lambda: {
             "monitor": "val_accuracy",
-            "patience": 30,
+            "patience": 60,
             "min_delta": 0.0,
             "restore_best": False,
         }
