@@ -66,7 +66,9 @@ def test_auto_initializer_pairs_he_with_relu_family_and_glorot_otherwise():
 def test_defaults_are_filled():
     config = validate_config(minimal())
     assert config["initializers"] == ["auto"]
-    assert config["training"]["early_stopping"]["patience"] == 10
+    assert config["training"]["early_stopping"]["patience"] == 60
+    assert config["training"]["early_stopping"]["monitor"] == "val_accuracy"
+    assert config["training"]["failed_to_learn_margin"] == 0.05
     assert config["study"]["title"]
 
 
@@ -93,6 +95,14 @@ def test_defaults_are_filled():
         (minimal(widths="64"), "widths: '64' is not of type 'array'"),
         (minimal(depths=[2.5]), "depths[0]: 2.5 is not of type 'integer'"),
         (minimal(training={"epochs": "ten"}), "training.epochs: 'ten' is not of type"),
+        (
+            minimal(training={"early_stopping": {"monitor": "loss"}}),
+            "training.early_stopping.monitor: 'loss' is not one of ['val_accuracy'",
+        ),
+        (
+            minimal(training={"failed_to_learn_margin": 1.0}),
+            "training.failed_to_learn_margin: 1.0 is greater than or equal to",
+        ),
         (minimal(initializers=["he"]), "initializers[0]: 'he' is not a usable Keras"),
         (
             {"datasets": {"moons": {"arms": 3}}, "activations": ["relu"]},

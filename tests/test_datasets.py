@@ -98,3 +98,23 @@ def test_unknown_generator_and_too_many_digits_fail_clearly():
         datasets.generate("mnist")
     with pytest.raises(ValueError, match="n_samples=5000 exceeds the 1797"):
         datasets.digits(n_samples=5000)
+
+
+def test_mnist1d_default_size_gives_the_published_training_split():
+    # Greydanus & Kobak train on 4,000 points; make_dataset alone would round
+    # 6667 down to 6660 (666 per class)
+    arrays, meta = datasets.make_dataset(
+        {"generator": "mnist1d"},
+        test_fraction=0.25,
+        validation_fraction=0.2,
+        probe_size=256,
+    )
+    assert meta["sizes"] == {"train": 4000, "val": 1000, "test": 1667}
+    assert meta["class_counts"]["train"] == [400] * 10
+
+
+def test_subsample_drops_fewer_points_than_classes_one_per_class():
+    data = datasets.mnist1d(n_samples=95, seed=1)
+    counts = np.bincount(data.y)
+    assert len(data.y) == 95 and sorted(set(counts)) == [9, 10]
+    assert (counts == 9).sum() == 5

@@ -40,11 +40,13 @@ def test_same_seed_identical_weights_other_seed_different(data):
 
 
 def test_run_history_and_units_are_complete(data):
+    # fast enough for sigmoid to learn moons in 3 epochs
+    settings = dataclasses.replace(SETTINGS, learning_rate=0.05)
     result = training.train_model(
-        data, dataclasses.replace(SPEC, activation="sigmoid"), SETTINGS
+        data, dataclasses.replace(SPEC, activation="sigmoid"), settings
     )
     run = result.run
-    assert run["status"] == "ok"
+    assert run["status"] == "ok" and run["test_accuracy"] > 0.8
     assert run["epochs_run"] == 3 and len(result.history) == 3
     assert run["kernel_initializer"] == "glorot_uniform"
     assert 0 <= run["test_accuracy"] <= 1
@@ -59,6 +61,7 @@ def test_run_history_and_units_are_complete(data):
     assert set(units.metric) == {
         "grad_norm",
         "dead_fraction",
+        "inactive_fraction",
         "saturated_fraction",
         "activation_std",
     }
@@ -101,13 +104,20 @@ def test_unit_health_on_hand_made_representations():
         [[0.0, 0.5, 0.999], [0.0, 0.2, 0.995], [0.0, 0.7, 0.5], [0.0, 0.1, 0.001]]
     )
     logits = np.zeros((4, 2))
-    rows = training.unit_health([x, hidden, logits], [0.5, 2.0], activation="sigmoid")
+    # derivative 0 of the first two units on every point, not of the third
+    derivatives = [np.array([[0.0, 1e-4, 0.1]] * 4)]
+    rows = training.unit_health(
+        [x, hidden, logits], [0.5, 2.0], activation="sigmoid", derivatives=derivatives
+    )
     values = {(layer, metric): v for layer, metric, v in rows}
     assert values[(1, "dead_fraction")] == pytest.approx(1 / 3)
+    assert values[(1, "inactive_fraction")] == pytest.approx(2 / 3)
     # saturated: the dead column (4 zeros) and 0.999, 0.995, 0.001
     assert values[(1, "saturated_fraction")] == pytest.approx(7 / 12)
     assert values[(1, "grad_norm")] == 0.5 and values[(2, "grad_norm")] == 2.0
-    relu_rows = training.unit_health([x, hidden, logits], [0.5, 2.0], activation="relu")
+    relu_rows = training.unit_health(
+        [x, hidden, logits], [0.5, 2.0], activation="relu", derivatives=derivatives
+    )
     assert "saturated_fraction" not in {m for _, m, _ in relu_rows}
 
 
@@ -116,3 +126,126 @@ def test_recorded_losses_match_keras_evaluate(data):
     loss, acc = result.model.evaluate(data["X_test"], data["y_test"], verbose=0)
     assert result.run["test_loss"] == pytest.approx(loss, rel=1e-4)
     assert result.run["test_accuracy"] == pytest.approx(acc, abs=1e-6)
+
+
+def test_relu_unit_with_only_negative_inputs_is_inactive():
+    z = np.array([[-3.0, 0.5], [-0.1, -2.0], [-7.0, -1.0]])
+    d = training.activation_derivative(z, activation="relu")
+    np.testing.assert_array_equal(d, [[0, 1], [0, 0], [0, 0]])
+    assert training.inactive_fraction(d) == 0.5  # unit 2 is active on point 1
+
+
+def test_saturated_sigmoid_unit_is_inactive_tanh_near_zero_is_not():
+    z = np.array([[25.0, 0.1, -21.0], [-30.0, -0.2, 40.0]])
+    d = training.activation_derivative(z, activation="sigmoid")
+    # sigmoid'(z) = s (1 - s) < 1e-9 beyond |z| = 21
+    assert (d[:, [0, 2]] < 1e-9).all() and d[0, 1] == pytest.approx(0.25, abs=1e-3)
+    assert training.inactive_fraction(d) == pytest.approx(2 / 3)
+    tanh = training.activation_derivative(z[:, [1]], activation="tanh")
+    np.testing.assert_allclose(tanh, 1 - np.tanh(z[:, [1]]) ** 2, rtol=1e-6)
+    assert training.inactive_fraction(tanh) == 0.0
+
+
+def test_a_tolerance_just_above_the_derivative_makes_the_unit_inactive():
+    d = np.array([[0.002], [0.003]])
+    assert training.inactive_fraction(d, tolerance=0.002) == 0.0
+    assert training.inactive_fraction(d, tolerance=0.0031) == 1.0
+
+
+def test_best_epoch_is_the_first_best_for_accuracy_and_for_loss():
+    history = pd.DataFrame(
+        {"val_accuracy": [0.5, 0.8, 0.8, 0.7], "val_loss": [0.9, 0.4, 0.5, 0.4]}
+    )
+    assert training.best_epoch(history, monitor="val_accuracy") == 2
+    assert training.best_epoch(history, monitor="val_loss") == 2
+    nan = pd.DataFrame({"val_accuracy": [np.nan, np.nan, np.nan]})
+    assert training.best_epoch(nan) == 3
+
+
+def test_curve_gain_rising_flat_and_too_short():
+    rising = np.linspace(0.5, 0.9, 30)  # last 10 epochs gain one step each
+    assert training.curve_gain(rising) == pytest.approx(0.4 / 29 * 10)
+    flat = np.r_[np.linspace(0.5, 0.9, 20), np.full(10, 0.89)]
+    assert training.curve_gain(flat) == pytest.approx(-0.01)
+    assert np.isnan(training.curve_gain(np.full(10, 0.7)))
+    assert np.isnan(training.curve_gain(np.full(20, np.nan)))
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "classes", "diverged", "status"),
+    [
+        (0.55, 2, False, "failed_to_learn"),  # exactly at the margin
+        (0.5501, 2, False, "ok"),
+        (0.30, 2, False, "failed_to_learn"),  # below chance counts too
+        (0.149, 10, False, "failed_to_learn"),
+        (0.16, 10, False, "ok"),
+        (np.nan, 2, True, "diverged"),
+        (0.99, 2, True, "diverged"),
+    ],
+)
+def test_run_status(accuracy, classes, diverged, status):
+    got = training.run_status(
+        accuracy, n_classes=classes, diverged=diverged, margin=0.05
+    )
+    assert got == status
+
+
+def test_model_that_cannot_learn_is_failed_to_learn_not_diverged(data):
+    # a learning rate of 0 keeps the initial weights: test accuracy near 0.5
+    settings = dataclasses.replace(SETTINGS, learning_rate=1e-12)
+    spec = dataclasses.replace(SPEC, activation="sigmoid", depth=8)
+    strict = training.train_model(
+        data, spec, dataclasses.replace(settings, failed_to_learn_margin=0.5)
+    )
+    assert strict.run["status"] == "failed_to_learn"
+    lax = training.train_model(
+        data, spec, dataclasses.replace(settings, failed_to_learn_margin=0.0)
+    )
+    assert lax.run["test_accuracy"] == strict.run["test_accuracy"]
+    assert lax.run["status"] == (
+        "ok" if lax.run["test_accuracy"] > 0.5 else "failed_to_learn"
+    )
+
+
+def test_early_stopping_on_val_accuracy_keeps_final_weights(data):
+    settings = dataclasses.replace(
+        SETTINGS,
+        epochs=40,
+        learning_rate=1e-12,
+        early_stopping={
+            "monitor": "val_accuracy",
+            "patience": 2,
+            "min_delta": 0.0,
+            "restore_best": False,
+        },
+    )
+    result = training.train_model(data, SPEC, settings)
+    run = result.run
+    # the weights barely move: accuracy never improves after epoch 1
+    assert run["epochs_run"] == 3 and run["stopped_early"]
+    assert run["best_epoch"] == 1
+    assert np.isnan(run["curve_gain"]) and not run["plateaued"]
+
+
+def test_restore_best_keeps_the_weights_of_the_best_epoch(data):
+    settings = dataclasses.replace(
+        SETTINGS,
+        epochs=12,
+        learning_rate=1.0,  # large steps: validation loss best at epoch 2 of 12
+        early_stopping={
+            "monitor": "val_loss",
+            "patience": 12,
+            "min_delta": 0.0,
+            "restore_best": True,
+        },
+    )
+    result = training.train_model(data, SPEC, settings)
+    history, run = result.history, result.run
+    best = history.val_loss.min()
+    assert run["best_epoch"] == int(history.val_loss.idxmin()) + 1 < len(history)
+    assert run["val_loss"] == pytest.approx(best, rel=1e-4)
+    kept = dataclasses.replace(
+        settings, early_stopping={**settings.early_stopping, "restore_best": False}
+    )
+    final = training.train_model(data, SPEC, kept)
+    assert final.run["val_loss"] == pytest.approx(history.val_loss.iloc[-1], rel=1e-4)

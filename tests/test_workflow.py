@@ -43,7 +43,9 @@ def test_tables_have_their_schema_and_plausible_values(study):
     config = smoke_config()
     runs = pd.read_parquet(study / "results/tables/runs.parquet")
     assert len(runs) == n_models(config)
-    assert set(runs.status) == {"ok"}
+    # 4 epochs leave some deep sigmoid models at chance: measured, not dropped
+    assert set(runs.status) <= {"ok", "failed_to_learn"}
+    assert not runs.stopped_early.any()
     assert runs.test_accuracy.between(0, 1).all()
     # a few epochs are enough for the best model of each dataset to beat chance
     assert (runs.groupby("dataset").test_accuracy.max() > 0.7).all()
@@ -114,6 +116,7 @@ def test_geometry_table_has_every_metric_layer_and_stage(study):
 
 def test_figures_and_report(study):
     names = ["accuracy_vs_depth", "grad_norm_by_layer", "boundary_accuracy"]
+    names += ["learning_curves"]
     names += ["latency_ratio", "robustness_pgd_linf", "robustness_transfer_from_relu"]
     names += ["robustness_worst_case_linf", "robustness_pgd_margin_l2"]
     names += ["projections_moons", "projections_circles", "geometry_linear_cka"]

@@ -71,6 +71,28 @@ def accuracy_vs_depth(df: pd.DataFrame, *, ax=None):
     return ax
 
 
+def learning_curves(df: pd.DataFrame, *, ax=None):
+    """Validation accuracy against epoch, one thin line per model (seed and
+    initializer) in its activation's colour, drawn to the epoch it stopped:
+    whether each curve had flattened is visible line by line."""
+    ax = ax or plt.gca()
+    df = df.assign(run=df["initializer"] + "/" + df["seed"].astype(str))
+    sns.lineplot(
+        data=df,
+        x="epoch",
+        y="val_accuracy",
+        hue="activation",
+        palette=palette(df["activation"]),
+        units="run",
+        estimator=None,
+        lw=0.8,
+        alpha=0.7,
+        ax=ax,
+    )
+    ax.set(xlabel="epoch", ylabel="validation accuracy")
+    return ax
+
+
 def grad_norm_by_layer(df: pd.DataFrame, *, ax=None):
     """Gradient norm of each layer's kernel (log scale), 95% CI over seeds."""
     ax = _lines(df, x="layer", y="value", ax=ax)

@@ -35,6 +35,13 @@ CAPTIONS = {
         "with the 95% bootstrap confidence interval over seeds; one panel per dataset. "
         "Diverged runs are left out."
     ),
+    "learning_curves": (
+        "Validation accuracy after every epoch, one thin line per model (seed and "
+        "initializer) coloured by activation, drawn to the epoch where it stopped; "
+        "rows are depths, columns datasets. Early stopping watches validation "
+        "accuracy; a flat end shows the run had converged (the runs table's "
+        "plateaued column says so per model)."
+    ),
     "grad_norm_by_layer": (
         "Norm of the loss gradient with respect to each layer's kernel on a fixed "
         "training batch (log scale), for the deepest models of each dataset, at "
@@ -693,7 +700,9 @@ def render(
         primary=config["claims"]["primary"],
         latency=latency_table(tables["inference"]),
         training_figures=[
-            figs[n] for n in ("accuracy_vs_depth", "grad_norm_by_layer") if n in figs
+            figs[n]
+            for n in ("accuracy_vs_depth", "learning_curves", "grad_norm_by_layer")
+            if n in figs
         ],
         projection_figures=[f for n, f in figs.items() if n.startswith("projections_")],
         geometry_figures=geometry_figs,

@@ -1,20 +1,39 @@
 """Train one model of the sweep and record what it did to its units.
 
 :func:`train_model` is deterministic given its :class:`ModelSpec` (Keras
-seeded from ``spec.seed``, TensorFlow op determinism on): the same config
-gives identical weights. It records
+and the batch order seeded from ``spec.seed``, TensorFlow op determinism
+on): the same config gives identical weights. The model is a compiled
+Keras model; each epoch runs as one compiled graph loop over its batches
+(``_fit``), which costs about what a hand-written loop does and a quarter
+of ``model.fit`` on these small models
+(``benchmarks/training_speed.py``). It records
 
 - the per-epoch history and final train/val/test loss and accuracy;
 - per-layer unit health at initialization and after training: the
   gradient norm of the loss w.r.t. each layer's kernel on a fixed batch
   (``grad_norm``), the fraction of units that output exactly zero on every
-  probe point (``dead_fraction``), and for bounded activations the fraction
-  of unit activations within 0.01 of a bound (``saturated_fraction``);
+  probe point (``dead_fraction``, ReLU-style death), the fraction whose
+  activation derivative is below ``INACTIVE_TOLERANCE`` on every probe
+  point (``inactive_fraction``: dead ReLU units and saturated sigmoid units
+  alike, comparable across activations), and for bounded activations the
+  fraction of unit activations within 0.01 of a bound
+  (``saturated_fraction``);
 - every layer's representation of the probe points (layer 0 = input), at
   both stages, for the geometry measurements downstream.
 
 A run whose loss becomes NaN or infinite is stopped and returned with
-``status = "diverged"``: the study carries on.
+``status = "diverged"``; one whose test accuracy ends within
+``failed_to_learn_margin`` of chance (``1 / n_classes``) with
+``status = "failed_to_learn"`` (see :func:`run_status`). Either way the
+study carries on.
+
+The stopping rule: early stopping watches validation *accuracy* by
+default (validation loss bottoms out while accuracy still rises) with a
+long patience (a smooth net climbing off a loss plateau dips in accuracy
+first) and keeps the final weights (restoring the best epoch selects on
+noisy validation data and keeps the first epoch that hit the maximum).
+Every run records whether it stopped early and whether its curve had
+flattened (``curve_gain``, ``plateaued``; :func:`curve_gain`).
 """
 
 from __future__ import annotations
@@ -28,9 +47,21 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from geoctx.config import BOUNDED_ACTIVATIONS, SATURATION_TOLERANCE, resolve_initializer
+from geoctx.config import (
+    BOUNDED_ACTIVATIONS,
+    INACTIVE_TOLERANCE,
+    SATURATION_TOLERANCE,
+    resolve_initializer,
+)
 
 log = logging.getLogger(__name__)
+
+#: ``curve_gain`` compares the last ``CURVE_WINDOW`` epochs with the rest.
+CURVE_WINDOW = 10
+#: A run has plateaued when its last epochs gained less validation accuracy
+#: than this: under one point in 200, below what a 1,000-point validation
+#: split resolves.
+PLATEAU_GAIN = 0.005
 
 
 @dataclass(frozen=True)
@@ -49,14 +80,20 @@ class ModelSpec:
 class TrainSettings:
     """How a model is trained; the ``training:`` config section."""
 
-    epochs: int = 60
-    batch_size: int = 64
-    learning_rate: float = 0.003
+    epochs: int = 300
+    batch_size: int = 128
+    learning_rate: float = 0.005
     optimizer: str = "adam"
     validation_fraction: float = 0.2
     early_stopping: dict = field(
-        default_factory=lambda: {"patience": 10, "restore_best": True}
+        default_factory=lambda: {
+            "monitor": "val_accuracy",
+            "patience": 60,
+            "min_delta": 0.0,
+            "restore_best": False,
+        }
     )
+    failed_to_learn_margin: float = 0.05
 
 
 @dataclass
@@ -115,19 +152,70 @@ def _loss_and_accuracy(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]
     return loss, float(np.mean(np.argmax(logits, axis=1) == y))
 
 
+def activation_derivative(z: np.ndarray, *, activation: str) -> np.ndarray:
+    """Derivative of the Keras activation ``activation`` at each entry of ``z``.
+
+    Taken by automatic differentiation (the gradient of the summed output),
+    so it works for any activation that acts entry by entry, which every
+    hidden-layer activation of the study does.
+
+    >>> activation_derivative(np.array([[-1.0, 2.0]]), activation="relu")
+    array([[0., 1.]], dtype=float32)
+    """
+    import keras
+    import tensorflow as tf
+
+    z = tf.convert_to_tensor(np.asarray(z, dtype=np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        out = keras.activations.get(activation)(z)
+    return tape.gradient(out, z).numpy()
+
+
+def inactive_fraction(
+    derivative: np.ndarray, *, tolerance: float = INACTIVE_TOLERANCE
+) -> float:
+    """Fraction of units (columns) whose |derivative| < ``tolerance`` on every row.
+
+    >>> inactive_fraction(np.array([[0.0, 0.5], [1e-5, 0.0]]))
+    0.5
+    """
+    return float(np.mean(np.all(np.abs(derivative) < tolerance, axis=0)))
+
+
+def pre_activations(model, reps: list[np.ndarray]) -> list[np.ndarray]:
+    """Each hidden layer's input to its activation, ``z = h W + b``.
+
+    ``reps`` are the layer outputs from :func:`layer_representations`; the
+    kernels are those of the layers ``hidden_1`` ... of :func:`build_mlp`.
+    """
+    out = []
+    for i in range(1, len(reps) - 1):
+        kernel, bias = model.get_layer(f"hidden_{i}").get_weights()
+        out.append(reps[i - 1].astype(np.float32) @ kernel + bias)
+    return out
+
+
 def unit_health(
-    reps: list[np.ndarray], grad_norms: list[float], *, activation: str
+    reps: list[np.ndarray],
+    grad_norms: list[float],
+    *,
+    activation: str,
+    derivatives: list[np.ndarray],
 ) -> list[tuple[int, str, float]]:
     """``(layer, metric, value)`` rows for the hidden layers and the logits.
 
     ``reps`` are the representations from :func:`layer_representations`
-    (``reps[0]`` is the input); ``grad_norms[i]`` belongs to layer ``i + 1``.
+    (``reps[0]`` is the input); ``grad_norms[i]`` belongs to layer ``i + 1``;
+    ``derivatives[i]`` is the activation derivative of hidden layer
+    ``i + 1`` at each probe point (:func:`activation_derivative`).
     """
     rows = []
     hidden = reps[1:-1]
     bounds = BOUNDED_ACTIVATIONS.get(activation)
-    for layer, h in enumerate(hidden, start=1):
+    for layer, (h, d) in enumerate(zip(hidden, derivatives, strict=True), start=1):
         rows.append((layer, "dead_fraction", float(np.mean(np.all(h == 0, axis=0)))))
+        rows.append((layer, "inactive_fraction", inactive_fraction(d)))
         if bounds is not None:
             low, high = bounds
             saturated = (h <= low + SATURATION_TOLERANCE) | (
@@ -144,37 +232,6 @@ def unit_health(
     for layer, norm in enumerate(grad_norms, start=1):
         rows.append((layer, "grad_norm", norm))
     return rows
-
-
-def _epoch_log(total: int):
-    """A Keras callback: one log line per epoch, wall time per epoch.
-
-    Built in a function so that importing this module does not import Keras.
-    """
-    import keras
-
-    class EpochLog(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.times = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self._t0)
-            logs = logs or {}
-            log.info(
-                "epoch %d/%d loss=%.4f acc=%.4f val_loss=%.4f val_acc=%.4f (%.2fs)",
-                epoch + 1,
-                total,
-                logs.get("loss", math.nan),
-                logs.get("accuracy", math.nan),
-                logs.get("val_loss", math.nan),
-                logs.get("val_accuracy", math.nan),
-                self.times[-1],
-            )
-
-    return EpochLog()
 
 
 def _finite(values) -> bool:
@@ -227,49 +284,142 @@ def _measure_stage(stage, model, outputs_model, probe, batch, *, activation):
 
     layers = _forward(outputs_model, probe)
     reps = {f"{stage}/layer_{i}": h for i, h in enumerate(layers)}
+    derivatives = [
+        activation_derivative(z, activation=activation)
+        for z in pre_activations(model, layers)
+    ]
     health = unit_health(
-        layers, kernel_gradient_norms(model, *batch), activation=activation
+        layers,
+        kernel_gradient_norms(model, *batch),
+        activation=activation,
+        derivatives=derivatives,
     )
     return reps, [(stage, *row) for row in health]
 
 
-def _fit(model, data, settings: TrainSettings) -> tuple[pd.DataFrame, float]:
+def _epoch_function(model, data, batch_size: int):
+    """One compiled training epoch over the batches of a given order.
+
+    The returned function takes a permutation of the training points and
+    returns the epoch's sample-weighted mean training loss and accuracy and
+    the validation loss and accuracy after it. The whole epoch is one
+    ``tf.function`` call (a graph loop over the batches), so a small model
+    pays Python and Keras dispatch once per epoch, not once per batch; the
+    steps are the model's own loss and optimizer (``model.compile``).
+    """
+    import tensorflow as tf
+
+    x, y = tf.constant(data["X_train"]), tf.constant(data["y_train"])
+    x_val, y_val = tf.constant(data["X_val"]), tf.constant(data["y_val"])
+    n = int(x.shape[0])
+    n_batches = -(-n // batch_size)
+    loss_fn, optimizer = model.loss, model.optimizer
+    variables = model.trainable_variables
+    optimizer.build(variables)
+
+    def correct(logits, labels):
+        hits = tf.argmax(logits, axis=1, output_type=labels.dtype) == labels
+        return tf.reduce_sum(tf.cast(hits, tf.float32))
+
+    @tf.function
+    def epoch(order):
+        xs, ys = tf.gather(x, order), tf.gather(y, order)
+        loss_sum, hits = tf.constant(0.0), tf.constant(0.0)
+        for i in tf.range(n_batches):
+            xb = xs[i * batch_size : (i + 1) * batch_size]
+            yb = ys[i * batch_size : (i + 1) * batch_size]
+            with tf.GradientTape() as tape:
+                logits = model(xb, training=True)
+                loss = loss_fn(yb, logits)
+            optimizer.apply(tape.gradient(loss, variables), variables)
+            loss_sum += loss * tf.cast(tf.shape(xb)[0], tf.float32)
+            hits += correct(logits, yb)
+        val_logits = model(x_val, training=False)
+        return (
+            loss_sum / n,
+            hits / n,
+            loss_fn(y_val, val_logits),
+            correct(val_logits, y_val) / int(x_val.shape[0]),
+        )
+
+    return epoch
+
+
+class _EarlyStopping:
+    """Keras's ``EarlyStopping`` rule: stop after ``patience`` epochs without
+    an improvement of ``monitor`` by more than ``min_delta``."""
+
+    def __init__(self, *, monitor, patience, min_delta, restore_best):
+        self.monitor, self.patience = monitor, patience
+        self.sign = 1.0 if "accuracy" in monitor else -1.0
+        self.min_delta, self.restore_best = min_delta, restore_best
+        self.best, self.wait, self.best_weights = None, 0, None
+
+    def stop(self, epoch: int, logs: dict, model) -> bool:
+        """Record epoch ``epoch`` (from 0); whether training should stop."""
+        value = self.sign * logs[self.monitor]
+        self.wait += 1
+        if self.best is None or value - self.min_delta > self.best:
+            self.best, self.wait = value, 0
+            if self.restore_best:
+                self.best_weights = model.get_weights()
+            return False
+        return self.wait >= self.patience and epoch > 0
+
+    def finish(self, model) -> None:
+        """Restore the best weights, when asked to and there are any."""
+        if self.restore_best and self.best_weights is not None:
+            model.set_weights(self.best_weights)
+
+
+def _fit(model, data, settings: TrainSettings, *, seed: int):
     """Train with per-epoch logging and early stopping; history and wall time.
 
-    The history has one row per epoch run (``epoch`` from 1), the Keras
-    metrics (NaN when absent) and ``epoch_time_s``.
+    Batches are drawn in a fresh order every epoch from a generator seeded
+    by ``seed``. Training stops at the first non-finite training loss, or
+    by early stopping (:class:`_EarlyStopping`, when ``patience`` is set).
+    The history has one row per epoch run (``epoch`` from 1), ``loss``,
+    ``accuracy``, ``val_loss``, ``val_accuracy`` and ``epoch_time_s``.
     """
-    import keras
+    import tensorflow as tf
 
-    epoch_log = _epoch_log(settings.epochs)
-    callbacks = [epoch_log, keras.callbacks.TerminateOnNaN()]
-    patience = settings.early_stopping.get("patience")
-    if patience:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss",
-                patience=patience,
-                restore_best_weights=settings.early_stopping.get("restore_best", True),
-            )
+    stopping = settings.early_stopping
+    stopper = None
+    if stopping.get("patience"):
+        stopper = _EarlyStopping(
+            monitor=stopping.get("monitor", "val_accuracy"),
+            patience=stopping["patience"],
+            min_delta=stopping.get("min_delta", 0.0),
+            restore_best=stopping.get("restore_best", False),
         )
+    epoch_fn = _epoch_function(model, data, settings.batch_size)
+    rng = np.random.default_rng(seed)
+    n = len(data["y_train"])
+    rows = []
     t0 = time.perf_counter()
-    fit = model.fit(
-        data["X_train"],
-        data["y_train"],
-        validation_data=(data["X_val"], data["y_val"]),
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        shuffle=True,
-        callbacks=callbacks,
-        verbose=0,
-    )
+    for epoch in range(settings.epochs):
+        start = time.perf_counter()
+        values = epoch_fn(tf.constant(rng.permutation(n)))
+        names = ("loss", "accuracy", "val_loss", "val_accuracy")
+        logs = dict(zip(names, map(float, values), strict=True))
+        logs["epoch_time_s"] = time.perf_counter() - start
+        rows.append(logs)
+        log.info(
+            "epoch %d/%d loss=%.4f acc=%.4f val_loss=%.4f val_acc=%.4f (%.2fs)",
+            epoch + 1,
+            settings.epochs,
+            *(logs[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")),
+            logs["epoch_time_s"],
+        )
+        if not math.isfinite(logs["loss"]):
+            break
+        if stopper is not None and stopper.stop(epoch, logs, model):
+            break
+    if stopper is not None:
+        stopper.finish(model)
     wall_time = time.perf_counter() - t0
-    history = pd.DataFrame(fit.history).rename_axis("epoch").reset_index()
-    history["epoch"] += 1
-    history["epoch_time_s"] = epoch_log.times[: len(history)]
-    for col in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        if col not in history:
-            history[col] = math.nan
+    history = pd.DataFrame(rows)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
     return history, wall_time
 
 
@@ -285,21 +435,88 @@ def _evaluate(outputs_model, data, *, diverged: bool) -> dict[str, tuple]:
     return scores
 
 
-def _run_record(spec, model, data, history, scores, *, diverged, n_classes, wall_time):
+def best_epoch(history: pd.DataFrame, *, monitor: str = "val_accuracy") -> int:
+    """The first epoch (from 1) with the best ``monitor`` value.
+
+    Best is the highest accuracy or the lowest loss; with no finite value,
+    the last epoch.
+
+    >>> best_epoch(pd.DataFrame({"val_accuracy": [0.5, 0.9, 0.9, 0.8]}))
+    2
+    """
+    values = history[monitor].to_numpy(dtype=float)
+    if not np.isfinite(values).any():
+        return len(values)
+    values = np.where(np.isfinite(values), values, np.nan)
+    pick = np.nanargmax if "accuracy" in monitor else np.nanargmin
+    return int(pick(values)) + 1
+
+
+def curve_gain(val_accuracy, *, window: int = CURVE_WINDOW) -> float:
+    """Best validation accuracy of the last ``window`` epochs minus the best before.
+
+    Positive while the curve still rises; at most 0 once it has flattened.
+    NaN with ``window`` epochs or fewer, or no finite accuracy on a side.
+
+    >>> round(curve_gain([0.5, 0.7, 0.8, 0.81], window=2), 6)
+    0.11
+    >>> round(curve_gain([0.5, 0.9, 0.8, 0.85], window=2), 6)
+    -0.05
+    """
+    values = np.asarray(val_accuracy, dtype=float)
+    if len(values) <= window:
+        return math.nan
+    before, last = values[:-window], values[-window:]
+    if not (np.isfinite(before).any() and np.isfinite(last).any()):
+        return math.nan
+    return float(np.nanmax(last) - np.nanmax(before))
+
+
+def run_status(
+    test_accuracy: float, *, n_classes: int, diverged: bool, margin: float
+) -> str:
+    """``"diverged"``, ``"failed_to_learn"`` or ``"ok"``.
+
+    A run failed to learn when its test accuracy is at most ``margin``
+    above chance, ``1 / n_classes`` (every split is stratified, so chance
+    is also the majority-class rate up to one point per class); below
+    chance counts too. Divergence takes precedence.
+
+    >>> run_status(0.53, n_classes=2, diverged=False, margin=0.05)
+    'failed_to_learn'
+    >>> run_status(0.56, n_classes=2, diverged=False, margin=0.05)
+    'ok'
+    """
+    if diverged:
+        return "diverged"
+    if test_accuracy <= 1.0 / n_classes + margin:
+        return "failed_to_learn"
+    return "ok"
+
+
+def _run_record(
+    spec, model, data, history, scores, *, diverged, n_classes, wall_time, settings
+):
     """The one-row summary of a run (the ``runs`` table)."""
-    val_loss = history["val_loss"].to_numpy(dtype=float)
-    best_epoch = (
-        int(np.nanargmin(val_loss)) + 1 if np.isfinite(val_loss).any() else len(history)
-    )
+    monitor = settings.early_stopping.get("monitor", "val_accuracy")
+    gain = curve_gain(history["val_accuracy"])
     return {
         **asdict(spec),
-        "status": "diverged" if diverged else "ok",
+        "status": run_status(
+            scores["test"][1],
+            n_classes=n_classes,
+            diverged=diverged,
+            margin=settings.failed_to_learn_margin,
+        ),
         "kernel_initializer": resolve_initializer(spec.initializer, spec.activation),
         "n_features": int(data["X_train"].shape[1]),
         "n_classes": n_classes,
         "n_params": int(model.count_params()),
         "epochs_run": int(len(history)),
-        "best_epoch": best_epoch,
+        "best_epoch": best_epoch(history, monitor=monitor),
+        "stopped_early": bool(len(history) < settings.epochs),
+        "curve_gain": gain,
+        "plateaued": bool(gain < PLATEAU_GAIN),
         **{f"{s}_loss": scores[s][0] for s in scores},
         **{f"{s}_accuracy": scores[s][1] for s in scores},
         "generalization_gap": scores["train"][1] - scores["test"][1],
@@ -346,7 +563,7 @@ def train_model(
         model.count_params(),
         resolve_initializer(spec.initializer, spec.activation),
     )
-    history, wall_time = _fit(model, data, settings)
+    history, wall_time = _fit(model, data, settings, seed=spec.seed)
     diverged = not _finite(history["loss"].fillna(math.inf))
     scores = _evaluate(outputs_model, data, diverged=diverged)
     diverged = diverged or not _finite([s[0] for s in scores.values()])
@@ -365,6 +582,7 @@ def train_model(
         diverged=diverged,
         n_classes=n_classes,
         wall_time=wall_time,
+        settings=settings,
     )
     log.info(
         "done: status=%s test_acc=%.4f epochs=%d wall=%.1fs",

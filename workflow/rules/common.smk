@@ -76,6 +76,7 @@ PROJECTED = [
 ]
 FIGURE_NAMES = [
     "accuracy_vs_depth",
+    "learning_curves",
     "grad_norm_by_layer",
     *(f"geometry_{metric}" for metric in GEOMETRY_METRICS),
     *(f"projections_{dataset}" for dataset in PROJECTED),

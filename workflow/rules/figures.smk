@@ -26,6 +26,25 @@ rule plot_accuracy:
         "../../scripts/plot_accuracy.py"
 
 
+rule plot_learning_curves:
+    input:
+        history="results/tables/history.parquet",
+        code=package("plots"),
+    output:
+        png=report(
+            "results/figures/learning_curves.png",
+            caption="../report/learning_curves.rst",
+            category="Training",
+        ),
+        svg="results/figures/learning_curves.svg",
+    log:
+        "logs/plot_learning_curves.log",
+    conda:
+        ENV
+    script:
+        "../../scripts/plot_learning_curves.py"
+
+
 rule plot_grad_norms:
     input:
         units="results/tables/units.parquet",
