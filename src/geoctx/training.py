@@ -53,6 +53,7 @@ from geoctx.config import (
     SATURATION_TOLERANCE,
     resolve_initializer,
 )
+from geoctx.names import DIVERGED, FAILED_TO_LEARN, OK
 
 log = logging.getLogger(__name__)
 
@@ -488,10 +489,10 @@ def run_status(
     'ok'
     """
     if diverged:
-        return "diverged"
+        return DIVERGED
     if test_accuracy <= 1.0 / n_classes + margin:
-        return "failed_to_learn"
-    return "ok"
+        return FAILED_TO_LEARN
+    return OK
 
 
 def _run_record(

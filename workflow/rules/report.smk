@@ -35,14 +35,14 @@ rule render_report:
         figures=[f for f in FIGURES if f.endswith(".png")],
         code=package(
             "report",
+            "methods",
             "claims",
             "evidence",
             "stats",
             "cost",
             "tables",
             "fingerprint",
-            "geometry/dimension",
-            "geometry/topology",
+            "geometry",
         ),
         template=f"{SRC_INPUT}/geoctx/templates/report.html.j2",
     output:
@@ -76,7 +76,15 @@ rule render_pdf:
     input:
         html="results/report/report.html",
         code=package(
-            "report", "claims", "evidence", "stats", "cost", "tables", "fingerprint"
+            "report",
+            "methods",
+            "claims",
+            "evidence",
+            "stats",
+            "cost",
+            "tables",
+            "fingerprint",
+            "geometry",
         ),
     output:
         "results/report/report.pdf",

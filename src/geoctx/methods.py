@@ -1,0 +1,315 @@
+"""The report's methods: how each number was measured and how it became words.
+
+Metric definitions (formulas and references, with the values the config
+or the package sets formatted in), the decision rule, the controls of the
+design and the limitations, for :func:`geoctx.report.render`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+
+import pandas as pd
+
+from geoctx import evidence, geometry, names
+from geoctx.config import SATURATION_TOLERANCE
+
+
+def _default(function, name: str):
+    """The default of one keyword of a package function: the value the
+    workflow runs, stated in the report without being written twice."""
+    return inspect.signature(function).parameters[name].default
+
+
+def metric_definitions(config: Mapping) -> list[tuple[str, str, str]]:
+    """Every metric, its formula and its reference (the report's methods).
+
+    Values the config or the package sets (PGD steps and restarts, the
+    transfer source, the TwoNN trim, the Betti graph, the saturation
+    tolerance) are formatted in, not written out.
+    """
+    rob = config["robustness"]
+    primary = config["claims"]["primary"]
+    discard = _default(geometry.twonn_dimension, "discard_fraction")
+    neighbours = _default(geometry.betti_numbers, "n_neighbors")
+    hops = _default(geometry.betti_numbers, "scale")
+    return [
+        (
+            "distance_spearman",
+            "Spearman rank correlation between the condensed pairwise "
+            "Euclidean distances of the input and of the layer",
+            "—",
+        ),
+        (
+            "distance_contrast",
+            "std / mean of the layer's pairwise distances; a collapse "
+            "that keeps the ranks shows here",
+            "—",
+        ),
+        (
+            "knn_overlap",
+            "mean fraction of each point's k input neighbours that remain "
+            "among its k layer neighbours",
+            "—",
+        ),
+        (
+            "trustworthiness",
+            "1 − 2/(nk(2n−3k−1)) Σᵢ Σ_{j∈U_k(i)} (r(i,j) − k), U_k the "
+            "layer neighbours not among the input ones, r the input rank",
+            "Venna & Kaski 2001",
+        ),
+        (
+            "continuity",
+            "trustworthiness with the roles of input and layer swapped",
+            "Venna & Kaski 2006",
+        ),
+        (
+            "linear_cka",
+            "‖YᵀX‖²_F / (‖XᵀX‖_F ‖YᵀY‖_F) on centred representations",
+            "Kornblith et al. 2019",
+        ),
+        (
+            "twonn_dimension",
+            "slope of −log(1−F(μ)) against log μ, μ = r₂/r₁ the ratio of "
+            f"the two nearest-neighbour distances (top {discard:.0%} of μ discarded)",
+            "Facco et al. 2017; Ansuini et al. 2019",
+        ),
+        (
+            "effective_rank",
+            "exp of the Shannon entropy of the normalised singular values "
+            "of the centred representation",
+            "Roy & Vetterli 2007",
+        ),
+        (
+            "betti_0, betti_1",
+            "Vietoris–Rips persistent homology (ripser) per class on a "
+            f"farthest-point subsample, bars alive at {hops} hops of the "
+            f"{neighbours}-NN graph, "
+            "summed over classes",
+            "Naitzat, Zhitnikov & Lim 2020",
+        ),
+        (
+            "linear_probe_accuracy",
+            f"{config['geometry']['probe_folds']}-fold cross-validated "
+            "logistic-regression accuracy on the standardized layer features",
+            "Alain & Bengio 2016",
+        ),
+        (
+            "trajectory_length_ratio, trajectory_length_scaled",
+            "length of a circle in the input's top-2 principal plane after mapping "
+            "to the layer, over its input length (points doubled from "
+            f"{config['geometry']['curve_points']} until the length changes by under "
+            f"{config['geometry']['curve_rtol']:.0%}); scaled: each length over its "
+            "curve's RMS radius, free of the layer's output scale",
+            "Raghu et al. 2017",
+        ),
+        (
+            "jacobian_log_sv_mean, jacobian_condition, jacobian_collapsed_fraction",
+            "mean log singular value and median condition number of the "
+            "input-to-layer Jacobian at probe points, singular values below "
+            "largest × dimension × machine epsilon raised to that floor; the "
+            "fraction of singular values at the floor",
+            "Pennington et al. 2017",
+        ),
+        (
+            "grad_norm",
+            "‖∂loss/∂W_l‖ of each layer's kernel on a fixed training batch",
+            "Glorot & Bengio 2010",
+        ),
+        (
+            "dead_fraction",
+            "fraction of a layer's units that output exactly 0 on every probe point "
+            "(ReLU-style death; descriptive)",
+            "Lu et al. 2019",
+        ),
+        (
+            "inactive_fraction",
+            "fraction of a layer's units whose activation derivative is below a "
+            "tolerance on every probe point: dead ReLU units and fully saturated "
+            "sigmoid or tanh units alike (comparable across activations; decides C8)",
+            "Glorot & Bengio 2010; Lu et al. 2019",
+        ),
+        (
+            "saturated_fraction",
+            f"fraction of unit activations within {SATURATION_TOLERANCE} of a bound "
+            "(bounded activations)",
+            "Glorot & Bengio 2010",
+        ),
+        (
+            "linear_probe_gain_last_layer",
+            "linear-probe accuracy of the last hidden layer minus the best earlier "
+            "hidden layer's: negative when depth discards usable information",
+            "Alain & Bengio 2016",
+        ),
+        (
+            "PGD / FGSM accuracy",
+            "accuracy on worst-case perturbations of L-inf or L2 radius ε·std (·√d for "
+            f"L2); PGD: {rob['pgd_restarts']} random restart(s) of {rob['pgd_steps']} "
+            f"steps of size {rob['pgd_step_size_factor']}·ε/steps, on the "
+            "cross-entropy and on the logit margin",
+            "Madry et al. 2018; Carlini & Wagner 2017",
+        ),
+        (
+            "worst_case_linf, worst_case_l2",
+            "per point, robust only if it survives every attack of that norm run at "
+            "that radius",
+            "Croce & Hein 2020",
+        ),
+        (
+            "flip_rate, accuracy_drop",
+            "fraction of the clean-correct attacked points misclassified after the "
+            "attack; clean minus attacked accuracy on the same points (so a model at "
+            "chance does not look robust)",
+            "—",
+        ),
+        (
+            "transfer_from_<activation>",
+            "PGD L-inf examples crafted on the matched model with that activation, "
+            f"evaluated on this one; within the primary pair ({' and '.join(primary)}) "
+            "in both directions; immune to gradient masking",
+            "Papernot et al. 2016",
+        ),
+        (
+            "min_adv_distance",
+            "per-point minimal L2 adversarial distance (DeepFool bound, "
+            "then PGD-L2 bisection), median and quartiles over probe points",
+            "Moosavi-Dezfooli et al. 2016",
+        ),
+        (
+            "lipschitz_max / mean",
+            "spectral norm of the input-to-logit Jacobian at probe points",
+            "—",
+        ),
+        (
+            "error_near_minus_far",
+            "test error rate in the bin of points closest to the decision boundary "
+            "minus that of the farthest bin",
+            "—",
+        ),
+        (
+            "ece",
+            f"Σ_b (n_b/n) |acc_b − conf_b| over {rob['ece_bins']} equal-width "
+            "confidence bins, before and after temperature scaling on the "
+            "validation split",
+            "Guo et al. 2017",
+        ),
+    ]
+
+
+VERDICT_RULE = (
+    "Each evidence row compares matched pairs of models that differ only in "
+    "activation. Effect = mean paired difference a − b with a 95% percentile "
+    "bootstrap interval over matched units; p = two-sided Wilcoxon signed-rank test, "
+    "Holm-corrected within three families: the overall rows (every claim, evidence "
+    "item and comparison over all models), the per-condition rows (each dataset, "
+    "depth, initializer) and the sensitivity rows (the overall rows on the models "
+    "that reached the accuracy threshold). With d the smallest effect of interest, "
+    "a row is supported when the effect lies at least d from 0 on the predicted "
+    "side, the Holm p ≤ α and the "
+    "interval's bound nearest 0 is on the predicted side too (the interval excludes "
+    "0, whichever sign the claim predicts); contradicted when the same holds on the "
+    "opposite side; no effect (no effect of practical size) when the effect and the "
+    "whole interval lie strictly within ±d and there are enough pairs for the test to "
+    "reach α (two one-sided tests at 2.5% per side, per row), which counts against a "
+    "claim that predicts an effect; not measured with fewer than {min_pairs} matched "
+    "pairs; inconclusive otherwise. A claim combines its deciding rows (primary "
+    "comparison, all models; rows at initialization and descriptive rows are shown "
+    "beside it) and is credited only when they agree: supported when every measured "
+    "row is supported, no effect when every one shows no effect, contradicted when "
+    "every one goes against the claim (contradicted or no effect), mixed when some "
+    "support it and others go against it, inconclusive otherwise."
+)
+
+LIMITATIONS = [
+    "Small MLPs on small datasets, trained for a short, fixed budget: conclusions "
+    "about large networks, convolutions or long training do not follow.",
+    "Geometry is measured on a fixed probe subset of the test split; metrics that "
+    "need many points (TwoNN, Betti numbers) are noisy on small probes.",
+    "The verdict rule needs enough matched pairs: with few seeds per cell the "
+    "Wilcoxon test cannot reach significance and per-cell rows stay inconclusive.",
+    "Latencies come from one machine, one thread, float32; only their ratios are "
+    "meant to carry over, and even those depend on the kernels the backend uses.",
+    "Robustness is measured with first-order attacks; margin-loss PGD, transfer "
+    "attacks between the matched models and the worst case over the attacks run "
+    "are the checks against gradient masking, not a proof of robustness.",
+]
+
+
+def failed_to_learn_note(claim: str, n_failed: int) -> str:
+    """What happens to the runs that failed to learn in one claim's evidence.
+
+    Examples
+    --------
+    >>> failed_to_learn_note("C4", 2)
+    '2 run(s) failed to learn: left out of every item (they need a working classifier).'
+    >>> failed_to_learn_note("C3", 2)
+    '2 run(s) failed to learn: kept (failing to learn is part of what is measured).'
+    >>> failed_to_learn_note("C3", 0)
+    'No run failed to learn.'
+    """
+    if not n_failed:
+        return "No run failed to learn."
+    items = [e for e in evidence.EVIDENCE if e.claim == claim]
+    left_out = [e.name for e in items if e.needs_learning]
+    head = f"{n_failed} run(s) failed to learn: "
+    if not left_out:
+        return head + "kept (failing to learn is part of what is measured)."
+    if len(left_out) == len(items):
+        return head + "left out of every item (they need a working classifier)."
+    return head + f"left out of {', '.join(left_out)} (they need a working classifier)."
+
+
+def controls(config: Mapping, runs: pd.DataFrame) -> list[str]:
+    """The study's controls, one sentence each, written from the config."""
+    a, b = config["claims"]["primary"]
+    initializers = config["initializers"]
+    activations = config["activations"]
+    rob = config["robustness"]
+    margin = config["training"].get("failed_to_learn_margin")
+    chance = f"within {margin} of chance" if margin is not None else "near chance"
+    needs = sorted({e.claim for e in evidence.EVIDENCE if e.needs_learning})
+    kept = sorted({e.claim for e in evidence.EVIDENCE} - set(needs))
+    n_failed = int((runs["status"] == names.FAILED_TO_LEARN).sum())
+    lines = [
+        (
+            f"Initializer: every activation is trained with each of "
+            f"{', '.join(initializers)} (auto = He-normal for the ReLU family, "
+            "Glorot-uniform otherwise); each claim's verdict is shown per "
+            "initializer, flagged where it flips."
+            if len(initializers) > 1
+            else f"Initializer: only {initializers[0]} in this sweep, so no verdict "
+            "can be read per initializer."
+        ),
+        f"Controls beside {a} vs {b}: every other activation of the sweep vs {b}"
+        + (
+            ", and sigmoid vs tanh (both bounded, only sigmoid off-centre: a "
+            "difference there comes from sigmoid's 0.5 mean, not from boundedness)."
+            if {"sigmoid", "tanh"} <= set(activations)
+            else "."
+        ),
+        "Initialization vs training: the geometry evidence of "
+        + ", ".join(
+            sorted(
+                {
+                    e.claim
+                    for e in evidence.EVIDENCE
+                    if e.stage == "init" and not e.decides
+                }
+            )
+        )
+        + " is scored at initialization and after training; only the trained rows "
+        "decide, the initialization rows say whether the activation alone makes the "
+        "difference.",
+        f"Runs that failed to learn (test accuracy {chance}; {n_failed} in this "
+        f"study) are left out of the evidence that needs a working classifier "
+        f"({', '.join(needs)}) and kept in the rest ({', '.join(kept)}).",
+        "Sensitivity: the overall verdicts are recomputed on the pairs where both "
+        f"models reached test accuracy {config['claims']['min_test_accuracy']}, "
+        "shown beside the main verdicts.",
+        "Attacks: robust accuracy is the worst case, per point, over the attacks "
+        f"run at each radius; PGD runs {rob['pgd_restarts']} random restart(s) of "
+        f"{rob['pgd_steps']} steps; transfer attacks run both ways within the "
+        f"matched {a}/{b} pairs.",
+    ]
+    return lines
