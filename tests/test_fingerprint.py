@@ -19,10 +19,8 @@ def study_tables(seed=0):
         row = {}
         for field in tables.SCHEMAS[name]:
             kind = str(field.type)
-            row[field.name] = (
-                "x"
-                if kind == "string"
-                else (1 if kind == "int64" else float(rng.random()))
+            row[field.name] = {"string": "x", "int64": 1, "bool": True}.get(
+                kind, float(rng.random())
             )
         out[name] = pd.concat([df, pd.DataFrame([row, {**row, "dataset": "y"}])])
     return out
