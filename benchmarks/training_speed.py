@@ -1,4 +1,4 @@
-"""Training cost against a minimal hand-written compiled loop (issue 11, item 3).
+"""Training cost against a minimal hand-written compiled loop.
 
 Trains the same MLP (spirals, width 64, depth 2 and 8, batch 128, Adam,
 validation accuracy after every epoch, no early stopping) three ways in one
@@ -10,7 +10,7 @@ process, one thread, and prints CPU seconds per model:
 
 Each is timed ``--repeats`` times from a freshly built model (tracing
 included, as a job pays it) and the minimum kept. The last line is the
-ratio geoctx / hand (issue 11 target: at most 1.3).
+ratio geoctx / hand (target: at most 1.3).
 
     python benchmarks/training_speed.py [--epochs 30] [--repeats 2]
 """

@@ -16,7 +16,7 @@ forked jobs included) are printed for each side, the tables are checked to be
 identical in content, and the last line is the workflow's wall time as a
 ratio of the loop's (target: at most 0.6 on 2 cores).
 
-The default study is the issue's 12-model one: circles and spirals x
+The default study is a 12-model one: circles and spirals x
 sigmoid, tanh, relu x depths 2 and 8, width 32, one seed, the default
 config's other settings. ``--config`` runs another (e.g. config/config.yaml).
 

@@ -242,7 +242,7 @@ def test_mean_field_rate_has_known_values():
 def test_trajectory_sampling_is_fine_enough():
     """The chaotic case's curve is sampled finely enough: doubling the
     points changes the deepest layer's length ratio by under 1%
-    (the convergence rule of issue 9 section 4)."""
+    (the rule geometry.curve_rtol applies)."""
     kwargs = {"width": WIDTH, "depth": DEPTH, "seed": 0}
     coarse = _length_ratios(16.0, n_points=N_POINTS, **kwargs)[-1]
     fine = _length_ratios(16.0, n_points=2 * N_POINTS, **kwargs)[-1]
