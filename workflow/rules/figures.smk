@@ -39,8 +39,17 @@ rule plot_learning_curves:
         svg="results/figures/learning_curves.svg",
     log:
         "logs/plot_learning_curves.log",
+    benchmark:
+        "benchmarks/rules/plot_learning_curves/learning_curves.tsv"
+    retries: 2
+    group:
+        "summary"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
     script:
         "../../scripts/plot_learning_curves.py"
 
