@@ -1,7 +1,6 @@
 rule aggregate_table:
     input:
         parts=table_inputs,
-        code=package("tables"),
     output:
         report(
             "results/tables/{table}.parquet",
@@ -13,8 +12,6 @@ rule aggregate_table:
     benchmark:
         "benchmarks/rules/aggregate_table/{table}.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
@@ -22,6 +19,7 @@ rule aggregate_table:
         mem_mb=job_mem_mb("aggregate_table"),
         runtime=job_runtime("aggregate_table"),
     params:
+        code=code_digest("tables"),
         config_sha256=lambda wildcards: config_hash(
             config, TABLE_CONFIG_KEYS[wildcards.table]
         ),

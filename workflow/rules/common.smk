@@ -2,6 +2,8 @@
 # builders and input functions. Light imports only: every job re-reads this.
 
 import math
+import functools
+import hashlib
 import os
 import re
 import subprocess
@@ -94,25 +96,39 @@ def alternatives(values):
     return "|".join(re.escape(str(v)) for v in values)
 
 
-# Code inputs by path relative to the working directory, not absolute: a
-# study copied or moved elsewhere keeps the same set of inputs, so no rerun.
-SRC_INPUT = os.path.relpath(SRC)
-
-
 def package(*modules):
-    """Package modules a job runs, listed as inputs: editing one reruns the job.
+    """The package files a job runs, ``geoctx/`` and below.
 
     A module is named by its path under ``geoctx/`` without ``.py``
-    (``robustness/attacks``); a subpackage's name stands for all its modules.
-    Paths are relative to the working directory (see ``SRC_INPUT``).
+    (``robustness/attacks``) or, like ``templates/report.html.j2``, with its
+    suffix; a subpackage's name stands for all its modules.
     """
     paths = []
     for module in ("__init__", "config", "logs", "names", "storage", *modules):
-        path = Path(SRC_INPUT, "geoctx", module)
-        paths += (
-            sorted(map(str, path.glob("*.py"))) if path.is_dir() else [f"{path}.py"]
-        )
+        path = Path(SRC, "geoctx", module)
+        if path.is_dir():
+            paths += sorted(path.glob("*.py"))
+        else:
+            paths.append(path if path.suffix else path.with_suffix(".py"))
     return paths
+
+
+@functools.cache
+def code_digest(*modules):
+    """One digest of the package files a job runs, for its ``params``.
+
+    Editing one of them changes the digest and so reruns exactly the jobs
+    that run it (Snakemake's params trigger). A digest instead of the files
+    as declared inputs: one hash per rule when the workflow is read, not a
+    path per file and job for Snakemake to track (a large share of the
+    planning cost of a big sweep), and it names no directory, so a finished
+    study moved elsewhere has nothing to rerun.
+    """
+    digest = hashlib.sha256()
+    for path in package(*modules):
+        digest.update(f"{path.relative_to(SRC)}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def per_model(template):

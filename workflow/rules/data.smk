@@ -1,6 +1,4 @@
 rule make_dataset:
-    input:
-        code=package("datasets"),
     output:
         data="results/data/{dataset}/data.npz",
         meta="results/data/{dataset}/meta.json",
@@ -16,6 +14,7 @@ rule make_dataset:
         mem_mb=job_mem_mb("make_dataset"),
         runtime=job_runtime("make_dataset"),
     params:
+        code=code_digest("datasets"),
         spec=lambda wildcards: dataset_params(config, wildcards.dataset),
     script:
         "../../scripts/make_dataset.py"

@@ -1,7 +1,6 @@
 rule plot_accuracy:
     input:
         runs="results/tables/runs.parquet",
-        code=package("plots"),
     output:
         png=report(
             "results/figures/accuracy_vs_depth.png",
@@ -14,14 +13,14 @@ rule plot_accuracy:
     benchmark:
         "benchmarks/rules/plot_accuracy/accuracy_vs_depth.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
+    params:
+        code=code_digest("plots"),
     script:
         "../../scripts/plot_accuracy.py"
 
@@ -29,7 +28,6 @@ rule plot_accuracy:
 rule plot_learning_curves:
     input:
         history="results/tables/history.parquet",
-        code=package("plots"),
     output:
         png=report(
             "results/figures/learning_curves.png",
@@ -42,14 +40,14 @@ rule plot_learning_curves:
     benchmark:
         "benchmarks/rules/plot_learning_curves/learning_curves.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
+    params:
+        code=code_digest("plots"),
     script:
         "../../scripts/plot_learning_curves.py"
 
@@ -57,7 +55,6 @@ rule plot_learning_curves:
 rule plot_grad_norms:
     input:
         units="results/tables/units.parquet",
-        code=package("plots"),
     output:
         png=report(
             "results/figures/grad_norm_by_layer.png",
@@ -70,14 +67,14 @@ rule plot_grad_norms:
     benchmark:
         "benchmarks/rules/plot_grad_norms/grad_norm_by_layer.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
+    params:
+        code=code_digest("plots"),
     script:
         "../../scripts/plot_grad_norms.py"
 
@@ -85,7 +82,6 @@ rule plot_grad_norms:
 rule plot_robustness:
     input:
         robustness="results/tables/robustness.parquet",
-        code=package("plots"),
     output:
         png=report(
             "results/figures/robustness_{attack}.png",
@@ -99,14 +95,14 @@ rule plot_robustness:
     benchmark:
         "benchmarks/rules/plot_robustness/{attack}.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
+    params:
+        code=code_digest("plots"),
     script:
         "../../scripts/plot_robustness.py"
 
@@ -114,7 +110,6 @@ rule plot_robustness:
 rule plot_boundary_accuracy:
     input:
         robustness="results/tables/robustness.parquet",
-        code=package("plots"),
     output:
         png=report(
             "results/figures/boundary_accuracy.png",
@@ -127,14 +122,14 @@ rule plot_boundary_accuracy:
     benchmark:
         "benchmarks/rules/plot_boundary_accuracy/boundary_accuracy.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
+    params:
+        code=code_digest("plots"),
     script:
         "../../scripts/plot_boundary_accuracy.py"
 
@@ -142,7 +137,6 @@ rule plot_boundary_accuracy:
 rule plot_latency:
     input:
         inference="results/tables/inference.parquet",
-        code=package("plots", "cost", "tables"),
     output:
         png=report(
             "results/figures/latency_ratio.png",
@@ -155,14 +149,14 @@ rule plot_latency:
     benchmark:
         "benchmarks/rules/plot_latency/latency_ratio.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
+    params:
+        code=code_digest("plots", "cost", "tables"),
     script:
         "../../scripts/plot_latency.py"
 
@@ -170,7 +164,6 @@ rule plot_latency:
 rule plot_geometry:
     input:
         geometry="results/tables/geometry.parquet",
-        code=package("plots"),
     output:
         png=report(
             "results/figures/geometry_{metric}.png",
@@ -184,14 +177,14 @@ rule plot_geometry:
     benchmark:
         "benchmarks/rules/plot_geometry/{metric}.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
+    params:
+        code=code_digest("plots"),
     script:
         "../../scripts/plot_geometry.py"
 
@@ -200,7 +193,6 @@ rule plot_projections:
     input:
         representations=projection_inputs,
         data="results/data/{dataset}/data.npz",
-        code=package("plots", "datasets"),
     output:
         png=report(
             "results/figures/projections_{dataset}.png",
@@ -214,8 +206,6 @@ rule plot_projections:
     benchmark:
         "benchmarks/rules/plot_projections/{dataset}.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
@@ -223,6 +213,7 @@ rule plot_projections:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
+        code=code_digest("plots", "datasets"),
         activations=config["activations"],
     script:
         "../../scripts/plot_projections.py"

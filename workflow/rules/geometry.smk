@@ -2,7 +2,6 @@ rule compute_geometry:
     input:
         representations=f"results/models/{MODEL}/representations.npz",
         data="results/data/{dataset}/data.npz",
-        code=package("geometry", "datasets", "tables"),
     output:
         f"results/geometry/{MODEL}/geometry.parquet",
     log:
@@ -10,8 +9,6 @@ rule compute_geometry:
     benchmark:
         f"benchmarks/rules/compute_geometry/{MODEL}.tsv"
     retries: 2
-    group:
-        "model"
     conda:
         ENV
     threads: 1
@@ -19,7 +16,8 @@ rule compute_geometry:
         mem_mb=job_mem_mb("compute_geometry"),
         runtime=job_runtime("compute_geometry"),
     params:
-        settings=lambda wildcards: geometry_settings("geometry"),
+        code=code_digest("geometry", "datasets", "tables"),
+        settings=geometry_settings("geometry"),
     script:
         "../../scripts/compute_geometry.py"
 
@@ -29,7 +27,6 @@ rule compute_jacobians:
         model=f"results/models/{MODEL}/model.keras",
         init_model=f"results/models/{MODEL}/init.keras",
         representations=f"results/models/{MODEL}/representations.npz",
-        code=package("geometry", "autodiff", "training", "models", "tables"),
     output:
         f"results/geometry/{MODEL}/jacobians.parquet",
     log:
@@ -37,8 +34,6 @@ rule compute_jacobians:
     benchmark:
         f"benchmarks/rules/compute_jacobians/{MODEL}.tsv"
     retries: 2
-    group:
-        "model"
     conda:
         ENV
     threads: 1
@@ -46,6 +41,7 @@ rule compute_jacobians:
         mem_mb=job_mem_mb("compute_jacobians"),
         runtime=job_runtime("compute_jacobians"),
     params:
-        settings=lambda wildcards: geometry_settings("jacobians"),
+        code=code_digest("geometry", "autodiff", "training", "models", "tables"),
+        settings=geometry_settings("jacobians"),
     script:
         "../../scripts/compute_jacobians.py"

@@ -1,7 +1,6 @@
 rule score_claims:
     input:
         **{table: f"results/tables/{table}.parquet" for table in TABLES},
-        code=package("claims", "evidence", "stats", "tables"),
     output:
         report(
             "results/tables/claims.parquet",
@@ -13,8 +12,6 @@ rule score_claims:
     benchmark:
         "benchmarks/rules/score_claims/claims.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
@@ -22,6 +19,7 @@ rule score_claims:
         mem_mb=job_mem_mb("score_claims"),
         runtime=job_runtime("score_claims"),
     params:
+        code=code_digest("claims", "evidence", "stats", "tables"),
         activations=config["activations"],
         settings=config["claims"],
     script:
@@ -33,18 +31,6 @@ rule render_report:
         **{table: f"results/tables/{table}.parquet" for table in TABLES},
         claims="results/tables/claims.parquet",
         figures=[f for f in FIGURES if f.endswith(".png")],
-        code=package(
-            "report",
-            "methods",
-            "claims",
-            "evidence",
-            "stats",
-            "cost",
-            "tables",
-            "fingerprint",
-            "geometry",
-        ),
-        template=f"{SRC_INPUT}/geoctx/templates/report.html.j2",
     output:
         html="results/report/report.html",
         fingerprint="results/report/fingerprint.txt",
@@ -55,8 +41,6 @@ rule render_report:
     benchmark:
         "benchmarks/rules/render_report/report.tsv"
     retries: 2
-    group:
-        "summary"
     conda:
         ENV
     threads: 1
@@ -64,6 +48,18 @@ rule render_report:
         mem_mb=job_mem_mb("render_report"),
         runtime=job_runtime("render_report"),
     params:
+        code=code_digest(
+            "report",
+            "methods",
+            "claims",
+            "evidence",
+            "stats",
+            "cost",
+            "tables",
+            "fingerprint",
+            "geometry",
+            "templates/report.html.j2",
+        ),
         study=config["study"],
         config=config,
         commit=workflow_commit(),
@@ -75,7 +71,21 @@ rule render_report:
 rule render_pdf:
     input:
         html="results/report/report.html",
-        code=package(
+    output:
+        "results/report/report.pdf",
+    log:
+        "logs/render_pdf.log",
+    benchmark:
+        "benchmarks/rules/render_pdf/report.tsv"
+    retries: 2
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("render_pdf"),
+        runtime=job_runtime("render_pdf"),
+    params:
+        code=code_digest(
             "report",
             "methods",
             "claims",
@@ -86,20 +96,5 @@ rule render_pdf:
             "fingerprint",
             "geometry",
         ),
-    output:
-        "results/report/report.pdf",
-    log:
-        "logs/render_pdf.log",
-    benchmark:
-        "benchmarks/rules/render_pdf/report.tsv"
-    retries: 2
-    group:
-        "summary"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=job_mem_mb("render_pdf"),
-        runtime=job_runtime("render_pdf"),
     script:
         "../../scripts/render_pdf.py"

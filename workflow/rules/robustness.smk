@@ -5,9 +5,6 @@ rule compute_robustness:
         data="results/data/{dataset}/data.npz",
         transfer_models=lambda wildcards: reference(wildcards, "model.keras"),
         transfer_runs=lambda wildcards: reference(wildcards, "runs.parquet"),
-        code=package(
-            "robustness", "names", "autodiff", "tables", "datasets", "training"
-        ),
     output:
         f"results/robustness/{MODEL}/robustness.parquet",
     log:
@@ -15,8 +12,6 @@ rule compute_robustness:
     benchmark:
         f"benchmarks/rules/compute_robustness/{MODEL}.tsv"
     retries: 2
-    group:
-        "model"
     conda:
         ENV
     threads: 1
@@ -24,6 +19,9 @@ rule compute_robustness:
         mem_mb=job_mem_mb("compute_robustness"),
         runtime=job_runtime("compute_robustness"),
     params:
+        code=code_digest(
+            "robustness", "names", "autodiff", "tables", "datasets", "training"
+        ),
         settings=robustness_settings,
         transfer_from=transfer_from,
     script:
@@ -36,8 +34,6 @@ rule compute_robustness:
 # drift. A cell rather than the whole grid per job: a job stays short, and
 # a new depth or width adds jobs instead of retiming the grid.
 rule benchmark_inference:
-    input:
-        code=package("cost", "models", "training", "tables"),
     output:
         "results/inference/w{width}_d{depth}.parquet",
     log:
@@ -56,6 +52,7 @@ rule benchmark_inference:
         mem_mb=job_mem_mb("benchmark_inference"),
         runtime=job_runtime("benchmark_inference"),
     params:
+        code=code_digest("cost", "models", "training", "tables"),
         activations=config["activations"],
         settings=inference_settings(),
     script:

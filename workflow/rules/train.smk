@@ -1,7 +1,6 @@
 rule train_model:
     input:
         data="results/data/{dataset}/data.npz",
-        code=package("datasets", "models", "training", "autodiff", "tables"),
     output:
         model=f"results/models/{MODEL}/model.keras",
         init_model=f"results/models/{MODEL}/init.keras",
@@ -15,8 +14,6 @@ rule train_model:
     benchmark:
         f"benchmarks/rules/train_model/{MODEL}.tsv"
     retries: 2
-    group:
-        "model"
     conda:
         ENV
     threads: 1
@@ -24,6 +21,7 @@ rule train_model:
         mem_mb=job_mem_mb("train_model"),
         runtime=job_runtime("train_model"),
     params:
+        code=code_digest("datasets", "models", "training", "autodiff", "tables"),
         training=config["training"],
     script:
         "../../scripts/train_model.py"
