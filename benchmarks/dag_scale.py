@@ -3,7 +3,8 @@
 Copies the workflow into a temporary directory, writes configs of growing
 model counts (datasets x activations x initializers x widths x depths x
 seeds, the default config's other settings) and times ``snakemake -n`` on
-each (CPU seconds of the Snakemake process, from ``RUSAGE_CHILDREN``), then
+each (``-n --quiet rules``: the DAG and the job counts, without printing
+every job; CPU seconds of the Snakemake process, from ``RUSAGE_CHILDREN``), then
 a no-op ``snakemake`` on the finished smoke study if one is given. The last
 line is the CPU of the largest dry run as a ratio to the 45 s target.
 
@@ -13,6 +14,7 @@ line is the CPU of the largest dry run as a ratio to the 45 s target.
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import subprocess
 import sys
@@ -96,10 +98,12 @@ def main(argv=None) -> None:
             config = sweep(n)
             path = work / f"sweep_{n}.yaml"
             path.write_text(yaml.safe_dump(config))
-            cpu, wall, proc = timed([*snakemake, "-n", "--configfile", path.name], work)
+            cpu, wall, proc = timed(
+                [*snakemake, "-n", "--quiet", "rules", "--configfile", path.name], work
+            )
             if proc.returncode != 0:
-                raise SystemExit(proc.stderr[-3000:])
-            jobs = proc.stdout.count("\nrule ") + proc.stdout.startswith("rule ")
+                raise SystemExit(proc.stdout[-2000:] + proc.stderr[-3000:])
+            jobs = int(re.search(r"^total\s+(\d+)$", proc.stdout, re.M).group(1))
             ratio = cpu / TARGET_CPU_S
             print(
                 f"{n_models(config):6d} models, {jobs:6d} jobs: snakemake -n "
