@@ -222,6 +222,7 @@ def figures(*, latency=False, projections=0, claims=True):
     """The figure jobs that follow new model results, the scorecard and the report."""
     jobs = {
         "plot_accuracy": 1,
+        "plot_learning_curves": 1,
         "plot_grad_norms": 1,
         "plot_geometry": len(GEOMETRY_METRICS),
         "plot_robustness": N_ATTACKS,
@@ -434,7 +435,7 @@ def test_config_edit_reruns_exactly(study, edit, expected):
             },
         ),
         (
-            "geometry",
+            "geometry/topology",
             {
                 **per_model(8, "compute_geometry", "compute_jacobians"),
                 "aggregate_table": 1,

@@ -328,7 +328,6 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
         f"{_key(err.absolute_path)}: {err.message}"
         for err in sorted(validator.iter_errors(config), key=lambda e: e.path)
     ]
-    problems += transfer_problems(config)
     if problems:
         raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
     written = copy.deepcopy(config)
@@ -338,6 +337,7 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
         *_dataset_problems(config),
         *_geometry_problems(config),
         *_choice_problems(config, written),
+        *transfer_problems(written),
     ]
     if problems:
         raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
