@@ -253,6 +253,18 @@ def _key(path) -> str:
     return "".join(parts).lstrip(".") or "<top level>"
 
 
+def _renamed_key_problems(config: Mapping) -> list[str]:
+    """Keys an earlier version of the config had, with what to write instead."""
+    robustness = config.get("robustness") or {}
+    if "reference_activation" not in robustness:
+        return []
+    return [
+        "robustness.reference_activation was replaced by robustness."
+        "transfer_from, a list: write transfer_from: "
+        f"[{robustness['reference_activation']}]"
+    ]
+
+
 def transfer_problems(written: Mapping) -> list[str]:
     """Problems of the written ``robustness.transfer_from`` (before defaults).
 
@@ -272,12 +284,6 @@ def transfer_problems(written: Mapping) -> list[str]:
     robustness = written.get("robustness") or {}
     activations = written.get("activations") or []
     problems = []
-    if "reference_activation" in robustness:
-        problems.append(
-            "robustness.reference_activation was replaced by robustness."
-            "transfer_from, a list: write transfer_from: "
-            f"[{robustness['reference_activation']}]"
-        )
     transfer_from = robustness.get("transfer_from")
     if isinstance(transfer_from, list) and isinstance(activations, list):
         problems += [
@@ -328,6 +334,7 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
         f"{_key(err.absolute_path)}: {err.message}"
         for err in sorted(validator.iter_errors(config), key=lambda e: e.path)
     ]
+    problems += _renamed_key_problems(config)
     if problems:
         raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
     written = copy.deepcopy(config)
