@@ -94,6 +94,18 @@ PROTOCOLS = {
     # a fixed long budget at today's settings: the learning curves every
     # stopping rule is simulated on (see ``simulate_stopping``)
     "long": Protocol(epochs=200, batch_size=128, learning_rate=0.005, monitor=None),
+    # the candidate: twice the updates per epoch, a longer ceiling, and stopping
+    # once validation accuracy has not improved for 30 epochs, final weights kept
+    "proposed": Protocol(
+        epochs=150,
+        batch_size=64,
+        learning_rate=0.005,
+        monitor="val_accuracy",
+        patience=30,
+        restore_best=False,
+    ),
+    # the candidate's optimizer settings at a fixed budget: rules are replayed on it
+    "long64": Protocol(epochs=150, batch_size=64, learning_rate=0.005, monitor=None),
     "long_lr01": Protocol(epochs=100, batch_size=128, learning_rate=0.01, monitor=None),
     "long_lr02": Protocol(epochs=100, batch_size=128, learning_rate=0.02, monitor=None),
     "cosine": Protocol(
@@ -228,37 +240,53 @@ def plateau_summary(val_accuracy: np.ndarray, *, window: int, tol: float) -> dic
 
 @dataclass(frozen=True)
 class StoppingRule:
-    """Keras ``EarlyStopping`` semantics, replayed on a recorded curve."""
+    """Keras ``EarlyStopping`` semantics, replayed on a recorded curve.
 
-    max_epochs: int
-    monitor: str = "val_accuracy"
+    ``monitors`` are watched together: an epoch improves when any of them
+    beats its own best by more than its ``min_deltas`` entry (accuracies up,
+    losses down); ``restore_best`` keeps the epoch where the first monitor
+    last improved. ``max_epochs=None`` uses the whole curve.
+    """
+
+    max_epochs: int | None = None
+    monitors: tuple[str, ...] = ("val_accuracy",)
+    min_deltas: tuple[float, ...] = (0.0,)
     patience: int = 20
-    min_delta: float = 0.0
-    restore_best: bool = True
+    restore_best: bool = False
+    start_from_epoch: int = 0
 
 
 def simulate_stopping(history: pd.DataFrame, rule: StoppingRule) -> dict:
     """Replay ``rule`` on a run trained without stopping; what would it keep?
 
-    Follows ``keras.callbacks.EarlyStopping``: an epoch improves when its
-    value beats the best so far by more than ``min_delta``; training stops
-    once ``patience`` epochs in a row have not improved; the kept weights
-    are the best epoch's (``restore_best``) or the last epoch's. Valid because
-    callbacks that only watch do not change the trajectory.
+    Follows ``keras.callbacks.EarlyStopping``: epochs before
+    ``start_from_epoch`` are ignored; training stops once ``patience``
+    epochs in a row have not improved; the kept weights are the best
+    epoch's (``restore_best``) or the last epoch's. Valid because callbacks
+    that only watch do not change the trajectory.
 
     >>> h = pd.DataFrame(
-    ...     {"val_accuracy": [0.5, 0.9, 0.9, 0.9], "test_accuracy": [0.5, 0.8, 0.8, 0.9]}
+    ...     {"val_accuracy": [0.5, 0.9, 0.9, 0.9], "test_accuracy": [0.5, 0.8, 0.8, 1]}
     ... )
-    >>> simulate_stopping(h, StoppingRule(max_epochs=4, patience=2))
+    >>> simulate_stopping(h, StoppingRule(patience=2, restore_best=True))
     {'stop_epoch': 4, 'kept_epoch': 2, 'test_accuracy': 0.8}
     """
-    values = history[rule.monitor].to_numpy()[: rule.max_epochs]
-    sign = 1.0 if "accuracy" in rule.monitor else -1.0
-    best, best_epoch, wait, stop = -np.inf, 1, 0, len(values)
-    for epoch, value in enumerate(sign * values, start=1):
+    curve = history.iloc[: rule.max_epochs]
+    signs = np.array([1.0 if "accuracy" in m else -1.0 for m in rule.monitors])
+    values = curve[list(rule.monitors)].to_numpy() * signs
+    deltas = np.asarray(rule.min_deltas)
+    best = np.full(len(signs), -np.inf)
+    best_epoch, wait, stop = 1, 0, len(values)
+    for epoch, value in enumerate(values, start=1):
+        if epoch <= rule.start_from_epoch:
+            continue
         wait += 1
-        if value - rule.min_delta > best:
-            best, best_epoch, wait = value, epoch, 0
+        improved = value - deltas > best
+        best = np.where(improved, value, best)
+        if improved[0]:
+            best_epoch = epoch
+        if improved.any():
+            wait = 0
             continue
         if wait >= rule.patience:
             stop = epoch
@@ -267,25 +295,32 @@ def simulate_stopping(history: pd.DataFrame, rule: StoppingRule) -> dict:
     return {
         "stop_epoch": stop,
         "kept_epoch": kept,
-        "test_accuracy": float(history["test_accuracy"].iloc[kept - 1]),
+        "test_accuracy": float(curve["test_accuracy"].iloc[kept - 1]),
     }
 
 
-#: Stopping rules replayed by ``--simulate`` on curves of the ``long`` protocol.
+_NEVER = 10**6
+#: Stopping rules replayed by ``--simulate`` on curves trained without stopping.
 RULES = {
-    "current": StoppingRule(max_epochs=40, monitor="val_loss", patience=6),
-    "loss_final": StoppingRule(
-        max_epochs=40, monitor="val_loss", patience=6, restore_best=False
+    "loss_p6_restore_40": StoppingRule(
+        max_epochs=40, monitors=("val_loss",), patience=6, restore_best=True
     ),
-    "fixed40": StoppingRule(max_epochs=40, patience=10**6, restore_best=False),
-    "acc_p10": StoppingRule(max_epochs=200, patience=10),
-    "acc_p20": StoppingRule(max_epochs=200, patience=20),
-    "acc_p20_d05": StoppingRule(max_epochs=200, patience=20, min_delta=0.005),
-    "acc_p20_d05_150": StoppingRule(max_epochs=150, patience=20, min_delta=0.005),
-    "acc_p20_d05_100": StoppingRule(max_epochs=100, patience=20, min_delta=0.005),
-    "acc_p30_d05": StoppingRule(max_epochs=200, patience=30, min_delta=0.005),
-    "acc_p20_final": StoppingRule(max_epochs=200, patience=20, restore_best=False),
-    "fixed200": StoppingRule(max_epochs=200, patience=10**6, restore_best=False),
+    "fixed40": StoppingRule(max_epochs=40, patience=_NEVER),
+    "acc_p20_restore": StoppingRule(patience=20, restore_best=True),
+    "acc_p20": StoppingRule(patience=20),
+    "acc_p30": StoppingRule(patience=30),
+    "acc_p20_from50": StoppingRule(patience=20, start_from_epoch=50),
+    "trainloss_p20": StoppingRule(monitors=("loss",), min_deltas=(0.001,), patience=20),
+    "acc_or_trainloss_p20": StoppingRule(
+        monitors=("val_accuracy", "loss"), min_deltas=(0.0, 0.001), patience=20
+    ),
+    "acc_or_trainloss_p20_restore": StoppingRule(
+        monitors=("val_accuracy", "loss"),
+        min_deltas=(0.0, 0.001),
+        patience=20,
+        restore_best=True,
+    ),
+    "fixed": StoppingRule(patience=_NEVER),
 }
 
 
