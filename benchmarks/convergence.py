@@ -94,11 +94,11 @@ PROTOCOLS = {
     # a fixed long budget at today's settings: the learning curves every
     # stopping rule is simulated on (see ``simulate_stopping``)
     "long": Protocol(epochs=200, batch_size=128, learning_rate=0.005, monitor=None),
-    # the candidate: twice the updates per epoch, a longer ceiling, and stopping
+    # the recommendation: today's optimizer, a longer ceiling, and stopping
     # once validation accuracy has not improved for 30 epochs, final weights kept
     "proposed": Protocol(
         epochs=150,
-        batch_size=64,
+        batch_size=128,
         learning_rate=0.005,
         monitor="val_accuracy",
         patience=30,
@@ -338,6 +338,19 @@ def simulate(histories: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def compare(summary: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Protocols ``a`` and ``b`` side by side, one row per cell, plus CPU totals."""
+    columns = ["test_accuracy", "epochs_run", "plateau_epoch", "plateaued", "cpu_s"]
+    index = ["dataset", "activation", "depth"]
+    both = summary[summary.protocol.isin([a, b])].drop_duplicates(
+        [*index, "protocol"], keep="last"
+    )
+    wide = both.pivot(index=index, columns="protocol", values=columns)
+    wide = wide.reindex(columns=[(c, p) for c in columns for p in (a, b)])
+    wide.columns = [f"{c}[{p}]" for c, p in wide.columns]
+    return wide.round(3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--protocols", nargs="+", default=["current", "acc_stop"])
@@ -354,7 +367,19 @@ def main() -> None:
     parser.add_argument(
         "--simulate", default=None, help="replay RULES on a --histories CSV and exit"
     )
+    parser.add_argument(
+        "--compare",
+        nargs=3,
+        metavar=("SUMMARY", "A", "B"),
+        default=None,
+        help="print protocols A and B side by side from a --out CSV and exit",
+    )
     args = parser.parse_args()
+
+    if args.compare:
+        path, a, b = args.compare
+        print(compare(pd.read_csv(path), a, b).to_string())
+        return
 
     if args.simulate:
         table = simulate(pd.read_csv(args.simulate))
