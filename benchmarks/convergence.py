@@ -65,7 +65,7 @@ class Protocol:
 PROTOCOLS = {
     # config/config.yaml today
     "current": Protocol(epochs=40, batch_size=128, learning_rate=0.005),
-    # the same budget without early stopping (issue 9's "53% without")
+    # the same budget without early stopping
     "no_stop": Protocol(epochs=40, batch_size=128, learning_rate=0.005, monitor=None),
     "acc_stop": Protocol(
         epochs=150,
