@@ -63,7 +63,7 @@ class Protocol:
 
 
 PROTOCOLS = {
-    # config/config.yaml today
+    # the default protocol before this benchmark chose the current one
     "current": Protocol(epochs=40, batch_size=128, learning_rate=0.005),
     # the same budget without early stopping
     "no_stop": Protocol(epochs=40, batch_size=128, learning_rate=0.005, monitor=None),
