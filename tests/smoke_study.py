@@ -22,6 +22,19 @@ COPY = [
     "tests/config",
 ]
 SMOKE = "tests/config/smoke.yaml"
+#: The report's table of contents, in order (src/geoctx/templates/report.html.j2).
+TOC = [
+    "summary",
+    "scorecard",
+    "claims",
+    "training",
+    "geometry",
+    "robustness",
+    "methods",
+    "limitations",
+    "reproducibility",
+    "cite",
+]
 
 
 def snakemake(workdir, *args, configfile=SMOKE, env=None):

@@ -17,22 +17,10 @@ import urllib.request
 from collections import defaultdict
 
 import pytest
+from smoke_study import TOC
 
 pytestmark = pytest.mark.slow
 
-#: The report's table of contents, in order (src/geoctx/templates/report.html.j2).
-TOC = [
-    "summary",
-    "scorecard",
-    "claims",
-    "training",
-    "geometry",
-    "robustness",
-    "methods",
-    "limitations",
-    "reproducibility",
-    "cite",
-]
 #: A4 with the report's 14 mm print margins, in CSS pixels (96 per inch).
 PAGE_CONTENT_HEIGHT = (297 - 2 * 14) / 25.4 * 96
 
