@@ -4,7 +4,7 @@
 # ├── data/{dataset}/                  data.npz (splits, probe), meta.json
 # ├── models/{model}/   ({model} = {dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed})
 # │       model.keras, init.keras, runs|history|units.parquet,
-# │       representations.npz, settings.json
+# │       representations.npz
 # ├── geometry/{model}/                geometry.parquet, jacobians.parquet
 # ├── robustness/{model}/              robustness.parquet
 # ├── inference/{activation}.parquet   latency of every depth x width x batch size
@@ -49,8 +49,8 @@ wildcard_constraints:
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/geometry.smk"
-include: "workflow/rules/robustness.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/inference.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"

@@ -4,9 +4,8 @@ Both sides do the same computations for the per-model stages of a study
 (datasets, training, per-layer geometry, Jacobians and trajectories,
 robustness) and write the same per-model tables:
 
-- the workflow: ``snakemake --cores N --until compute_geometry
-  compute_jacobians compute_robustness`` in a fresh copy (job server on, as a
-  user runs it);
+- the workflow: ``snakemake --cores N --until evaluate_model`` in a fresh
+  copy (job server on, as a user runs it);
 - the loop: what a notebook user would write, one process calling the
   package API model after model (``--loop``, started as a child so its CPU
   is measured the same way).
@@ -75,9 +74,7 @@ def timed(cmd, cwd, env=None) -> tuple[float, float]:
 
 def loop(config_path: str, out: str) -> None:
     """The notebook user's loop: every stage of every model, in this process."""
-    import pandas as pd
-
-    from geoctx import datasets, robustness, storage, tables, training
+    from geoctx import datasets, evaluation, storage, training
     from geoctx.config import (
         MODEL_PATH,
         dataset_params,
@@ -85,14 +82,13 @@ def loop(config_path: str, out: str) -> None:
         model_grid,
         validate_config,
     )
-    from geoctx.geometry.stage import GeometrySettings, geometry_table, jacobian_table
     from geoctx.names import transfer_sources
 
     config = validate_config(
         yaml.safe_load(Path(config_path).read_text()), load_schema()
     )
     results = Path(out)
-    data = {}
+    data, data_paths = {}, {}
     for name in config["datasets"]:
         spec = dataset_params(config, name)
         arrays, _ = datasets.make_dataset(
@@ -102,12 +98,11 @@ def loop(config_path: str, out: str) -> None:
             probe_size=spec["probe_size"],
         )
         data[name] = arrays
-    geometry = GeometrySettings(**config["geometry"])
+        data_paths[name] = results / "data" / name / "data.npz"
+        storage.save_npz(data_paths[name], arrays)
     attack_settings = {
         k: v for k, v in config["robustness"].items() if k != "transfer_from"
     }
-    settings = robustness.RobustnessSettings(**attack_settings)
-    runs = {}
     grid = model_grid(config)
     for keys in grid:  # training first: transfer attacks need the matched models
         model_dir = results / "models" / MODEL_PATH.format(**keys)
@@ -125,56 +120,45 @@ def loop(config_path: str, out: str) -> None:
             "history": model_dir / "history.parquet",
             "units": model_dir / "units.parquet",
             "representations": model_dir / "representations.npz",
-            "settings": model_dir / "settings.json",
         }
         training.save(result, {k: str(v) for k, v in outputs.items()})
-        runs[MODEL_PATH.format(**keys)] = result.run["status"]
+    # the workflow's evaluate_model, without its provenance bookkeeping
+    params = {
+        "geometry": {"settings": config["geometry"]},
+        "jacobians": {"settings": config["geometry"]},
+        "robustness": {"settings": attack_settings},
+    }
     for keys in grid:
         model = MODEL_PATH.format(**keys)
         model_dir = results / "models" / model
-        arrays = data[keys["dataset"]]
-        reps = storage.load_npz(model_dir / "representations.npz")
-        table = geometry_table(reps, arrays["y_test"][arrays["probe_index"]], geometry)
-        tables.write(
-            table.assign(**keys),
-            results / "geometry" / model / "geometry.parquet",
-            "geometry",
-        )
-        training.configure_backend(threads=1, seed=keys["seed"])
-        models = {
-            "init": storage.load_model(model_dir / "init.keras"),
-            "trained": storage.load_model(model_dir / "model.keras"),
-        }
-        table = jacobian_table(models, reps["init/layer_0"], geometry)
-        tables.write(
-            table.assign(**keys),
-            results / "geometry" / model / "jacobians.parquet",
-            "geometry",
-        )
-        training.configure_backend(threads=1, seed=keys["seed"])
-        sources = {}
+        transfer = {}
         for source in transfer_sources(
             keys["activation"],
             config["activations"],
             config["robustness"]["transfer_from"],
         ):
             other = MODEL_PATH.format(**{**keys, "activation": source})
-            sources[source] = (
-                str(results / "models" / other / "model.keras"),
-                runs[other],
+            other_dir = results / "models" / other
+            transfer[source] = (
+                str(other_dir / "model.keras"),
+                str(other_dir / "runs.parquet"),
             )
-        table = robustness.evaluate_run(
-            str(model_dir / "model.keras"),
-            arrays,
-            status=runs[model],
-            keys=keys,
-            settings=settings,
-            transfer_sources=sources,
+        files = evaluation.ModelFiles(
+            model=str(model_dir / "model.keras"),
+            init_model=str(model_dir / "init.keras"),
+            run=str(model_dir / "runs.parquet"),
+            representations=str(model_dir / "representations.npz"),
+            data=str(data_paths[keys["dataset"]]),
+            transfer=transfer,
         )
-        tables.write(
-            table, results / "robustness" / model / "robustness.parquet", "robustness"
+        outputs = {
+            "geometry": results / "geometry" / model / "geometry.parquet",
+            "jacobians": results / "geometry" / model / "jacobians.parquet",
+            "robustness": results / "robustness" / model / "robustness.parquet",
+        }
+        evaluation.evaluate_model(
+            files, {k: str(v) for k, v in outputs.items()}, params, keys=keys
         )
-    del pd
 
 
 def digests(results: Path, config: dict) -> dict:
@@ -215,7 +199,7 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = copy_workflow(Path(tmp) / "workflow")
         (work / "bench.yaml").write_text(yaml.safe_dump(raw))
-        until = ["compute_geometry", "compute_jacobians", "compute_robustness"]
+        until = ["evaluate_model"]
         cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
         wf_wall, wf_cpu = timed(
             [*cmd, "--configfile", "bench.yaml", "--until", *until], work, env

@@ -1,4 +1,4 @@
-"""The compute_geometry stage: tables from representations and from models."""
+"""The geometry parts of a model's evaluation, from representations and models."""
 
 import dataclasses
 

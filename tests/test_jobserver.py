@@ -78,9 +78,15 @@ def test_a_job_in_the_server_behaves_as_a_plain_process(tmp_path, server, arg):
     assert served.stderr.splitlines()[0] == plain.stderr.splitlines()[0]
     if arg == "fail":
         assert "RuntimeError: job failed" in served.stderr
-    (record,) = map(json.loads, (tmp_path / "jobs.jsonl").read_text().splitlines())
-    assert record["exit"] == served.returncode
+    imports, record = map(
+        json.loads, (tmp_path / "jobs.jsonl").read_text().splitlines()
+    )
+    assert imports["event"] == "imports" and imports["cpu_s"] >= 0
+    assert record["event"] == "job" and record["exit"] == served.returncode
     assert record["cpu_s"] > 0 and record["max_rss_mb"] > 0
+    # the phases split the job's CPU (process_time vs getrusage: same clock)
+    phases = sum(record[f"{p}_cpu_s"] for p in ("startup", "load", "trace", "compute"))
+    assert phases == pytest.approx(record["cpu_s"], abs=0.02)
 
 
 def test_without_a_server_the_script_runs_in_its_own_process(tmp_path):

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import slurm_cluster
 from smoke_study import SMOKE, copy_workflow
-from test_workflow import GEOMETRY_ONLY, edited_config, rule_counts
+from test_workflow import EVALUATION, edited_config, rule_counts
 
 from geoctx import fingerprint
 
@@ -147,11 +147,7 @@ def test_groups_change_nothing_about_what_reruns(cluster, slurm_study):
     assert dry_run() == {}
     # as in test_workflow: a geometry setting reruns geometry and what follows
     edited = edited_config(workdir, lambda c: c["geometry"].update(k=4))
-    assert dry_run(edited) == {
-        "compute_geometry": 8,
-        "aggregate_table": 1,
-        **GEOMETRY_ONLY,
-    }
+    assert dry_run(edited) == EVALUATION
 
 
 def test_a_failing_job_is_retried_then_reported(cluster, slurm_study):

@@ -197,9 +197,7 @@ N_MODELS = 8  # the smoke study: 2 datasets x 2 activations x 2 depths
 
 
 def per_model(n, *stages):
-    stages = stages or ("train_model", "compute_geometry", "compute_jacobians")
-    stages = (*stages, "compute_robustness") if len(stages) == 3 else stages
-    return {stage: n for stage in stages}
+    return {stage: n for stage in stages or ("train_model", "evaluate_model")}
 
 
 REPORT = {"render_report": 1, "render_pdf": 1}
@@ -238,6 +236,17 @@ ROBUSTNESS_ONLY = {
     "score_claims": 1,
     **REPORT,
 }
+# A model's evaluation is one job that updates its geometry and robustness
+# tables in place and recomputes only the part whose code, settings or inputs
+# changed (test_evaluation_recomputes_only_what_changed). Any edit that
+# reruns it re-aggregates both tables and redraws both families of figures,
+# from unchanged numbers for the part it kept.
+EVALUATION = {
+    "evaluate_model": N_MODELS,
+    "aggregate_table": 2,
+    **GEOMETRY_ONLY,
+    **ROBUSTNESS_ONLY,
+}
 
 
 def edited_config(workdir, edit):
@@ -275,9 +284,11 @@ TF_STARTUP = re.compile(r"oneDNN|absl|cpu_feature_guard|tensorflow|^[IWE]\d{4} "
 
 def test_job_output_stays_out_of_the_terminal(study, tmp_path):
     workdir = copy_study(study, tmp_path)
+    # a missing table is computed again (a forced rerun would keep it as it is)
     target = "results/geometry/moons/sigmoid/auto/w16_d1_s0/jacobians.parquet"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
-    proc = snakemake(workdir, "--cores", "1", f"--forcerun={target}", target, env=env)
+    (workdir / target).unlink()
+    proc = snakemake(workdir, "--cores", "1", target, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Finished jobid" in proc.stderr  # Snakemake's own progress is shown
     assert not TF_STARTUP.findall(proc.stdout + proc.stderr)
@@ -285,17 +296,13 @@ def test_job_output_stays_out_of_the_terminal(study, tmp_path):
     # which imported TensorFlow for the job, or the job's own without a server
     server = workdir / "logs/jobserver/server.log"
     assert "absl::InitializeLog" in server.read_text()
+    (workdir / target).unlink()
     plain = snakemake(
-        workdir,
-        "--cores",
-        "1",
-        f"--forcerun={target}",
-        target,
-        env={**env, "GEOCTX_NO_JOBSERVER": "1"},
+        workdir, "--cores", "1", target, env={**env, "GEOCTX_NO_JOBSERVER": "1"}
     )
     assert plain.returncode == 0, plain.stderr[-3000:]
     assert not TF_STARTUP.findall(plain.stdout + plain.stderr)
-    log = workdir / "logs/compute_jacobians/moons/sigmoid/auto/w16_d1_s0.log"
+    log = workdir / "logs/evaluate_model/moons/sigmoid/auto/w16_d1_s0.log"
     assert "absl::InitializeLog" in log.read_text()
 
 
@@ -355,17 +362,17 @@ def test_job_output_stays_out_of_the_terminal(study, tmp_path):
         ),
         pytest.param(
             lambda c: c["geometry"].update(k=4),
-            {"compute_geometry": 8, "aggregate_table": 1, **GEOMETRY_ONLY},
+            EVALUATION,
             id="geometry-k",
         ),
         pytest.param(
             lambda c: c["geometry"].update(curve_points=30),
-            {"compute_jacobians": 8, "aggregate_table": 1, **GEOMETRY_ONLY},
+            EVALUATION,
             id="geometry-curve",
         ),
         pytest.param(
             lambda c: c["robustness"].update(pgd_steps=6),
-            {"compute_robustness": 8, "aggregate_table": 1, **ROBUSTNESS_ONLY},
+            EVALUATION,
             id="attack-setting",
         ),
         pytest.param(
@@ -402,6 +409,49 @@ def test_config_edit_reruns_exactly(study, edit, expected):
     assert dry_run(study, configfile=edited_config(study, edit)) == expected
 
 
+def evaluation_tables(workdir):
+    """The bytes of every model's geometry, Jacobian and robustness tables."""
+    return {
+        part: {
+            path.relative_to(workdir): path.read_bytes()
+            for path in workdir.glob(f"results/{folder}/**/{part}.parquet")
+        }
+        for folder, part in (
+            ("geometry", "geometry"),
+            ("geometry", "jacobians"),
+            ("robustness", "robustness"),
+        )
+    }
+
+
+def test_evaluation_recomputes_only_what_changed(study, tmp_path):
+    workdir = copy_study(study, tmp_path)
+
+    def run(edit):
+        before = evaluation_tables(workdir)
+        configfile = edited_config(workdir, edit)
+        proc = snakemake(workdir, "--until", "evaluate_model", configfile=configfile)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        after = evaluation_tables(workdir)
+        assert all(len(after[part]) == N_MODELS for part in after)
+        return {part for part in after if after[part] != before[part]}
+
+    def geometry_k(config):
+        config["geometry"].update(k=4)
+
+    def and_pgd_steps(config):
+        geometry_k(config)
+        config["robustness"].update(pgd_steps=6)
+
+    # every model's evaluation reruns; only the changed part is computed
+    assert run(geometry_k) == {"geometry"}
+    log = workdir / "logs/evaluate_model/moons/relu/auto/w16_d3_s0.log"
+    assert "robustness: inputs, code and settings unchanged, table kept" in (
+        log.read_text()
+    )
+    assert run(and_pgd_steps) == {"robustness"}
+
+
 @pytest.mark.parametrize(
     ("module", "expected"),
     [
@@ -425,16 +475,9 @@ def test_config_edit_reruns_exactly(study, edit, expected):
         ),
         (
             "geometry/topology",
-            {
-                **per_model(8, "compute_geometry", "compute_jacobians"),
-                "aggregate_table": 1,
-                **GEOMETRY_ONLY,
-            },
+            EVALUATION,
         ),
-        (
-            "robustness/attacks",
-            {"compute_robustness": 8, "aggregate_table": 1, **ROBUSTNESS_ONLY},
-        ),
+        ("robustness/attacks", EVALUATION),
         (
             "cost",
             {

@@ -181,11 +181,12 @@ def serve(
     started = time.process_time()
     for name in preload:
         importlib.import_module(name)
+    imports_s = time.process_time() - started
     print(
-        f"imported {len(preload)} modules in {time.process_time() - started:.2f} s "
-        "of CPU; serving",
+        f"imported {len(preload)} modules in {imports_s:.2f} s of CPU; serving",
         flush=True,
     )
+    _append({"event": "imports", "modules": len(preload), "cpu_s": round(imports_s, 3)})
     staging = f"{path}.staging"
     with contextlib.suppress(FileNotFoundError):
         os.unlink(staging)
@@ -284,18 +285,40 @@ def _run(request: dict) -> int:
 
 
 def _account(job, code: int, wall_s: float) -> None:
-    """Append this job's cost to the accounting file (one JSON line)."""
+    """Append this job's cost to the accounting file (one JSON line): its
+    wall time, CPU and peak RSS, and its CPU by phase (:mod:`geoctx.accounting`).
+    """
+    from geoctx import accounting
+
     usage = resource.getrusage(resource.RUSAGE_SELF)
     record = {
+        "event": "job",
         "rule": getattr(job, "rule", None),
         "wildcards": dict(job.wildcards.items()) if job is not None else {},
         "exit": code,
         "wall_s": round(wall_s, 3),
+        **accounting.summary(),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
         "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
     }
-    with contextlib.suppress(OSError), open(_ACCOUNTING, "a") as fh:
-        fh.write(json.dumps(record) + "\n")
+    _append(record)
+
+
+def _append(record: dict, path: str | None = None) -> None:
+    path = path or _ACCOUNTING
+    if path:
+        with contextlib.suppress(OSError), open(path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
+def account_workflow(accounting: str) -> None:
+    """Append the calling process's own CPU (the Snakemake process that
+    plans and schedules the run) to ``accounting``."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _append(
+        {"event": "workflow", "cpu_s": round(usage.ru_utime + usage.ru_stime, 3)},
+        accounting,
+    )
 
 
 def _reap(jobs: dict[int, socket.socket]) -> None:

@@ -15,12 +15,16 @@ import os
 import sys
 from pathlib import Path
 
+from geoctx import accounting
+
 
 def log_to(path: str | os.PathLike, *, level: int = logging.INFO) -> logging.Logger:
     """Redirect stdout, stderr and the root logger to ``path`` (line-buffered).
 
+    Also marks the end of the job's start-up for :mod:`geoctx.accounting`.
     Returns the ``geoctx`` logger.
     """
+    accounting.job_started()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     stream = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job
     for fd, name in ((1, "stdout"), (2, "stderr")):

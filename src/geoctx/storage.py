@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from geoctx.accounting import phase
+
 __all__ = [
     "UnreadableFileError",
     "ChangedInputError",
@@ -106,7 +108,7 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     or not an ``.npz`` archive.
     """
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with phase("load"), np.load(path, allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
     except (OSError, ValueError, EOFError) as err:
         raise UnreadableFileError(path, _reason(err)) from err
@@ -132,7 +134,8 @@ def load_model(path: str | os.PathLike):
     if not Path(path).is_file():
         raise UnreadableFileError(path, "no such file")
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        with phase("load"):
+            return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises many types for a bad archive
         raise UnreadableFileError(path, _reason(err)) from err
 

@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from geoctx import accounting
 from geoctx.config import (
     BOUNDED_ACTIVATIONS,
     INACTIVE_TOLERANCE,
@@ -129,6 +130,7 @@ def configure_backend(*, threads: int, seed: int) -> None:
         except RuntimeError:  # already initialised in this process (tests)
             pass
         tf.config.experimental.enable_op_determinism()
+        accounting.count_tracing()
     keras.utils.set_random_seed(seed)
 
 
@@ -616,18 +618,21 @@ def save(
     whose data changed since.
 
     Keys: ``model``, ``init_model`` (``.keras``), ``run``, ``history``,
-    ``units`` (Parquet), ``representations`` (``.npz``), ``settings`` (JSON).
+    ``units`` (Parquet), ``representations`` (``.npz``). The model's spec and
+    training settings are recorded in the run table's ``settings`` metadata.
     """
     from geoctx import storage, tables
 
     meta = {"inputs": dict(inputs or {})}
+    settings = {"model": asdict(result.spec), "training": asdict(result.settings)}
     storage.save_model(result.model, outputs["model"])
     storage.save_model(result.init_model, outputs["init_model"])
-    tables.write(pd.DataFrame([result.run]), outputs["run"], "runs", metadata=meta)
+    tables.write(
+        pd.DataFrame([result.run]),
+        outputs["run"],
+        "runs",
+        metadata={**meta, "settings": settings},
+    )
     tables.write(result.history, outputs["history"], "history", metadata=meta)
     tables.write(result.units, outputs["units"], "units", metadata=meta)
     storage.save_npz(outputs["representations"], result.representations)
-    storage.write_json(
-        outputs["settings"],
-        {"model": asdict(result.spec), "training": asdict(result.settings)},
-    )

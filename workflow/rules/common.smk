@@ -164,6 +164,22 @@ def inference_settings():
     }
 
 
+# What each part of a model's evaluation runs and depends on: its package
+# modules and its slice of the config (geoctx.evaluation keeps a part whose
+# code, settings and input files are all unchanged).
+PART_CODE = {
+    "geometry": ("geometry", "datasets", "tables", "evaluation"),
+    "jacobians": ("geometry", "autodiff", "training", "models", "tables", "evaluation"),
+    "robustness": (
+        "robustness",
+        "names",
+        "autodiff",
+        "tables",
+        "datasets",
+        "training",
+        "evaluation",
+    ),
+}
 GEOMETRY_PARAMS = {
     "geometry": ("probe_size", "k", "betti_max_points", "probe_folds", "seed"),
     "jacobians": (
@@ -176,9 +192,22 @@ GEOMETRY_PARAMS = {
 }
 
 
-def geometry_settings(part):
-    """The slice of the geometry section one geometry job uses."""
-    return {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
+def part_params(part):
+    """The code digest and settings of one geometry part of an evaluation."""
+    settings = {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
+    return {"code": code_digest(*PART_CODE[part]), "settings": settings}
+
+
+def robustness_params(wildcards):
+    """The robustness part's code digest and settings, and the activations
+    whose matched models craft transfer attacks on this model."""
+    settings = dict(config["robustness"])
+    settings.pop("transfer_from")
+    return {
+        "code": code_digest(*PART_CODE["robustness"]),
+        "settings": settings,
+        "transfer_from": transfer_from(wildcards),
+    }
 
 
 def transfer_from(wildcards):
@@ -226,9 +255,7 @@ def projection_inputs(wildcards):
 JOB_SIZES = {
     "make_dataset": (500, 5),
     "train_model": (1500, 3),
-    "compute_geometry": (1000, 2),
-    "compute_jacobians": (1500, 2),
-    "compute_robustness": (1500, 3),
+    "evaluate_model": (1500, 7),
     "benchmark_inference": (1500, 15),
     "aggregate_table": (750, 5),
     "score_claims": (750, 5),
@@ -292,13 +319,6 @@ def workflow_commit():
     )
 
 
-def robustness_settings(wildcards):
-    """The robustness section without what only the workflow uses."""
-    settings = dict(config["robustness"])
-    settings.pop("transfer_from")
-    return settings
-
-
 # A local run starts one job server that imports Keras, TensorFlow and the
 # package once and forks a child per job (geoctx.jobserver), instead of
 # paying the imports in every job. Cluster jobs run as plain processes.
@@ -308,17 +328,22 @@ JOBSERVER_SOCKET = os.path.join(
 )
 
 
+JOB_ACCOUNTING = "logs/jobserver/jobs.jsonl"
+
+
 onstart:
     if workflow.local_exec and os.environ.get("GEOCTX_NO_JOBSERVER") != "1":
         jobserver.start(
             JOBSERVER_SOCKET,
             log="logs/jobserver/server.log",
-            accounting="logs/jobserver/jobs.jsonl",
+            accounting=JOB_ACCOUNTING,
         )
 
 
 onsuccess:
     jobserver.stop(JOBSERVER_SOCKET)
+    if os.path.exists(JOB_ACCOUNTING):
+        jobserver.account_workflow(JOB_ACCOUNTING)
 
 
 onerror:

@@ -8,11 +8,8 @@ rule train_model:
         history=f"results/models/{MODEL}/history.parquet",
         units=f"results/models/{MODEL}/units.parquet",
         representations=f"results/models/{MODEL}/representations.npz",
-        settings=f"results/models/{MODEL}/settings.json",
     log:
         f"logs/train_model/{MODEL}.log",
-    benchmark:
-        f"benchmarks/rules/train_model/{MODEL}.tsv"
     retries: 2
     conda:
         ENV

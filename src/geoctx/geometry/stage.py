@@ -1,12 +1,12 @@
 """Per-layer geometry of one model: the workflow's geometry stage.
 
-:func:`geometry_table` (rule ``compute_geometry``) needs only the probe
-representations the training job exported (no TensorFlow).
-:func:`jacobian_table` (rule ``compute_jacobians``) needs the model itself
+:func:`geometry_table` needs only the probe representations the training
+job exported (no TensorFlow). :func:`jacobian_table` needs the model itself
 (Jacobians by autodiff, and the input circle mapped through the layers); it
 imports Keras lazily so the rest of the module stays light.
 
-Both return tidy rows ``stage, layer, metric, value`` with layer 0 the
+Both are parts of a model's evaluation (:mod:`geoctx.evaluation`). Both
+return tidy rows ``stage, layer, metric, value`` with layer 0 the
 input, ``1..depth`` the hidden layers and ``depth + 1`` the logits. Both
 take one :class:`GeometrySettings`, the config's ``geometry`` section.
 """

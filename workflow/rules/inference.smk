@@ -1,33 +1,3 @@
-rule compute_robustness:
-    input:
-        model=f"results/models/{MODEL}/model.keras",
-        run=f"results/models/{MODEL}/runs.parquet",
-        data="results/data/{dataset}/data.npz",
-        transfer_models=lambda wildcards: reference(wildcards, "model.keras"),
-        transfer_runs=lambda wildcards: reference(wildcards, "runs.parquet"),
-    output:
-        f"results/robustness/{MODEL}/robustness.parquet",
-    log:
-        f"logs/compute_robustness/{MODEL}.log",
-    benchmark:
-        f"benchmarks/rules/compute_robustness/{MODEL}.tsv"
-    retries: 2
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=job_mem_mb("compute_robustness"),
-        runtime=job_runtime("compute_robustness"),
-    params:
-        code=code_digest(
-            "robustness", "names", "autodiff", "tables", "datasets", "training"
-        ),
-        settings=robustness_settings,
-        transfer_from=transfer_from,
-    script:
-        "../../scripts/compute_robustness.py"
-
-
 # One job per depth x width cell (and one for the activation op alone,
 # w0_d0): every activation of a cell is timed in one process, interleaved in
 # random order over blocks, so the per-block ratios are free of machine

@@ -1,0 +1,220 @@
+"""Evaluate one trained model: its geometry, Jacobians and robustness.
+
+The three parts run in one job per model (the workflow's ``evaluate_model``):
+one process and one set of model loads per model instead of three, and half
+the jobs for the workflow to plan. Each part is still recomputed only when
+what it depends on changed. Its table records a *provenance key*: the digest
+of its code, its settings and the SHA-256 of every file it read. A part whose
+existing table carries the key it would be computed under now is kept as it
+is. Changing an attack setting therefore recomputes the attacks only, and a
+geometry setting the geometry only, exactly as separate jobs would.
+
+Each part starts from the same seeded backend state
+(:func:`geoctx.training.configure_backend`), so its numbers are the same
+whether the parts before it were computed or kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from geoctx import storage, tables
+
+__all__ = [
+    "PARTS",
+    "ModelFiles",
+    "evaluate_model",
+    "part_inputs",
+    "provenance",
+    "recorded_provenance",
+]
+
+log = logging.getLogger(__name__)
+
+#: The parts of a model's evaluation, in the order they run.
+PARTS = ("geometry", "jacobians", "robustness")
+#: The study table each part's rows belong to.
+PART_TABLES = {
+    "geometry": "geometry",
+    "jacobians": "geometry",
+    "robustness": "robustness",
+}
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """The files one model's evaluation reads.
+
+    ``transfer`` maps an activation to ``(model, runs)`` paths of the matched
+    model with that activation, whose attacks are transferred to this one.
+    """
+
+    model: str
+    init_model: str
+    run: str
+    representations: str
+    data: str
+    transfer: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def part_inputs(files: ModelFiles, part: str) -> list[str]:
+    """The files one part reads, in a fixed order.
+
+    Examples
+    --------
+    >>> files = ModelFiles("m.keras", "i.keras", "r.parquet", "rep.npz", "d.npz")
+    >>> part_inputs(files, "geometry")
+    ['rep.npz', 'd.npz']
+    """
+    if part == "geometry":
+        return [files.representations, files.data]
+    if part == "jacobians":
+        return [files.model, files.init_model, files.representations]
+    if part == "robustness":
+        sources = [path for pair in files.transfer.values() for path in pair]
+        return [files.model, files.run, files.data, *sources]
+    raise ValueError(f"unknown evaluation part {part!r}; expected one of {PARTS}")
+
+
+def provenance(part: str, params: Mapping, digests: Mapping[str, str]) -> str:
+    """The key a part's table is computed under.
+
+    ``params`` is the part's code digest and settings; ``digests`` maps the
+    files it read to their SHA-256. Paths are left out, so a study moved
+    elsewhere keeps its keys.
+
+    Examples
+    --------
+    >>> a = provenance("geometry", {"k": 10}, {"x.npz": "ab"})
+    >>> a == provenance("geometry", {"k": 10}, {"moved/x.npz": "ab"})
+    True
+    >>> a == provenance("geometry", {"k": 4}, {"x.npz": "ab"})
+    False
+    """
+    payload = json.dumps(
+        {"part": part, "params": params, "inputs": list(digests.values())},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def recorded_provenance(path: str | Path) -> str | None:
+    """The provenance key a part's existing table was computed under, if any.
+
+    None when the file is missing, unreadable or carries no key: the part is
+    then computed afresh.
+    """
+    try:
+        return tables.read_metadata(path).get("provenance")
+    except (OSError, ValueError):
+        return None
+
+
+def evaluate_model(
+    files: ModelFiles,
+    outputs: Mapping[str, str],
+    params: Mapping[str, Mapping],
+    *,
+    keys: Mapping,
+    threads: int = 1,
+) -> dict[str, str]:
+    """Compute or keep each part of one model's evaluation; write its table.
+
+    ``outputs`` and ``params`` map each part of :data:`PARTS` to its table
+    path and to ``{"code": digest, "settings": {...}}``. ``keys`` are the
+    model's keys (:func:`geoctx.tables.model_keys`).
+
+    Returns ``{part: "computed" | "kept"}``.
+    """
+    missing = [part for part in PARTS if part not in outputs or part not in params]
+    if missing:
+        raise ValueError(f"evaluate_model needs outputs and params for {missing}")
+    digests = storage.input_digests(*dict.fromkeys(_all_inputs(files)))
+    done = {}
+    for part in PARTS:
+        inputs = {path: digests[path] for path in part_inputs(files, part)}
+        key = provenance(part, params[part], inputs)
+        if recorded_provenance(outputs[part]) == key:
+            log.info("%s: inputs, code and settings unchanged, table kept", part)
+            done[part] = "kept"
+            continue
+        log.info("%s: computing", part)
+        table = _COMPUTE[part](files, params[part]["settings"], keys, threads)
+        tables.write(
+            table,
+            outputs[part],
+            PART_TABLES[part],
+            metadata={"inputs": inputs, "provenance": key},
+        )
+        log.info("%s: %d rows", part, len(table))
+        done[part] = "computed"
+    return done
+
+
+def _all_inputs(files: ModelFiles) -> list[str]:
+    return [path for part in PARTS for path in part_inputs(files, part)]
+
+
+def _geometry(files: ModelFiles, settings: Mapping, keys: Mapping, threads: int):
+    from threadpoolctl import threadpool_limits
+
+    from geoctx import datasets
+    from geoctx.geometry.stage import GeometrySettings, geometry_table
+
+    data = datasets.load(files.data)
+    representations = storage.load_npz(files.representations)
+    with threadpool_limits(threads):
+        table = geometry_table(
+            representations,
+            data["y_test"][data["probe_index"]],
+            GeometrySettings(**settings),
+        )
+    return table.assign(**keys)
+
+
+def _jacobians(files: ModelFiles, settings: Mapping, keys: Mapping, threads: int):
+    from geoctx.geometry.stage import GeometrySettings, jacobian_table
+    from geoctx.training import configure_backend
+
+    configure_backend(threads=threads, seed=int(keys["seed"]))
+    models = {
+        "init": storage.load_model(files.init_model),
+        "trained": storage.load_model(files.model),
+    }
+    X = storage.load_npz(files.representations)["init/layer_0"]
+    table = jacobian_table(models, X, GeometrySettings(**settings))
+    return table.assign(**keys)
+
+
+def _robustness(files: ModelFiles, settings: Mapping, keys: Mapping, threads: int):
+    from geoctx import datasets, robustness
+    from geoctx.training import configure_backend
+
+    configure_backend(threads=threads, seed=int(keys["seed"]))
+    sources = {
+        activation: (model, _status(run))
+        for activation, (model, run) in files.transfer.items()
+    }
+    return robustness.evaluate_run(
+        files.model,
+        datasets.load(files.data),
+        status=_status(files.run),
+        keys=dict(keys),
+        settings=robustness.RobustnessSettings(**settings),
+        transfer_sources=sources,
+    )
+
+
+def _status(run: str) -> str:
+    return str(pd.read_parquet(run)["status"].iloc[0])
+
+
+_COMPUTE = {"geometry": _geometry, "jacobians": _jacobians, "robustness": _robustness}

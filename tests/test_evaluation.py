@@ -1,0 +1,154 @@
+"""One model's evaluation: which parts are computed and which are kept.
+
+The parts' own numbers are tested in test_geometry_stage and
+test_robustness; here each part is replaced by a counter that returns a
+valid table, so the bookkeeping is checked on its own. The end-to-end
+version (real parts, real config edits) is
+test_workflow::test_evaluation_recomputes_only_what_changed.
+"""
+
+import os
+
+import pandas as pd
+import pytest
+
+from geoctx import evaluation, tables
+
+KEYS = {
+    "dataset": "moons",
+    "activation": "relu",
+    "initializer": "auto",
+    "width": 16,
+    "depth": 1,
+    "seed": 0,
+}
+
+
+@pytest.fixture
+def model_files(tmp_path):
+    paths = {}
+    for name in ("model", "init_model", "run", "representations", "data", "src"):
+        paths[name] = tmp_path / "in" / name
+        paths[name].parent.mkdir(exist_ok=True)
+        paths[name].write_bytes(name.encode())
+    files = evaluation.ModelFiles(
+        **{k: str(v) for k, v in paths.items() if k != "src"},
+        transfer={"sigmoid": (str(paths["src"]), str(paths["run"]))},
+    )
+    outputs = {
+        part: str(tmp_path / "out" / f"{part}.parquet") for part in evaluation.PARTS
+    }
+    return files, outputs, paths
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Replace each part's computation by one that counts its calls."""
+    counted = []
+
+    def part(name):
+        def compute(files, settings, keys, threads):
+            counted.append(name)
+            if name == "robustness":
+                row = {"attack": "fgsm_linf", "epsilon": 0.1}
+            else:
+                row = {"stage": "trained", "layer": 1}
+            return pd.DataFrame([{**keys, **row, "metric": "m", "value": 1.0}])
+
+        return compute
+
+    monkeypatch.setattr(
+        evaluation, "_COMPUTE", {name: part(name) for name in evaluation.PARTS}
+    )
+    return counted
+
+
+def params(**edits):
+    base = {part: {"code": "c0", "settings": {"x": 1}} for part in evaluation.PARTS}
+    for part, settings in edits.items():
+        base[part] = {"code": "c0", "settings": settings}
+    return base
+
+
+def test_first_run_computes_every_part_and_records_its_key(model_files, calls):
+    files, outputs, _ = model_files
+    done = evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
+    assert done == dict.fromkeys(evaluation.PARTS, "computed")
+    assert calls == list(evaluation.PARTS)
+    for part in evaluation.PARTS:
+        assert len(evaluation.recorded_provenance(outputs[part])) == 64
+        assert tables.read_metadata(outputs[part])["inputs"]
+
+
+def test_unchanged_parts_are_kept(model_files, calls):
+    files, outputs, _ = model_files
+    evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
+    calls.clear()
+    done = evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
+    assert done == dict.fromkeys(evaluation.PARTS, "kept")
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "recomputed"),
+    [
+        (lambda p, f: p["robustness"].update(settings={"x": 2}), ["robustness"]),
+        (lambda p, f: p["geometry"].update(code="c1"), ["geometry"]),
+        # the representations feed the geometry and the Jacobians
+        (
+            lambda p, f: f["representations"].write_bytes(b"new"),
+            ["geometry", "jacobians"],
+        ),
+        # a transfer source's model feeds the attacks only
+        (lambda p, f: f["src"].write_bytes(b"new"), ["robustness"]),
+        (lambda p, f: f["model"].write_bytes(b"new"), ["jacobians", "robustness"]),
+    ],
+    ids=[
+        "attack-setting",
+        "geometry-code",
+        "representations",
+        "transfer-source",
+        "model",
+    ],
+)
+def test_a_change_recomputes_exactly_the_parts_that_read_it(
+    model_files, calls, edit, recomputed
+):
+    files, outputs, paths = model_files
+    evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
+    calls.clear()
+    p = params()
+    edit(p, paths)
+    done = evaluation.evaluate_model(files, outputs, p, keys=KEYS)
+    assert calls == recomputed
+    assert {part for part, what in done.items() if what == "computed"} == set(
+        recomputed
+    )
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "no-key"])
+def test_a_missing_or_unreadable_table_is_computed_again(model_files, calls, damage):
+    files, outputs, _ = model_files
+    evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
+    calls.clear()
+    path = outputs["jacobians"]
+    if damage == "delete":
+        os.remove(path)
+    elif damage == "truncate":
+        with open(path, "r+b") as f:
+            f.truncate(100)
+    else:
+        df = pd.read_parquet(path)
+        tables.write(df, path, "geometry")
+    assert evaluation.recorded_provenance(path) is None
+    evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
+    assert calls == ["jacobians"]
+
+
+def test_unknown_part_and_missing_outputs_are_named(model_files):
+    files, outputs, _ = model_files
+    with pytest.raises(ValueError, match="unknown evaluation part 'betti'"):
+        evaluation.part_inputs(files, "betti")
+    del outputs["robustness"]
+    with pytest.raises(ValueError, match=r"outputs and params for \['robustness'\]"):
+        evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
