@@ -4,7 +4,7 @@ Both sides do the same computations for the per-model stages of a study
 (datasets, training, per-layer geometry, Jacobians and trajectories,
 robustness) and write the same per-model tables:
 
-- the workflow: ``snakemake --cores N --until evaluate_model`` in a fresh
+- the workflow: ``snakemake --cores N --until evaluate_models`` in a fresh
   copy (job server on, as a user runs it);
 - the loop: what a notebook user would write, one process calling the
   package API model after model (``--loop``, started as a child so its CPU
@@ -122,7 +122,7 @@ def loop(config_path: str, out: str) -> None:
             "representations": model_dir / "representations.npz",
         }
         training.save(result, {k: str(v) for k, v in outputs.items()})
-    # the workflow's evaluate_model, without its provenance bookkeeping
+    # what the workflow's evaluate_models runs, model by model
     params = {
         "geometry": {"settings": config["geometry"]},
         "jacobians": {"settings": config["geometry"]},
@@ -199,7 +199,7 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = copy_workflow(Path(tmp) / "workflow")
         (work / "bench.yaml").write_text(yaml.safe_dump(raw))
-        until = ["evaluate_model"]
+        until = ["evaluate_models"]
         cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
         wf_wall, wf_cpu = timed(
             [*cmd, "--configfile", "bench.yaml", "--until", *until], work, env

@@ -152,3 +152,44 @@ def test_unknown_part_and_missing_outputs_are_named(model_files):
     del outputs["robustness"]
     with pytest.raises(ValueError, match=r"outputs and params for \['robustness'\]"):
         evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
+
+
+def test_a_cell_evaluates_each_model_into_its_own_tables(tmp_path, calls):
+    inputs = {}
+    for key in ("model", "init_model", "run", "representations"):
+        inputs[key] = []
+        for activation in ("sigmoid", "relu"):
+            path = tmp_path / activation / key
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(f"{activation}/{key}".encode())
+            inputs[key].append(str(path))
+    data = tmp_path / "data.npz"
+    data.write_bytes(b"data")
+    cell = evaluation.cell_files(
+        inputs, str(data), activations=["sigmoid", "relu"], transfer_from=["relu"]
+    )
+    assert cell["sigmoid"].transfer == {"relu": (inputs["model"][1], inputs["run"][1])}
+    outputs = {
+        part: [str(tmp_path / a / f"{part}.parquet") for a in ("sigmoid", "relu")]
+        for part in evaluation.PARTS
+    }
+    cell_keys = {k: str(v) for k, v in KEYS.items() if k != "activation"}
+    done = evaluation.evaluate_models(cell, outputs, params(), keys=cell_keys)
+    assert done == {a: dict.fromkeys(evaluation.PARTS, "computed") for a in cell}
+    for i, activation in enumerate(("sigmoid", "relu")):
+        table = pd.read_parquet(outputs["robustness"][i])
+        assert table.activation.tolist() == [activation]
+        assert table.depth.tolist() == [KEYS["depth"]]  # typed as in the tables
+    # relu's model feeds sigmoid's transfer attacks, so both robustness parts
+    calls.clear()
+    (tmp_path / "relu" / "model").write_bytes(b"retrained")
+    evaluation.evaluate_models(cell, outputs, params(), keys=cell_keys)
+    assert calls == ["robustness", "jacobians", "robustness"]
+
+
+def test_a_cell_needs_one_path_per_activation(tmp_path):
+    inputs = {k: ["a"] for k in ("model", "init_model", "run", "representations")}
+    with pytest.raises(ValueError, match="a cell of 2 activations needs as many"):
+        evaluation.cell_files(
+            inputs, "d.npz", activations=["sigmoid", "relu"], transfer_from=[]
+        )

@@ -194,10 +194,12 @@ def dry_run(workdir, *args, configfile=SMOKE):
 
 
 N_MODELS = 8  # the smoke study: 2 datasets x 2 activations x 2 depths
+N_CELLS = 4  # its cells (dataset x depth), evaluated one job each
 
 
-def per_model(n, *stages):
-    return {stage: n for stage in stages or ("train_model", "evaluate_model")}
+def per_model(n, cells):
+    """Training jobs of ``n`` models and the evaluation jobs of their ``cells``."""
+    return {"train_model": n, "evaluate_models": cells}
 
 
 REPORT = {"render_report": 1, "render_pdf": 1}
@@ -236,13 +238,13 @@ ROBUSTNESS_ONLY = {
     "score_claims": 1,
     **REPORT,
 }
-# A model's evaluation is one job that updates its geometry and robustness
-# tables in place and recomputes only the part whose code, settings or inputs
-# changed (test_evaluation_recomputes_only_what_changed). Any edit that
-# reruns it re-aggregates both tables and redraws both families of figures,
-# from unchanged numbers for the part it kept.
+# A cell's evaluation is one job that updates its models' geometry and
+# robustness tables in place and recomputes only the part whose code,
+# settings or inputs changed (test_evaluation_recomputes_only_what_changed).
+# Any edit that reruns it re-aggregates both tables and redraws both families
+# of figures, from unchanged numbers for the part it kept.
 EVALUATION = {
-    "evaluate_model": N_MODELS,
+    "evaluate_models": N_CELLS,
     "aggregate_table": 2,
     **GEOMETRY_ONLY,
     **ROBUSTNESS_ONLY,
@@ -302,7 +304,7 @@ def test_job_output_stays_out_of_the_terminal(study, tmp_path):
     )
     assert plain.returncode == 0, plain.stderr[-3000:]
     assert not TF_STARTUP.findall(plain.stdout + plain.stderr)
-    log = workdir / "logs/evaluate_model/moons/sigmoid/auto/w16_d1_s0.log"
+    log = workdir / "logs/evaluate_models/moons/auto/w16_d1_s0.log"
     assert "absl::InitializeLog" in log.read_text()
 
 
@@ -313,16 +315,17 @@ def test_job_output_stays_out_of_the_terminal(study, tmp_path):
             lambda c: c["datasets"]["moons"].update(noise=0.2),
             {
                 "make_dataset": 1,
-                **per_model(4),
+                **per_model(4, 2),
                 "aggregate_table": 5,
                 **figures(projections=1),
             },
             id="dataset-parameter",
         ),
         pytest.param(
+            # every cell's job reruns; it evaluates the new models only
             lambda c: c["activations"].append("tanh"),
             {
-                **per_model(4),
+                **per_model(4, N_CELLS),
                 "benchmark_inference": INFERENCE_CELLS,
                 "aggregate_table": 6,
                 **figures(latency=True, projections=2),
@@ -332,7 +335,7 @@ def test_job_output_stays_out_of_the_terminal(study, tmp_path):
         pytest.param(
             # projections show the first seed only: they stay
             lambda c: c["seeds"].append(1),
-            {**per_model(8), "aggregate_table": 5, **figures()},
+            {**per_model(8, N_CELLS), "aggregate_table": 5, **figures()},
             id="new-seed",
         ),
         pytest.param(
@@ -357,7 +360,7 @@ def test_job_output_stays_out_of_the_terminal(study, tmp_path):
         ),
         pytest.param(
             lambda c: c["training"].update(epochs=5),
-            {**per_model(8), "aggregate_table": 5, **figures(projections=2)},
+            {**per_model(8, N_CELLS), "aggregate_table": 5, **figures(projections=2)},
             id="training-budget",
         ),
         pytest.param(
@@ -430,7 +433,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
     def run(edit):
         before = evaluation_tables(workdir)
         configfile = edited_config(workdir, edit)
-        proc = snakemake(workdir, "--until", "evaluate_model", configfile=configfile)
+        proc = snakemake(workdir, "--until", "evaluate_models", configfile=configfile)
         assert proc.returncode == 0, proc.stderr[-3000:]
         after = evaluation_tables(workdir)
         assert all(len(after[part]) == N_MODELS for part in after)
@@ -445,7 +448,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
 
     # every model's evaluation reruns; only the changed part is computed
     assert run(geometry_k) == {"geometry"}
-    log = workdir / "logs/evaluate_model/moons/relu/auto/w16_d3_s0.log"
+    log = workdir / "logs/evaluate_models/moons/auto/w16_d3_s0.log"
     assert "robustness: inputs, code and settings unchanged, table kept" in (
         log.read_text()
     )
@@ -458,7 +461,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
         (
             "training",
             {
-                **per_model(8),
+                **per_model(8, N_CELLS),
                 "benchmark_inference": INFERENCE_CELLS,
                 "aggregate_table": 6,
                 **figures(latency=True, projections=2),
@@ -468,7 +471,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
             "datasets",
             {
                 "make_dataset": 2,
-                **per_model(8),
+                **per_model(8, N_CELLS),
                 "aggregate_table": 5,
                 **figures(projections=2),
             },

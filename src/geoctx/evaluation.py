@@ -1,8 +1,10 @@
-"""Evaluate one trained model: its geometry, Jacobians and robustness.
+"""Evaluate trained models: their geometry, Jacobians and robustness.
 
-The three parts run in one job per model (the workflow's ``evaluate_model``):
-one process and one set of model loads per model instead of three, and half
-the jobs for the workflow to plan. Each part is still recomputed only when
+The workflow evaluates the models of one cell (the same dataset,
+initializer, width, depth and seed; one model per activation) in one job,
+``evaluate_models``: the transfer attacks between them need all of them, and
+one process per cell instead of three per model saves start-up and the
+workflow's planning. Each part of each model is still recomputed only when
 what it depends on changed. Its table records a *provenance key*: the digest
 of its code, its settings and the SHA-256 of every file it read. A part whose
 existing table carries the key it would be computed under now is kept as it
@@ -19,18 +21,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from geoctx import storage, tables
+from geoctx.names import transfer_sources
 
 __all__ = [
     "PARTS",
     "ModelFiles",
+    "cell_files",
     "evaluate_model",
+    "evaluate_models",
     "part_inputs",
     "provenance",
     "recorded_provenance",
@@ -62,6 +67,54 @@ class ModelFiles:
     representations: str
     data: str
     transfer: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def cell_files(
+    inputs: Mapping[str, Sequence[str]],
+    data: str,
+    *,
+    activations: Sequence[str],
+    transfer_from: Sequence[str],
+) -> dict[str, ModelFiles]:
+    """Each activation's :class:`ModelFiles` in one cell.
+
+    ``inputs`` maps ``model``, ``init_model``, ``run`` and ``representations``
+    to one path per activation, in the order of ``activations``; a model's
+    transfer sources are the activations of ``transfer_from`` in the cell
+    (:func:`geoctx.names.transfer_sources`).
+
+    Examples
+    --------
+    >>> inputs = {k: [f"sigmoid/{k}", f"relu/{k}"]
+    ...           for k in ("model", "init_model", "run", "representations")}
+    >>> files = cell_files(inputs, "d.npz", activations=["sigmoid", "relu"],
+    ...                    transfer_from=["sigmoid"])
+    >>> files["relu"].transfer
+    {'sigmoid': ('sigmoid/model', 'sigmoid/run')}
+    >>> files["sigmoid"].transfer
+    {}
+    """
+    lengths = {key: len(paths) for key, paths in inputs.items()}
+    if set(lengths.values()) != {len(activations)}:
+        raise ValueError(
+            f"a cell of {len(activations)} activations needs as many paths of "
+            f"each kind, got {lengths}"
+        )
+    own = {
+        activation: {key: paths[i] for key, paths in inputs.items()}
+        for i, activation in enumerate(activations)
+    }
+    return {
+        activation: ModelFiles(
+            **paths,
+            data=data,
+            transfer={
+                source: (own[source]["model"], own[source]["run"])
+                for source in transfer_sources(activation, activations, transfer_from)
+            },
+        )
+        for activation, paths in own.items()
+    }
 
 
 def part_inputs(files: ModelFiles, part: str) -> list[str]:
@@ -156,6 +209,34 @@ def evaluate_model(
         )
         log.info("%s: %d rows", part, len(table))
         done[part] = "computed"
+    return done
+
+
+def evaluate_models(
+    cell: Mapping[str, ModelFiles],
+    outputs: Mapping[str, Sequence[str]],
+    params: Mapping[str, Mapping],
+    *,
+    keys: Mapping,
+    threads: int = 1,
+) -> dict[str, dict[str, str]]:
+    """:func:`evaluate_model` for every model of one cell (:func:`cell_files`).
+
+    ``outputs`` maps each part to one path per model, in the order of
+    ``cell``; ``keys`` are the cell's model keys but the activation (as
+    strings or typed).
+    Returns ``{activation: {part: "computed" | "kept"}}``.
+    """
+    done = {}
+    for i, (activation, files) in enumerate(cell.items()):
+        log.info("model %d of %d: %s", i + 1, len(cell), activation)
+        done[activation] = evaluate_model(
+            files,
+            {part: outputs[part][i] for part in PARTS},
+            params,
+            keys=tables.model_keys({**keys, "activation": activation}),
+            threads=threads,
+        )
     return done
 
 

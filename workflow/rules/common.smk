@@ -47,6 +47,8 @@ config.update(_valid)
 
 ENV = "../../envs/geoctx.yaml"
 MODEL = MODEL_PATH
+# The models of one cell differ only in their activation.
+CELL = MODEL_PATH.replace("{activation}/", "")
 # Each study table and the per-job files it is aggregated from.
 TABLE_SOURCES = {
     "runs": [f"results/models/{MODEL}/runs.parquet"],
@@ -193,39 +195,18 @@ GEOMETRY_PARAMS = {
 
 
 def part_params(part):
-    """The code digest and settings of one geometry part of an evaluation."""
-    settings = {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
+    """The code digest and settings of one part of a model's evaluation."""
+    if part == "robustness":
+        settings = dict(config["robustness"])
+        settings.pop("transfer_from")  # the job's transfer sources, a param
+    else:
+        settings = {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
     return {"code": code_digest(*PART_CODE[part]), "settings": settings}
 
 
-def robustness_params(wildcards):
-    """The robustness part's code digest and settings, and the activations
-    whose matched models craft transfer attacks on this model."""
-    settings = dict(config["robustness"])
-    settings.pop("transfer_from")
-    return {
-        "code": code_digest(*PART_CODE["robustness"]),
-        "settings": settings,
-        "transfer_from": transfer_from(wildcards),
-    }
-
-
-def transfer_from(wildcards):
-    """Activations whose matched models craft transfer attacks on this model."""
-    return transfer_sources(
-        wildcards.activation,
-        config["activations"],
-        config["robustness"]["transfer_from"],
-    )
-
-
-def reference(wildcards, filename):
-    """A file of each transfer-attack source model of this model, in the order
-    of :func:`transfer_from`."""
-    return [
-        f"results/models/{MODEL.format(**{**wildcards, 'activation': a})}/{filename}"
-        for a in transfer_from(wildcards)
-    ]
+def per_activation(template):
+    """``template`` (a model path) for every activation of one cell."""
+    return expand(template, activation=config["activations"], allow_missing=True)
 
 
 def projection_inputs(wildcards):
@@ -255,7 +236,7 @@ def projection_inputs(wildcards):
 JOB_SIZES = {
     "make_dataset": (500, 5),
     "train_model": (1500, 3),
-    "evaluate_model": (1500, 7),
+    "evaluate_models": (1500, 7),
     "benchmark_inference": (1500, 15),
     "aggregate_table": (750, 5),
     "score_claims": (750, 5),
@@ -272,13 +253,15 @@ def job_mem_mb(rule):
     return lambda wildcards, attempt: JOB_SIZES[rule][0] * 2 ** (attempt - 1)
 
 
-def job_runtime(rule):
+def job_runtime(rule, *, models=1):
     """A rule's time limit in minutes, longer on each retry; for a per-model
-    rule also scaled by width x depth beyond the reference size."""
+    rule also scaled by width x depth beyond the reference size, and by the
+    number of ``models`` a job evaluates."""
 
     def runtime(wildcards, attempt):
         size = int(wildcards.get("width", 1)) * int(wildcards.get("depth", 1))
-        return math.ceil(JOB_SIZES[rule][1] * attempt * max(1, size / REFERENCE_SIZE))
+        scale = models * max(1, size / REFERENCE_SIZE)
+        return math.ceil(JOB_SIZES[rule][1] * attempt * scale)
 
     return runtime
 

@@ -1,33 +1,38 @@
-# One job per model for its geometry, Jacobians and robustness: one process
-# and one set of model loads instead of three, and half the jobs to plan. The
-# tables are updated in place: each part records what it was computed from
-# (geoctx.evaluation) and is recomputed only when that changed, so an attack
-# setting recomputes no geometry and a geometry setting no attacks.
-rule evaluate_model:
+# One job per cell (a dataset, initializer, width, depth and seed) evaluates
+# the cell's models, one per activation: their geometry, Jacobians and
+# robustness, the transfer attacks between them included. One process and
+# one job to plan per cell instead of three per model. The tables stay per
+# model and are updated in place: each part of each model records what it
+# was computed from (geoctx.evaluation) and is recomputed only when that
+# changed, so an attack setting recomputes no geometry, a geometry setting
+# no attacks, and a new activation evaluates only its own models.
+rule evaluate_models:
     input:
-        model=f"results/models/{MODEL}/model.keras",
-        init_model=f"results/models/{MODEL}/init.keras",
-        run=f"results/models/{MODEL}/runs.parquet",
-        representations=f"results/models/{MODEL}/representations.npz",
+        model=per_activation(f"results/models/{MODEL}/model.keras"),
+        init_model=per_activation(f"results/models/{MODEL}/init.keras"),
+        run=per_activation(f"results/models/{MODEL}/runs.parquet"),
+        representations=per_activation(f"results/models/{MODEL}/representations.npz"),
         data="results/data/{dataset}/data.npz",
-        transfer_models=lambda wildcards: reference(wildcards, "model.keras"),
-        transfer_runs=lambda wildcards: reference(wildcards, "runs.parquet"),
     output:
-        geometry=update(f"results/geometry/{MODEL}/geometry.parquet"),
-        jacobians=update(f"results/geometry/{MODEL}/jacobians.parquet"),
-        robustness=update(f"results/robustness/{MODEL}/robustness.parquet"),
+        geometry=update(per_activation(f"results/geometry/{MODEL}/geometry.parquet")),
+        jacobians=update(per_activation(f"results/geometry/{MODEL}/jacobians.parquet")),
+        robustness=update(
+            per_activation(f"results/robustness/{MODEL}/robustness.parquet")
+        ),
     log:
-        f"logs/evaluate_model/{MODEL}.log",
+        f"logs/evaluate_models/{CELL}.log",
     retries: 2
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=job_mem_mb("evaluate_model"),
-        runtime=job_runtime("evaluate_model"),
+        mem_mb=job_mem_mb("evaluate_models"),
+        runtime=job_runtime("evaluate_models", models=len(config["activations"])),
     params:
+        activations=config["activations"],
+        transfer_from=config["robustness"]["transfer_from"],
         geometry=part_params("geometry"),
         jacobians=part_params("jacobians"),
-        robustness=robustness_params,
+        robustness=part_params("robustness"),
     script:
-        "../../scripts/evaluate_model.py"
+        "../../scripts/evaluate_models.py"
