@@ -6,8 +6,9 @@ measure only the thin client that hands the job over). Without it, or on a
 cluster, they are in ``benchmarks/rules/<rule>/**/*.tsv``. This reads
 whichever the run left (the accounting file first) and prints, per rule, the
 number of jobs, the median and total wall seconds, the median CPU seconds,
-the peak RSS and the share of the total, plus the ratio of each per-model
-stage to training.
+the peak RSS and the share of the total, the ratio of each rule's median to
+training's, and (from the accounting) each rule's CPU by phase: start-up,
+loading, tracing, computing.
 
     python benchmarks/stage_costs.py [logs/jobserver/jobs.jsonl | benchmarks/rules]
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 ACCOUNTING = Path("logs/jobserver/jobs.jsonl")
+PHASES = ("startup_cpu_s", "load_cpu_s", "trace_cpu_s", "compute_cpu_s")
 BENCHMARKS = Path("benchmarks/rules")
 
 
@@ -27,7 +29,9 @@ def load(source: Path) -> pd.DataFrame:
     """One row per job: rule, wall_s, cpu_s, max_rss_mb."""
     if source.is_file():
         df = pd.read_json(source, lines=True)
-        return df[df.exit == 0][["rule", "wall_s", "cpu_s", "max_rss_mb"]]
+        df = df[(df.get("event", "job") == "job") & (df.exit == 0)]
+        phases = [c for c in PHASES if c in df]
+        return df[["rule", "wall_s", "cpu_s", "max_rss_mb", *phases]]
     frames = []
     for path in sorted(source.glob("*/**/*.tsv")):
         df = pd.read_csv(path, sep="\t")
@@ -67,6 +71,10 @@ def main(source: str | None = None) -> None:
         print("\nmedian CPU relative to train_model:")
         for rule, row in summary.iterrows():
             print(f"  {rule:20s} {row.cpu_median_s / base:5.2f}x")
+    phases = [c for c in PHASES if c in df]
+    if phases:
+        print("\nCPU seconds by phase, totals per rule (geoctx.accounting):")
+        print(df.groupby("rule")[phases].sum().round(1).to_string())
     print(f"\ntotal job CPU seconds: {summary.cpu_total_s.sum():.1f}")
 
 
