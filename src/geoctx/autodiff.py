@@ -168,7 +168,7 @@ def _tf_gradient_builder(model, loss="cross_entropy"):
         tf.TensorSpec([None], tf.int32),
     ]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def logits_and_gradient(x, y):
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -189,7 +189,7 @@ def _tf_jacobian_builder(model, function):
     call = _weak_call(model) if function is model else function
     signature = [tf.TensorSpec([None, _input_dim(model)], tf.float32)]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def jacobian(x):
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -206,7 +206,7 @@ def _tf_all_jacobians_builder(model):
     outputs = keras.Model(model.inputs, [layer.output for layer in model.layers])
     signature = [tf.TensorSpec([None, _input_dim(model)], tf.float32)]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def jacobians(x):
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(x)
