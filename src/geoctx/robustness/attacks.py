@@ -118,9 +118,17 @@ class _WorstCase:
         self.loss[better] = loss[better]
 
 
-def _one_step(model, x, y, epsilon, norm, bounds, batch_size, loss="cross_entropy"):
-    """FGSM (L-inf) or FGM (L2) step of size ``epsilon`` (n,) from ``x``."""
-    gradient = autodiff.input_gradient(model, x, y, loss=loss, batch_size=batch_size)
+def _one_step(
+    model, x, y, epsilon, norm, bounds, batch_size, loss="cross_entropy", gradient=None
+):
+    """FGSM (L-inf) or FGM (L2) step of size ``epsilon`` (n,) from ``x``.
+
+    ``gradient`` is the input gradient of ``loss`` at ``x``, if already known.
+    """
+    if gradient is None:
+        gradient = autodiff.input_gradient(
+            model, x, y, loss=loss, batch_size=batch_size
+        )
     gradient = gradient.astype(np.float64)
     if norm == "linf":
         delta = epsilon[:, None] * np.sign(gradient)
@@ -145,32 +153,52 @@ def _pgd_search(
     random_start=True,
     candidates=(),
     loss="cross_entropy",
+    clean_logits=None,
 ):
     """Worst case over clean input, ``candidates`` and all PGD iterates.
 
-    ``epsilon`` and ``step_size`` are per-point arrays of shape (n,).
+    ``epsilon`` and ``step_size`` are per-point arrays of shape (n,);
+    ``clean_logits`` the model's logits at ``x``, if already known.
+
+    The restarts run side by side, one gradient call per step for all of
+    them, but their random starts are drawn and their iterates offered to
+    the worst case in the order of one restart after the other, so the
+    result is that of running them one by one (each row's arithmetic is its
+    own).
     """
+    n = len(x)
     x64 = x.astype(np.float64)
-    worst = _WorstCase(x, _predict_logits(model, x, batch_size), y, loss)
+    if clean_logits is None:
+        clean_logits = _predict_logits(model, x, batch_size)
+    worst = _WorstCase(x, clean_logits, y, loss)
     for candidate in candidates:
         worst.offer(candidate, _predict_logits(model, candidate, batch_size))
-    for _ in range(restarts):
-        delta = (
-            _random_in_ball(rng, epsilon, norm, x.shape)
-            if random_start
-            else np.zeros_like(x64)
+    starts = [
+        _random_in_ball(rng, epsilon, norm, x.shape)
+        if random_start
+        else np.zeros_like(x64)
+        for _ in range(restarts)
+    ]
+    origin = np.tile(x64, (restarts, 1))
+    labels = np.tile(y, restarts)
+    radius, step = np.tile(epsilon, restarts), np.tile(step_size, restarts)
+    box = None if bounds is None else tuple(np.tile(b, (restarts, 1)) for b in bounds)
+    current = _finish(origin, np.concatenate(starts), box)
+    iterates = []
+    for _ in range(steps):
+        logits, gradient = autodiff.logits_and_input_gradient(
+            model, current, labels, loss=loss, batch_size=batch_size
         )
-        current = _finish(x64, delta, bounds)
-        for _ in range(steps):
-            logits, gradient = autodiff.logits_and_input_gradient(
-                model, current, y, loss=loss, batch_size=batch_size
-            )
-            worst.offer(current, logits)
-            gradient = gradient.astype(np.float64)
-            direction = np.sign(gradient) if norm == "linf" else _l2_normalize(gradient)
-            delta = current.astype(np.float64) - x64 + step_size[:, None] * direction
-            current = _finish(x64, _project(delta, epsilon, norm), bounds)
-        worst.offer(current, _predict_logits(model, current, batch_size))
+        iterates.append((current, logits))
+        gradient = gradient.astype(np.float64)
+        direction = np.sign(gradient) if norm == "linf" else _l2_normalize(gradient)
+        delta = current.astype(np.float64) - origin + step[:, None] * direction
+        current = _finish(origin, _project(delta, radius, norm), box)
+    iterates.append((current, _predict_logits(model, current, batch_size)))
+    for restart in range(restarts):
+        rows = slice(restart * n, (restart + 1) * n)
+        for candidate, logits in iterates:
+            worst.offer(candidate[rows], logits[rows])
     return worst
 
 
@@ -514,14 +542,20 @@ def attack_sweep(
     bounds = _clip_bounds(clip, x)
     generator = _rng(rng)
     norm, loss = ATTACK_NORMS[attack], _loss_of(attack)
+    # the clean logits and one-step gradient are the same at every radius
+    clean_logits = _predict_logits(model, x, batch_size)
+    clean_correct = np.argmax(clean_logits, axis=1) == y
+    gradient = autodiff.input_gradient(model, x, y, loss=loss, batch_size=batch_size)
     result = {}
     previous = None
     for epsilon in sorted(set(epsilons)):
         if epsilon == 0:
-            result[epsilon] = Attacked(x.copy(), _correct(model, x, y, batch_size))
+            result[epsilon] = Attacked(x.copy(), clean_correct.copy())
             continue
         eps = np.full(len(x), epsilon)
-        one_step = _one_step(model, x, y, eps, norm, bounds, batch_size, loss)
+        one_step = _one_step(
+            model, x, y, eps, norm, bounds, batch_size, loss, gradient=gradient
+        )
         if attack == "fgsm_linf":
             correct = _correct(model, one_step, y, batch_size)
             result[epsilon] = Attacked(one_step, correct)
@@ -541,6 +575,7 @@ def attack_sweep(
             batch_size=batch_size,
             candidates=candidates,
             loss=loss,
+            clean_logits=clean_logits,
         )
         result[epsilon] = Attacked(worst.x, ~worst.fooled)
         previous = worst.x
