@@ -220,6 +220,19 @@ def test_pgd_restarts_side_by_side_equal_restarts_one_by_one(moons, norm, loss):
     np.testing.assert_array_equal(found.loss, expected.loss)
 
 
+@pytest.mark.parametrize("attack", ["pgd_linf", "pgd_l2", "pgd_margin_linf"])
+def test_outcomes_only_sweep_has_the_same_outcomes(moons, attack):
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    options = {"attack": attack, "epsilons": [0, 0.1, 0.3, 0.6], "steps": 5}
+    full = rb.attack_sweep(model, x, y, rng=4, **options)
+    short = rb.attack_sweep(model, x, y, rng=4, outcomes_only=True, **options)
+    assert 0 < np.mean(full[0.6].correct) < np.mean(full[0.1].correct)
+    for epsilon, out in full.items():
+        np.testing.assert_array_equal(short[epsilon].correct, out.correct)
+        # points still classified correctly keep their highest-loss example
+        np.testing.assert_array_equal(short[epsilon].x[out.correct], out.x[out.correct])
+
+
 # Gradient masking: margin loss against cross-entropy ------------------------------
 
 

@@ -107,15 +107,17 @@ class _WorstCase:
         self.fooled = np.argmax(logits, axis=1) != y
         self.loss = self.score(logits, y)
 
-    def offer(self, candidate, logits):
-        fooled = np.argmax(logits, axis=1) != self.y
-        loss = self.score(logits, self.y)
-        better = (fooled & ~self.fooled) | (
-            (fooled == self.fooled) & (loss > self.loss)
+    def offer(self, candidate, logits, rows=None):
+        """Offer one candidate per point, or per point of ``rows`` (indices)."""
+        rows = np.arange(len(self.y)) if rows is None else rows
+        fooled = np.argmax(logits, axis=1) != self.y[rows]
+        loss = self.score(logits, self.y[rows])
+        better = (fooled & ~self.fooled[rows]) | (
+            (fooled == self.fooled[rows]) & (loss > self.loss[rows])
         )
-        self.x[better] = candidate[better]
-        self.fooled[better] = fooled[better]
-        self.loss[better] = loss[better]
+        self.x[rows[better]] = candidate[better]
+        self.fooled[rows[better]] = fooled[better]
+        self.loss[rows[better]] = loss[better]
 
 
 def _one_step(
@@ -154,11 +156,15 @@ def _pgd_search(
     candidates=(),
     loss="cross_entropy",
     clean_logits=None,
+    outcomes_only=False,
 ):
     """Worst case over clean input, ``candidates`` and all PGD iterates.
 
     ``epsilon`` and ``step_size`` are per-point arrays of shape (n,);
-    ``clean_logits`` the model's logits at ``x``, if already known.
+    ``clean_logits`` the model's logits at ``x``, if already known. With
+    ``outcomes_only``, points that the clean input or a candidate already
+    fools are not attacked: ``fooled`` is the same, but their ``x`` is that
+    first fooling input, not the highest-loss one.
 
     The restarts run side by side, one gradient call per step for all of
     them, but their random starts are drawn and their iterates offered to
@@ -166,24 +172,32 @@ def _pgd_search(
     result is that of running them one by one (each row's arithmetic is its
     own).
     """
-    n = len(x)
-    x64 = x.astype(np.float64)
     if clean_logits is None:
         clean_logits = _predict_logits(model, x, batch_size)
     worst = _WorstCase(x, clean_logits, y, loss)
     for candidate in candidates:
         worst.offer(candidate, _predict_logits(model, candidate, batch_size))
+    # every start is drawn, attacked or not: the stream stays that of all points
     starts = [
         _random_in_ball(rng, epsilon, norm, x.shape)
         if random_start
-        else np.zeros_like(x64)
+        else np.zeros(x.shape)
         for _ in range(restarts)
     ]
-    origin = np.tile(x64, (restarts, 1))
-    labels = np.tile(y, restarts)
-    radius, step = np.tile(epsilon, restarts), np.tile(step_size, restarts)
-    box = None if bounds is None else tuple(np.tile(b, (restarts, 1)) for b in bounds)
-    current = _finish(origin, np.concatenate(starts), box)
+    active = np.flatnonzero(~worst.fooled) if outcomes_only else np.arange(len(x))
+    if active.size == 0:
+        return worst
+    n = active.size
+    origin = np.tile(x[active].astype(np.float64), (restarts, 1))
+    labels = np.tile(y[active], restarts)
+    radius = np.tile(epsilon[active], restarts)
+    step = np.tile(step_size[active], restarts)
+    box = (
+        None
+        if bounds is None
+        else tuple(np.tile(b[active], (restarts, 1)) for b in bounds)
+    )
+    current = _finish(origin, np.concatenate([s[active] for s in starts]), box)
     iterates = []
     for _ in range(steps):
         logits, gradient = autodiff.logits_and_input_gradient(
@@ -198,7 +212,7 @@ def _pgd_search(
     for restart in range(restarts):
         rows = slice(restart * n, (restart + 1) * n)
         for candidate, logits in iterates:
-            worst.offer(candidate[rows], logits[rows])
+            worst.offer(candidate[rows], logits[rows], active)
     return worst
 
 
@@ -487,6 +501,7 @@ def attack_sweep(
     step_size_factor=PGD_STEP_SIZE_FACTOR,
     rng=0,
     batch_size=1024,
+    outcomes_only=False,
 ) -> dict[float, Attacked]:
     """A gradient attack over a grid of radii, per point.
 
@@ -518,6 +533,11 @@ def attack_sweep(
         PGD step size is ``step_size_factor * epsilon / steps``.
     rng : int, numpy.random.Generator or None, default 0
     batch_size : int, default 1024
+    outcomes_only : bool, default False
+        Only ``correct`` is needed: PGD skips the points that the clean
+        input, the one-step point or the previous radius's example already
+        fools (``correct`` is the same; such a point's ``x`` is the first
+        input found to fool the model rather than the highest-loss one).
 
     Returns
     -------
@@ -576,6 +596,7 @@ def attack_sweep(
             candidates=candidates,
             loss=loss,
             clean_logits=clean_logits,
+            outcomes_only=outcomes_only,
         )
         result[epsilon] = Attacked(worst.x, ~worst.fooled)
         previous = worst.x
