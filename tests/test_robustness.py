@@ -575,6 +575,24 @@ def test_evaluate_robustness_table(moons):
     assert bins["epsilon"].tolist() == [0.5, 1.0]
 
 
+def test_evaluate_robustness_does_not_depend_on_the_batch_size(moons):
+    keras.utils.set_random_seed(1)
+    reference = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
+    tables = [
+        rb.evaluate_robustness(
+            moons["model"],
+            data,
+            transfer_models={"relu": reference},
+            settings=dataclasses.replace(FAST, pgd_restarts=3),
+            probe_size=64,
+            batch_size=batch_size,
+        )
+        for batch_size in (4096, 50)
+    ]
+    pd.testing.assert_frame_equal(*tables, check_exact=True)
+
+
 def test_evaluate_robustness_uses_given_probe_and_boundary_distance(moons):
     model = moons["model"]
     data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
