@@ -107,11 +107,16 @@ class _WorstCase:
         self.fooled = np.argmax(logits, axis=1) != y
         self.loss = self.score(logits, y)
 
-    def offer(self, candidate, logits, rows=None):
-        """Offer one candidate per point, or per point of ``rows`` (indices)."""
+    def judge(self, logits, rows=None):
+        """Per row of ``logits`` (of the points ``rows``): fooled, loss."""
+        y = self.y if rows is None else self.y[rows]
+        return np.argmax(logits, axis=1) != y, self.score(logits, y)
+
+    def offer(self, candidate, logits, rows=None, judged=None):
+        """Offer one candidate per point, or per point of ``rows`` (indices);
+        ``judged`` is ``judge(logits, rows)`` if already known."""
+        fooled, loss = self.judge(logits, rows) if judged is None else judged
         rows = np.arange(len(self.y)) if rows is None else rows
-        fooled = np.argmax(logits, axis=1) != self.y[rows]
-        loss = self.score(logits, self.y[rows])
         better = (fooled & ~self.fooled[rows]) | (
             (fooled == self.fooled[rows]) & (loss > self.loss[rows])
         )
@@ -209,10 +214,17 @@ def _pgd_search(
         delta = current.astype(np.float64) - origin + step[:, None] * direction
         current = _finish(origin, _project(delta, radius, norm), box)
     iterates.append((current, _predict_logits(model, current, batch_size)))
+    # judged in one call; rows are independent, so the values are the same
+    fooled, loss = worst.judge(
+        np.concatenate([logits for _, logits in iterates]),
+        np.tile(active, restarts * len(iterates)),
+    )
+    fooled, loss = (v.reshape(len(iterates), restarts, n) for v in (fooled, loss))
     for restart in range(restarts):
         rows = slice(restart * n, (restart + 1) * n)
-        for candidate, logits in iterates:
-            worst.offer(candidate[rows], logits[rows], active)
+        for i, (candidate, _) in enumerate(iterates):
+            judged = fooled[i, restart], loss[i, restart]
+            worst.offer(candidate[rows], None, active, judged=judged)
     return worst
 
 
