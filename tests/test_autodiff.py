@@ -127,6 +127,38 @@ def test_logit_jacobians_match_finite_differences_of_the_model():
     )
 
 
+def _deep(activation, seed=3):
+    keras.utils.set_random_seed(seed)
+    layers = [keras.layers.Dense(16, activation=activation) for _ in range(4)]
+    return keras.Sequential([keras.Input((3,)), *layers, keras.layers.Dense(5)])
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+def test_jacobians_equal_the_tapes_batch_jacobian_bit_for_bit(activation):
+    import tensorflow as tf
+
+    model, x = _deep(activation), _points(n=40) * 3
+    outputs = keras.Model(model.inputs, [layer.output for layer in model.layers])
+
+    @tf.function(autograph=False)
+    def batch_jacobians(x):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            outs = outputs(x, training=False)
+        return [tape.batch_jacobian(out, x) for out in outs]
+
+    expected = [j.numpy() for j in batch_jacobians(tf.constant(x))]
+    found = autodiff.all_layer_jacobians(model, x)[1:]
+    # one point per call: the result does not depend on the blocks
+    one_by_one = autodiff.all_layer_jacobians(model, x, batch_size=1)[1:]
+    for k, jacobian in enumerate(expected):
+        np.testing.assert_array_equal(found[k], jacobian)
+        np.testing.assert_array_equal(one_by_one[k], jacobian)
+        np.testing.assert_array_equal(
+            autodiff.layer_jacobians(model, x, layer=k + 1, batch_size=7), jacobian
+        )
+
+
 @pytest.mark.parametrize(
     ("layer", "match"),
     [("nope", "'nope' not found"), (3, "out of range"), (-4, "out of range")],

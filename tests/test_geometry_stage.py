@@ -2,16 +2,20 @@
 
 import dataclasses
 
+import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 from geoctx.config import JACOBIAN_METRICS, LAYER_METRICS, load_schema
 from geoctx.geometry.stage import (
     GeometrySettings,
+    _layer_outputs,
     geometry_table,
     jacobian_table,
     probe_subset,
 )
+from geoctx.models import layer_outputs_model
 
 
 def test_settings_are_the_config_sections_names_and_defaults():
@@ -70,6 +74,35 @@ def test_jacobian_table_of_a_scaling_network():
         assert values[(layer, "trajectory_length_scaled")] == pytest.approx(1.0)
     assert values[(0, "trajectory_length_ratio")] == pytest.approx(1.0)
     assert list(table.metric[table.layer == 1]) == list(JACOBIAN_METRICS)
+
+
+def test_jacobian_table_of_two_stages_is_each_stage_alone():
+    from geoctx.models import build_mlp
+    from geoctx.training import layer_representations
+
+    models = {}
+    for stage, seed in (("init", 1), ("trained", 2)):
+        keras.utils.set_random_seed(seed)
+        models[stage] = build_mlp(2, 3, activation="tanh", width=8, depth=2)
+    X = np.random.default_rng(0).normal(size=(60, 2)).astype("float32")
+    settings = GeometrySettings(jacobian_points=12, curve_points=16)
+    both = jacobian_table(models, X, settings)
+    alone = pd.concat(
+        [jacobian_table({s: m}, X, settings) for s, m in models.items()],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(both, alone, check_exact=True)
+    assert not np.array_equal(
+        both.value[both.stage == "init"], both.value[both.stage == "trained"]
+    )
+    # the curves are mapped as layer_representations maps them
+    outputs = layer_outputs_model(models["trained"])
+    for found, expected in zip(
+        _layer_outputs(outputs, X),
+        layer_representations(models["trained"], X),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(found, expected)
 
 
 def test_jacobian_table_keeps_the_directions_of_a_dead_relu_unit():

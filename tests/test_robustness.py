@@ -151,6 +151,88 @@ def test_pgd_is_reproducible_from_its_seed(moons):
     assert not np.array_equal(a, c)
 
 
+def _pgd_restart_after_restart(model, x, y, epsilon, *, norm, loss, steps, rng, clip):
+    """The PGD search written plainly: three restarts one after the other."""
+    from geoctx import autodiff
+    from geoctx.robustness._common import _clip_bounds, _finish, _predict_logits
+    from geoctx.robustness.attacks import (
+        _l2_normalize,
+        _project,
+        _random_in_ball,
+        _WorstCase,
+    )
+
+    bounds, x64, step_size = _clip_bounds(clip, x), x.astype(np.float64), epsilon / 4
+    worst = _WorstCase(x, _predict_logits(model, x), y, loss)
+    for _ in range(3):
+        current = _finish(x64, _random_in_ball(rng, epsilon, norm, x.shape), bounds)
+        for _ in range(steps):
+            logits, gradient = autodiff.logits_and_input_gradient(
+                model, current, y, loss=loss
+            )
+            worst.offer(current, logits)
+            gradient = gradient.astype(np.float64)
+            direction = np.sign(gradient) if norm == "linf" else _l2_normalize(gradient)
+            delta = current.astype(np.float64) - x64 + step_size[:, None] * direction
+            current = _finish(x64, _project(delta, epsilon, norm), bounds)
+        worst.offer(current, _predict_logits(model, current))
+    return worst
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "margin"])
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_pgd_restarts_side_by_side_equal_restarts_one_by_one(moons, norm, loss):
+    from geoctx.robustness._common import _clip_bounds
+    from geoctx.robustness.attacks import _pgd_search
+
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    epsilon = np.linspace(0.05, 0.6, len(x))  # per point, as the bisection uses
+    clip = (-1.5, 1.5)
+    expected = _pgd_restart_after_restart(
+        model,
+        x,
+        y,
+        epsilon,
+        norm=norm,
+        loss=loss,
+        steps=4,
+        rng=np.random.default_rng(3),
+        clip=clip,
+    )
+    # blocks of 128 rows straddle the restarts (3 x 200 rows)
+    found = _pgd_search(
+        model,
+        x,
+        y,
+        epsilon,
+        norm=norm,
+        steps=4,
+        step_size=epsilon / 4,
+        restarts=3,
+        rng=np.random.default_rng(3),
+        bounds=_clip_bounds(clip, x),
+        batch_size=128,
+        loss=loss,
+    )
+    assert expected.fooled.any() and not expected.fooled.all()
+    np.testing.assert_array_equal(found.x, expected.x)
+    np.testing.assert_array_equal(found.fooled, expected.fooled)
+    np.testing.assert_array_equal(found.loss, expected.loss)
+
+
+@pytest.mark.parametrize("attack", ["pgd_linf", "pgd_l2", "pgd_margin_linf"])
+def test_outcomes_only_sweep_has_the_same_outcomes(moons, attack):
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    options = {"attack": attack, "epsilons": [0, 0.1, 0.3, 0.6], "steps": 5}
+    full = rb.attack_sweep(model, x, y, rng=4, **options)
+    short = rb.attack_sweep(model, x, y, rng=4, outcomes_only=True, **options)
+    assert 0 < np.mean(full[0.6].correct) < np.mean(full[0.1].correct)
+    for epsilon, out in full.items():
+        np.testing.assert_array_equal(short[epsilon].correct, out.correct)
+        # points still classified correctly keep their highest-loss example
+        np.testing.assert_array_equal(short[epsilon].x[out.correct], out.x[out.correct])
+
+
 # Gradient masking: margin loss against cross-entropy ------------------------------
 
 
@@ -491,6 +573,24 @@ def test_evaluate_robustness_table(moons):
     assert summary["temperature"] > 0
     bins = table[table["metric"] == "accuracy_boundary_bin"]
     assert bins["epsilon"].tolist() == [0.5, 1.0]
+
+
+def test_evaluate_robustness_does_not_depend_on_the_batch_size(moons):
+    keras.utils.set_random_seed(1)
+    reference = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
+    tables = [
+        rb.evaluate_robustness(
+            moons["model"],
+            data,
+            transfer_models={"relu": reference},
+            settings=dataclasses.replace(FAST, pgd_restarts=3),
+            probe_size=64,
+            batch_size=batch_size,
+        )
+        for batch_size in (4096, 50)
+    ]
+    pd.testing.assert_frame_equal(*tables, check_exact=True)
 
 
 def test_evaluate_robustness_uses_given_probe_and_boundary_distance(moons):

@@ -168,7 +168,7 @@ def _tf_gradient_builder(model, loss="cross_entropy"):
         tf.TensorSpec([None], tf.int32),
     ]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def logits_and_gradient(x, y):
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -183,19 +183,57 @@ def _tf_gradient_builder(model, loss="cross_entropy"):
     return logits_and_gradient
 
 
-def _tf_jacobian_builder(model, function):
+def _tf_stacked_jacobians(tf, call, x, sizes):
+    """Jacobians of the outputs of ``call`` (``sizes[k]`` units each) w.r.t. x.
+
+    One backward pass over ``sum(sizes)`` copies of the points, copy ``u``
+    seeded with unit ``u``: row by row the products of
+    ``tape.batch_jacobian``, whose vectorised trace costs several times
+    more (a test checks they agree bit for bit).
+    """
+    n, units = tf.shape(x)[0], sum(sizes)
+    copies = tf.tile(x, [units, 1])  # row u * n + i: unit u at point i
+    with tf.GradientTape() as tape:
+        tape.watch(copies)
+        outs = call(copies, training=False)
+        outs = outs if isinstance(outs, list | tuple) else [outs]
+        seeded, offset = [], 0
+        for out, size in zip(outs, sizes, strict=True):
+            out = tf.reshape(tf.cast(out, tf.float32), [n * units, size])
+            seed = np.zeros((units, size), dtype=np.float32)
+            seed[offset : offset + size] = np.eye(size, dtype=np.float32)
+            seeded.append(tf.reduce_sum(out * tf.repeat(seed, n, axis=0)))
+            offset += size
+        total = tf.add_n(seeded)
+    gradient = tape.gradient(total, copies)
+    gradient = tf.reshape(gradient, [units, n, tf.shape(x)[1]])
+    return tf.split(tf.transpose(gradient, [1, 0, 2]), sizes, axis=1)
+
+
+def _units(layer):
+    return int(np.prod(layer.output.shape[1:]))
+
+
+#: Cap on copies x layer units held per Jacobian call (float32: 64 MB each).
+_JACOBIAN_ELEMENTS = 2**24
+
+
+def _jacobian_block(model, copies, batch_size):
+    """Points per Jacobian call: ``batch_size``, fewer if their copies would
+    hold more than :data:`_JACOBIAN_ELEMENTS` layer outputs."""
+    per_point = copies * sum(_units(layer) for layer in _chain_layers(model))
+    return max(1, min(batch_size, _JACOBIAN_ELEMENTS // per_point))
+
+
+def _tf_jacobian_builder(model, function, target):
     import tensorflow as tf
 
     call = _weak_call(model) if function is model else function
     signature = [tf.TensorSpec([None, _input_dim(model)], tf.float32)]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def jacobian(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            out = call(x, training=False)
-            out = tf.reshape(tf.cast(out, tf.float32), [tf.shape(x)[0], -1])
-        return tape.batch_jacobian(out, x)
+        return _tf_stacked_jacobians(tf, call, x, [_units(target)])[0]
 
     return jacobian
 
@@ -204,15 +242,12 @@ def _tf_all_jacobians_builder(model):
     import tensorflow as tf
 
     outputs = keras.Model(model.inputs, [layer.output for layer in model.layers])
+    sizes = [_units(layer) for layer in model.layers]
     signature = [tf.TensorSpec([None, _input_dim(model)], tf.float32)]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def jacobians(x):
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(x)
-            outs = outputs(x, training=False)
-            outs = [tf.cast(o, tf.float32) for o in outs]
-        return [tape.batch_jacobian(o, x) for o in outs]
+        return _tf_stacked_jacobians(tf, outputs, x, sizes)
 
     return jacobians
 
@@ -343,9 +378,9 @@ def all_layer_jacobians(model, x, *, batch_size=256):
     function = _compiled(
         model, "all_jacobians", lambda: builders["all_jacobians"](model)
     )
+    block = _jacobian_block(model, sum(map(_units, model.layers)), batch_size)
     parts = [
-        function(x[start : start + batch_size])
-        for start in range(0, x.shape[0], batch_size)
+        function(x[start : start + block]) for start in range(0, x.shape[0], block)
     ]
     eye = np.broadcast_to(
         np.eye(x.shape[1], dtype=np.float32), (x.shape[0], x.shape[1], x.shape[1])
@@ -370,7 +405,8 @@ def layer_jacobians(model, x, *, layer, batch_size=256):
         Layer name, or depth index (0 = input, which gives the identity;
         ``k`` = k-th layer after the input; -1 = output layer).
     batch_size : int, default 256
-        Rows per backend call; memory grows as ``batch_size * d_layer * d_in``.
+        Points per backend call (fewer if their copies, one per unit of the
+        layer, would be large); the result does not depend on it.
 
     Returns
     -------
@@ -391,12 +427,13 @@ def layer_jacobians(model, x, *, layer, batch_size=256):
         return np.repeat(eye[None], x.shape[0], axis=0)
 
     def build():
-        return builders["jacobian"](model, _layer_function(model, target))
+        return builders["jacobian"](model, _layer_function(model, target), target)
 
     function = _compiled(model, ("jacobian", target.name), build)
+    block = _jacobian_block(model, _units(target), batch_size)
     blocks = [
-        keras.ops.convert_to_numpy(function(x[start : start + batch_size]))
-        for start in range(0, x.shape[0], batch_size)
+        keras.ops.convert_to_numpy(function(x[start : start + block]))
+        for start in range(0, x.shape[0], block)
     ]
     return np.concatenate(blocks)
 

@@ -140,14 +140,21 @@ def jacobian_table(
     length converges (:func:`geoctx.geometry.refined_trajectory`).
     """
     from geoctx import autodiff
-    from geoctx.training import layer_representations
+    from geoctx.models import layer_outputs_model
 
     s = settings
     points = X[probe_subset(len(X), s.jacobian_points, seed=s.seed)]
+    runner = _shared_runner(models.values())
+    outputs = layer_outputs_model(runner) if runner is not None else None
     rows = []
     for stage, model in models.items():
+        if runner is not None:
+            runner.set_weights(model.get_weights())
+            model = runner
+        else:
+            outputs = layer_outputs_model(model)
         circle, curves, converged = geometry.refined_trajectory(
-            lambda c, model=model: layer_representations(model, c.astype(np.float32)),
+            lambda c, outputs=outputs: _layer_outputs(outputs, c),
             X,
             n_points=s.curve_points,
             rtol=s.curve_rtol,
@@ -187,3 +194,50 @@ def jacobian_table(
                 log.warning("%s layer %d: %s", stage, i, w)
             rows += [(stage, i, name, float(values[name])) for name in JACOBIAN_METRICS]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _shared_runner(models):
+    """One clone to evaluate every model on, if they share one architecture.
+
+    Evaluating each stage on the same model object (its weights set per
+    stage) traces its forward pass and its Jacobians once instead of once
+    per model: the traced graphs read the weights when run, so the values
+    are those of each model's own graph. None if the models differ.
+    """
+    import keras
+
+    models = list(models)
+    if len(models) < 2:
+        return None
+    first = _architecture(models[0])
+    if any(_architecture(model) != first for model in models[1:]):
+        return None
+    return keras.models.clone_model(models[0])
+
+
+def _architecture(model):
+    """The layers' classes, configs (without names) and weight shapes."""
+    layers = []
+    for layer in model.layers:
+        config = {k: v for k, v in layer.get_config().items() if k != "name"}
+        shapes = [tuple(w.shape) for w in layer.weights]
+        layers.append((type(layer).__name__, repr(config), shapes))
+    return type(model).__name__, layers
+
+
+def _layer_outputs(outputs_model, x: np.ndarray) -> list[np.ndarray]:
+    """``[x, *layer outputs]`` in inference mode, in blocks of 4096 rows.
+
+    The blocks of :func:`geoctx.training.layer_representations` (Keras
+    ``predict`` at batch size 4096), so the values are the same, without
+    ``predict``'s per-call data pipeline and function.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    blocks = [
+        outputs_model.predict_on_batch(x[start : start + 4096])
+        for start in range(0, len(x), 4096)
+    ]
+    return [x] + [
+        np.concatenate([np.asarray(block[k]) for block in blocks])
+        for k in range(len(blocks[0]))
+    ]

@@ -107,20 +107,35 @@ class _WorstCase:
         self.fooled = np.argmax(logits, axis=1) != y
         self.loss = self.score(logits, y)
 
-    def offer(self, candidate, logits):
-        fooled = np.argmax(logits, axis=1) != self.y
-        loss = self.score(logits, self.y)
-        better = (fooled & ~self.fooled) | (
-            (fooled == self.fooled) & (loss > self.loss)
+    def judge(self, logits, rows=None):
+        """Per row of ``logits`` (of the points ``rows``): fooled, loss."""
+        y = self.y if rows is None else self.y[rows]
+        return np.argmax(logits, axis=1) != y, self.score(logits, y)
+
+    def offer(self, candidate, logits, rows=None, judged=None):
+        """Offer one candidate per point, or per point of ``rows`` (indices);
+        ``judged`` is ``judge(logits, rows)`` if already known."""
+        fooled, loss = self.judge(logits, rows) if judged is None else judged
+        rows = np.arange(len(self.y)) if rows is None else rows
+        better = (fooled & ~self.fooled[rows]) | (
+            (fooled == self.fooled[rows]) & (loss > self.loss[rows])
         )
-        self.x[better] = candidate[better]
-        self.fooled[better] = fooled[better]
-        self.loss[better] = loss[better]
+        self.x[rows[better]] = candidate[better]
+        self.fooled[rows[better]] = fooled[better]
+        self.loss[rows[better]] = loss[better]
 
 
-def _one_step(model, x, y, epsilon, norm, bounds, batch_size, loss="cross_entropy"):
-    """FGSM (L-inf) or FGM (L2) step of size ``epsilon`` (n,) from ``x``."""
-    gradient = autodiff.input_gradient(model, x, y, loss=loss, batch_size=batch_size)
+def _one_step(
+    model, x, y, epsilon, norm, bounds, batch_size, loss="cross_entropy", gradient=None
+):
+    """FGSM (L-inf) or FGM (L2) step of size ``epsilon`` (n,) from ``x``.
+
+    ``gradient`` is the input gradient of ``loss`` at ``x``, if already known.
+    """
+    if gradient is None:
+        gradient = autodiff.input_gradient(
+            model, x, y, loss=loss, batch_size=batch_size
+        )
     gradient = gradient.astype(np.float64)
     if norm == "linf":
         delta = epsilon[:, None] * np.sign(gradient)
@@ -145,32 +160,71 @@ def _pgd_search(
     random_start=True,
     candidates=(),
     loss="cross_entropy",
+    clean_logits=None,
+    outcomes_only=False,
 ):
     """Worst case over clean input, ``candidates`` and all PGD iterates.
 
-    ``epsilon`` and ``step_size`` are per-point arrays of shape (n,).
+    ``epsilon`` and ``step_size`` are per-point arrays of shape (n,);
+    ``clean_logits`` the model's logits at ``x``, if already known. With
+    ``outcomes_only``, points that the clean input or a candidate already
+    fools are not attacked: ``fooled`` is the same, but their ``x`` is that
+    first fooling input, not the highest-loss one.
+
+    The restarts run side by side, one gradient call per step for all of
+    them, but their random starts are drawn and their iterates offered to
+    the worst case in the order of one restart after the other, so the
+    result is that of running them one by one (each row's arithmetic is its
+    own).
     """
-    x64 = x.astype(np.float64)
-    worst = _WorstCase(x, _predict_logits(model, x, batch_size), y, loss)
+    if clean_logits is None:
+        clean_logits = _predict_logits(model, x, batch_size)
+    worst = _WorstCase(x, clean_logits, y, loss)
     for candidate in candidates:
         worst.offer(candidate, _predict_logits(model, candidate, batch_size))
-    for _ in range(restarts):
-        delta = (
-            _random_in_ball(rng, epsilon, norm, x.shape)
-            if random_start
-            else np.zeros_like(x64)
+    # every start is drawn, attacked or not: the stream stays that of all points
+    starts = [
+        _random_in_ball(rng, epsilon, norm, x.shape)
+        if random_start
+        else np.zeros(x.shape)
+        for _ in range(restarts)
+    ]
+    active = np.flatnonzero(~worst.fooled) if outcomes_only else np.arange(len(x))
+    if active.size == 0:
+        return worst
+    n = active.size
+    origin = np.tile(x[active].astype(np.float64), (restarts, 1))
+    labels = np.tile(y[active], restarts)
+    radius = np.tile(epsilon[active], restarts)
+    step = np.tile(step_size[active], restarts)
+    box = (
+        None
+        if bounds is None
+        else tuple(np.tile(b[active], (restarts, 1)) for b in bounds)
+    )
+    current = _finish(origin, np.concatenate([s[active] for s in starts]), box)
+    iterates = []
+    for _ in range(steps):
+        logits, gradient = autodiff.logits_and_input_gradient(
+            model, current, labels, loss=loss, batch_size=batch_size
         )
-        current = _finish(x64, delta, bounds)
-        for _ in range(steps):
-            logits, gradient = autodiff.logits_and_input_gradient(
-                model, current, y, loss=loss, batch_size=batch_size
-            )
-            worst.offer(current, logits)
-            gradient = gradient.astype(np.float64)
-            direction = np.sign(gradient) if norm == "linf" else _l2_normalize(gradient)
-            delta = current.astype(np.float64) - x64 + step_size[:, None] * direction
-            current = _finish(x64, _project(delta, epsilon, norm), bounds)
-        worst.offer(current, _predict_logits(model, current, batch_size))
+        iterates.append((current, logits))
+        gradient = gradient.astype(np.float64)
+        direction = np.sign(gradient) if norm == "linf" else _l2_normalize(gradient)
+        delta = current.astype(np.float64) - origin + step[:, None] * direction
+        current = _finish(origin, _project(delta, radius, norm), box)
+    iterates.append((current, _predict_logits(model, current, batch_size)))
+    # judged in one call; rows are independent, so the values are the same
+    fooled, loss = worst.judge(
+        np.concatenate([logits for _, logits in iterates]),
+        np.tile(active, restarts * len(iterates)),
+    )
+    fooled, loss = (v.reshape(len(iterates), restarts, n) for v in (fooled, loss))
+    for restart in range(restarts):
+        rows = slice(restart * n, (restart + 1) * n)
+        for i, (candidate, _) in enumerate(iterates):
+            judged = fooled[i, restart], loss[i, restart]
+            worst.offer(candidate[rows], None, active, judged=judged)
     return worst
 
 
@@ -459,6 +513,7 @@ def attack_sweep(
     step_size_factor=PGD_STEP_SIZE_FACTOR,
     rng=0,
     batch_size=1024,
+    outcomes_only=False,
 ) -> dict[float, Attacked]:
     """A gradient attack over a grid of radii, per point.
 
@@ -490,6 +545,11 @@ def attack_sweep(
         PGD step size is ``step_size_factor * epsilon / steps``.
     rng : int, numpy.random.Generator or None, default 0
     batch_size : int, default 1024
+    outcomes_only : bool, default False
+        Only ``correct`` is needed: PGD skips the points that the clean
+        input, the one-step point or the previous radius's example already
+        fools (``correct`` is the same; such a point's ``x`` is the first
+        input found to fool the model rather than the highest-loss one).
 
     Returns
     -------
@@ -514,14 +574,20 @@ def attack_sweep(
     bounds = _clip_bounds(clip, x)
     generator = _rng(rng)
     norm, loss = ATTACK_NORMS[attack], _loss_of(attack)
+    # the clean logits and one-step gradient are the same at every radius
+    clean_logits = _predict_logits(model, x, batch_size)
+    clean_correct = np.argmax(clean_logits, axis=1) == y
+    gradient = autodiff.input_gradient(model, x, y, loss=loss, batch_size=batch_size)
     result = {}
     previous = None
     for epsilon in sorted(set(epsilons)):
         if epsilon == 0:
-            result[epsilon] = Attacked(x.copy(), _correct(model, x, y, batch_size))
+            result[epsilon] = Attacked(x.copy(), clean_correct.copy())
             continue
         eps = np.full(len(x), epsilon)
-        one_step = _one_step(model, x, y, eps, norm, bounds, batch_size, loss)
+        one_step = _one_step(
+            model, x, y, eps, norm, bounds, batch_size, loss, gradient=gradient
+        )
         if attack == "fgsm_linf":
             correct = _correct(model, one_step, y, batch_size)
             result[epsilon] = Attacked(one_step, correct)
@@ -541,6 +607,8 @@ def attack_sweep(
             batch_size=batch_size,
             candidates=candidates,
             loss=loss,
+            clean_logits=clean_logits,
+            outcomes_only=outcomes_only,
         )
         result[epsilon] = Attacked(worst.x, ~worst.fooled)
         previous = worst.x

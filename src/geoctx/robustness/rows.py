@@ -150,6 +150,7 @@ def gradient_outcomes(
             step_size_factor=settings.pgd_step_size_factor,
             rng=inputs.streams[attack],
             batch_size=inputs.batch_size,
+            outcomes_only=True,
         )
         outcomes[attack] = {e: result[e * unit].correct for e in epsilons}
     return outcomes
