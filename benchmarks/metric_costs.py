@@ -3,15 +3,17 @@
 Trains a few representative models of the default config (its data, training
 and metric settings; by default circles and digits x sigmoid and relu x
 depths 2 and 8, width 64, the first initializer and seed) with the package
-API, then times each per-model stage as the workflow's jobs call it:
+API, then times each per-model stage as the workflow's jobs call it
+(``train_model``, and the three parts of ``evaluate_models``,
+:mod:`geoctx.evaluation`):
 
-- ``training``: :func:`geoctx.training.train_model` (``train_model``);
+- ``training``: :func:`geoctx.training.train_model`;
 - ``geometry``: :func:`geoctx.geometry.stage.geometry_table` on the exported
-  representations (``compute_geometry``);
+  representations;
 - ``jacobians``: loading the init and trained models and
-  :func:`geoctx.geometry.stage.jacobian_table` (``compute_jacobians``);
+  :func:`geoctx.geometry.stage.jacobian_table`;
 - ``robustness``: :func:`geoctx.robustness.evaluate_run`, which loads the
-  model and its matched transfer sources (``compute_robustness``).
+  model and its matched transfer sources.
 
 CPU seconds are ``time.process_time`` with TensorFlow and the numpy/scipy
 thread pools on one thread (the jobs' ``threads: 1``); imports are paid
