@@ -36,6 +36,7 @@ _totals = dict.fromkeys(PHASES, 0.0)
 _active: list[str] = []  # the phase being measured, if any (outermost only)
 _started: list[float] = []
 _patched: list[type] = []
+_logging_at_exit: list[bool] = []
 
 
 def job_started(*, log_at_exit: bool = True) -> None:
@@ -47,8 +48,9 @@ def job_started(*, log_at_exit: bool = True) -> None:
     _totals.update(dict.fromkeys(PHASES, 0.0))
     _totals["startup"] = time.process_time()
     _started[:] = [time.process_time()]
-    if log_at_exit:
+    if log_at_exit and not _logging_at_exit:
         atexit.register(_log_summary)
+        _logging_at_exit.append(True)
 
 
 @contextlib.contextmanager
