@@ -20,7 +20,7 @@ os.environ.update(
 )
 
 from geoctx import jobserver  # noqa: E402
-from geoctx.names import attack_names, transfer_sources  # noqa: E402
+from geoctx.names import attack_names  # noqa: E402
 from geoctx.config import (  # noqa: E402
     GEOMETRY_METRICS,
     LOW_DIMENSIONAL,
