@@ -15,6 +15,10 @@ API, then times each per-model stage as the workflow's jobs call it
 - ``robustness``: :func:`geoctx.robustness.evaluate_run`, which loads the
   model and its matched transfer sources.
 
+As in an ``evaluate_models`` job, each model file is loaded once
+(:func:`geoctx.storage.model_cache`), so a model loaded for its Jacobians is
+not loaded again for its attacks or as a transfer source.
+
 CPU seconds are ``time.process_time`` with TensorFlow and the numpy/scipy
 thread pools on one thread (the jobs' ``threads: 1``); imports are paid
 once, before the first timing. Prints one row per
@@ -124,51 +128,55 @@ def main(argv=None) -> None:
         training.save(result, {k: str(v) for k, v in paths.items()})
         trained[name] = (paths, result.run["status"])
         costs.append({"model": name, "training": seconds})
-    for keys, row in zip(grid, costs, strict=True):
-        paths, status = trained[row["model"]]
-        arrays = data[keys["dataset"]]
-        reps = storage.load_npz(paths["representations"])
-        y_probe = arrays["y_test"][arrays["probe_index"]]
-        tables = {}
-        tables["geometry"], row["geometry"] = cpu(
-            geometry_table, reps, y_probe, geometry
-        )
+    # as in an evaluate_models job: each model is loaded once (storage.model_cache)
+    with storage.model_cache():
+        for keys, row in zip(grid, costs, strict=True):
+            paths, status = trained[row["model"]]
+            arrays = data[keys["dataset"]]
+            reps = storage.load_npz(paths["representations"])
+            y_probe = arrays["y_test"][arrays["probe_index"]]
+            tables = {}
+            tables["geometry"], row["geometry"] = cpu(
+                geometry_table, reps, y_probe, geometry
+            )
 
-        def jacobians(paths=paths, reps=reps):
-            models = {
-                "init": storage.load_model(paths["init_model"]),
-                "trained": storage.load_model(paths["model"]),
-            }
-            return jacobian_table(models, reps["init/layer_0"], geometry)
+            def jacobians(paths=paths, reps=reps):
+                models = {
+                    "init": storage.load_model(paths["init_model"]),
+                    "trained": storage.load_model(paths["model"]),
+                }
+                return jacobian_table(models, reps["init/layer_0"], geometry)
 
-        training.configure_backend(threads=1, seed=keys["seed"])
-        tables["jacobians"], row["jacobians"] = cpu(jacobians)
-        sources = {}
-        for source in transfer_sources(
-            keys["activation"], args.activations, config["robustness"]["transfer_from"]
-        ):
-            other = MODEL_PATH.format(**{**keys, "activation": source})
-            sources[source] = (str(trained[other][0]["model"]), trained[other][1])
-        training.configure_backend(threads=1, seed=keys["seed"])
-        tables["robustness"], row["robustness"] = cpu(
-            robustness.evaluate_run,
-            str(paths["model"]),
-            arrays,
-            status=status,
-            keys=keys,
-            settings=settings,
-            transfer_sources=sources,
-        )
-        if args.save:
-            out = Path(args.save) / row["model"].replace("/", "_")
-            out.mkdir(parents=True, exist_ok=True)
-            for stage, table in tables.items():
-                table.to_parquet(out / f"{stage}.parquet")
-        print(
-            row["model"],
-            " ".join(f"{s}={row[s]:.2f}s" for s in STAGES),
-            flush=True,
-        )
+            training.configure_backend(threads=1, seed=keys["seed"])
+            tables["jacobians"], row["jacobians"] = cpu(jacobians)
+            sources = {}
+            for source in transfer_sources(
+                keys["activation"],
+                args.activations,
+                config["robustness"]["transfer_from"],
+            ):
+                other = MODEL_PATH.format(**{**keys, "activation": source})
+                sources[source] = (str(trained[other][0]["model"]), trained[other][1])
+            training.configure_backend(threads=1, seed=keys["seed"])
+            tables["robustness"], row["robustness"] = cpu(
+                robustness.evaluate_run,
+                str(paths["model"]),
+                arrays,
+                status=status,
+                keys=keys,
+                settings=settings,
+                transfer_sources=sources,
+            )
+            if args.save:
+                out = Path(args.save) / row["model"].replace("/", "_")
+                out.mkdir(parents=True, exist_ok=True)
+                for stage, table in tables.items():
+                    table.to_parquet(out / f"{stage}.parquet")
+            print(
+                row["model"],
+                " ".join(f"{s}={row[s]:.2f}s" for s in STAGES),
+                flush=True,
+            )
     df = pd.DataFrame(costs).set_index("model")
     df["metrics"] = df.geometry + df.jacobians + df.robustness
     df["ratio"] = df.metrics / df.training

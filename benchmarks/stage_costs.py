@@ -8,7 +8,7 @@ whichever the run left (the accounting file first) and prints, per rule, the
 number of jobs, the median and total wall seconds, the median CPU seconds,
 the peak RSS and the share of the total, the ratio of each rule's median to
 training's, and (from the accounting) each rule's CPU by phase: start-up,
-loading, tracing, computing.
+loading, tracing, compiling, computing.
 
     python benchmarks/stage_costs.py [logs/jobserver/jobs.jsonl | benchmarks/rules]
 """
@@ -21,7 +21,13 @@ from pathlib import Path
 import pandas as pd
 
 ACCOUNTING = Path("logs/jobserver/jobs.jsonl")
-PHASES = ("startup_cpu_s", "load_cpu_s", "trace_cpu_s", "compute_cpu_s")
+PHASES = (
+    "startup_cpu_s",
+    "load_cpu_s",
+    "trace_cpu_s",
+    "compile_cpu_s",
+    "compute_cpu_s",
+)
 BENCHMARKS = Path("benchmarks/rules")
 
 

@@ -74,7 +74,7 @@ def timed(cmd, cwd, env=None) -> tuple[float, float]:
 
 def loop(config_path: str, out: str) -> None:
     """The notebook user's loop: every stage of every model, in this process."""
-    from geoctx import datasets, evaluation, storage, training
+    from geoctx import datasets, storage, training
     from geoctx.config import (
         MODEL_PATH,
         dataset_params,
@@ -82,7 +82,6 @@ def loop(config_path: str, out: str) -> None:
         model_grid,
         validate_config,
     )
-    from geoctx.names import transfer_sources
 
     config = validate_config(
         yaml.safe_load(Path(config_path).read_text()), load_schema()
@@ -128,37 +127,47 @@ def loop(config_path: str, out: str) -> None:
         "jacobians": {"settings": config["geometry"]},
         "robustness": {"settings": attack_settings},
     }
-    for keys in grid:
-        model = MODEL_PATH.format(**keys)
-        model_dir = results / "models" / model
-        transfer = {}
-        for source in transfer_sources(
-            keys["activation"],
-            config["activations"],
-            config["robustness"]["transfer_from"],
-        ):
-            other = MODEL_PATH.format(**{**keys, "activation": source})
-            other_dir = results / "models" / other
-            transfer[source] = (
-                str(other_dir / "model.keras"),
-                str(other_dir / "runs.parquet"),
-            )
-        files = evaluation.ModelFiles(
-            model=str(model_dir / "model.keras"),
-            init_model=str(model_dir / "init.keras"),
-            run=str(model_dir / "runs.parquet"),
-            representations=str(model_dir / "representations.npz"),
-            data=str(data_paths[keys["dataset"]]),
-            transfer=transfer,
+    with storage.model_cache():  # as the workflow's jobs: each model loaded once
+        for keys in grid:
+            _evaluate(keys, config, results, data_paths, params)
+
+
+def _evaluate(keys, config, results, data_paths, params) -> None:
+    """One model's evaluation, as evaluate_models runs it."""
+    from geoctx import evaluation
+    from geoctx.config import MODEL_PATH
+    from geoctx.names import transfer_sources
+
+    model = MODEL_PATH.format(**keys)
+    model_dir = results / "models" / model
+    transfer = {}
+    for source in transfer_sources(
+        keys["activation"],
+        config["activations"],
+        config["robustness"]["transfer_from"],
+    ):
+        other = MODEL_PATH.format(**{**keys, "activation": source})
+        other_dir = results / "models" / other
+        transfer[source] = (
+            str(other_dir / "model.keras"),
+            str(other_dir / "runs.parquet"),
         )
-        outputs = {
-            "geometry": results / "geometry" / model / "geometry.parquet",
-            "jacobians": results / "geometry" / model / "jacobians.parquet",
-            "robustness": results / "robustness" / model / "robustness.parquet",
-        }
-        evaluation.evaluate_model(
-            files, {k: str(v) for k, v in outputs.items()}, params, keys=keys
-        )
+    files = evaluation.ModelFiles(
+        model=str(model_dir / "model.keras"),
+        init_model=str(model_dir / "init.keras"),
+        run=str(model_dir / "runs.parquet"),
+        representations=str(model_dir / "representations.npz"),
+        data=str(data_paths[keys["dataset"]]),
+        transfer=transfer,
+    )
+    outputs = {
+        "geometry": results / "geometry" / model / "geometry.parquet",
+        "jacobians": results / "geometry" / model / "jacobians.parquet",
+        "robustness": results / "robustness" / model / "robustness.parquet",
+    }
+    evaluation.evaluate_model(
+        files, {k: str(v) for k, v in outputs.items()}, params, keys=keys
+    )
 
 
 def digests(results: Path, config: dict) -> dict:

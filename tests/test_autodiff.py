@@ -76,6 +76,18 @@ def test_logits_and_input_gradient_returns_model_logits():
     assert gradient.shape == x.shape
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "gelu"])
+def test_logits_are_keras_predictions_bit_for_bit_from_one_trace(activation):
+    model = _deep(activation)
+    x = _points(n=300)
+    expected = model.predict_on_batch(x)
+    np.testing.assert_array_equal(autodiff.logits(model, x), expected)
+    np.testing.assert_array_equal(autodiff.logits(model, x, batch_size=7), expected)
+    np.testing.assert_array_equal(autodiff.logits(model, x[:5]), expected[:5])
+    function = autodiff._CACHE[model]["logits"]
+    assert function.experimental_get_tracing_count() == 1
+
+
 @pytest.mark.parametrize("layer", ["hidden_1", 1, -2])
 def test_jacobian_of_linear_dense_layer_is_kernel_transpose(layer):
     model = _two_layer(None)

@@ -402,6 +402,41 @@ def test_transfer_sweep_from_itself_is_the_white_box_sweep(moons):
         np.testing.assert_array_equal(transfer[epsilon].correct, white[epsilon].correct)
 
 
+def test_examples_crafted_on_a_source_are_computed_once_and_exactly(moons, monkeypatch):
+    model, x, y = moons["model"], moons["x_test"][:60], moons["y_test"][:60]
+    keras.utils.set_random_seed(9)
+    source = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    options = {"epsilons": [0.0, 0.3], "steps": 3, "restarts": 2}
+    # the reference: a plain sweep on the source, from a generator in one state
+    expected_rng = np.random.default_rng(5)
+    expected = rb.attack_sweep(
+        source, x, y, attack="pgd_margin_linf", rng=expected_rng, **options
+    )
+    sweeps = []
+    original = rb.attacks.attack_sweep
+    monkeypatch.setattr(
+        rb.attacks,
+        "attack_sweep",
+        lambda *a, **k: sweeps.append(1) or original(*a, **k),
+    )
+    for target in (model, model, source):  # one cell: the same source, 3 targets
+        rng = np.random.default_rng(5)
+        out = rb.transfer_sweep(target, source, x, y, rng=rng, **options)
+        for epsilon in (0.0, 0.3):
+            np.testing.assert_array_equal(out[epsilon].x, expected[epsilon].x)
+        # the generator ends where the sweep leaves it, memo or not
+        assert rng.bit_generator.state == expected_rng.bit_generator.state
+    assert len(sweeps) == 1
+    # anything the sweep reads changes the crafting: the generator's state ...
+    rb.transfer_sweep(model, source, x, y, rng=np.random.default_rng(6), **options)
+    # ... the source's weights
+    source.set_weights([w + 0.1 for w in source.get_weights()])
+    rb.transfer_sweep(model, source, x, y, rng=np.random.default_rng(5), **options)
+    # ... and the points
+    rb.transfer_sweep(model, source, x[:30], y[:30], rng=5, **options)
+    assert len(sweeps) == 4
+
+
 def test_transfer_from_itself_is_white_box_pgd(moons):
     model, x, y = moons["model"], moons["x_test"], moons["y_test"]
     options = {"epsilon": 0.3, "steps": 5, "rng": 2}

@@ -64,6 +64,25 @@ def test_missing_or_truncated_keras_model_names_the_file(tmp_path):
         storage.load_model(tmp_path / "absent.keras")
 
 
+def test_model_cache_loads_an_unchanged_file_once(tmp_path):
+    import keras
+
+    path = tmp_path / "model.keras"
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    storage.save_model(model, path)
+    with storage.model_cache():
+        first = storage.load_model(path)
+        assert storage.load_model(tmp_path / "." / "model.keras") is first
+        model.set_weights([w + 1 for w in model.get_weights()])
+        storage.save_model(model, path)  # a changed file is loaded again
+        changed = storage.load_model(path)
+        assert changed is not first
+        np.testing.assert_array_equal(changed.get_weights()[1], np.ones(3))
+        with pytest.raises(RuntimeError, match="do not nest"), storage.model_cache():
+            pass
+    assert storage.load_model(path) is not storage.load_model(path)
+
+
 def test_atomic_path_leaves_the_target_untouched_on_error(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("old")

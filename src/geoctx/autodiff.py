@@ -30,6 +30,7 @@ __all__ = [
     "kernel_gradient_norms",
     "layer_jacobians",
     "logit_jacobians",
+    "logits",
     "logits_and_input_gradient",
 ]
 
@@ -159,6 +160,19 @@ def _tf_margin_losses(tf, y, logits):
     )
 
 
+def _tf_logits_builder(model):
+    import tensorflow as tf
+
+    call = _weak_call(model)
+    signature = [tf.TensorSpec([None, _input_dim(model)], tf.float32)]
+
+    @tf.function(input_signature=signature, autograph=False)
+    def logits(x):
+        return tf.cast(call(x, training=False), tf.float32)
+
+    return logits
+
+
 def _tf_gradient_builder(model, loss="cross_entropy"):
     import tensorflow as tf
 
@@ -254,6 +268,7 @@ def _tf_all_jacobians_builder(model):
 
 _BUILDERS = {
     "tensorflow": {
+        "logits": _tf_logits_builder,
         "gradient": _tf_gradient_builder,
         "jacobian": _tf_jacobian_builder,
         "all_jacobians": _tf_all_jacobians_builder,
@@ -262,6 +277,29 @@ _BUILDERS = {
 
 
 # Public API --------------------------------------------------------------------
+
+
+def logits(model, x, *, batch_size=1024) -> np.ndarray:
+    """``model(x)`` in inference mode, as float32 numpy, ``batch_size`` rows a call.
+
+    One compiled function per model, traced once for any number of rows
+    (Keras's ``predict_on_batch`` traces again for new batch shapes).
+
+    Examples
+    --------
+    >>> logits(model, x).shape  # doctest: +SKIP
+    (256, 2)
+    """
+    x, _ = _check_inputs(x)
+    batch_size = _check_batch_size(batch_size)
+    builders = _builders()
+    function = _compiled(model, "logits", lambda: builders["logits"](model))
+    return np.concatenate(
+        [
+            keras.ops.convert_to_numpy(function(x[start : start + batch_size]))
+            for start in range(0, x.shape[0], batch_size)
+        ]
+    )
 
 
 #: Losses of :func:`logits_and_input_gradient`.

@@ -228,15 +228,16 @@ def evaluate_models(
     Returns ``{activation: {part: "computed" | "kept"}}``.
     """
     done = {}
-    for i, (activation, files) in enumerate(cell.items()):
-        log.info("model %d of %d: %s", i + 1, len(cell), activation)
-        done[activation] = evaluate_model(
-            files,
-            {part: outputs[part][i] for part in PARTS},
-            params,
-            keys=tables.model_keys({**keys, "activation": activation}),
-            threads=threads,
-        )
+    with storage.model_cache():  # each model once, as itself and as a source
+        for i, (activation, files) in enumerate(cell.items()):
+            log.info("model %d of %d: %s", i + 1, len(cell), activation)
+            done[activation] = evaluate_model(
+                files,
+                {part: outputs[part][i] for part in PARTS},
+                params,
+                keys=tables.model_keys({**keys, "activation": activation}),
+                threads=threads,
+            )
     return done
 
 

@@ -11,6 +11,9 @@
   of the files it was computed from and a later job refuse a file that
   changed since, even behind Snakemake's back (a copy that kept an old
   modification time).
+- :func:`model_cache` lets a job that reads one model several times (an
+  evaluation reads each model of its cell as itself and as a transfer
+  source) load it once.
 
 Keras is imported only by the model functions.
 """
@@ -37,6 +40,7 @@ __all__ = [
     "save_npz",
     "load_npz",
     "save_model",
+    "model_cache",
     "save_figure",
     "input_digests",
     "load_model",
@@ -122,22 +126,64 @@ def save_model(model, path: str | os.PathLike) -> None:
         model.save(tmp)
 
 
+# Models loaded inside a ``model_cache()`` block, by (resolved path, size,
+# modification time); None outside one.
+_models: dict | None = None
+
+
+@contextlib.contextmanager
+def model_cache() -> Iterator[None]:
+    """Within the block, :func:`load_model` loads each file once.
+
+    Later loads of an unchanged file (same resolved path, size and
+    modification time) return the same model object, so its compiled
+    functions (:mod:`geoctx.autodiff`) are traced once too. For read-only
+    use: a caller that changes a cached model's weights changes them for
+    every later load in the block. Blocks do not nest; the cache is dropped
+    when the block ends.
+
+    Examples
+    --------
+    >>> with model_cache():
+    ...     a = load_model("model.keras")  # doctest: +SKIP
+    ...     b = load_model("model.keras")  # doctest: +SKIP
+    >>> a is b  # doctest: +SKIP
+    True
+    """
+    global _models
+    if _models is not None:
+        raise RuntimeError("model_cache() blocks do not nest")
+    _models = {}
+    try:
+        yield
+    finally:
+        _models = None
+
+
 def load_model(path: str | os.PathLike):
     """Load a ``.keras`` model for inference, in Keras' safe mode.
 
     ``safe_mode=True`` refuses models that would run arbitrary code (lambda
     layers) when loaded. Raises :class:`UnreadableFileError` when the file is
-    missing, truncated or not a Keras model.
+    missing, truncated or not a Keras model. Inside :func:`model_cache`, an
+    unchanged file is loaded once.
     """
     import keras
 
     if not Path(path).is_file():
         raise UnreadableFileError(path, "no such file")
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    if _models is not None and key in _models:
+        return _models[key]
     try:
         with phase("load"):
-            return keras.saving.load_model(path, compile=False, safe_mode=True)
+            model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises many types for a bad archive
         raise UnreadableFileError(path, _reason(err)) from err
+    if _models is not None:
+        _models[key] = model
+    return model
 
 
 def save_figure(fig, path: str | os.PathLike, **kwargs) -> None:

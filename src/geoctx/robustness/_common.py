@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from geoctx import autodiff
+
 
 def _check_inputs(x, y=None, *, x_name="x", y_name="y"):
     """Return ``x`` as C-contiguous float32 (n, d) and ``y`` as int64 (n,)."""
@@ -76,11 +78,7 @@ def _rng(rng):
 
 def _predict_logits(model, x, batch_size=1024):
     """Logits ``(n, n_classes)`` in inference mode, batch by batch."""
-    blocks = [
-        np.asarray(model.predict_on_batch(x[start : start + batch_size]))
-        for start in range(0, x.shape[0], batch_size)
-    ]
-    return np.concatenate(blocks)
+    return autodiff.logits(model, x, batch_size=batch_size)
 
 
 def _clip_bounds(clip, x):

@@ -18,6 +18,8 @@ correctness and take the worst case over attacks.
 
 from __future__ import annotations
 
+import hashlib
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -676,15 +678,77 @@ def transfer_sweep(
     >>> out = transfer_sweep(sigmoid_model, relu_model, x, y, epsilons=[0.1])
     ... # doctest: +SKIP
     """
-    sweep = attack_sweep(
-        source_model, x, y, attack=attack, epsilons=epsilons, **options
-    )
+    sweep = _crafted(source_model, x, y, attack=attack, epsilons=epsilons, **options)
     _, y = _check_inputs(x, y)
     batch_size = options.get("batch_size", 1024)
     return {
         epsilon: Attacked(out.x, _correct(target_model, out.x, y, batch_size))
         for epsilon, out in sweep.items()
     }
+
+
+# source model -> {crafting key: (sweep, generator state after it)}
+_CRAFTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _crafted(source_model, x, y, *, attack, epsilons, rng=0, **options):
+    """:func:`attack_sweep` on a transfer source, computed once per crafting.
+
+    A cell's evaluation attacks each of its models with the same sources on
+    the same points, so the examples crafted on a source repeat. They are
+    kept per source model object, keyed by everything the sweep reads: the
+    source's weights, the points, the radii, the options and the random
+    generator's state. A repeat returns the same examples and leaves the
+    generator in the state the sweep would have, so results do not depend on
+    the memo.
+    """
+    generator = _rng(rng)
+    key = _digest(
+        attack,
+        sorted(float(e) for e in epsilons),
+        sorted(options.items()),
+        np.asarray(x),
+        np.asarray(y),
+        source_model.get_weights(),
+        generator.bit_generator.state,
+    )
+    memo = _CRAFTED.setdefault(source_model, {})
+    if key not in memo:
+        sweep = attack_sweep(
+            source_model,
+            x,
+            y,
+            attack=attack,
+            epsilons=epsilons,
+            rng=generator,
+            **options,
+        )
+        memo[key] = (sweep, generator.bit_generator.state)
+    sweep, state = memo[key]
+    generator.bit_generator.state = state
+    return sweep
+
+
+def _digest(*values) -> str:
+    """SHA-256 of nested values: arrays by dtype, shape and bytes, the rest by repr."""
+    digest = hashlib.sha256()
+
+    def feed(value):
+        if isinstance(value, np.ndarray):
+            digest.update(f"{value.dtype}{value.shape}".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, list | tuple):
+            digest.update(f"{type(value).__name__}{len(value)}(".encode())
+            for item in value:
+                feed(item)
+            digest.update(b")")
+        elif isinstance(value, dict):
+            feed(sorted(value.items(), key=lambda item: repr(item[0])))
+        else:
+            digest.update(repr(value).encode())
+
+    feed(values)
+    return digest.hexdigest()
 
 
 def transfer_accuracy(
