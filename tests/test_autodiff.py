@@ -77,15 +77,23 @@ def test_logits_and_input_gradient_returns_model_logits():
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "gelu"])
-def test_logits_are_keras_predictions_bit_for_bit_from_one_trace(activation):
+def test_predict_is_keras_predict_bit_for_bit_from_one_trace(activation):
+    from geoctx.models import layer_outputs_model
+
     model = _deep(activation)
     x = _points(n=300)
     expected = model.predict_on_batch(x)
-    np.testing.assert_array_equal(autodiff.logits(model, x), expected)
-    np.testing.assert_array_equal(autodiff.logits(model, x, batch_size=7), expected)
-    np.testing.assert_array_equal(autodiff.logits(model, x[:5]), expected[:5])
-    function = autodiff._CACHE[model]["logits"]
-    assert function.experimental_get_tracing_count() == 1
+    np.testing.assert_array_equal(autodiff.predict(model, x), expected)
+    np.testing.assert_array_equal(autodiff.predict(model, x, batch_size=7), expected)
+    np.testing.assert_array_equal(autodiff.predict(model, x[:5]), expected[:5])
+    assert autodiff._CACHE[model]["predict"].experimental_get_tracing_count() == 1
+    # several outputs: a list, as Keras's predict returns them
+    outputs = layer_outputs_model(model)
+    layers = autodiff.predict(outputs, x, batch_size=128)
+    for ours, keras_own in zip(
+        layers, outputs.predict(x, batch_size=4096, verbose=0), strict=True
+    ):
+        np.testing.assert_array_equal(ours, keras_own)
 
 
 @pytest.mark.parametrize("layer", ["hidden_1", 1, -2])

@@ -30,8 +30,8 @@ __all__ = [
     "kernel_gradient_norms",
     "layer_jacobians",
     "logit_jacobians",
-    "logits",
     "logits_and_input_gradient",
+    "predict",
 ]
 
 # model -> {key: compiled function}. Compiled functions reach the model through
@@ -160,17 +160,19 @@ def _tf_margin_losses(tf, y, logits):
     )
 
 
-def _tf_logits_builder(model):
+def _tf_predict_builder(model):
     import tensorflow as tf
 
     call = _weak_call(model)
     signature = [tf.TensorSpec([None, _input_dim(model)], tf.float32)]
 
     @tf.function(input_signature=signature, autograph=False)
-    def logits(x):
-        return tf.cast(call(x, training=False), tf.float32)
+    def predict(x):
+        return tf.nest.map_structure(
+            lambda out: tf.cast(out, tf.float32), call(x, training=False)
+        )
 
-    return logits
+    return predict
 
 
 def _tf_gradient_builder(model, loss="cross_entropy"):
@@ -268,7 +270,7 @@ def _tf_all_jacobians_builder(model):
 
 _BUILDERS = {
     "tensorflow": {
-        "logits": _tf_logits_builder,
+        "predict": _tf_predict_builder,
         "gradient": _tf_gradient_builder,
         "jacobian": _tf_jacobian_builder,
         "all_jacobians": _tf_all_jacobians_builder,
@@ -279,27 +281,33 @@ _BUILDERS = {
 # Public API --------------------------------------------------------------------
 
 
-def logits(model, x, *, batch_size=1024) -> np.ndarray:
-    """``model(x)`` in inference mode, as float32 numpy, ``batch_size`` rows a call.
+def predict(model, x, *, batch_size=4096):
+    """``model(x)`` in inference mode as float32 numpy, ``batch_size`` rows a call.
 
-    One compiled function per model, traced once for any number of rows
-    (Keras's ``predict_on_batch`` traces again for new batch shapes).
+    What Keras's ``predict`` and ``predict_on_batch`` return, bit for bit,
+    from one compiled function per model traced once for any number of rows
+    (they trace again for new batch shapes, and ``predict`` builds a data
+    pipeline per call). A model with several outputs gives a list of arrays.
 
     Examples
     --------
-    >>> logits(model, x).shape  # doctest: +SKIP
+    >>> predict(model, x).shape  # doctest: +SKIP
     (256, 2)
     """
     x, _ = _check_inputs(x)
     batch_size = _check_batch_size(batch_size)
     builders = _builders()
-    function = _compiled(model, "logits", lambda: builders["logits"](model))
-    return np.concatenate(
-        [
-            keras.ops.convert_to_numpy(function(x[start : start + batch_size]))
-            for start in range(0, x.shape[0], batch_size)
+    function = _compiled(model, "predict", lambda: builders["predict"](model))
+    blocks = [
+        function(x[start : start + batch_size])
+        for start in range(0, x.shape[0], batch_size)
+    ]
+    if isinstance(blocks[0], list | tuple):
+        return [
+            np.concatenate([keras.ops.convert_to_numpy(b[k]) for b in blocks])
+            for k in range(len(blocks[0]))
         ]
-    )
+    return np.concatenate([keras.ops.convert_to_numpy(b) for b in blocks])
 
 
 #: Losses of :func:`logits_and_input_gradient`.

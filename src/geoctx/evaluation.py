@@ -14,6 +14,12 @@ geometry setting the geometry only, exactly as separate jobs would.
 Each part starts from the same seeded backend state
 (:func:`geoctx.training.configure_backend`), so its numbers are the same
 whether the parts before it were computed or kept.
+
+Within a cell, each model file is loaded once (:func:`geoctx.storage.model_cache`):
+a model is read for its Jacobians, its attacks and as a transfer source of
+the others, and the examples crafted on a source are computed once for
+every model they attack (:func:`geoctx.robustness.transfer_sweep`). Neither
+changes a number: the tables are those of separate loads.
 """
 
 from __future__ import annotations

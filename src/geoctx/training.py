@@ -142,8 +142,10 @@ def layer_representations(model, x: np.ndarray) -> list[np.ndarray]:
 
 
 def _forward(outputs_model, x: np.ndarray) -> list[np.ndarray]:
-    outs = outputs_model.predict(x, batch_size=4096, verbose=0)
-    return [np.asarray(x, dtype=np.float32)] + [np.asarray(o) for o in outs]
+    from geoctx import autodiff
+
+    outs = autodiff.predict(outputs_model, x, batch_size=4096)
+    return [np.asarray(x, dtype=np.float32), *outs]
 
 
 def _loss_and_accuracy(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -228,16 +228,11 @@ def _architecture(model):
 def _layer_outputs(outputs_model, x: np.ndarray) -> list[np.ndarray]:
     """``[x, *layer outputs]`` in inference mode, in blocks of 4096 rows.
 
-    The blocks of :func:`geoctx.training.layer_representations` (Keras
-    ``predict`` at batch size 4096), so the values are the same, without
-    ``predict``'s per-call data pipeline and function.
+    The blocks of :func:`geoctx.training.layer_representations`, so the
+    values are the same (:func:`geoctx.autodiff.predict`: one compiled
+    function for every size of curve).
     """
+    from geoctx import autodiff
+
     x = np.asarray(x, dtype=np.float32)
-    blocks = [
-        outputs_model.predict_on_batch(x[start : start + 4096])
-        for start in range(0, len(x), 4096)
-    ]
-    return [x] + [
-        np.concatenate([np.asarray(block[k]) for block in blocks])
-        for k in range(len(blocks[0]))
-    ]
+    return [x, *autodiff.predict(outputs_model, x, batch_size=4096)]

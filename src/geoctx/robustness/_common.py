@@ -78,7 +78,7 @@ def _rng(rng):
 
 def _predict_logits(model, x, batch_size=1024):
     """Logits ``(n, n_classes)`` in inference mode, batch by batch."""
-    return autodiff.logits(model, x, batch_size=batch_size)
+    return autodiff.predict(model, x, batch_size=batch_size)
 
 
 def _clip_bounds(clip, x):
