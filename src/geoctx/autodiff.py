@@ -1,7 +1,8 @@
-"""Input gradients, Jacobians and kernel gradient norms of Keras models.
+"""Forward passes, input gradients, Jacobians and kernel gradient norms of Keras models.
 
-This is the only module of geoctx that uses backend autodiff (training and
-robustness call it); everything else is backend-agnostic Keras and numpy.
+This is the only module of geoctx that uses backend autodiff or compiles
+functions of a model (training, geometry and robustness call it);
+everything else is backend-agnostic Keras and numpy.
 Every public function dispatches on ``keras.backend.backend()``. Only
 TensorFlow is implemented (``tf.GradientTape``, inside a ``tf.function``
 compiled once per model and cached for the input derivatives); a JAX version
