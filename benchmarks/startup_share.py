@@ -49,7 +49,7 @@ def breakdown(accounting: Path, total_cpu: float) -> dict[str, float]:
         "job start-up": jobs.startup_cpu_s.sum(),
         "job loading": jobs.load_cpu_s.sum(),
         "job tracing": jobs.trace_cpu_s.sum(),
-        "job compiling (upper bound)": jobs.get("compile_cpu_s", 0 * jobs.cpu_s).sum(),
+        "job compiling (upper bound)": jobs.compile_cpu_s.sum(),
         "job computing": jobs.compute_cpu_s.sum(),
         "snakemake process": records.loc[records.event == "workflow", "cpu_s"].sum(),
     }

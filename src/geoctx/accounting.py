@@ -43,7 +43,6 @@ PHASES = ("startup", "load", "trace", "compile")
 
 _totals = dict.fromkeys(PHASES, 0.0)
 _active: list[str] = []  # the phase being measured, if any (outermost only)
-_started: list[float] = []
 _patched: list = []
 _logging_at_exit: list[bool] = []
 # tf.function -> _FirstRuns, for the compile estimate
@@ -83,7 +82,6 @@ def job_started(*, log_at_exit: bool = True) -> None:
     _totals.update(dict.fromkeys(PHASES, 0.0))
     _first_runs.clear()
     _totals["startup"] = time.process_time()
-    _started[:] = [time.process_time()]
     _count_imports()
     if log_at_exit and not _logging_at_exit:
         atexit.register(_log_summary)

@@ -228,10 +228,10 @@ def projection_inputs(wildcards):
 
 # What each job asks a scheduler for: (mem_mb, runtime in minutes). Memory is
 # the peak RSS of the default study's jobs (python benchmarks/stage_costs.py:
-# 445 MB training, 817 MB evaluating a cell of four models, 320-560 MB for
+# 439 MB training, 832 MB evaluating a cell of four models, 320-560 MB for
 # the rest) with room for larger models and a plain process's imports; the
 # time limits are far above the default study's job times (median CPU per
-# model: 2.3 s training, 4.6 s evaluation). Both grow with each retry;
+# model: 2.0 s training, 4.1 s evaluation). Both grow with each retry;
 # per-model time limits also with model size, and an evaluation's with its
 # cell's models. A group job asks for the sum over its layers.
 JOB_SIZES = {
