@@ -28,8 +28,8 @@ sys.exit(int(sys.argv[1]))
 """
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(params=[0.5], ids=["default-poll"])
+def server(tmp_path, request):
     path = str(tmp_path / "s.sock")
     saved = os.environ.get(jobserver.ENV_SOCKET)
     proc = jobserver.start(
@@ -38,6 +38,7 @@ def server(tmp_path):
         accounting=str(tmp_path / "jobs.jsonl"),
         env={"PYTHONPATH": SRC},
         preload=("json",),
+        poll_s=request.param,
     )
     yield path
     jobserver.stop(path)
@@ -87,6 +88,15 @@ def test_a_job_in_the_server_behaves_as_a_plain_process(tmp_path, server, arg):
     # the phases split the job's CPU (process_time vs getrusage: same clock)
     phases = sum(record[f"{p}_cpu_s"] for p in ("startup", "load", "trace", "compute"))
     assert phases == pytest.approx(record["cpu_s"], abs=0.02)
+
+
+@pytest.mark.parametrize("server", [3600.0], ids=["hourly-poll"], indirect=True)
+def test_a_job_status_is_sent_when_the_job_exits(tmp_path, server):
+    # the server checks its watched process once an hour here: a client that
+    # waited for that check (not for its job's exit) would time out
+    served = run(tmp_path, "3", socket=server)
+    assert served.returncode == 3
+    assert served.stdout.endswith("v1 1\n")  # in a server child
 
 
 def test_without_a_server_the_script_runs_in_its_own_process(tmp_path):

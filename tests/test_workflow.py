@@ -308,6 +308,28 @@ def test_job_output_stays_out_of_the_terminal(study, tmp_path):
     assert "absl::InitializeLog" in log.read_text()
 
 
+def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path):
+    # Snakemake's default job rate limit would also select jobs once a second
+    # for every job finished while others wait (schedule_on_events_only in
+    # common.smk); a local run selects at its start and after each job
+    workdir = copy_study(study, tmp_path)
+    proc = snakemake(
+        workdir,
+        "--cores",
+        "1",
+        "--verbose",
+        "--forcerun",
+        "make_dataset",
+        "--until",
+        "make_dataset",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = proc.stdout + proc.stderr
+    finished = log.count("Finished jobid")
+    assert finished == len(smoke_config()["datasets"])
+    assert 1 <= log.count("Ready jobs") <= finished + 1
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [

@@ -170,14 +170,17 @@ def serve(
     watch_pid: int | None = None,
     preload=PRELOAD,
     accounting: str | None = None,
+    poll_s: float = 0.5,
 ) -> None:
     """Import ``preload``, listen on ``path`` and fork a child per request.
 
     Runs until SIGTERM, or until ``watch_pid`` (the Snakemake process that
-    started it) is gone and no job is running. Each job appends one JSON line
-    to ``accounting`` (if given) with its rule, wildcards, exit status, wall
-    and CPU seconds and peak RSS: Snakemake's ``benchmark:`` files measure
-    the client process, not the forked job.
+    started it) is gone and no job is running; it looks for that every
+    ``poll_s`` seconds. A job's status goes to its client as soon as the job
+    exits (SIGCHLD wakes the server), not at the next look. Each job appends
+    one JSON line to ``accounting`` (if given) with its rule, wildcards, exit
+    status, wall and CPU seconds and peak RSS: Snakemake's ``benchmark:``
+    files measure the client process, not the forked job.
     """
     global _ACCOUNTING
     _ACCOUNTING = accounting
@@ -199,14 +202,24 @@ def serve(
     os.replace(staging, path)  # clients connect only once the imports are done
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    # a signal (a job exiting, SIGTERM) writes to `wake`, which ends the wait
+    wake, wake_w = os.pipe()
+    for fd in (wake, wake_w):
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     jobs: dict[int, socket.socket] = {}  # child pid -> its client's connection
     try:
         while not stopping:
-            waiting = [listener, *jobs.values()]
-            readable, _, _ = select.select(waiting, [], [], 0.5)
+            waiting = [listener, wake, *jobs.values()]
+            readable, _, _ = select.select(waiting, [], [], poll_s)
             for sock in readable:
                 if sock is listener:
-                    _accept(listener, jobs)
+                    _accept(listener, jobs, (wake, wake_w))
+                elif sock is wake:
+                    with contextlib.suppress(BlockingIOError):
+                        while os.read(wake, 512):
+                            pass
                 else:  # a client went away before its job ended: cancel the job
                     pid = next(p for p, c in jobs.items() if c is sock)
                     with contextlib.suppress(ProcessLookupError):
@@ -219,12 +232,17 @@ def serve(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         listener.close()
+        signal.set_wakeup_fd(-1)
+        for fd in (wake, wake_w):
+            os.close(fd)
         for leftover in (path, f"{path}.pid"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(leftover)
 
 
-def _accept(listener: socket.socket, jobs: dict[int, socket.socket]) -> None:
+def _accept(
+    listener: socket.socket, jobs: dict[int, socket.socket], wake: tuple[int, int]
+) -> None:
     conn, _ = listener.accept()
     msg, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
     try:
@@ -245,6 +263,10 @@ def _accept(listener: socket.socket, jobs: dict[int, socket.socket]) -> None:
     if pid == 0:  # the job
         code = 1
         try:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in wake:
+                os.close(fd)
             for other in (conn, listener, *jobs.values()):
                 other.close()
             for stream_fd, fd in zip((0, 1, 2), fds, strict=True):
@@ -347,12 +369,13 @@ def start(
     accounting: str | None = None,
     env: dict | None = None,
     preload=PRELOAD,
+    poll_s: float = 0.5,
 ) -> subprocess.Popen:
     """Start a server for this process's run in the background.
 
     Jobs find it through :data:`ENV_SOCKET`, which this sets in the current
     environment (jobs inherit it). The server logs to ``log`` and appends each
-    job's cost to ``accounting`` (see :func:`serve`).
+    job's cost to ``accounting`` (see :func:`serve`, also for ``poll_s``).
     """
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
@@ -364,6 +387,7 @@ def start(
                 path,
                 f"--watch={os.getpid()}",
                 f"--preload={','.join(preload)}",
+                f"--poll-seconds={poll_s}",
                 *([f"--accounting={Path(accounting).resolve()}"] if accounting else []),
             ],
             stdin=subprocess.DEVNULL,
@@ -406,12 +430,19 @@ def main(argv=None) -> None:
         "--preload", default=",".join(PRELOAD), help="modules to import first"
     )
     parser.add_argument("--accounting", help="append each job's cost here (JSON lines)")
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=0.5,
+        help="how often to check that the watched process is alive",
+    )
     args = parser.parse_args(argv)
     serve(
         args.socket,
         watch_pid=args.watch,
         preload=args.preload.split(","),
         accounting=args.accounting,
+        poll_s=args.poll_seconds,
     )
 
 

@@ -315,7 +315,27 @@ JOBSERVER_SOCKET = os.path.join(
 JOB_ACCOUNTING = "logs/jobserver/jobs.jsonl"
 
 
+def schedule_on_events_only():
+    """Let a local run select jobs only when a job finishes.
+
+    Snakemake's default job rate limit (``--max-jobs-per-timespan 100/1s``)
+    selects jobs again one second after every selection that leaves a job
+    waiting, and each of those selections schedules another. So every job
+    that finishes while others wait starts one more selection per second
+    for as long as any job waits: in the default study, with 144 training
+    jobs ready at once, the Snakemake process spent about 60 s of CPU doing
+    this (``benchmarks/startup_share.py``). A local run has no use for the
+    limit (jobs start as cores free), so it is turned off; a cluster run
+    keeps it, to pace its submissions. Nothing is done if a Snakemake
+    version no longer has it.
+    """
+    scheduler = getattr(workflow, "scheduler", None)
+    if workflow.local_exec and hasattr(scheduler, "job_rate_limiter"):
+        scheduler.job_rate_limiter = None
+
+
 onstart:
+    schedule_on_events_only()
     if workflow.local_exec and os.environ.get("GEOCTX_NO_JOBSERVER") != "1":
         jobserver.start(
             JOBSERVER_SOCKET,
