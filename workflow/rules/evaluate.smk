@@ -21,9 +21,9 @@ rule evaluate_models:
         ),
     log:
         f"logs/evaluate_models/{CELL}.log",
-    # Evaluate a cell as soon as its models are trained: ready jobs wait
-    # less, and Snakemake, which re-checks the inputs of every waiting job
-    # each time it schedules, spent 2.4 times the CPU without this.
+    # Evaluate a cell as soon as its models are trained: its results come
+    # early and fewer jobs wait at once (Snakemake re-checks every waiting
+    # job's inputs each time it selects jobs).
     priority: 1
     retries: 2
     conda:
