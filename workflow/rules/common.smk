@@ -315,6 +315,10 @@ JOBSERVER_SOCKET = os.path.join(
 JOB_ACCOUNTING = "logs/jobserver/jobs.jsonl"
 
 
+# Snakemake's --max-jobs-per-timespan default, 100/1s: (jobs, seconds)
+SNAKEMAKE_DEFAULT_RATE_LIMIT = (100, 1)
+
+
 def schedule_on_events_only():
     """Let a local run select jobs only when a job finishes.
 
@@ -325,13 +329,14 @@ def schedule_on_events_only():
     for as long as any job waits: in the default study, with 144 training
     jobs ready at once, the Snakemake process spent about 60 s of CPU doing
     this (``benchmarks/startup_share.py``). A local run has no use for the
-    limit (jobs start as cores free), so it is turned off; a cluster run
-    keeps it, to pace its submissions. Nothing is done if a Snakemake
-    version no longer has it.
+    default limit (jobs start as cores free), so it is turned off; a limit
+    the user set is kept, and a cluster run keeps it, to pace its
+    submissions. Nothing is done if a Snakemake version no longer has it.
     """
-    scheduler = getattr(workflow, "scheduler", None)
-    if workflow.local_exec and hasattr(scheduler, "job_rate_limiter"):
-        scheduler.job_rate_limiter = None
+    limiter = getattr(getattr(workflow, "scheduler", None), "job_rate_limiter", None)
+    default = (getattr(limiter, "max_jobs", None), getattr(limiter, "timespan", None))
+    if workflow.local_exec and default == SNAKEMAKE_DEFAULT_RATE_LIMIT:
+        workflow.scheduler.job_rate_limiter = None
 
 
 onstart:
