@@ -5,7 +5,9 @@ validation accuracy after every epoch, no early stopping) three ways in one
 process, one thread, and prints CPU seconds per model:
 
 - ``keras_fit``: ``model.fit`` with validation data, as geoctx trained before;
-- ``geoctx``: :func:`geoctx.training._fit`, what ``train_model`` runs;
+- ``geoctx``: :func:`geoctx.training._fit` in a new trainer, what
+  ``train_model`` runs the first time a process trains the architecture
+  (later runs reuse its traced graphs);
 - ``hand``: a bare ``tf.function`` over one epoch's batches, nothing else.
 
 Each is timed ``--repeats`` times from a freshly built model (tracing
@@ -43,7 +45,8 @@ def keras_fit(model, data, settings, *, seed):
 
 
 def geoctx_fit(model, data, settings, *, seed):
-    training._fit(model, data, settings, seed=seed)
+    trainer = training._Trainer.around(model, settings.batch_size)
+    training._fit(trainer, data, settings, seed=seed)
 
 
 def hand(model, data, settings, *, seed):

@@ -2,7 +2,9 @@
 
 from geoctx.jobserver import delegate
 
-delegate()  # in this run's job server, if there is one: imports done
+# in this run's job server, if there is one: imports done, and in a worker
+# kept across training jobs, which traces each architecture's graphs once
+delegate(pool=f"training/{snakemake.threads} threads")
 
 from geoctx.logs import log_to
 

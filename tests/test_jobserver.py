@@ -1,5 +1,6 @@
 """The job server runs a script exactly as ``python script.py`` would."""
 
+import contextlib
 import json
 import os
 import signal
@@ -28,8 +29,9 @@ sys.exit(int(sys.argv[1]))
 """
 
 
-@pytest.fixture(params=[0.5], ids=["default-poll"])
-def server(tmp_path, request):
+@contextlib.contextmanager
+def serving(tmp_path, **options):
+    """A server for the test's jobs (started as a run starts it); its socket."""
     path = str(tmp_path / "s.sock")
     saved = os.environ.get(jobserver.ENV_SOCKET)
     proc = jobserver.start(
@@ -38,15 +40,23 @@ def server(tmp_path, request):
         accounting=str(tmp_path / "jobs.jsonl"),
         env={"PYTHONPATH": SRC},
         preload=("json",),
-        poll_s=request.param,
+        **options,
     )
-    yield path
-    jobserver.stop(path)
-    proc.wait(timeout=20)
-    if saved is None:
-        os.environ.pop(jobserver.ENV_SOCKET, None)
-    else:
-        os.environ[jobserver.ENV_SOCKET] = saved
+    try:
+        yield path
+    finally:
+        jobserver.stop(path)
+        proc.wait(timeout=20)
+        if saved is None:
+            os.environ.pop(jobserver.ENV_SOCKET, None)
+        else:
+            os.environ[jobserver.ENV_SOCKET] = saved
+
+
+@pytest.fixture(params=[0.5], ids=["default-poll"])
+def server(tmp_path, request):
+    with serving(tmp_path, poll_s=request.param) as path:
+        yield path
 
 
 def run(tmp_path, *args, socket=None):
@@ -130,3 +140,104 @@ def test_a_cancelled_client_cancels_its_job(tmp_path, server):
         time.sleep(0.05)
     state = Path(f"/proc/{children[0]}/stat")
     assert not state.exists() or state.read_text().split()[2] == "Z"
+
+
+POOLED = """\
+import json, logging, os, sys
+from geoctx.jobserver import delegate; delegate(pool=sys.argv[1])
+json.jobs_here = getattr(json, "jobs_here", 0) + 1  # survives in a pool worker
+print("pid", os.getpid(), "jobs", json.jobs_here, "cwd", os.getcwd(), sys.argv[2:])
+print("handlers", len(logging.root.handlers), "path", sys.path.count("extra"))
+sys.path.append("extra")
+logging.basicConfig(filename="job.log", level=logging.INFO)
+logging.getLogger("job").info("job %s", sys.argv[2])
+if sys.argv[2] == "fail":
+    raise RuntimeError("job failed")
+if sys.argv[2] == "die":
+    os._exit(5)
+if sys.argv[2] == "sleep":
+    import time; open("started", "w").close(); time.sleep(60)
+sys.exit(int(sys.argv[2]))
+"""
+
+
+def run_pooled(tmp_path, socket, pool, arg):
+    script = tmp_path / "pooled.py"
+    script.write_text(POOLED)
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": SRC, jobserver.ENV_SOCKET: socket}
+    result = subprocess.run(
+        [sys.executable, str(script), pool, arg],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a worker that kept the client's streams would hang here
+    )
+    pid, jobs = (int(w) for w in result.stdout.split()[1:4:2])
+    return result, pid, jobs
+
+
+def test_a_pools_jobs_share_a_worker_and_keep_what_they_cached(tmp_path, server):
+    first, pid, jobs = run_pooled(tmp_path, server, "a", "0")
+    assert first.returncode == 0 and jobs == 1
+    assert first.stdout.splitlines()[1] == "handlers 0 path 0"
+    failed, same, jobs = run_pooled(tmp_path, server, "a", "fail")
+    assert (same, jobs) == (pid, 2)  # the same worker ran it
+    assert failed.returncode == 1 and "RuntimeError: job failed" in failed.stderr
+    # what the first job changed in the process was undone
+    assert failed.stdout.splitlines()[1] == "handlers 0 path 0"
+    third, same, jobs = run_pooled(tmp_path, server, "a", "3")
+    assert (third.returncode, same, jobs) == (3, pid, 3)  # a failed job kept it
+    other, elsewhere, jobs = run_pooled(tmp_path, server, "b", "0")
+    assert elsewhere != pid and jobs == 1  # another pool, another worker
+    log = (tmp_path / "work" / "job.log").read_text().splitlines()
+    assert log == [f"INFO:job:job {arg}" for arg in ("0", "fail", "3", "0")]
+    records = [
+        json.loads(line)
+        for line in (tmp_path / "jobs.jsonl").read_text().splitlines()[1:]
+    ]
+    assert [r["pool"] for r in records] == ["a", "a", "a", "b"]
+    for record in records:  # each job's own CPU, not the worker's so far
+        phases = sum(record[f"{p}_cpu_s"] for p in ("startup", "load", "compute"))
+        assert phases == pytest.approx(record["cpu_s"], abs=0.02)
+
+
+def test_a_worker_that_dies_in_a_job_is_replaced(tmp_path, server):
+    _, pid, _ = run_pooled(tmp_path, server, "a", "0")
+    died, same, _ = run_pooled(tmp_path, server, "a", "die")
+    assert died.returncode == 5 and same == pid
+    after, new, jobs = run_pooled(tmp_path, server, "a", "0")
+    assert after.returncode == 0 and new != pid and jobs == 1
+
+
+def test_a_worker_over_its_memory_bound_is_replaced(tmp_path):
+    with serving(tmp_path, worker_rss_mb=0.0) as path:
+        pids = {run_pooled(tmp_path, path, "a", "0")[1] for _ in range(3)}
+    assert len(pids) == 3  # every job left its worker above the bound
+
+
+def test_a_cancelled_client_cancels_its_pooled_job(tmp_path, server):
+    _, pid, _ = run_pooled(tmp_path, server, "a", "0")
+    script, work = tmp_path / "pooled.py", tmp_path / "work"
+    env = {**os.environ, "PYTHONPATH": SRC, jobserver.ENV_SOCKET: server}
+    client = subprocess.Popen(
+        [sys.executable, str(script), "a", "sleep"],
+        cwd=work,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not (work / "started").exists():
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    client.send_signal(signal.SIGTERM)
+    client.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while jobserver._alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    state = Path(f"/proc/{pid}/stat")
+    assert not state.exists() or state.read_text().split()[2] == "Z"
+    after, new, jobs = run_pooled(tmp_path, server, "a", "0")
+    assert after.returncode == 0 and new != pid and jobs == 1

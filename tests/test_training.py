@@ -1,6 +1,11 @@
 """Training: determinism, divergence handling, unit health, persisted tables."""
 
 import dataclasses
+import inspect
+import os
+import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -37,6 +42,73 @@ def test_same_seed_identical_weights_other_seed_different(data):
         np.testing.assert_array_equal(wa, wb)
     assert not np.array_equal(weights(a)[0], weights(c)[0])
     assert a.run["test_accuracy"] == b.run["test_accuracy"]
+
+
+FRESH_RUN = """
+import pickle, sys
+from geoctx import training
+data, spec, settings = pickle.load(open(sys.argv[1], "rb"))
+result = training.train_model(data, spec, settings)
+pickle.dump(training_outputs(result), open(sys.argv[2], "wb"))
+"""
+
+
+def training_outputs(result):
+    """What a run produces, without its timings."""
+    return {
+        "weights": result.model.get_weights(),
+        "init": result.init_model.get_weights(),
+        "optimizer": [v.numpy() for v in result.model.optimizer.variables],
+        "config": result.model.get_config(),
+        "run": {k: v for k, v in result.run.items() if k != "wall_time_s"},
+        "history": result.history.drop(columns="epoch_time_s"),
+        "units": result.units,
+        "representations": result.representations,
+    }
+
+
+def test_a_run_in_a_used_process_is_the_run_in_a_fresh_one(data, tmp_path):
+    # the second run borrows the first's traced trainer (same architecture,
+    # other initializer and seed): its every output must be what a fresh
+    # process computes, bit for bit, and its model its own
+    settings = dataclasses.replace(SETTINGS, epochs=5)
+    spec = dataclasses.replace(SPEC, initializer="glorot_uniform", seed=3)
+    before = training.train_model(data, SPEC, settings)
+    kept = [w.copy() for w in before.model.get_weights()]
+    used = training_outputs(training.train_model(data, spec, settings))
+    source = inspect.getsource(training_outputs) + FRESH_RUN
+    (tmp_path / "run.py").write_text(source)
+    pickle.dump((data, spec, settings), (tmp_path / "in.pkl").open("wb"))
+    subprocess.run(
+        [
+            sys.executable,
+            tmp_path / "run.py",
+            tmp_path / "in.pkl",
+            tmp_path / "out.pkl",
+        ],
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    fresh = pickle.load((tmp_path / "out.pkl").open("rb"))
+    for key in ("weights", "init", "optimizer"):
+        assert len(used[key]) == len(fresh[key])
+        for a, b in zip(used[key], fresh[key], strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert used["config"] == fresh["config"]
+    assert (
+        used["config"]["layers"][1]["config"]["kernel_initializer"]["class_name"]
+        == "GlorotUniform"
+    )
+    pd.testing.assert_frame_equal(
+        pd.DataFrame([used["run"]]), pd.DataFrame([fresh["run"]]), check_exact=True
+    )
+    pd.testing.assert_frame_equal(used["history"], fresh["history"], check_exact=True)
+    pd.testing.assert_frame_equal(used["units"], fresh["units"], check_exact=True)
+    assert used["representations"].keys() == fresh["representations"].keys()
+    for key, value in used["representations"].items():
+        np.testing.assert_array_equal(value, fresh["representations"][key])
+    for a, b in zip(before.model.get_weights(), kept, strict=True):
+        np.testing.assert_array_equal(a, b)  # the first run's model untouched
 
 
 def test_run_history_and_units_are_complete(data):

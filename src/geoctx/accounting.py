@@ -36,12 +36,13 @@ import sys
 import time
 import weakref
 
-__all__ = ["PHASES", "count_tracing", "job_started", "phase", "summary"]
+__all__ = ["PHASES", "count_tracing", "job_started", "phase", "restart", "summary"]
 
 #: Phases measured inside a job; ``compute`` is what remains.
 PHASES = ("startup", "load", "trace", "compile")
 
 _totals = dict.fromkeys(PHASES, 0.0)
+_origin = [0.0]  # the process CPU at which this job's process began
 _active: list[str] = []  # the phase being measured, if any (outermost only)
 _patched: list = []
 _logging_at_exit: list[bool] = []
@@ -73,6 +74,14 @@ class _FirstRuns:
         self.counted = counted
 
 
+def restart() -> None:
+    """Account from here on as if a new process began here: a job server
+    worker (:mod:`geoctx.jobserver`) calls this before each job it runs."""
+    _origin[0] = time.process_time()
+    _totals.update(dict.fromkeys(PHASES, 0.0))
+    _first_runs.clear()
+
+
 def job_started(*, log_at_exit: bool = True) -> None:
     """Record the CPU spent so far as start-up; reset the other phases.
 
@@ -81,7 +90,7 @@ def job_started(*, log_at_exit: bool = True) -> None:
     """
     _totals.update(dict.fromkeys(PHASES, 0.0))
     _first_runs.clear()
-    _totals["startup"] = time.process_time()
+    _totals["startup"] = time.process_time() - _origin[0]
     _count_imports()
     if log_at_exit and not _logging_at_exit:
         atexit.register(_log_summary)
@@ -198,9 +207,9 @@ def summary() -> dict[str, float]:
 
     Keys: ``startup_cpu_s``, ``load_cpu_s``, ``trace_cpu_s``,
     ``compile_cpu_s``, ``compute_cpu_s`` and ``cpu_s`` (the process's CPU,
-    start-up included).
+    start-up included, since it began or since :func:`restart`).
     """
-    total = time.process_time()
+    total = time.process_time() - _origin[0]
     out = {f"{name}_cpu_s": round(_totals[name], 3) for name in PHASES}
     measured = sum(_totals.values())
     out["compute_cpu_s"] = round(max(total - measured, 0.0), 3)

@@ -22,6 +22,18 @@ A script opts in with its first statement::
 is running for this run (``GEOCTX_JOBSERVER`` unset or its server gone);
 otherwise it hands the script to the server and exits with the job's status.
 
+A script whose jobs gain from what an earlier job left in its process
+names a *pool* (``delegate(pool=...)``): its jobs run one after another in
+long-lived worker processes forked from the server, one worker per job
+running at once, so a compiled graph a job traced (such as a training
+epoch, :mod:`geoctx.training`) serves the pool's later jobs of the same
+architecture. Such a script must not depend on the order its pool's jobs
+run in: the package's caches give the same results, bit for bit, as a
+fresh process (tests check). Between jobs a worker resets what a job
+changes in its process (directory, environment, streams, logging,
+``sys.path``, warnings, Keras's session); one whose resident memory
+exceeds ``worker_rss_mb`` after a job exits and is replaced.
+
 This module imports nothing heavy itself: it runs in every job's client.
 """
 
@@ -40,6 +52,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 __all__ = ["delegate", "serve", "start", "stop", "PRELOAD", "ENV_SOCKET"]
@@ -79,14 +92,20 @@ _ACCOUNTING: str | None = None
 _STARTED: dict[str, subprocess.Popen] = {}
 _LENGTH = struct.Struct("!I")
 _STATUS = struct.Struct("!i")
+_WORKER_STATUS = struct.Struct("!i?")  # a worker's job status, and whether it retires
 _READY_TIMEOUT_S = 300.0
+#: A worker whose resident memory exceeds this after a job is replaced.
+WORKER_RSS_MB = 1024.0
 
 
-def delegate(argv: list[str] | None = None) -> None:
+def delegate(argv: list[str] | None = None, *, pool: str | None = None) -> None:
     """Run this script in the run's job server if there is one, then exit.
 
     Returns (and the script goes on in this process) inside a server child,
-    or when no server serves this run.
+    or when no server serves this run. With ``pool``, the job runs in one
+    of the pool's long-lived workers (see the module's docstring): jobs
+    share a pool only if they need the same process settings, so its name
+    should say them (e.g. the thread count).
     """
     if os.environ.get(_ENV_CHILD) == "1":
         return
@@ -102,6 +121,7 @@ def delegate(argv: list[str] | None = None) -> None:
         "argv": argv,
         "cwd": os.getcwd(),
         "env": dict(os.environ),
+        "pool": pool,
     }
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
@@ -171,16 +191,21 @@ def serve(
     preload=PRELOAD,
     accounting: str | None = None,
     poll_s: float = 0.5,
+    worker_rss_mb: float = WORKER_RSS_MB,
 ) -> None:
-    """Import ``preload``, listen on ``path`` and fork a child per request.
+    """Import ``preload``, listen on ``path`` and run each request's job.
 
+    A job runs in a child forked for it, or, if its request names a pool,
+    in an idle worker of that pool (a new one if none is idle; one whose
+    resident memory exceeds ``worker_rss_mb`` after a job is retired).
     Runs until SIGTERM, or until ``watch_pid`` (the Snakemake process that
     started it) is gone and no job is running; it looks for that every
     ``poll_s`` seconds. A job's status goes to its client as soon as the job
-    exits (SIGCHLD wakes the server), not at the next look. Each job appends
-    one JSON line to ``accounting`` (if given) with its rule, wildcards, exit
-    status, wall and CPU seconds and peak RSS: Snakemake's ``benchmark:``
-    files measure the client process, not the forked job.
+    exits (SIGCHLD or the worker's answer wakes the server), not at the next
+    look. Each job appends one JSON line to ``accounting`` (if given) with
+    its rule, wildcards, pool, exit status, wall and CPU seconds and peak
+    RSS (a worker's peak so far): Snakemake's ``benchmark:`` files measure
+    the client process, not the job.
     """
     global _ACCOUNTING
     _ACCOUNTING = accounting
@@ -203,85 +228,301 @@ def serve(
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     # a signal (a job exiting, SIGTERM) writes to `wake`, which ends the wait
-    wake, wake_w = os.pipe()
-    for fd in (wake, wake_w):
+    wake = os.pipe()
+    for fd in wake:
         os.set_blocking(fd, False)
-    signal.set_wakeup_fd(wake_w)
+    signal.set_wakeup_fd(wake[1])
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    jobs: dict[int, socket.socket] = {}  # child pid -> its client's connection
+    server = _Server(listener, wake, worker_rss_mb)
     try:
         while not stopping:
-            waiting = [listener, wake, *jobs.values()]
-            readable, _, _ = select.select(waiting, [], [], poll_s)
+            readable, _, _ = select.select(server.waiting(), [], [], poll_s)
             for sock in readable:
-                if sock is listener:
-                    _accept(listener, jobs, (wake, wake_w))
-                elif sock is wake:
-                    with contextlib.suppress(BlockingIOError):
-                        while os.read(wake, 512):
-                            pass
-                else:  # a client went away before its job ended: cancel the job
-                    pid = next(p for p, c in jobs.items() if c is sock)
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-            _reap(jobs)
-            if watch_pid is not None and not jobs and not _alive(watch_pid):
+                server.handle(sock)
+            server.reap()
+            if watch_pid is not None and server.idle() and not _alive(watch_pid):
                 break
     finally:
-        for pid in jobs:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        server.kill_all()
         listener.close()
         signal.set_wakeup_fd(-1)
-        for fd in (wake, wake_w):
+        for fd in wake:
             os.close(fd)
         for leftover in (path, f"{path}.pid"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(leftover)
 
 
-def _accept(
-    listener: socket.socket, jobs: dict[int, socket.socket], wake: tuple[int, int]
-) -> None:
-    conn, _ = listener.accept()
-    msg, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
-    try:
-        (length,) = _LENGTH.unpack(msg[: _LENGTH.size])
-        payload = msg[_LENGTH.size :]
-        rest = (
-            _recv_exact(conn, length - len(payload)) if len(payload) < length else b""
-        )
-        if rest is None or len(fds) != 3:
-            raise ValueError("incomplete request")
-        request = json.loads(payload + rest)
-    except ValueError:
+class _Worker:
+    """A long-lived child that runs one pool's jobs one after another."""
+
+    def __init__(self, pid: int, pool: str, control: socket.socket):
+        self.pid, self.pool = pid, pool
+        self.control = control  # the server's end of the worker's socket pair
+        self.client: socket.socket | None = None  # the client of its job
+        self.retiring = False
+
+
+class _Server:
+    """The server's children: one-job children and pool workers."""
+
+    def __init__(self, listener, wake, worker_rss_mb: float):
+        self.listener, self.wake = listener, wake
+        self.worker_rss_mb = worker_rss_mb
+        self.jobs: dict[int, socket.socket] = {}  # child pid -> its client
+        self.workers: dict[int, _Worker] = {}
+
+    def _busy(self) -> list[_Worker]:
+        return [w for w in self.workers.values() if w.client is not None]
+
+    def waiting(self) -> list:
+        """What to wait on: new clients, signals, workers' answers, and
+        running jobs' clients (readable when a client goes away)."""
+        busy = self._busy()
+        return [
+            self.listener,
+            self.wake[0],
+            *self.jobs.values(),
+            *(w.control for w in busy),
+            *(w.client for w in busy),
+        ]
+
+    def idle(self) -> bool:
+        return not self.jobs and not self._busy()
+
+    def handle(self, sock) -> None:
+        if sock is self.listener:
+            self._accept()
+            return
+        if sock is self.wake[0]:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(sock, 512):
+                    pass
+            return
+        for worker in self._busy():
+            if sock is worker.control:
+                self._answered(worker)
+                return
+            if sock is worker.client:  # went away before its job ended
+                _kill(worker.pid)
+                return
+        pid = next((p for p, c in self.jobs.items() if c is sock), None)
+        if pid is not None:  # a client went away before its job ended
+            _kill(pid)
+
+    def _accept(self) -> None:
+        conn, _ = self.listener.accept()
+        msg, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+        try:
+            (length,) = _LENGTH.unpack(msg[: _LENGTH.size])
+            payload = msg[_LENGTH.size :]
+            rest = (
+                _recv_exact(conn, length - len(payload))
+                if len(payload) < length
+                else b""
+            )
+            if rest is None or len(fds) != 3:
+                raise ValueError("incomplete request")
+            request = json.loads(payload + rest)
+        except (ValueError, struct.error):
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+            return
+        if request.get("pool"):
+            self._dispatch(request, fds, conn)
+            return
+
+        def job() -> int:
+            _take_streams(fds)
+            return _run(request)
+
+        pid = self._fork(job, close=(conn,))
         for fd in fds:
             os.close(fd)
-        conn.close()
-        return
-    pid = os.fork()
-    if pid == 0:  # the job
-        code = 1
+        self.jobs[pid] = conn
+
+    def _dispatch(self, request: dict, fds: list[int], conn) -> None:
+        """Hand a pool's job to an idle worker of the pool, or to a new one."""
+        pool = request["pool"]
+        worker = next(
+            (
+                w
+                for w in self.workers.values()
+                if w.pool == pool and w.client is None and not w.retiring
+            ),
+            None,
+        ) or self._spawn(pool, inherited=(conn, *fds))
+        payload = json.dumps(request).encode()
         try:
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            for fd in wake:
-                os.close(fd)
-            for other in (conn, listener, *jobs.values()):
-                other.close()
-            for stream_fd, fd in zip((0, 1, 2), fds, strict=True):
-                os.dup2(fd, stream_fd)
-                os.close(fd)
-            code = _run(request)
+            socket.send_fds(worker.control, [_LENGTH.pack(len(payload))], fds)
+            worker.control.sendall(payload)
+        except OSError:  # the worker died while idle: its reaping tells the client
+            worker.retiring = True
         finally:
-            os._exit(code)
-    for fd in fds:
+            for fd in fds:
+                os.close(fd)
+        worker.client = conn
+
+    def _spawn(self, pool: str, *, inherited=()) -> _Worker:
+        """A new worker for ``pool``; it closes ``inherited`` (the request
+        being dispatched: its client and streams), which it gets again."""
+        mine, theirs = socket.socketpair()
+        pid = self._fork(
+            lambda: _work(theirs, self.worker_rss_mb), close=(mine, *inherited)
+        )
+        theirs.close()
+        self.workers[pid] = _Worker(pid, pool, mine)
+        return self.workers[pid]
+
+    def _fork(self, body, *, close=()) -> int:
+        """Fork a child that lets go of the server's state and of ``close``
+        (sockets and file descriptors), runs ``body`` and exits with the
+        status it returns. Returns the child's pid."""
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                self._forget()
+                for held in close:
+                    if isinstance(held, int):
+                        os.close(held)
+                    else:
+                        held.close()
+                code = body()
+            finally:
+                os._exit(code)
+        return pid
+
+    def _forget(self) -> None:
+        """In a new child: drop the server's signal handling and sockets."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in self.wake:
+            os.close(fd)
+        self.listener.close()
+        for conn in self.jobs.values():
+            conn.close()
+        for worker in self.workers.values():
+            for sock in (worker.control, worker.client):
+                if sock is not None:
+                    sock.close()
+
+    def _answered(self, worker: _Worker) -> None:
+        """Pass a worker's answer (its job's status) on to the job's client."""
+        data = _recv_exact(worker.control, _WORKER_STATUS.size)
+        if data is None:  # the worker died: its reaping tells the client
+            worker.retiring = True
+            return
+        code, retire = _WORKER_STATUS.unpack(data)
+        _send_status(worker.client, code)
+        worker.client, worker.retiring = None, worker.retiring or retire
+
+    def reap(self) -> None:
+        """Collect exited children; tell their clients how their jobs ended."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = os.waitstatus_to_exitcode(status)
+            if pid in self.jobs:
+                _send_status(self.jobs.pop(pid), code)
+            elif pid in self.workers:
+                worker = self.workers.pop(pid)
+                if worker.client is not None:  # answered just before exiting?
+                    worker.control.setblocking(False)
+                    with contextlib.suppress(OSError, struct.error):
+                        code, _ = _WORKER_STATUS.unpack(worker.control.recv(16))
+                    _send_status(worker.client, code)
+                worker.control.close()
+
+    def kill_all(self) -> None:
+        for pid in [*self.jobs, *self.workers]:
+            _kill(pid)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _send_status(conn: socket.socket, code: int) -> None:
+    with contextlib.suppress(OSError):
+        conn.sendall(_STATUS.pack(code))
+    conn.close()
+
+
+def _work(control: socket.socket, worker_rss_mb: float) -> int:
+    """A pool worker: run each job the server sends, answer its status.
+
+    Retires (returns) when the server closes the connection, or after a job
+    that left its resident memory above ``worker_rss_mb``.
+    """
+    devnull = os.open(os.devnull, os.O_RDWR)
+    done = 0
+    while True:
+        msg, fds, _, _ = socket.recv_fds(control, _LENGTH.size, 3)
+        header = msg + (_recv_exact(control, _LENGTH.size - len(msg)) or b"")
+        if len(header) < _LENGTH.size or len(fds) != 3:
+            return 0
+        payload = _recv_exact(control, _LENGTH.unpack(header)[0])
+        if payload is None:
+            return 0
+        code = _run_pooled(json.loads(payload), fds, devnull, fresh=done == 0)
+        done += 1
+        retire = _rss_mb() > worker_rss_mb
+        control.sendall(_WORKER_STATUS.pack(code, retire))
+        if retire:
+            return 0
+
+
+def _run_pooled(request: dict, fds: list[int], devnull: int, *, fresh: bool) -> int:
+    """Run one job in this worker, then undo what it changed in the process."""
+    import logging
+
+    path, filters = list(sys.path), list(warnings.filters)
+    _take_streams(fds)
+    try:
+        return _run(request, reset_keras=not fresh)
+    finally:
+        for handler in logging.root.handlers[:]:
+            logging.root.removeHandler(handler)
+            handler.close()
+        sys.path[:], warnings.filters[:] = path, filters
+        for fd in (0, 1, 2):  # let go of the client's streams
+            os.dup2(devnull, fd)
+
+
+def _take_streams(fds: list[int]) -> None:
+    """Make a client's stdin, stdout and stderr this process's 0, 1 and 2."""
+    for stream_fd, fd in zip((0, 1, 2), fds, strict=True):
+        os.dup2(fd, stream_fd)
         os.close(fd)
-    jobs[pid] = conn
 
 
-def _run(request: dict) -> int:
-    """Run one script as ``python script.py`` would; return its exit status."""
+def _rss_mb() -> float:
+    """This process's resident memory now, in MB."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _run(request: dict, *, reset_keras: bool = False) -> int:
+    """Run one script as ``python script.py`` would; return its exit status.
+
+    With ``reset_keras``, Keras's session is cleared first (its name counters
+    and global state as in a fresh process; a worker's earlier jobs left them).
+    """
+    from geoctx import accounting
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    started_cpu, started = usage.ru_utime + usage.ru_stime, time.monotonic()
+    accounting.restart()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.chdir(request["cwd"])
     os.environ.clear()
@@ -290,7 +531,8 @@ def _run(request: dict) -> int:
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the job's own streams
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-    started = time.monotonic()
+    if reset_keras and "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session(free_memory=False)
     namespace = {"__name__": "__main__", "__file__": request["script"]}
     try:
         source = Path(request["script"]).read_text()
@@ -305,11 +547,17 @@ def _run(request: dict) -> int:
         with contextlib.suppress(Exception):
             stream.flush()
     if _ACCOUNTING:
-        _account(namespace.get("snakemake"), int(code), time.monotonic() - started)
+        _account(
+            namespace.get("snakemake"),
+            int(code),
+            pool=request.get("pool"),
+            wall_s=time.monotonic() - started,
+            started_cpu=started_cpu,
+        )
     return int(code)
 
 
-def _account(job, code: int, wall_s: float) -> None:
+def _account(job, code: int, *, pool, wall_s: float, started_cpu: float) -> None:
     """Append this job's cost to the accounting file (one JSON line): its
     wall time, CPU and peak RSS, and its CPU by phase (:mod:`geoctx.accounting`).
     """
@@ -320,10 +568,11 @@ def _account(job, code: int, wall_s: float) -> None:
         "event": "job",
         "rule": getattr(job, "rule", None),
         "wildcards": dict(job.wildcards.items()) if job is not None else {},
+        "pool": pool,
         "exit": code,
         "wall_s": round(wall_s, 3),
         **accounting.summary(),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime - started_cpu, 3),
         "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
     }
     _append(record)
@@ -346,22 +595,6 @@ def account_workflow(accounting: str) -> None:
     )
 
 
-def _reap(jobs: dict[int, socket.socket]) -> None:
-    while jobs:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        conn = jobs.pop(pid, None)
-        if conn is None:
-            continue
-        with contextlib.suppress(OSError):
-            conn.sendall(_STATUS.pack(os.waitstatus_to_exitcode(status)))
-        conn.close()
-
-
 def start(
     path: str,
     *,
@@ -370,12 +603,14 @@ def start(
     env: dict | None = None,
     preload=PRELOAD,
     poll_s: float = 0.5,
+    worker_rss_mb: float = WORKER_RSS_MB,
 ) -> subprocess.Popen:
     """Start a server for this process's run in the background.
 
     Jobs find it through :data:`ENV_SOCKET`, which this sets in the current
     environment (jobs inherit it). The server logs to ``log`` and appends each
-    job's cost to ``accounting`` (see :func:`serve`, also for ``poll_s``).
+    job's cost to ``accounting`` (see :func:`serve`, also for ``poll_s`` and
+    ``worker_rss_mb``).
     """
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
@@ -388,6 +623,7 @@ def start(
                 f"--watch={os.getpid()}",
                 f"--preload={','.join(preload)}",
                 f"--poll-seconds={poll_s}",
+                f"--worker-rss-mb={worker_rss_mb}",
                 *([f"--accounting={Path(accounting).resolve()}"] if accounting else []),
             ],
             stdin=subprocess.DEVNULL,
@@ -436,6 +672,12 @@ def main(argv=None) -> None:
         default=0.5,
         help="how often to check that the watched process is alive",
     )
+    parser.add_argument(
+        "--worker-rss-mb",
+        type=float,
+        default=WORKER_RSS_MB,
+        help="replace a pool worker whose resident memory exceeds this after a job",
+    )
     args = parser.parse_args(argv)
     serve(
         args.socket,
@@ -443,6 +685,7 @@ def main(argv=None) -> None:
         preload=args.preload.split(","),
         accounting=args.accounting,
         poll_s=args.poll_seconds,
+        worker_rss_mb=args.worker_rss_mb,
     )
 
 

@@ -280,6 +280,75 @@ def _snapshot(model):
     return copy
 
 
+@dataclass
+class _Trainer:
+    """One architecture's compiled model and traced training epoch.
+
+    Built once per process (:func:`_trainer`) and lent to every run of that
+    architecture: :meth:`start` gives it the run's initial weights and a
+    fresh optimizer, :meth:`finish` hands the trained weights and optimizer
+    state back to the run's own model. Its graphs are the same for every
+    run, so a run computes what it would with its own graphs, bit for bit,
+    without tracing them again.
+    """
+
+    model: object
+    outputs_model: object
+    epoch: object
+    optimizer_start: list
+
+    @classmethod
+    def around(cls, model, batch_size: int) -> _Trainer:
+        """A trainer of the compiled ``model``; its graphs trace on first use."""
+        from geoctx.models import layer_outputs_model
+
+        epoch = _epoch_function(model, batch_size)  # builds the optimizer
+        start = [variable.numpy() for variable in model.optimizer.variables]
+        return cls(model, layer_outputs_model(model), epoch, start)
+
+    def start(self, model) -> None:
+        self.model.set_weights(model.get_weights())
+        for variable, value in zip(
+            self.model.optimizer.variables, self.optimizer_start, strict=True
+        ):
+            variable.assign(value)
+
+    def finish(self, model) -> None:
+        model.set_weights(self.model.get_weights())
+        model.optimizer.build(model.trainable_variables)
+        for mine, theirs in zip(
+            model.optimizer.variables, self.model.optimizer.variables, strict=True
+        ):
+            mine.assign(theirs)
+
+
+# architecture and optimizer -> _Trainer, for this process
+_TRAINERS: dict[tuple, _Trainer] = {}
+
+
+def _trainer(spec, settings, n_features: int, n_classes: int) -> _Trainer:
+    """This process's :class:`_Trainer` for the architecture of ``spec``.
+
+    Keyed by what its graphs depend on: the input and output sizes, the
+    activation, width and depth, the optimizer, learning rate and batch
+    size. Not by the initializer or seed, which only set initial weights.
+    """
+    key = (
+        n_features,
+        n_classes,
+        spec.activation,
+        spec.width,
+        spec.depth,
+        settings.optimizer,
+        settings.learning_rate,
+        settings.batch_size,
+    )
+    if key not in _TRAINERS:
+        model = _build(spec, settings, n_features, n_classes)
+        _TRAINERS[key] = _Trainer.around(model, settings.batch_size)
+    return _TRAINERS[key]
+
+
 def _measure_stage(stage, model, outputs_model, probe, batch, *, activation):
     """Representations of the probe points and unit-health rows at one stage.
 
@@ -302,22 +371,20 @@ def _measure_stage(stage, model, outputs_model, probe, batch, *, activation):
     return reps, [(stage, *row) for row in health]
 
 
-def _epoch_function(model, data, batch_size: int):
+def _epoch_function(model, batch_size: int):
     """One compiled training epoch over the batches of a given order.
 
-    The returned function takes a permutation of the training points and
-    returns the epoch's sample-weighted mean training loss and accuracy and
-    the validation loss and accuracy after it. The whole epoch is one
-    ``tf.function`` call (a graph loop over the batches), so a small model
-    pays Python and Keras dispatch once per epoch, not once per batch; the
-    steps are the model's own loss and optimizer (``model.compile``).
+    The returned function takes the training and validation arrays and a
+    permutation of the training points, and returns the epoch's
+    sample-weighted mean training loss and accuracy and the validation loss
+    and accuracy after it. The whole epoch is one ``tf.function`` call (a
+    graph loop over the batches), so a small model pays Python and Keras
+    dispatch once per epoch, not once per batch; the steps are the model's
+    own loss and optimizer (``model.compile``). The data are arguments, not
+    captured, so one trace serves every dataset of the same shapes.
     """
     import tensorflow as tf
 
-    x, y = tf.constant(data["X_train"]), tf.constant(data["y_train"])
-    x_val, y_val = tf.constant(data["X_val"]), tf.constant(data["y_val"])
-    n = int(x.shape[0])
-    n_batches = -(-n // batch_size)
     loss_fn, optimizer = model.loss, model.optimizer
     variables = model.trainable_variables
     optimizer.build(variables)
@@ -327,7 +394,9 @@ def _epoch_function(model, data, batch_size: int):
         return tf.reduce_sum(tf.cast(hits, tf.float32))
 
     @tf.function
-    def epoch(order):
+    def epoch(x, y, x_val, y_val, order):
+        n = int(x.shape[0])
+        n_batches = -(-n // batch_size)
         xs, ys = tf.gather(x, order), tf.gather(y, order)
         loss_sum, hits = tf.constant(0.0), tf.constant(0.0)
         for i in tf.range(n_batches):
@@ -377,7 +446,7 @@ class _EarlyStopping:
             model.set_weights(self.best_weights)
 
 
-def _fit(model, data, settings: TrainSettings, *, seed: int):
+def _fit(trainer: _Trainer, data, settings: TrainSettings, *, seed: int):
     """Train with per-epoch logging and early stopping; history and wall time.
 
     Batches are drawn in a fresh order every epoch from a generator seeded
@@ -397,14 +466,17 @@ def _fit(model, data, settings: TrainSettings, *, seed: int):
             min_delta=stopping.get("min_delta", 0.0),
             restore_best=stopping.get("restore_best", False),
         )
-    epoch_fn = _epoch_function(model, data, settings.batch_size)
+    model = trainer.model
+    arrays = [
+        tf.constant(data[key]) for key in ("X_train", "y_train", "X_val", "y_val")
+    ]
     rng = np.random.default_rng(seed)
     n = len(data["y_train"])
     rows = []
     t0 = time.perf_counter()
     for epoch in range(settings.epochs):
         start = time.perf_counter()
-        values = epoch_fn(tf.constant(rng.permutation(n)))
+        values = trainer.epoch(*arrays, tf.constant(rng.permutation(n)))
         names = ("loss", "accuracy", "val_loss", "val_accuracy")
         logs = dict(zip(names, map(float, values), strict=True))
         logs["epoch_time_s"] = time.perf_counter() - start
@@ -543,7 +615,6 @@ def train_model(
     training, on the probe points and the first training batch.
     """
     configure_backend(threads=threads, seed=spec.seed)
-    from geoctx.models import layer_outputs_model
 
     x_train, y_train = data["X_train"], data["y_train"]
     probe = data["X_test"][data["probe_index"]]
@@ -552,11 +623,12 @@ def train_model(
 
     model = _build(spec, settings, x_train.shape[1], n_classes)
     init_model = _snapshot(model)
-    # shares the model's layers: one traced forward pass serves every measurement
-    outputs_model = layer_outputs_model(model)
+    # trains in this architecture's trainer, traced once per process
+    trainer = _trainer(spec, settings, x_train.shape[1], n_classes)
+    trainer.start(model)
     measure = {
-        "model": model,
-        "outputs_model": outputs_model,
+        "model": trainer.model,
+        "outputs_model": trainer.outputs_model,
         "probe": probe,
         "batch": batch,
         "activation": spec.activation,
@@ -568,15 +640,16 @@ def train_model(
         model.count_params(),
         resolve_initializer(spec.initializer, spec.activation),
     )
-    history, wall_time = _fit(model, data, settings, seed=spec.seed)
+    history, wall_time = _fit(trainer, data, settings, seed=spec.seed)
     diverged = not _finite(history["loss"].fillna(math.inf))
-    scores = _evaluate(outputs_model, data, diverged=diverged)
+    scores = _evaluate(trainer.outputs_model, data, diverged=diverged)
     diverged = diverged or not _finite([s[0] for s in scores.values()])
     if diverged:
         log.warning("loss became non-finite: run recorded as diverged")
     trained_reps, trained_rows = _measure_stage("trained", **measure)
     reps.update(trained_reps)
     unit_rows += trained_rows
+    trainer.finish(model)
 
     run = _run_record(
         spec,
