@@ -80,21 +80,32 @@ def test_jacobian_table_of_two_stages_is_each_stage_alone():
     from geoctx.models import build_mlp
     from geoctx.training import layer_representations
 
-    models = {}
-    for stage, seed in (("init", 1), ("trained", 2)):
-        keras.utils.set_random_seed(seed)
-        models[stage] = build_mlp(2, 3, activation="tanh", width=8, depth=2)
+    def pair(seeds):
+        models = {}
+        for stage, seed in zip(("init", "trained"), seeds, strict=True):
+            keras.utils.set_random_seed(seed)
+            models[stage] = build_mlp(2, 3, activation="tanh", width=8, depth=2)
+        return models
+
+    def alone(models):
+        return pd.concat(
+            [jacobian_table({s: m}, X, settings) for s, m in models.items()],
+            ignore_index=True,
+        )
+
+    models = pair((1, 2))
     X = np.random.default_rng(0).normal(size=(60, 2)).astype("float32")
     settings = GeometrySettings(jacobian_points=12, curve_points=16)
     both = jacobian_table(models, X, settings)
-    alone = pd.concat(
-        [jacobian_table({s: m}, X, settings) for s, m in models.items()],
-        ignore_index=True,
-    )
-    pd.testing.assert_frame_equal(both, alone, check_exact=True)
+    pd.testing.assert_frame_equal(both, alone(models), check_exact=True)
     assert not np.array_equal(
         both.value[both.stage == "init"], both.value[both.stage == "trained"]
     )
+    # a later pair of the architecture runs on the runner the first one left
+    later = pair((3, 4))
+    again = jacobian_table(later, X, settings)
+    pd.testing.assert_frame_equal(again, alone(later), check_exact=True)
+    assert not np.array_equal(again.value, both.value)
     # the curves are mapped as layer_representations maps them
     outputs = layer_outputs_model(models["trained"])
     for found, expected in zip(

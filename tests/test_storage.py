@@ -83,6 +83,39 @@ def test_model_cache_loads_an_unchanged_file_once(tmp_path):
     assert storage.load_model(path) is not storage.load_model(path)
 
 
+def test_a_later_block_lends_a_kept_model_with_the_new_files_weights(tmp_path):
+    import keras
+
+    from geoctx import autodiff
+
+    def save(name, seed, units=3):
+        keras.utils.set_random_seed(seed)
+        # named as the study's models are (an automatic name is in the config)
+        dense = keras.layers.Dense(units, activation="tanh", name="hidden")
+        model = keras.Sequential([keras.Input((2,), name="x"), dense], name="mlp")
+        storage.save_model(model, tmp_path / name)
+        return tmp_path / name
+
+    a, b, wider = save("a.keras", 0), save("b.keras", 1), save("c.keras", 2, units=4)
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    with storage.model_cache():
+        first, second = storage.load_model(a), storage.load_model(b)
+        assert second is not first  # both lent to the block at once
+        autodiff.predict(first, x)  # its compiled forward pass, with a's weights
+    with storage.model_cache():
+        again = storage.load_model(b)
+        assert again is first  # kept, now with b's weights
+        fresh = keras.saving.load_model(b)
+        for found, expected in zip(
+            again.get_weights(), fresh.get_weights(), strict=True
+        ):
+            np.testing.assert_array_equal(found, expected)
+        np.testing.assert_array_equal(
+            autodiff.predict(again, x), autodiff.predict(fresh, x)
+        )
+        assert storage.load_model(wider) not in (first, second)  # other config
+
+
 def test_atomic_path_leaves_the_target_untouched_on_error(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("old")

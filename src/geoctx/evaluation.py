@@ -18,8 +18,12 @@ whether the parts before it were computed or kept.
 Within a cell, each model file is loaded once (:func:`geoctx.storage.model_cache`):
 a model is read for its Jacobians, its attacks and as a transfer source of
 the others, and the examples crafted on a source are computed once for
-every model they attack (:func:`geoctx.robustness.transfer_sweep`). Neither
-changes a number: the tables are those of separate loads.
+every model they attack (:func:`geoctx.robustness.transfer_sweep`). A
+process that evaluates several cells (a job server worker) loads a later
+cell's models into the model objects of an earlier cell of the same
+architecture, so their compiled functions are traced once. None of this
+changes a number: the tables are those of separate loads in fresh
+processes.
 """
 
 from __future__ import annotations

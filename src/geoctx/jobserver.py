@@ -440,8 +440,13 @@ class _Server:
                 worker.control.close()
 
     def kill_all(self) -> None:
+        """Kill every child and wait for it, so that its CPU counts in this
+        process's children's (as Snakemake's ``benchmark:`` and the
+        benchmarks read it)."""
         for pid in [*self.jobs, *self.workers]:
             _kill(pid)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 def _kill(pid: int) -> None:

@@ -13,7 +13,9 @@
   modification time).
 - :func:`model_cache` lets a job that reads one model several times (an
   evaluation reads each model of its cell as itself and as a transfer
-  source) load it once.
+  source) load it once, and a process that evaluates many models (a job
+  server worker, a loop over the study) reuse a model object of the same
+  architecture, with its compiled functions, for the next file.
 
 Keras is imported only by the model functions.
 """
@@ -129,6 +131,9 @@ def save_model(model, path: str | os.PathLike) -> None:
 # Models loaded inside a ``model_cache()`` block, by (resolved path, size,
 # modification time); None outside one.
 _models: dict | None = None
+# Every model object a block loaded, by its file's architecture (the model
+# config): a later block lends them again with another file's weights.
+_kept: dict[str, list] = {}
 
 
 @contextlib.contextmanager
@@ -141,6 +146,12 @@ def model_cache() -> Iterator[None]:
     use: a caller that changes a cached model's weights changes them for
     every later load in the block. Blocks do not nest; the cache is dropped
     when the block ends.
+
+    The models are lent to the block: a later block may load another file
+    of the same architecture (the same model config) into one of them,
+    which keeps its compiled functions, so a process evaluating many models
+    traces each architecture's graphs once. Use a model only inside the
+    block that loaded it.
 
     Examples
     --------
@@ -178,12 +189,51 @@ def load_model(path: str | os.PathLike):
         return _models[key]
     try:
         with phase("load"):
-            model = keras.saving.load_model(path, compile=False, safe_mode=True)
+            if _models is None:
+                return keras.saving.load_model(path, compile=False, safe_mode=True)
+            architecture = _architecture(path)
+            model = _borrow(architecture, path)
+            if model is None:
+                model = keras.saving.load_model(path, compile=False, safe_mode=True)
+                _kept.setdefault(architecture, []).append(model)
     except Exception as err:  # Keras raises many types for a bad archive
         raise UnreadableFileError(path, _reason(err)) from err
-    if _models is not None:
-        _models[key] = model
+    _models[key] = model
     return model
+
+
+def _architecture(path) -> str:
+    """A ``.keras`` file's model config, as canonical JSON: without its
+    weights, and without the ids Keras writes for objects shared between
+    layers (the address of the object when it was saved)."""
+    import zipfile
+
+    def canonical(value):
+        if isinstance(value, dict):
+            return {
+                key: canonical(item)
+                for key, item in value.items()
+                if key != "shared_object_id"
+            }
+        if isinstance(value, list):
+            return [canonical(item) for item in value]
+        return value
+
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    keys = ("module", "class_name", "config", "build_config")
+    return json.dumps(canonical({key: config.get(key) for key in keys}), sort_keys=True)
+
+
+def _borrow(architecture: str, path):
+    """A kept model of ``architecture`` that this block has not lent yet,
+    with the weights of ``path``; None if there is none."""
+    lent = {id(model) for model in _models.values()}
+    for model in _kept.get(architecture, []):
+        if id(model) not in lent:
+            model.load_weights(path)
+            return model
+    return None
 
 
 def save_figure(fig, path: str | os.PathLike, **kwargs) -> None:

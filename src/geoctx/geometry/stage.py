@@ -144,8 +144,7 @@ def jacobian_table(
 
     s = settings
     points = X[probe_subset(len(X), s.jacobian_points, seed=s.seed)]
-    runner = _shared_runner(models.values())
-    outputs = layer_outputs_model(runner) if runner is not None else None
+    runner, outputs = _shared_runner(models.values())
     rows = []
     for stage, model in models.items():
         if runner is not None:
@@ -196,23 +195,35 @@ def jacobian_table(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+# architecture -> (runner, its layer-outputs model), kept for their graphs
+_RUNNERS: dict = {}
+
+
 def _shared_runner(models):
-    """One clone to evaluate every model on, if they share one architecture.
+    """One model to evaluate every model on, if they share one architecture,
+    and its layer-outputs model; ``(None, None)`` if the models differ.
 
     Evaluating each stage on the same model object (its weights set per
     stage) traces its forward pass and its Jacobians once instead of once
     per model: the traced graphs read the weights when run, so the values
-    are those of each model's own graph. None if the models differ.
+    are those of each model's own graph. The runner is a clone kept per
+    architecture, so a process evaluating many models traces them once.
     """
     import keras
 
+    from geoctx.models import layer_outputs_model
+
     models = list(models)
     if len(models) < 2:
-        return None
+        return None, None
     first = _architecture(models[0])
     if any(_architecture(model) != first for model in models[1:]):
-        return None
-    return keras.models.clone_model(models[0])
+        return None, None
+    key = repr(first)
+    if key not in _RUNNERS:
+        runner = keras.models.clone_model(models[0])
+        _RUNNERS[key] = (runner, layer_outputs_model(runner))
+    return _RUNNERS[key]
 
 
 def _architecture(model):

@@ -687,8 +687,11 @@ def transfer_sweep(
     }
 
 
-# source model -> {crafting key: (sweep, generator state after it)}
+# source model -> {crafting key: (sweep, generator state after it)}, the
+# latest _CRAFTED_PER_SOURCE per source (a model object can outlive its
+# cell's evaluation: geoctx.storage.model_cache)
 _CRAFTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CRAFTED_PER_SOURCE = 16
 
 
 def _crafted(source_model, x, y, *, attack, epsilons, rng=0, **options):
@@ -724,6 +727,8 @@ def _crafted(source_model, x, y, *, attack, epsilons, rng=0, **options):
             **options,
         )
         memo[key] = (sweep, generator.bit_generator.state)
+        while len(memo) > _CRAFTED_PER_SOURCE:
+            del memo[next(iter(memo))]
     sweep, state = memo[key]
     generator.bit_generator.state = state
     return sweep
