@@ -203,9 +203,10 @@ def serve(
     ``poll_s`` seconds. A job's status goes to its client as soon as the job
     exits (SIGCHLD or the worker's answer wakes the server), not at the next
     look. Each job appends one JSON line to ``accounting`` (if given) with
-    its rule, wildcards, pool, exit status, wall and CPU seconds and peak
-    RSS (a worker's peak so far): Snakemake's ``benchmark:`` files measure
-    the client process, not the job.
+    its rule, wildcards, pool, exit status, wall and CPU seconds, peak RSS
+    (a worker's peak so far) and RSS at its end, and the pid of the process
+    that ran it: Snakemake's ``benchmark:`` files measure the client
+    process, not the job.
     """
     global _ACCOUNTING
     _ACCOUNTING = accounting
@@ -478,6 +479,7 @@ def _work(control: socket.socket, worker_rss_mb: float) -> int:
             return 0
         code = _run_pooled(json.loads(payload), fds, devnull, fresh=done == 0)
         done += 1
+        _release_free_memory()
         retire = _rss_mb() > worker_rss_mb
         control.sendall(_WORKER_STATUS.pack(code, retire))
         if retire:
@@ -506,6 +508,19 @@ def _take_streams(fds: list[int]) -> None:
     for stream_fd, fd in zip((0, 1, 2), fds, strict=True):
         os.dup2(fd, stream_fd)
         os.close(fd)
+
+
+def _release_free_memory() -> None:
+    """Return the C heap's free memory to the system (glibc ``malloc_trim``).
+
+    A job's large arrays are freed when it ends, but the C allocator keeps
+    most of the pages, so a worker's resident memory would read as its
+    largest job's and retire it early. Does nothing without glibc.
+    """
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)  # the process's own symbols, libc's
 
 
 def _rss_mb() -> float:
@@ -579,6 +594,8 @@ def _account(job, code: int, *, pool, wall_s: float, started_cpu: float) -> None
         **accounting.summary(),
         "cpu_s": round(usage.ru_utime + usage.ru_stime - started_cpu, 3),
         "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "rss_mb": round(_rss_mb(), 1),
+        "pid": os.getpid(),
     }
     _append(record)
 
