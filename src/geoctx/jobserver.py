@@ -40,6 +40,7 @@ This module imports nothing heavy itself: it runs in every job's client.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -214,6 +215,9 @@ def serve(
     for name in preload:
         importlib.import_module(name)
     imports_s = time.process_time() - started
+    # the imports' objects live as long as the server: a garbage collection
+    # in a child (a worker's after each job) need not scan them
+    gc.freeze()
     print(
         f"imported {len(preload)} modules in {imports_s:.2f} s of CPU; serving",
         flush=True,
@@ -511,14 +515,20 @@ def _take_streams(fds: list[int]) -> None:
 
 
 def _release_free_memory() -> None:
-    """Return the C heap's free memory to the system (glibc ``malloc_trim``).
+    """Free a finished job's objects and return the heap's free memory to
+    the system.
 
-    A job's large arrays are freed when it ends, but the C allocator keeps
-    most of the pages, so a worker's resident memory would read as its
-    largest job's and retire it early. Does nothing without glibc.
+    A job's models and graphs are reference cycles, which Python's
+    collector rarely reaches in a long-lived process: collected here (the
+    server froze its imports' objects, so this scans only the worker's
+    own). The C allocator keeps freed pages, so a worker's resident memory
+    would read as its largest job's: glibc's ``malloc_trim`` returns them
+    (nothing without glibc). Either way the worker would grow by every job
+    and retire early, losing its traced graphs.
     """
     import ctypes
 
+    gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)  # the process's own symbols, libc's
 
