@@ -3,9 +3,9 @@
 from geoctx.jobserver import delegate
 
 # in this run's job server, if there is one: imports done, and in a worker
-# kept across training and evaluation jobs, which traces each architecture's
-# graphs once (geoctx.training, geoctx.storage.model_cache)
-delegate(pool=f"keras/{snakemake.threads} threads")
+# kept across evaluation jobs, which traces each architecture's graphs once
+# (geoctx.storage.model_cache)
+delegate(pool=f"evaluation/{snakemake.threads} threads")
 
 from geoctx.logs import log_to
 

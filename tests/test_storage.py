@@ -88,15 +88,18 @@ def test_a_later_block_lends_a_kept_model_with_the_new_files_weights(tmp_path):
 
     from geoctx import autodiff
 
-    def save(name, seed, units=3):
+    def save(name, seed, units=3, initializer="glorot_uniform"):
         keras.utils.set_random_seed(seed)
         # named as the study's models are (an automatic name is in the config)
-        dense = keras.layers.Dense(units, activation="tanh", name="hidden")
+        dense = keras.layers.Dense(
+            units, activation="tanh", kernel_initializer=initializer, name="hidden"
+        )
         model = keras.Sequential([keras.Input((2,), name="x"), dense], name="mlp")
         storage.save_model(model, tmp_path / name)
         return tmp_path / name
 
-    a, b, wider = save("a.keras", 0), save("b.keras", 1), save("c.keras", 2, units=4)
+    a, wider = save("a.keras", 0), save("c.keras", 2, units=4)
+    b = save("b.keras", 1, initializer="he_normal")  # only initial weights differ
     x = np.random.default_rng(0).normal(size=(5, 2))
     with storage.model_cache():
         first, second = storage.load_model(a), storage.load_model(b)
@@ -104,8 +107,13 @@ def test_a_later_block_lends_a_kept_model_with_the_new_files_weights(tmp_path):
         autodiff.predict(first, x)  # its compiled forward pass, with a's weights
     with storage.model_cache():
         again = storage.load_model(b)
-        assert again is first  # kept, now with b's weights
+        assert again is first  # kept, now with b's weights and config
         fresh = keras.saving.load_model(b)
+        assert again.get_config() == fresh.get_config()
+        assert (
+            again.get_layer("hidden").get_config()["kernel_initializer"]["class_name"]
+            == "HeNormal"
+        )
         for found, expected in zip(
             again.get_weights(), fresh.get_weights(), strict=True
         ):

@@ -96,7 +96,7 @@ _STATUS = struct.Struct("!i")
 _WORKER_STATUS = struct.Struct("!i?")  # a worker's job status, and whether it retires
 _READY_TIMEOUT_S = 300.0
 #: A worker whose resident memory exceeds this after a job is replaced.
-WORKER_RSS_MB = 1024.0
+WORKER_RSS_MB = 1536.0
 
 
 def delegate(argv: list[str] | None = None, *, pool: str | None = None) -> None:

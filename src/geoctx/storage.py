@@ -148,10 +148,11 @@ def model_cache() -> Iterator[None]:
     when the block ends.
 
     The models are lent to the block: a later block may load another file
-    of the same architecture (the same model config) into one of them,
-    which keeps its compiled functions, so a process evaluating many models
-    traces each architecture's graphs once. Use a model only inside the
-    block that loaded it.
+    of the same architecture (the same model config but for the
+    initializers, which are set to the file's) into one of them, which
+    keeps its compiled functions, so a process evaluating many models traces
+    each architecture's graphs once. The lent model's weights and config
+    are the file's. Use a model only inside the block that loaded it.
 
     Examples
     --------
@@ -191,8 +192,9 @@ def load_model(path: str | os.PathLike):
         with phase("load"):
             if _models is None:
                 return keras.saving.load_model(path, compile=False, safe_mode=True)
-            architecture = _architecture(path)
-            model = _borrow(architecture, path)
+            config = _config(path)
+            architecture = _architecture(config)
+            model = _borrow(architecture, config, path)
             if model is None:
                 model = keras.saving.load_model(path, compile=False, safe_mode=True)
                 _kept.setdefault(architecture, []).append(model)
@@ -202,36 +204,66 @@ def load_model(path: str | os.PathLike):
     return model
 
 
-def _architecture(path) -> str:
-    """A ``.keras`` file's model config, as canonical JSON: without its
-    weights, and without the ids Keras writes for objects shared between
-    layers (the address of the object when it was saved)."""
-    import zipfile
+#: Layer settings that only draw a model's initial weights. A kept model is
+#: lent for a file that differs in them only, with the file's settings set.
+_INITIALIZERS = ("kernel_initializer", "bias_initializer")
+_CONFIG_KEYS = ("module", "class_name", "config", "build_config")
 
-    def canonical(value):
-        if isinstance(value, dict):
-            return {
-                key: canonical(item)
-                for key, item in value.items()
-                if key != "shared_object_id"
-            }
-        if isinstance(value, list):
-            return [canonical(item) for item in value]
-        return value
+
+def _config(path) -> dict:
+    """A ``.keras`` file's model config (as its ``config.json`` has it)."""
+    import zipfile
 
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
-    keys = ("module", "class_name", "config", "build_config")
-    return json.dumps(canonical({key: config.get(key) for key in keys}), sort_keys=True)
+    return {key: config.get(key) for key in _CONFIG_KEYS}
 
 
-def _borrow(architecture: str, path):
+def _canonical(value, drop: tuple[str, ...]):
+    """``value`` without the keys ``drop`` at any depth, and without the ids
+    Keras writes for objects shared between layers (an object's address
+    when it was saved)."""
+    drop = ("shared_object_id", *drop)
+    if isinstance(value, dict):
+        return {k: _canonical(v, drop) for k, v in value.items() if k not in drop}
+    if isinstance(value, list):
+        return [_canonical(item, drop) for item in value]
+    return value
+
+
+def _architecture(config: dict) -> str:
+    """What a model's compiled functions depend on: its config without the
+    initializers, as canonical JSON."""
+    return json.dumps(_canonical(config, _INITIALIZERS), sort_keys=True)
+
+
+def _borrow(architecture: str, config: dict, path):
     """A kept model of ``architecture`` that this block has not lent yet,
-    with the weights of ``path``; None if there is none."""
+    with the weights and the config of ``path``; None if there is none.
+
+    The initializers of ``config`` are set on the model's layers, and the
+    model is lent only if its config is then exactly ``config``.
+    """
+    import keras
+
     lent = {id(model) for model in _models.values()}
     for model in _kept.get(architecture, []):
-        if id(model) not in lent:
-            model.load_weights(path)
+        if id(model) in lent:
+            continue
+        model.load_weights(path)
+        for layer_config in config["config"].get("layers", []):
+            settings = layer_config.get("config", {})
+            try:
+                layer = model.get_layer(settings.get("name"))
+            except ValueError:  # the input
+                continue
+            for key in _INITIALIZERS:
+                if key in settings and hasattr(layer, key):
+                    initializer = keras.initializers.deserialize(settings[key])
+                    setattr(layer, key, initializer)
+        mine = json.loads(json.dumps(keras.saving.serialize_keras_object(model)))
+        mine = {key: mine.get(key) for key in _CONFIG_KEYS}
+        if _canonical(mine, ()) == _canonical(config, ()):
             return model
     return None
 
