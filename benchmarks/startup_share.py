@@ -10,6 +10,8 @@ process tree (``RUSAGE_CHILDREN``), and splits it with the run's accounting
   inside each job. Tracing is measured exactly; compiling is the first run
   of each new graph beyond its function's fastest later call (the whole
   first run when there is none), an upper bound;
+- workers between jobs: the job server's training and evaluation workers
+  outside their jobs (resetting the process, collecting garbage);
 - clients and other: the per-job client processes (a Python interpreter and
   Snakemake's script preamble each, which hand the job to the server) and
   whatever else ran outside the accounting: the rest of the total;
@@ -17,8 +19,9 @@ process tree (``RUSAGE_CHILDREN``), and splits it with the run's accounting
 - computing: the jobs' remaining CPU.
 
 The last line is the start-up share, (imports + job start-up + loading +
-tracing + compiling + clients) / total (target: under 0.15), then the same
-with the Snakemake process left out of the total.
+tracing + compiling + workers between jobs + clients) / total (target:
+under 0.15), then the same with the Snakemake process left out of the
+total.
 
     python benchmarks/startup_share.py [--config FILE] [--cores 2] [--keep DIR]
 """
@@ -53,9 +56,17 @@ def breakdown(accounting: Path, total_cpu: float) -> dict[str, float]:
         "job computing": jobs.compute_cpu_s.sum(),
         "snakemake process": records.loc[records.event == "workflow", "cpu_s"].sum(),
     }
+    workers = records[records.event == "worker"]
+    pooled = jobs[jobs.pid.isin(workers.pid)] if "pid" in jobs else jobs.iloc[:0]
+    out["workers between jobs"] = workers.cpu_s.sum() - pooled.cpu_s.sum()
     # phases are process_time, cpu_s is getrusage: the same clock, rounded
-    out["clients and other"] = total_cpu - out["server imports"] - jobs.cpu_s.sum()
-    out["clients and other"] -= out["snakemake process"]
+    out["clients and other"] = (
+        total_cpu
+        - out["server imports"]
+        - jobs.cpu_s.sum()
+        - out["workers between jobs"]
+        - out["snakemake process"]
+    )
     return out
 
 
@@ -65,6 +76,7 @@ STARTUP = (
     "job loading",
     "job tracing",
     "job compiling (upper bound)",
+    "workers between jobs",
     "clients and other",
 )
 

@@ -248,7 +248,7 @@ def serve(
             if watch_pid is not None and server.idle() and not _alive(watch_pid):
                 break
     finally:
-        server.kill_all()
+        server.stop_all()
         listener.close()
         signal.set_wakeup_fd(-1)
         for fd in wake:
@@ -444,14 +444,26 @@ class _Server:
                     _send_status(worker.client, code)
                 worker.control.close()
 
-    def kill_all(self) -> None:
-        """Kill every child and wait for it, so that its CPU counts in this
+    def stop_all(self, *, timeout: float = 10.0) -> None:
+        """Stop every child and wait for it, so that its CPU counts in this
         process's children's (as Snakemake's ``benchmark:`` and the
-        benchmarks read it)."""
+        benchmarks read it). Idle workers are asked to stop (they account
+        for themselves); running jobs, and workers that do not stop within
+        ``timeout``, are killed."""
+        for worker in self.workers.values():
+            if worker.client is None:
+                worker.control.close()
+        deadline = time.monotonic() + timeout
         for pid in [*self.jobs, *self.workers]:
-            _kill(pid)
+            if pid in self.jobs or self.workers[pid].client is not None:
+                _kill(pid)
             with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+                while os.waitpid(pid, os.WNOHANG)[0] != pid:
+                    if time.monotonic() > deadline:
+                        _kill(pid)
+                        os.waitpid(pid, 0)
+                        break
+                    time.sleep(0.01)
 
 
 def _kill(pid: int) -> None:
@@ -473,21 +485,33 @@ def _work(control: socket.socket, worker_rss_mb: float) -> int:
     """
     devnull = os.open(os.devnull, os.O_RDWR)
     done = 0
-    while True:
-        msg, fds, _, _ = socket.recv_fds(control, _LENGTH.size, 3)
-        header = msg + (_recv_exact(control, _LENGTH.size - len(msg)) or b"")
-        if len(header) < _LENGTH.size or len(fds) != 3:
-            return 0
-        payload = _recv_exact(control, _LENGTH.unpack(header)[0])
-        if payload is None:
-            return 0
-        code = _run_pooled(json.loads(payload), fds, devnull, fresh=done == 0)
-        done += 1
-        _release_free_memory()
-        retire = _rss_mb() > worker_rss_mb
-        control.sendall(_WORKER_STATUS.pack(code, retire))
-        if retire:
-            return 0
+    try:
+        while True:
+            msg, fds, _, _ = socket.recv_fds(control, _LENGTH.size, 3)
+            header = msg + (_recv_exact(control, _LENGTH.size - len(msg)) or b"")
+            if len(header) < _LENGTH.size or len(fds) != 3:
+                return 0
+            payload = _recv_exact(control, _LENGTH.unpack(header)[0])
+            if payload is None:
+                return 0
+            code = _run_pooled(json.loads(payload), fds, devnull, fresh=done == 0)
+            done += 1
+            _release_free_memory()
+            retire = _rss_mb() > worker_rss_mb
+            control.sendall(_WORKER_STATUS.pack(code, retire))
+            if retire:
+                return 0
+    finally:  # the worker's whole CPU: its jobs' and what it did between them
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        _append(
+            {
+                "event": "worker",
+                "pid": os.getpid(),
+                "jobs": done,
+                "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            }
+        )
 
 
 def _run_pooled(request: dict, fds: list[int], devnull: int, *, fresh: bool) -> int:
