@@ -348,26 +348,36 @@ class _Server:
         self.jobs[pid] = conn
 
     def _dispatch(self, request: dict, fds: list[int], conn) -> None:
-        """Hand a pool's job to an idle worker of the pool, or to a new one."""
+        """Hand a pool's job to an idle worker of the pool, or to a new one.
+
+        A worker found dead (it died while idle) is left to :meth:`reap`
+        and the job goes to a new worker; if that fails too, the job fails.
+        """
         pool = request["pool"]
-        worker = next(
+        payload = json.dumps(request).encode()
+        idle = next(
             (
                 w
                 for w in self.workers.values()
                 if w.pool == pool and w.client is None and not w.retiring
             ),
             None,
-        ) or self._spawn(pool, inherited=(conn, *fds))
-        payload = json.dumps(request).encode()
+        )
         try:
-            socket.send_fds(worker.control, [_LENGTH.pack(len(payload))], fds)
-            worker.control.sendall(payload)
-        except OSError:  # the worker died while idle: its reaping tells the client
-            worker.retiring = True
+            for worker in (idle, None):
+                worker = worker or self._spawn(pool, inherited=(conn, *fds))
+                try:
+                    socket.send_fds(worker.control, [_LENGTH.pack(len(payload))], fds)
+                    worker.control.sendall(payload)
+                except OSError:
+                    worker.retiring = True
+                    continue
+                worker.client = conn
+                return
+            _send_status(conn, 1)
         finally:
             for fd in fds:
                 os.close(fd)
-        worker.client = conn
 
     def _spawn(self, pool: str, *, inherited=()) -> _Worker:
         """A new worker for ``pool``; it closes ``inherited`` (the request

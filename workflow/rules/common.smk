@@ -305,8 +305,9 @@ def workflow_commit():
 
 # A local run starts one job server that imports Keras, TensorFlow and the
 # package once and forks a child per job (geoctx.jobserver), instead of
-# paying the imports in every job. Training jobs run in workers it keeps
-# across jobs, so each architecture's graphs are traced once per worker.
+# paying the imports in every job. Training and evaluation jobs run in
+# workers it keeps across jobs, so each architecture's graphs are traced
+# once per worker.
 # Cluster jobs run as plain processes. GEOCTX_NO_JOBSERVER=1 turns it off;
 # results are the same either way.
 JOBSERVER_SOCKET = os.path.join(
