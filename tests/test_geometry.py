@@ -657,6 +657,30 @@ def test_linear_probe_separable_data():
     assert geo.linear_probe_accuracy(H, y) == 1.0
 
 
+@pytest.mark.parametrize("classes", [2, 3, 10])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_linear_probe_is_scikit_learns_cross_validated_pipeline(classes, seed):
+    # reference: cross_val_predict over make_pipeline(StandardScaler(),
+    # LogisticRegression()) on the same canonical order and folds; exact
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, size=120)
+    H = rng.normal(size=(120, 6)) + 0.8 * y[:, None] * rng.normal(size=6)
+    order = np.lexsort((*H.T[::-1], y))
+    predicted = cross_val_predict(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+        H[order],
+        y[order],
+        cv=StratifiedKFold(n_splits=5, shuffle=True, random_state=seed),
+    )
+    expected = float(np.mean(predicted == y[order]))
+    assert geo.linear_probe_accuracy(H, y, seed=seed) == expected
+
+
 def test_linear_probe_random_labels_near_chance():
     rng = np.random.default_rng(1)
     H = rng.normal(size=(400, 5))
