@@ -121,6 +121,40 @@ def test_all_metrics_equals_each_metric_alone(data):
         assert shared[name] == pytest.approx(metric(X, H, y, k=5), rel=1e-12), name
 
 
+def test_all_metrics_keeps_an_input_only_for_that_input_and_k():
+    # what depends on X alone is kept between calls: every call must still
+    # give each metric's own value exactly, whichever X and k came before
+    calls = [
+        (*_layer_data(0)[:2], 5),
+        (_layer_data(0)[0], _layer_data(1)[1], 5),
+        (*_layer_data(0)[:2], 7),
+        (*_independent_data(3)[:2], 5),
+        (*_layer_data(0)[:2], 5),
+    ]
+    y = np.repeat([0, 1], 30)
+    for X, H, k in calls:
+        shared = geo.all_metrics(X, H, y, k=k)
+        for name, metric in SINGLE.items():
+            assert shared[name] == metric(X, H, y, k=k), name
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_distance_spearman_is_scipys_spearmanr_exactly(seed):
+    # reference: scipy.stats.spearmanr of the pdist distances, ties included
+    # (points on an integer grid share many distances); exact
+    from scipy.spatial.distance import pdist
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 4, size=(40, 2)).astype(float)
+    H = np.c_[X, rng.normal(size=40)] if seed % 2 else rng.normal(size=(40, 5))
+    expected = spearmanr(pdist(X), pdist(H)).statistic
+    assert geo.distance_spearman(X, H) == expected
+    assert (
+        geo.all_metrics(X, H, np.arange(40) % 2, k=5)["distance_spearman"] == expected
+    )
+
+
 @pytest.mark.parametrize("data", DATASETS)
 @pytest.mark.parametrize("name", list(SINGLE))
 def test_metric_within_bounds(name, data):

@@ -46,6 +46,32 @@ def test_geometry_table_of_an_orthogonal_layer_and_a_collapsed_one(caplog):
     )  # collapsed: undefined, not a crash
 
 
+def test_geometry_table_measures_a_repeated_layer_once_with_the_same_rows(caplog):
+    # every stage starts from the same input: its rows are computed once,
+    # and each stage still gets them and its warnings
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    layers = {"1": np.tanh(X @ rng.normal(size=(3, 3))), "2": np.ones((60, 3))}
+    reps = {"init/layer_0": X, "trained/layer_0": X.copy()}
+    reps |= {
+        f"{stage}/layer_{i}": H
+        for stage in ("init", "trained")
+        for i, H in layers.items()
+    }
+    y = (X[:, 0] > 0).astype(int)
+    settings = GeometrySettings(probe_size=60, k=5, betti_max_points=30)
+    table = geometry_table(reps, y, settings).set_index(["stage", "layer", "metric"])
+    alone = {
+        stage: geometry_table(
+            {key: H for key, H in reps.items() if key.startswith(stage)}, y, settings
+        ).set_index(["stage", "layer", "metric"])
+        for stage in ("init", "trained")
+    }
+    pd.testing.assert_frame_equal(table, pd.concat(alone.values()))
+    for stage in ("init", "trained"):
+        assert f"{stage} layer 2: H is constant" in caplog.text
+
+
 def test_probe_subset_is_fixed_and_sorted():
     a = probe_subset(100, 30, seed=1)
     assert np.array_equal(a, probe_subset(100, 30, seed=1))

@@ -5,23 +5,32 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.spatial.distance import pdist
-from scipy.stats import spearmanr
+from scipy.stats import rankdata
 
 from geoctx.geometry._common import _check_inputs, _degenerate
 
 
-def _spearman_from_condensed(dx: np.ndarray, dh: np.ndarray) -> float:
+def _spearman_from_condensed(
+    dx: np.ndarray, dh: np.ndarray, rank_x: np.ndarray | None = None
+) -> float:
+    """:func:`scipy.stats.spearmanr` ``(dx, dh).statistic``, computed as it
+    does (average ranks, then :func:`numpy.corrcoef`), with the ranks of
+    ``dx`` given if already known (``rankdata(dx)``) and no p-value."""
     if np.ptp(dx) == 0 or np.ptp(dh) == 0:
         return _degenerate("all pairwise distances are equal in X or H")
-    return float(spearmanr(dx, dh).statistic)
+    if rank_x is None:
+        rank_x = rankdata(dx)
+    ranks = np.column_stack((rank_x, rankdata(dh)))
+    return float(np.corrcoef(ranks, rowvar=False)[1, 0])
 
 
 def distance_spearman(X: ArrayLike, H: ArrayLike) -> float:
     """Spearman correlation between input and layer pairwise distances.
 
-    Rank correlation of the ``n (n - 1) / 2`` Euclidean distances, computed
-    with :func:`scipy.spatial.distance.pdist` and
-    :func:`scipy.stats.spearmanr` (ties get average ranks).
+    Rank correlation of the ``n (n - 1) / 2`` Euclidean distances
+    (:func:`scipy.spatial.distance.pdist`): exactly
+    :func:`scipy.stats.spearmanr` of them (ties get average ranks), whose
+    arithmetic it repeats so that the input's ranks can be shared.
 
     Parameters
     ----------

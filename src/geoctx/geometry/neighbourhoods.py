@@ -6,6 +6,8 @@ docstring), so every metric is a function of the point set alone.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.spatial.distance import pdist
@@ -29,35 +31,56 @@ def _neighbour_weights(d: np.ndarray, k: int) -> np.ndarray:
     return np.where(closer, 1.0, np.where(tied, share, 0.0))
 
 
-def _rank_penalty(d_rank: np.ndarray, weights: np.ndarray, k: int) -> float:
-    """Sum over rows of ``weight * max(0, rank - k)``, ranks taken in ``d_rank``.
-
-    Within a group of points tied in ``d_rank`` the group's neighbour mass is
-    given the group's best ranks, so that ties present in both spaces (an
-    isometry) are never penalised. Without ties this is exactly the
-    trustworthiness penalty of Venna & Kaski.
+class _RankOrder(NamedTuple):
+    """What :func:`_rank_penalty` needs of ``d_rank``: each row's sorted order
+    and tie groups. It depends on ``d_rank`` and ``k`` only, so one serves
+    every ``weights`` (the trustworthiness of every layer against one input).
     """
+
+    order: np.ndarray  # argsort of each row
+    first: np.ndarray  # first sorted position of each position's tie group
+    last: np.ndarray  # last sorted position of each position's tie group
+    offset: np.ndarray  # position - first
+    excess: np.ndarray  # max(0, rank - k) of each position
+
+
+def _rank_order(d_rank: np.ndarray, k: int) -> _RankOrder:
     n = d_rank.shape[0]
     order = np.argsort(d_rank, axis=1, kind="stable")
     dist = np.take_along_axis(d_rank, order, axis=1)
-    w = np.take_along_axis(weights, order, axis=1)
     pos = np.broadcast_to(np.arange(n), (n, n))
-    # first/last: positions spanned by each point's tie group in its sorted row;
-    # mass: the neighbour weight in that group, poured into its best ranks.
+    # first/last: positions spanned by each point's tie group in its sorted row
     starts = np.ones((n, n), dtype=bool)
     starts[:, 1:] = dist[:, 1:] != dist[:, :-1]
     ends = np.ones((n, n), dtype=bool)
     ends[:, :-1] = starts[:, 1:]
     first = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
     last = np.minimum.accumulate(np.where(ends, pos, n)[:, ::-1], axis=1)[:, ::-1]
+    return _RankOrder(order, first, last, pos - first, np.maximum(0, pos + 1 - k))
+
+
+def _rank_penalty(
+    d_rank: np.ndarray, weights: np.ndarray, k: int, order: _RankOrder | None = None
+) -> float:
+    """Sum over rows of ``weight * max(0, rank - k)``, ranks taken in ``d_rank``.
+
+    Within a group of points tied in ``d_rank`` the group's neighbour mass is
+    given the group's best ranks, so that ties present in both spaces (an
+    isometry) are never penalised. Without ties this is exactly the
+    trustworthiness penalty of Venna & Kaski. ``order`` is
+    ``_rank_order(d_rank, k)``, if already known.
+    """
+    if order is None:
+        order = _rank_order(d_rank, k)
+    w = np.take_along_axis(weights, order.order, axis=1)
+    # the neighbour weight in each tie group, poured into the group's best ranks
     cum = np.cumsum(w, axis=1)
     before = cum - w
-    mass = np.take_along_axis(cum, last, axis=1) - np.take_along_axis(
-        before, first, axis=1
+    mass = np.take_along_axis(cum, order.last, axis=1) - np.take_along_axis(
+        before, order.first, axis=1
     )
-    filled = np.clip(mass - (pos - first), 0.0, 1.0)
-    excess = np.maximum(0, pos + 1 - k)
-    return float(np.sum(filled * excess, dtype=np.float64))
+    filled = np.clip(mass - order.offset, 0.0, 1.0)
+    return float(np.sum(filled * order.excess, dtype=np.float64))
 
 
 def _knn_overlap_from_weights(wx: np.ndarray, wh: np.ndarray, k: int) -> float:

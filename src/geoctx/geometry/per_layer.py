@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.spatial.distance import pdist
+from scipy.stats import rankdata
 
 from geoctx.config import LAYER_METRICS
 from geoctx.geometry._common import _check_inputs, _degenerate, _square
@@ -17,12 +21,49 @@ from geoctx.geometry.distances import _contrast_from_condensed, _spearman_from_c
 from geoctx.geometry.neighbourhoods import (
     _knn_overlap_from_weights,
     _neighbour_weights,
+    _rank_order,
     _rank_penalty,
+    _RankOrder,
     _trust_from_penalty,
 )
 from geoctx.geometry.probing import linear_probe_accuracy
 from geoctx.geometry.similarity import linear_cka
 from geoctx.geometry.topology import MAX_POINTS, betti_numbers_per_class
+
+
+class _Input(NamedTuple):
+    """What every layer's metrics need of the input ``X``, computed once."""
+
+    dx: np.ndarray  # condensed pairwise distances
+    rank_dx: np.ndarray  # their average ranks
+    sx: np.ndarray | None  # square distances, None if all points coincide
+    wx: np.ndarray | None  # k-nearest-neighbour weights
+    order_x: _RankOrder | None  # sorted rows of sx, for trustworthiness
+
+
+#: The latest input's :class:`_Input`, keyed by its bytes and ``k``: a model's
+#: layers are all measured against the same input, one after the other.
+_LATEST_INPUT: dict = {}
+
+
+def _input(X: np.ndarray, k: int) -> _Input:
+    key = (X.shape, X.dtype.str, k, hashlib.blake2b(X.tobytes()).digest())
+    if key not in _LATEST_INPUT:
+        dx = pdist(X)
+        sx = _square(dx) if dx.any() else None
+        found = _Input(
+            dx,
+            rankdata(dx),
+            sx,
+            None if sx is None else _neighbour_weights(sx, k),
+            None if sx is None else _rank_order(sx, k),
+        )
+        for array in (found.dx, found.rank_dx, found.sx, found.wx):
+            if array is not None:
+                array.setflags(write=False)
+        _LATEST_INPUT.clear()
+        _LATEST_INPUT[key] = found
+    return _LATEST_INPUT[key]
 
 
 def _summed_betti(
@@ -48,7 +89,10 @@ def all_metrics(
     Computes the pairwise distances of ``X`` and ``H`` once
     (:func:`scipy.spatial.distance.pdist`) and derives the distance, neighbour
     and TwoNN metrics from them; the other metrics call the public functions,
-    and each value equals the one its own function returns.
+    and each value equals the one its own function returns. What depends on
+    ``X`` alone (its distances, their ranks, its neighbours and their order)
+    is kept for the next call with the same ``X`` and ``k``, as when every
+    layer of a model is measured against its input.
 
     Parameters
     ----------
@@ -89,17 +133,20 @@ def all_metrics(
     """
     X, H, y = _check_inputs({"X": X, "H": H}, y=y, min_points=3, k=k, k_below_half=True)
     n = X.shape[0]
-    dx, dh = pdist(X), pdist(H)
+    given = _input(X, k)
+    dx, dh = given.dx, pdist(H)
     results = {
-        "distance_spearman": _spearman_from_condensed(dx, dh),
+        "distance_spearman": _spearman_from_condensed(dx, dh, given.rank_dx),
         "distance_contrast": _contrast_from_condensed(dh),
     }
-    sx = _square(dx) if dx.any() else None
+    sx, wx = given.sx, given.wx
     sh = _square(dh) if dh.any() else None
     if sx is not None and sh is not None:
-        wx, wh = _neighbour_weights(sx, k), _neighbour_weights(sh, k)
+        wh = _neighbour_weights(sh, k)
         results["knn_overlap"] = _knn_overlap_from_weights(wx, wh, k)
-        results["trustworthiness"] = _trust_from_penalty(_rank_penalty(sx, wh, k), n, k)
+        results["trustworthiness"] = _trust_from_penalty(
+            _rank_penalty(sx, wh, k, given.order_x), n, k
+        )
         results["continuity"] = _trust_from_penalty(_rank_penalty(sh, wx, k), n, k)
     else:
         nan = _degenerate("all points of X or H are identical")
