@@ -27,6 +27,24 @@ model, the per-stage medians, and on the last line the ratio of the median
 1). ``--save DIR`` also writes each model's three metric tables, to check
 that a change leaves them identical.
 
+It also measures what the settings themselves cost:
+
+- ``attack passes``: the rows the attacks pass through a model's compiled
+  forward and input-gradient functions (:func:`geoctx.autodiff.predict`,
+  :func:`geoctx.autodiff.logits_and_input_gradient`), counted during the
+  stage, times each function's steady CPU per row on that model (the best
+  of several 1,024-row calls after a warm-up, so no tracing): the
+  configured attacks' model arithmetic alone, before any Python around it;
+- ``linear probe``: the CPU inside
+  :func:`geoctx.geometry.linear_probe_accuracy` during the geometry stage
+  (five cross-validated logistic regressions per representation);
+- ``GFLOP/s`` of training and of the attack passes, against one thread's
+  float32 matrix product here. Two flops per multiply-add of the dense
+  kernels; a training row is a forward and a backward pass (3 times the
+  forward's multiply-adds) and each epoch also runs the validation points
+  forward; an attack gradient row is a forward and a backward pass to the
+  input (2 times).
+
     python benchmarks/metric_costs.py [--config FILE] [--datasets circles digits]
         [--activations sigmoid relu] [--depths 2 8] [--save DIR]
 """
@@ -34,12 +52,14 @@ that a change leaves them identical.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +76,86 @@ def cpu(function, *args, **kwargs):
     return out, time.process_time() - start
 
 
+class PassCounter:
+    """Rows each of autodiff's compiled model functions is given while counting."""
+
+    FUNCTIONS = {"gradient": "logits_and_input_gradient", "forward": "predict"}
+
+    def __init__(self, autodiff):
+        self.autodiff = autodiff
+        self.rows = dict.fromkeys(self.FUNCTIONS, 0)
+
+    @contextlib.contextmanager
+    def counting(self):
+        originals = {
+            kind: getattr(self.autodiff, name) for kind, name in self.FUNCTIONS.items()
+        }
+
+        def counted(kind):
+            def call(model, x, *args, **kwargs):
+                self.rows[kind] += len(x)
+                return originals[kind](model, x, *args, **kwargs)
+
+            return call
+
+        for kind, name in self.FUNCTIONS.items():
+            setattr(self.autodiff, name, counted(kind))
+        try:
+            yield self
+        finally:
+            for kind, name in self.FUNCTIONS.items():
+                setattr(self.autodiff, name, originals[kind])
+
+
+@contextlib.contextmanager
+def cpu_inside(module, name, seconds: list):
+    """Add the CPU seconds of every call of ``module.name`` to ``seconds[0]``."""
+    original = getattr(module, name)
+
+    def timed(*args, **kwargs):
+        out, spent = cpu(original, *args, **kwargs)
+        seconds[0] += spent
+        return out
+
+    setattr(module, name, timed)
+    try:
+        yield seconds
+    finally:
+        setattr(module, name, original)
+
+
+def steady_seconds_per_row(autodiff, model, x, y, rows=1024, repeats=7) -> dict:
+    """CPU seconds per row of each counted function on ``model``, warm."""
+    x = np.resize(np.asarray(x, dtype=np.float32), (rows, x.shape[1]))
+    y = np.resize(np.asarray(y), rows).astype(np.int64)
+    calls = {
+        "gradient": lambda: autodiff.logits_and_input_gradient(model, x, y),
+        "forward": lambda: autodiff.predict(model, x),
+    }
+    rates = {}
+    for kind, call in calls.items():
+        call()  # traced and compiled, if it was not yet
+        rates[kind] = min(cpu(call)[1] for _ in range(repeats)) / rows
+    return rates
+
+
+def kernel_multiply_adds(model) -> int:
+    """Multiply-adds of one row's forward pass through the dense kernels."""
+    return sum(
+        int(np.prod(layer.kernel.shape))
+        for layer in model.layers
+        if hasattr(layer, "kernel")
+    )
+
+
+def matmul_gflops(size=1024, repeats=5) -> float:
+    """One thread's float32 matrix product rate here, numpy's BLAS."""
+    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    a @ a
+    best = min(cpu(np.matmul, a, a)[1] for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=str(ROOT / "config" / "config.yaml"))
@@ -69,8 +169,9 @@ def main(argv=None) -> None:
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
-    from geoctx import datasets, robustness, storage, training
+    from geoctx import autodiff, datasets, robustness, storage, training
     from geoctx.config import MODEL_PATH, dataset_params, load_schema, validate_config
+    from geoctx.geometry import per_layer
     from geoctx.geometry.stage import GeometrySettings, geometry_table, jacobian_table
     from geoctx.names import transfer_sources
 
@@ -127,7 +228,20 @@ def main(argv=None) -> None:
         }
         training.save(result, {k: str(v) for k, v in paths.items()})
         trained[name] = (paths, result.run["status"])
-        costs.append({"model": name, "training": seconds})
+        arrays = data[keys["dataset"]]
+        multiply_adds = kernel_multiply_adds(result.model)
+        costs.append(
+            {
+                "model": name,
+                "training": seconds,
+                "training_gflop": 2
+                * multiply_adds
+                * len(result.history)
+                * (3 * len(arrays["X_train"]) + len(arrays["X_val"]))
+                / 1e9,
+                "multiply_adds": multiply_adds,
+            }
+        )
     # as in an evaluate_models job: each model is loaded once (storage.model_cache)
     with storage.model_cache():
         for keys, row in zip(grid, costs, strict=True):
@@ -136,9 +250,11 @@ def main(argv=None) -> None:
             reps = storage.load_npz(paths["representations"])
             y_probe = arrays["y_test"][arrays["probe_index"]]
             tables = {}
-            tables["geometry"], row["geometry"] = cpu(
-                geometry_table, reps, y_probe, geometry
-            )
+            with cpu_inside(per_layer, "linear_probe_accuracy", [0.0]) as probe:
+                tables["geometry"], row["geometry"] = cpu(
+                    geometry_table, reps, y_probe, geometry
+                )
+            row["probe"] = probe[0]
 
             def jacobians(paths=paths, reps=reps):
                 models = {
@@ -158,15 +274,30 @@ def main(argv=None) -> None:
                 other = MODEL_PATH.format(**{**keys, "activation": source})
                 sources[source] = (str(trained[other][0]["model"]), trained[other][1])
             training.configure_backend(threads=1, seed=keys["seed"])
-            tables["robustness"], row["robustness"] = cpu(
-                robustness.evaluate_run,
-                str(paths["model"]),
-                arrays,
-                status=status,
-                keys=keys,
-                settings=settings,
-                transfer_sources=sources,
+            with PassCounter(autodiff).counting() as passes:
+                tables["robustness"], row["robustness"] = cpu(
+                    robustness.evaluate_run,
+                    str(paths["model"]),
+                    arrays,
+                    status=status,
+                    keys=keys,
+                    settings=settings,
+                    transfer_sources=sources,
+                )
+            rates = steady_seconds_per_row(
+                autodiff,
+                storage.load_model(paths["model"]),
+                arrays["X_test"],
+                arrays["y_test"],
             )
+            row["attack_passes"] = sum(
+                passes.rows[kind] * rates[kind] for kind in rates
+            )
+            row["attack_gflop"] = (
+                2 * row["multiply_adds"] * (2 * passes.rows["gradient"])
+                + 2 * row["multiply_adds"] * passes.rows["forward"]
+            ) / 1e9
+            row["gradient_rows"] = passes.rows["gradient"]
             if args.save:
                 out = Path(args.save) / row["model"].replace("/", "_")
                 out.mkdir(parents=True, exist_ok=True)
@@ -181,11 +312,36 @@ def main(argv=None) -> None:
     df["metrics"] = df.geometry + df.jacobians + df.robustness
     df["ratio"] = df.metrics / df.training
     print("\nCPU seconds per model (1 thread):")
-    print(df.round(2).to_string())
+    print(df[[*STAGES, "metrics", "ratio"]].round(2).to_string())
+    print(
+        "\nthe attacks' model passes alone (rows x steady CPU per row), "
+        "against training:"
+    )
+    floor = pd.DataFrame(
+        {
+            "gradient rows": df.gradient_rows,
+            "attack passes": df.attack_passes,
+            "of training": df.attack_passes / df.training,
+            "linear probe": df.probe,
+            "probe of training": df.probe / df.training,
+            "passes GFLOP/s": df.attack_gflop / df.attack_passes,
+            "training GFLOP/s": df.training_gflop / df.training,
+        }
+    )
+    print(floor.round(2).to_string())
     medians = df.median()
     print("\nmedian CPU seconds:")
-    for stage in (*STAGES, "metrics"):
-        print(f"  {stage:12s} {medians[stage]:6.2f}")
+    for stage in (*STAGES, "metrics", "attack_passes", "probe"):
+        print(f"  {stage:13s} {medians[stage]:6.2f}")
+    print(
+        "one thread's float32 matrix product (1,024 x 1,024): "
+        f"{matmul_gflops():.1f} GFLOP/s"
+    )
+    print(
+        "the attacks' model passes alone, median: "
+        f"{medians.attack_passes / medians.training:.2f} of training; "
+        f"the linear probe alone: {medians.probe / medians.training:.2f}"
+    )
     print(
         "(geometry + jacobians + robustness) / training, medians: "
         f"{medians.metrics / medians.training:.2f}"
