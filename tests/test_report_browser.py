@@ -188,6 +188,47 @@ def test_every_contents_link_resolves_to_an_anchor(page):
     assert dangling == []
 
 
+# Per viewport width: every scorecard word (letters and digits; a name may
+# wrap after an underscore) on one line, and how far the table may overflow
+# its scrolling box (a narrow window scrolls it rather than break words).
+SCORECARD_LAYOUT = """(() => {
+    const broken = [];
+    for (const td of document.querySelectorAll('table.scorecard td')) {
+        const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const m of node.data.matchAll(/[A-Za-z0-9]+/g)) {
+                const range = document.createRange();
+                range.setStart(node, m.index);
+                range.setEnd(node, m.index + m[0].length);
+                const lines = new Set(
+                    Array.from(range.getClientRects(), r => Math.round(r.top)));
+                if (lines.size > 1) broken.push(m[0]);
+            }
+        }
+    }
+    const box = document.querySelector('table.scorecard').parentElement;
+    return {broken: broken, overflow: box.scrollWidth - box.clientWidth};
+})()"""
+
+
+@pytest.mark.parametrize("width", [1280, 1100, 900])
+def test_scorecard_breaks_no_word_and_fits_a_desktop_window(page, width):
+    page.send(
+        "Emulation.setDeviceMetricsOverride",
+        width=width,
+        height=900,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    try:
+        layout = page.evaluate(SCORECARD_LAYOUT)
+    finally:
+        page.send("Emulation.clearDeviceMetricsOverride")
+    assert layout["broken"] == []
+    if width >= 1100:
+        assert layout["overflow"] <= 0
+
+
 def test_prints_to_pdf_without_cut_figures(page):
     try:
         import pypdf

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 import yaml
@@ -309,6 +310,21 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return df.replace({np.nan: None}).to_dict("records")
 
 
+def _breakable(text) -> markupsafe.Markup:
+    """``text`` escaped, with a line-break opportunity after each ``_`` and ``=``.
+
+    Evidence and condition names are long words joined by underscores; a
+    narrow table column may wrap them there, never inside a word.
+
+    >>> str(_breakable("knn_overlap <x>"))
+    'knn_<wbr>overlap &lt;x&gt;'
+    """
+    escaped = markupsafe.escape(text)
+    for mark in ("_", "="):
+        escaped = escaped.replace(mark, markupsafe.Markup(f"{mark}<wbr>"))
+    return escaped
+
+
 def render(
     *,
     tables: Mapping[str, pd.DataFrame],
@@ -327,6 +343,7 @@ def render(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["breakable"] = _breakable
     date = date or datetime.date.today()
     runs = tables["runs"].sort_values(list(MODEL_KEYS)).reset_index(drop=True)
     scores = tables["claims"]
