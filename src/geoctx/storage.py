@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from geoctx.accounting import phase
+from geoctx.recent import Recent
 
 __all__ = [
     "UnreadableFileError",
@@ -132,8 +133,9 @@ def save_model(model, path: str | os.PathLike) -> None:
 # modification time); None outside one.
 _models: dict | None = None
 # Every model object a block loaded, by its file's architecture (the model
-# config): a later block lends them again with another file's weights.
-_kept: dict[str, list] = {}
+# config), for the latest architectures used: a later block lends them again
+# with another file's weights.
+_kept: Recent = Recent()
 
 
 @contextlib.contextmanager

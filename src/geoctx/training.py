@@ -55,6 +55,7 @@ from geoctx.config import (
     resolve_initializer,
 )
 from geoctx.names import DIVERGED, FAILED_TO_LEARN, OK
+from geoctx.recent import Recent
 
 log = logging.getLogger(__name__)
 
@@ -322,8 +323,8 @@ class _Trainer:
             mine.assign(theirs)
 
 
-# architecture and optimizer -> _Trainer, for this process
-_TRAINERS: dict[tuple, _Trainer] = {}
+# architecture and optimizer -> _Trainer, for this process (the latest used)
+_TRAINERS: Recent = Recent()
 
 
 def _trainer(spec, settings, n_features: int, n_classes: int) -> _Trainer:

@@ -24,6 +24,7 @@ import pandas as pd
 from geoctx import geometry
 from geoctx.config import JACOBIAN_METRICS, LAYER_METRICS
 from geoctx.geometry.topology import MAX_POINTS
+from geoctx.recent import Recent
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +202,8 @@ def jacobian_table(
 
 
 # architecture -> (runner, its layer-outputs model), kept for their graphs
-_RUNNERS: dict = {}
+# (the latest architectures used)
+_RUNNERS: Recent = Recent()
 
 
 def _shared_runner(models):
