@@ -1,7 +1,9 @@
 """Seconds per geometry metric at growing probe sizes, and the fitted exponent.
 
 Each metric runs on a probe of ``n`` points (input in 8 dimensions, a
-64-unit layer, 4 classes) for n = 250, 500, 1000, 2000. The exponent is the
+64-unit layer, 4 classes) for n = 250, 500, 1000, 2000, on one thread
+(the BLAS and OpenMP pools limited as in the jobs), best CPU time of
+``--repeats``. The exponent is the
 slope of log(seconds) on log(n) between the two largest sizes; the target is
 no metric worse than O(n^2). Betti numbers subsample each class to
 ``betti_max_points`` (the config's cap), so their cost stops growing. The
@@ -16,6 +18,7 @@ import argparse
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from geoctx import geometry
 from geoctx.geometry.stage import GeometrySettings
@@ -60,6 +63,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000, 2000])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
+    # one thread, as in the jobs (threads: 1): CPU time then counts no
+    # BLAS or OpenMP threads that start only above some size
+    threadpool_limits(1)
     rng = np.random.default_rng(0)
     table: dict[str, list[float]] = {}
     for n in args.sizes:
