@@ -34,7 +34,12 @@ It also measures what the settings themselves cost:
   :func:`geoctx.autodiff.logits_and_input_gradient`), counted during the
   stage, times each function's steady CPU per row on that model (the best
   of several 1,024-row calls after a warm-up, so no tracing): the
-  configured attacks' model arithmetic alone, before any Python around it;
+  configured attacks' model arithmetic alone, before any Python around it.
+  It is a lower bound: the stage's few clean, calibration and boundary
+  forward passes are in it, but not the Jacobians of DeepFool and of the
+  Lipschitz estimate (:func:`geoctx.autodiff.logit_jacobians`), and
+  examples crafted on a transfer source are priced at the attacked
+  model's rate (the same shapes);
 - ``linear probe``: the CPU inside
   :func:`geoctx.geometry.linear_probe_accuracy` during the geometry stage
   (five cross-validated logistic regressions per representation);

@@ -715,6 +715,14 @@ def test_linear_probe_is_scikit_learns_cross_validated_pipeline(classes, seed):
     assert geo.linear_probe_accuracy(H, y, seed=seed) == expected
 
 
+def test_linear_probe_refuses_a_layer_that_overflows_when_scaled():
+    # finite, but its standardisation is not: scikit-learn's own check
+    # refuses it, as cross_val_predict over the pipeline does
+    H = np.repeat([[1e308], [-1e308]], 10, axis=0) * np.linspace(1, 1.5, 20)[:, None]
+    with pytest.raises(ValueError, match="infinity|NaN"):
+        geo.linear_probe_accuracy(H, np.repeat([0, 1], 10))
+
+
 def test_linear_probe_random_labels_near_chance():
     rng = np.random.default_rng(1)
     H = rng.normal(size=(400, 5))
@@ -756,6 +764,7 @@ INVALID = [
     (lambda: geo.linear_probe_accuracy(GOOD, np.zeros(10)), "single class"),
     (lambda: geo.linear_probe_accuracy(GOOD, LABELS, folds=6), "fewer than folds"),
     (lambda: geo.linear_probe_accuracy(GOOD, LABELS, folds=1), "folds must be"),
+    (lambda: geo.linear_probe_accuracy(GOOD, LABELS, max_iter=0), "max_iter must be"),
     (lambda: geo.linear_probe_accuracy(GOOD, LABELS * np.nan), "y contains NaN"),
     (lambda: geo.jacobian_spectrum(GOOD), "J must be 3-D"),
     (lambda: geo.trajectory_length_ratio(GOOD, GOOD[:-1]), "curve_layer has 9"),

@@ -1,6 +1,7 @@
 """The per-process caches of compiled graphs keep their latest architectures."""
 
 import dataclasses
+import pickle
 
 import numpy as np
 import pytest
@@ -20,6 +21,18 @@ def test_recent_drops_the_least_recently_used():
     cache["a"] = 4  # setting makes it the newest
     cache["d"] = 5
     assert dict(cache) == {"a": 4, "d": 5}
+
+
+def test_recent_copies_and_pickles_whole_and_in_order():
+    cache = Recent(40)
+    for i in range(40):
+        cache[i] = str(i)
+    cache[3]  # the most recently used
+    order = list(cache)
+    for other in (cache.copy(), pickle.loads(pickle.dumps(cache))):
+        assert isinstance(other, Recent) and other.size == 40
+        assert list(other.items()) == [(key, str(key)) for key in order]
+    assert list(cache) == order  # copying is not reading
 
 
 @pytest.mark.parametrize("size", [0, -1, 1.5])

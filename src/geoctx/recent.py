@@ -54,6 +54,16 @@ class Recent(OrderedDict):
         while len(self) > self.size:
             self.popitem(last=False)
 
+    def copy(self) -> Recent:
+        """A copy of the same size and order; reading this one is no use."""
+        new = Recent(self.size)
+        for key, value in OrderedDict.items(self):
+            OrderedDict.__setitem__(new, key, value)
+        return new
+
+    def __reduce__(self):
+        return type(self), (self.size,), None, None, iter(OrderedDict.items(self))
+
     def get(self, key, default=None):
         if key not in self:
             return default

@@ -58,7 +58,8 @@ def _input(X: np.ndarray, k: int) -> _Input:
             None if sx is None else _neighbour_weights(sx, k),
             None if sx is None else _rank_order(sx, k),
         )
-        for array in (found.dx, found.rank_dx, found.sx, found.wx):
+        shared = [found.dx, found.rank_dx, found.sx, found.wx, *(found.order_x or ())]
+        for array in shared:
             if array is not None:
                 array.setflags(write=False)
         _LATEST_INPUT.clear()

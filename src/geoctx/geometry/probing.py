@@ -60,6 +60,8 @@ def linear_probe_accuracy(
     H, y = _check_inputs({"H": H}, y=y, min_points=2)
     if not isinstance(folds, numbers.Integral) or folds < 2:
         raise ValueError(f"folds must be an integer >= 2, got {folds!r}")
+    if not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
     classes, counts = np.unique(y, return_counts=True)
     if classes.size < 2:
         only = classes.tolist()[0]
@@ -74,10 +76,10 @@ def linear_probe_accuracy(
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     predicted = np.empty_like(y)
     # what cross_val_predict over make_pipeline(StandardScaler(),
-    # LogisticRegression()) computes, fold by fold, without re-validating
-    # the parameters and arrays checked above: a deep model's layers make
-    # a hundred fits, and the checks were a quarter of their time
-    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+    # LogisticRegression()) computes, fold by fold, without validating the
+    # parameters (checked above) again for each fit: a deep model's layers
+    # make a hundred fits
+    with sklearn.config_context(skip_parameter_validation=True):
         for train, test in cv.split(H, y):
             scaler = StandardScaler().fit(H[train])
             probe = LogisticRegression(max_iter=max_iter)
