@@ -81,66 +81,52 @@ def cpu(function, *args, **kwargs):
     return out, time.process_time() - start
 
 
-class PassCounter:
-    """Rows each of autodiff's compiled model functions is given while counting."""
-
-    FUNCTIONS = {"gradient": "logits_and_input_gradient", "forward": "predict"}
-
-    def __init__(self, autodiff):
-        self.autodiff = autodiff
-        self.rows = dict.fromkeys(self.FUNCTIONS, 0)
-
-    @contextlib.contextmanager
-    def counting(self):
-        originals = {
-            kind: getattr(self.autodiff, name) for kind, name in self.FUNCTIONS.items()
-        }
-
-        def counted(kind):
-            def call(model, x, *args, **kwargs):
-                self.rows[kind] += len(x)
-                return originals[kind](model, x, *args, **kwargs)
-
-            return call
-
-        for kind, name in self.FUNCTIONS.items():
-            setattr(self.autodiff, name, counted(kind))
-        try:
-            yield self
-        finally:
-            for kind, name in self.FUNCTIONS.items():
-                setattr(self.autodiff, name, originals[kind])
+#: The compiled model functions the attacks call, by kind of pass.
+PASSES = {"gradient": "logits_and_input_gradient", "forward": "predict"}
 
 
 @contextlib.contextmanager
-def cpu_inside(module, name, seconds: list):
-    """Add the CPU seconds of every call of ``module.name`` to ``seconds[0]``."""
-    original = getattr(module, name)
+def watching(module, *names):
+    """Within the block, every call of ``module.<name>`` for each of
+    ``names``: ``{name: {"seconds": CPU, "rows": rows}}``, summed (rows: the
+    length of the call's second argument, the inputs of autodiff's
+    functions). Calls are caught where callers look the name up in
+    ``module``."""
+    seen = {name: {"seconds": 0.0, "rows": 0} for name in names}
+    originals = {name: getattr(module, name) for name in names}
 
-    def timed(*args, **kwargs):
-        out, spent = cpu(original, *args, **kwargs)
-        seconds[0] += spent
-        return out
+    def watched(name):
+        def call(*args, **kwargs):
+            out, spent = cpu(originals[name], *args, **kwargs)
+            seen[name]["seconds"] += spent
+            seen[name]["rows"] += len(args[1]) if len(args) > 1 else 0
+            return out
 
-    setattr(module, name, timed)
+        return call
+
+    for name in names:
+        setattr(module, name, watched(name))
     try:
-        yield seconds
+        yield seen
     finally:
-        setattr(module, name, original)
+        for name, original in originals.items():
+            setattr(module, name, original)
 
 
 def steady_seconds_per_row(autodiff, model, x, y, rows=1024, repeats=7) -> dict:
-    """CPU seconds per row of each counted function on ``model``, warm."""
+    """CPU seconds per row of each function of :data:`PASSES` on ``model``, warm."""
     x = np.resize(np.asarray(x, dtype=np.float32), (rows, x.shape[1]))
     y = np.resize(np.asarray(y), rows).astype(np.int64)
     calls = {
-        "gradient": lambda: autodiff.logits_and_input_gradient(model, x, y),
-        "forward": lambda: autodiff.predict(model, x),
+        "logits_and_input_gradient": lambda: autodiff.logits_and_input_gradient(
+            model, x, y
+        ),
+        "predict": lambda: autodiff.predict(model, x),
     }
     rates = {}
-    for kind, call in calls.items():
+    for name, call in calls.items():
         call()  # traced and compiled, if it was not yet
-        rates[kind] = min(cpu(call)[1] for _ in range(repeats)) / rows
+        rates[name] = min(cpu(call)[1] for _ in range(repeats)) / rows
     return rates
 
 
@@ -255,11 +241,11 @@ def main(argv=None) -> None:
             reps = storage.load_npz(paths["representations"])
             y_probe = arrays["y_test"][arrays["probe_index"]]
             tables = {}
-            with cpu_inside(per_layer, "linear_probe_accuracy", [0.0]) as probe:
+            with watching(per_layer, "linear_probe_accuracy") as probe:
                 tables["geometry"], row["geometry"] = cpu(
                     geometry_table, reps, y_probe, geometry
                 )
-            row["probe"] = probe[0]
+            row["probe"] = probe["linear_probe_accuracy"]["seconds"]
 
             def jacobians(paths=paths, reps=reps):
                 models = {
@@ -279,7 +265,7 @@ def main(argv=None) -> None:
                 other = MODEL_PATH.format(**{**keys, "activation": source})
                 sources[source] = (str(trained[other][0]["model"]), trained[other][1])
             training.configure_backend(threads=1, seed=keys["seed"])
-            with PassCounter(autodiff).counting() as passes:
+            with watching(autodiff, *PASSES.values()) as passes:
                 tables["robustness"], row["robustness"] = cpu(
                     robustness.evaluate_run,
                     str(paths["model"]),
@@ -296,13 +282,13 @@ def main(argv=None) -> None:
                 arrays["y_test"],
             )
             row["attack_passes"] = sum(
-                passes.rows[kind] * rates[kind] for kind in rates
+                passes[name]["rows"] * rates[name] for name in rates
             )
             row["attack_gflop"] = (
-                2 * row["multiply_adds"] * (2 * passes.rows["gradient"])
-                + 2 * row["multiply_adds"] * passes.rows["forward"]
+                2 * row["multiply_adds"] * (2 * passes[PASSES["gradient"]]["rows"])
+                + 2 * row["multiply_adds"] * passes[PASSES["forward"]]["rows"]
             ) / 1e9
-            row["gradient_rows"] = passes.rows["gradient"]
+            row["gradient_rows"] = passes[PASSES["gradient"]]["rows"]
             if args.save:
                 out = Path(args.save) / row["model"].replace("/", "_")
                 out.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ from geoctx.geometry.neighbourhoods import (
 from geoctx.geometry.probing import linear_probe_accuracy
 from geoctx.geometry.similarity import linear_cka
 from geoctx.geometry.topology import MAX_POINTS, betti_numbers_per_class
+from geoctx.recent import Recent
 
 
 class _Input(NamedTuple):
@@ -43,7 +44,7 @@ class _Input(NamedTuple):
 
 #: The latest input's :class:`_Input`, keyed by its bytes and ``k``: a model's
 #: layers are all measured against the same input, one after the other.
-_LATEST_INPUT: dict = {}
+_LATEST_INPUT = Recent(1)
 
 
 def _input(X: np.ndarray, k: int) -> _Input:
@@ -62,7 +63,6 @@ def _input(X: np.ndarray, k: int) -> _Input:
         for array in shared:
             if array is not None:
                 array.setflags(write=False)
-        _LATEST_INPUT.clear()
         _LATEST_INPUT[key] = found
     return _LATEST_INPUT[key]
 

@@ -104,13 +104,14 @@ def geometry_table(
                 )
                 rows += [(stage, i, name, np.nan) for name in LAYER_METRICS]
                 continue
-            key = (X.shape, X.tobytes(), H.shape, H[index].tobytes())
+            H = H[index]
+            key = (X.shape, X.tobytes(), H.shape, H.tobytes())
             if key not in measured:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     values = geometry.all_metrics(
                         X,
-                        H[index],
+                        H,
                         y,
                         k=s.k,
                         max_points=s.betti_max_points,
