@@ -1,11 +1,16 @@
-# Two commands, as in README.md:
-#   make study   install everything and run the default study
-#   make test    install everything and run the tests and linters
+# The commands of README.md:
+#   make study      install everything and run the default study
+#   make test       install, run the linters and the fast tests (a few minutes)
+#   make test-all   install, run the linters and every test (CI; about 20 minutes)
+#   make install    only install (.venv), e.g. on a cluster's login node
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Tests marked slow (pyproject.toml): the smoke studies end to end, the live
+# Slurm cluster, the browser, the Monte-Carlo simulations.
+FAST := -m "not slow"
 
-.PHONY: study test lint clean
+.PHONY: install study test test-all lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +20,8 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt pyproj
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+install: $(VENV)/.installed
 
 study: $(VENV)/.installed
 	$(BIN)/snakemake
@@ -26,6 +33,9 @@ lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint --cores 1
 
 test: lint
+	$(BIN)/pytest $(FAST)
+
+test-all: lint
 	$(BIN)/pytest
 
 clean:

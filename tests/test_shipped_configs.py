@@ -1,0 +1,104 @@
+"""Every config and profile the project ships plans without error.
+
+A config that the schema refuses, or a profile that Snakemake cannot read,
+is found here before a user meets it: each config in ``config/`` and
+``tests/config/`` is planned (``snakemake -n``) under each profile in
+``profiles/``. The lists are globbed, so a new file is covered without an
+edit here.
+
+The fast tests plan each config's first dataset only: reading the
+Snakefile validates the whole config, and one target keeps the planning
+short however large the sweep. Planning every job of every config (the
+57,600-model sweep of ``config/full.yaml`` takes minutes and gigabytes) is
+a slow test, which prints what it cost so README's figures for cluster
+login nodes can be checked.
+"""
+
+import re
+import resource
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from smoke_study import ROOT, copy_workflow
+
+CONFIGS = sorted(
+    str(path.relative_to(ROOT))
+    for pattern in ("config/*.yaml", "tests/config/*.yaml")
+    for path in ROOT.glob(pattern)
+)
+PROFILES = [
+    "none",
+    *sorted(
+        str(p.parent.relative_to(ROOT)) for p in ROOT.glob("profiles/*/config.yaml")
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("shipped"))
+
+
+def plan(workdir, configfile, profile, *targets):
+    """``snakemake -n`` of ``targets`` (all when none); the finished process."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *targets,
+        "-n",
+        "--quiet",
+        "rules",
+        "--cores",
+        "2",
+        "--workflow-profile",
+        profile,
+        "--configfile",
+        configfile,
+    ]
+    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+
+
+def first_dataset(configfile):
+    config = yaml.safe_load((ROOT / configfile).read_text())
+    return f"results/data/{next(iter(config['datasets']))}/meta.json"
+
+
+def test_every_config_and_profile_is_found():
+    assert "config/config.yaml" in CONFIGS
+    assert "config/full.yaml" in CONFIGS
+    assert "tests/config/smoke.yaml" in CONFIGS
+    assert {"profiles/default", "profiles/slurm"} <= set(PROFILES)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("configfile", CONFIGS)
+def test_shipped_config_plans_under_every_profile(workdir, configfile, profile):
+    proc = plan(workdir, configfile, profile, first_dataset(configfile))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "make_dataset" in proc.stdout + proc.stderr
+
+
+def test_smoke_study_plans_every_job(workdir):
+    proc = plan(workdir, "tests/config/smoke.yaml", "none")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"train_model\s+8\b", proc.stdout + proc.stderr)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("configfile", CONFIGS)
+def test_shipped_config_plans_every_job(workdir, configfile):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = plan(workdir, configfile, "profiles/slurm")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    # ru_maxrss of children is the largest child so far: an upper bound here
+    print(
+        f"\n{configfile}: planned in {time.perf_counter() - start:.1f} s wall, "
+        f"{cpu:.1f} s CPU, max RSS <= {after.ru_maxrss / 1024:.0f} MB"
+    )
