@@ -38,7 +38,7 @@ from geoctx.config import dataset_params, validate_config
 from geoctx.datasets import make_dataset
 from geoctx.robustness import RobustnessSettings, prepare
 from geoctx.robustness._common import _clip_bounds
-from geoctx.robustness.attacks import _one_step, _pgd_search
+from geoctx.robustness.gradient import _one_step, _pgd_search
 from geoctx.training import ModelSpec, TrainSettings, configure_backend, train_model
 
 DATASETS = ("circles", "spirals", "digits")

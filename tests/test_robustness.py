@@ -155,12 +155,8 @@ def _pgd_restart_after_restart(model, x, y, epsilon, *, norm, loss, steps, rng, 
     """The PGD search written plainly: three restarts one after the other."""
     from geoctx import autodiff
     from geoctx.robustness._common import _clip_bounds, _finish, _predict_logits
-    from geoctx.robustness.attacks import (
-        _l2_normalize,
-        _project,
-        _random_in_ball,
-        _WorstCase,
-    )
+    from geoctx.robustness.gradient import _l2_normalize, _project, _random_in_ball
+    from geoctx.robustness.worst_case import _WorstCase
 
     bounds, x64, step_size = _clip_bounds(clip, x), x.astype(np.float64), epsilon / 4
     worst = _WorstCase(x, _predict_logits(model, x), y, loss)
@@ -183,7 +179,7 @@ def _pgd_restart_after_restart(model, x, y, epsilon, *, norm, loss, steps, rng, 
 @pytest.mark.parametrize("norm", ["linf", "l2"])
 def test_pgd_restarts_side_by_side_equal_restarts_one_by_one(moons, norm, loss):
     from geoctx.robustness._common import _clip_bounds
-    from geoctx.robustness.attacks import _pgd_search
+    from geoctx.robustness.gradient import _pgd_search
 
     model, x, y = moons["model"], moons["x_test"], moons["y_test"]
     epsilon = np.linspace(0.05, 0.6, len(x))  # per point, as the bisection uses
@@ -413,9 +409,9 @@ def test_examples_crafted_on_a_source_are_computed_once_and_exactly(moons, monke
         source, x, y, attack="pgd_margin_linf", rng=expected_rng, **options
     )
     sweeps = []
-    original = rb.attacks.attack_sweep
+    original = rb.transfer.attack_sweep
     monkeypatch.setattr(
-        rb.attacks,
+        rb.transfer,
         "attack_sweep",
         lambda *a, **k: sweeps.append(1) or original(*a, **k),
     )
@@ -707,7 +703,7 @@ def test_settings_are_frozen_validated_and_serialisable():
     assert settings.epsilons == (0.0, 0.1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.seed = 1
-    assert dataclasses.asdict(settings)["pgd_steps"] == rb.attacks.PGD_STEPS
+    assert dataclasses.asdict(settings)["pgd_steps"] == rb.gradient.PGD_STEPS
     with pytest.raises(ValueError, match="n_draws"):
         rb.RobustnessSettings(n_draws=0)
     with pytest.raises(ValueError, match="epsilons"):

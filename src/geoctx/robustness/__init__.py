@@ -2,9 +2,14 @@
 
 One module per idea:
 
-- :mod:`~geoctx.robustness.attacks`      FGSM, PGD (L-inf, L2; cross-entropy
-  or Carlini-Wagner margin loss), transfer attacks; accuracy and per-point
-  outcomes clean, under attack and under Gaussian noise;
+- :mod:`~geoctx.robustness.worst_case`   the worst-case judge and the attack
+  losses (cross-entropy, Carlini-Wagner margin);
+- :mod:`~geoctx.robustness.gradient`     FGSM, FGM and PGD (L-inf, L2, random
+  restarts);
+- :mod:`~geoctx.robustness.attacks`      accuracy and per-point outcomes
+  clean, under Gaussian noise and under a gradient attack over radii;
+- :mod:`~geoctx.robustness.transfer`     transfer attacks, crafted once per
+  source;
 - :mod:`~geoctx.robustness.distance`     minimal adversarial distance,
   nearest-other-class distance, boundary-stratified accuracy, Lipschitz;
 - :mod:`~geoctx.robustness.calibration`  expected calibration error and
@@ -30,12 +35,8 @@ from geoctx.robustness.attacks import (
     accuracy,
     attack_accuracy,
     attack_sweep,
-    fgsm,
     gaussian_noise_accuracy,
     gaussian_noise_correct,
-    pgd,
-    transfer_accuracy,
-    transfer_sweep,
 )
 from geoctx.robustness.calibration import (
     apply_temperature,
@@ -49,6 +50,7 @@ from geoctx.robustness.distance import (
     nearest_other_class_distance,
 )
 from geoctx.robustness.evaluate import evaluate_robustness, evaluate_run
+from geoctx.robustness.gradient import fgsm, pgd
 from geoctx.robustness.rows import outcome_rows, worst_case_outcomes
 from geoctx.robustness.settings import (
     ATTACKS,
@@ -59,6 +61,7 @@ from geoctx.robustness.settings import (
     RobustnessSettings,
     prepare,
 )
+from geoctx.robustness.transfer import transfer_accuracy, transfer_sweep
 
 __all__ = [
     "ATTACKS",

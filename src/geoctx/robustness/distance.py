@@ -25,7 +25,7 @@ from geoctx.robustness._common import (
     _predict_logits,
     _take,
 )
-from geoctx.robustness.attacks import PGD_STEP_SIZE_FACTOR, _pgd_search
+from geoctx.robustness.gradient import PGD_STEP_SIZE_FACTOR, _pgd_search
 
 
 def _deepfool(model, x, y, *, iterations, overshoot, bounds, batch_size):

@@ -24,7 +24,6 @@ from geoctx.robustness.attacks import (
     accuracy,
     attack_sweep,
     gaussian_noise_correct,
-    transfer_sweep,
 )
 from geoctx.robustness.calibration import (
     apply_temperature,
@@ -41,6 +40,7 @@ from geoctx.robustness.settings import (
     EvaluationData,
     RobustnessSettings,
 )
+from geoctx.robustness.transfer import transfer_sweep
 
 
 def _rows(attack, metric, values):

@@ -21,7 +21,7 @@ from geoctx.robustness._common import (
     _check_positive_int,
     _check_quantiles,
 )
-from geoctx.robustness.attacks import (
+from geoctx.robustness.gradient import (
     PGD_RESTARTS,
     PGD_STEP_SIZE_FACTOR,
     PGD_STEPS,
