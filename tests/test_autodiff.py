@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from geoctx import autodiff
+from geoctx import robustness as rb
 
 
 def _linear_softmax(d=3, n_classes=4, seed=0):
@@ -193,13 +194,27 @@ def test_bad_layer_raises(layer, match):
     [
         (np.zeros(3), np.zeros(3, int), "x must be 2-D"),
         (np.zeros((3, 3)), np.zeros(2, int), "y must have shape"),
-        (np.zeros((3, 3)), np.full(3, 0.5), "integer labels"),
+        (np.zeros((3, 3)), np.full(3, 0.5), "integer class indices"),
+        (np.zeros((3, 3)), np.array([0, -1, 0]), "minimum -1"),
         (np.full((3, 3), np.nan), np.zeros(3, int), "finite"),
+        (np.zeros((0, 3)), np.zeros(0, int), "no rows"),
     ],
 )
-def test_bad_inputs_raise(x, y, match):
-    with pytest.raises(ValueError, match=match):
-        autodiff.input_gradient(_linear_softmax(), x, y)
+def test_bad_inputs_raise_the_same_error_in_autodiff_and_robustness(x, y, match):
+    # one check for the whole package: the same input, the same message
+    messages = []
+    for call in (autodiff.input_gradient, rb.accuracy):
+        with pytest.raises(ValueError, match=match) as caught:
+            call(_linear_softmax(), x, y)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.int64])
+def test_labels_leave_the_check_as_one_dtype(dtype):
+    _, y = autodiff.check_arrays(np.zeros((2, 1)), np.array([1, 0], dtype=dtype))
+    assert y.dtype == autodiff.LABEL_DTYPE
+    assert y.tolist() == [1, 0]
 
 
 def test_other_backends_raise_not_implemented(monkeypatch):

@@ -27,6 +27,8 @@ import keras
 import numpy as np
 
 __all__ = [
+    "LABEL_DTYPE",
+    "check_arrays",
     "input_gradient",
     "kernel_gradient_norms",
     "layer_jacobians",
@@ -40,23 +42,69 @@ __all__ = [
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _check_inputs(x, y=None):
+#: The dtype of every labels array past a public boundary of the package.
+LABEL_DTYPE = np.int32
+
+
+def check_arrays(x, y=None, *, x_name="x", y_name="y"):
+    """The package's one check of model inputs and labels at a public boundary.
+
+    Used by this module and by :mod:`geoctx.robustness`, so that every
+    function taking ``(x, y)`` refuses the same input with the same message
+    and hands the same dtypes on.
+
+    Parameters
+    ----------
+    x : array_like, shape (n, d)
+        Finite numbers, at least one row.
+    y : array_like of int, shape (n,), optional
+        Non-negative integer class indices.
+    x_name, y_name : str
+        The names the error messages use.
+
+    Returns
+    -------
+    x : ndarray, shape (n, d), C-contiguous float32
+    y : ndarray, shape (n,), :data:`LABEL_DTYPE`, or None
+
+    Raises
+    ------
+    ValueError
+        Naming the array and what is wrong with it.
+
+    Examples
+    --------
+    >>> x, y = check_arrays([[0, 1], [2, 3]], [1, 0])
+    >>> x.dtype, y.dtype
+    (dtype('float32'), dtype('int32'))
+    >>> check_arrays([[0.0, 1.0]], [-1], y_name="labels")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: labels must hold non-negative integer class indices, ...minimum -1
+    """
     x = np.asarray(x)
     if x.ndim != 2:
-        raise ValueError(f"x must be 2-D (n, d_in), got shape {x.shape}")
+        raise ValueError(f"{x_name} must be 2-D (n, d), got shape {x.shape}")
     if x.shape[0] == 0:
-        raise ValueError("x has no rows")
+        raise ValueError(f"{x_name} has no rows")
     if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
-        raise ValueError("x must contain finite numbers only")
+        raise ValueError(f"{x_name} must contain finite numbers only")
     x = np.ascontiguousarray(x, dtype=np.float32)
     if y is None:
         return x, None
     y = np.asarray(y)
     if y.shape != (x.shape[0],):
-        raise ValueError(f"y must have shape ({x.shape[0]},), got {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
-        raise ValueError(f"y must hold non-negative integer labels, got {y.dtype}")
-    return x, y.astype(np.int32)
+        raise ValueError(f"{y_name} must have shape ({x.shape[0]},), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(
+            f"{y_name} must hold non-negative integer class indices, got {y.dtype}"
+        )
+    if y.min() < 0:
+        raise ValueError(
+            f"{y_name} must hold non-negative integer class indices, got {y.dtype} "
+            f"with minimum {y.min()}"
+        )
+    return x, y.astype(LABEL_DTYPE)
 
 
 def _check_batch_size(batch_size):
@@ -295,7 +343,7 @@ def predict(model, x, *, batch_size=4096):
     >>> predict(model, x).shape  # doctest: +SKIP
     (256, 2)
     """
-    x, _ = _check_inputs(x)
+    x, _ = check_arrays(x)
     batch_size = _check_batch_size(batch_size)
     builders = _builders()
     function = _compiled(model, "predict", lambda: builders["predict"](model))
@@ -351,7 +399,7 @@ def logits_and_input_gradient(model, x, y, *, loss="cross_entropy", batch_size=1
     >>> logits, grad = logits_and_input_gradient(model, x, y)  # doctest: +SKIP
     >>> _, up = logits_and_input_gradient(model, x, y, loss="margin")  # doctest: +SKIP
     """
-    x, y = _check_inputs(x, y)
+    x, y = check_arrays(x, y)
     batch_size = _check_batch_size(batch_size)
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -419,7 +467,7 @@ def all_layer_jacobians(model, x, *, batch_size=256):
         the logits. Equal to :func:`layer_jacobians` layer by layer, with
         one function traced per model instead of one per layer.
     """
-    x, _ = _check_inputs(x)
+    x, _ = check_arrays(x)
     batch_size = _check_batch_size(batch_size)
     builders = _builders()
     function = _compiled(
@@ -465,7 +513,7 @@ def layer_jacobians(model, x, *, layer, batch_size=256):
     >>> J = layer_jacobians(model, x, layer="hidden_1")  # doctest: +SKIP
     >>> s = np.linalg.svd(J, compute_uv=False)  # local isometry  # doctest: +SKIP
     """
-    x, _ = _check_inputs(x)
+    x, _ = check_arrays(x)
     batch_size = _check_batch_size(batch_size)
     builders = _builders()
     target = _resolve_layer(model, layer)
@@ -532,7 +580,7 @@ def kernel_gradient_norms(model, x, y) -> list[float]:
     >>> kernel_gradient_norms(model, x[:64], y[:64])  # doctest: +SKIP
     [0.012, 0.034, 0.21]
     """
-    x, y = _check_inputs(x, y)
+    x, y = check_arrays(x, y)
     _builders()
     import tensorflow as tf
 

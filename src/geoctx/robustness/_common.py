@@ -1,7 +1,9 @@
 """Validation and clip-box helpers shared by the robustness modules.
 
-Arrays are checked once at each public boundary: inputs become C-contiguous
-float32 ``(n, d)`` and labels int64 ``(n,)``. A clip box is a per-point pair
+Arrays are checked once at each public boundary by
+:func:`geoctx.autodiff.check_arrays`, the package's one check of inputs and
+labels: inputs become C-contiguous float32 ``(n, d)`` and labels int32
+``(n,)``. A clip box is a per-point pair
 ``(low, high)`` of shape ``(n, d)`` that always contains the clean input.
 """
 
@@ -10,29 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from geoctx import autodiff
-
-
-def _check_inputs(x, y=None, *, x_name="x", y_name="y"):
-    """Return ``x`` as C-contiguous float32 (n, d) and ``y`` as int64 (n,)."""
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise ValueError(f"{x_name} must be 2-D (n, d), got shape {x.shape}")
-    if x.shape[0] == 0:
-        raise ValueError(f"{x_name} has no rows")
-    if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
-        raise ValueError(f"{x_name} must contain finite numbers only")
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    if y is None:
-        return x, None
-    y = np.asarray(y)
-    if y.shape != (x.shape[0],):
-        raise ValueError(f"{y_name} must have shape ({x.shape[0]},), got {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-        raise ValueError(
-            f"{y_name} must hold non-negative integer class indices, got {y.dtype} "
-            f"with minimum {y.min()}"
-        )
-    return x, y.astype(np.int64)
 
 
 def _check_nonnegative(value, name):

@@ -16,10 +16,10 @@ from typing import NamedTuple
 import numpy as np
 
 from geoctx import autodiff
+from geoctx.autodiff import check_arrays
 from geoctx.names import ATTACK_NORMS, GRADIENT_ATTACKS
 from geoctx.robustness._common import (
     _check_grid,
-    _check_inputs,
     _check_nonnegative,
     _check_positive_int,
     _clip_bounds,
@@ -76,7 +76,7 @@ def accuracy(model, x, y, *, batch_size=1024) -> float:
     >>> accuracy(model, x_test, y_test)  # doctest: +SKIP
     0.97
     """
-    x, y = _check_inputs(x, y)
+    x, y = check_arrays(x, y)
     batch_size = _check_positive_int(batch_size, "batch_size")
     return float(np.mean(_correct(model, x, y, batch_size)))
 
@@ -118,7 +118,7 @@ def gaussian_noise_correct(
     ... # doctest: +SKIP
     0.81
     """
-    x, y = _check_inputs(x, y)
+    x, y = check_arrays(x, y)
     sigmas = _check_grid(sigmas, "sigmas")
     n_draws = _check_positive_int(n_draws, "n_draws")
     batch_size = _check_positive_int(batch_size, "batch_size")
@@ -234,7 +234,7 @@ def attack_sweep(
     >>> out[0.1].correct.mean()  # doctest: +SKIP
     0.55
     """
-    x, y = _check_inputs(x, y)
+    x, y = check_arrays(x, y)
     if attack not in GRADIENT_ATTACKS:
         raise ValueError(f"attack must be one of {GRADIENT_ATTACKS}, got {attack!r}")
     epsilons = _check_grid(epsilons, "epsilons")

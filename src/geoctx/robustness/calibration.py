@@ -9,7 +9,8 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
-from geoctx.robustness._common import _check_inputs, _check_positive_int
+from geoctx.autodiff import check_arrays
+from geoctx.robustness._common import _check_positive_int
 
 
 def _check_probabilities(probs, y):
@@ -23,7 +24,7 @@ def _check_probabilities(probs, y):
         or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
     ):
         raise ValueError("probs must hold probabilities in [0, 1] that sum to 1")
-    _, y = _check_inputs(probs, y, x_name="probs")
+    _, y = check_arrays(probs, y, x_name="probs")
     if y.max() >= probs.shape[1]:
         raise ValueError(
             f"y has label {y.max()} but probs has {probs.shape[1]} classes"
@@ -116,7 +117,7 @@ def fit_temperature(logits_val, y_val, *, bounds=(1e-2, 1e2)) -> float:
     >>> T = fit_temperature(logits_val, y_val)  # doctest: +SKIP
     >>> probs = apply_temperature(logits_test, T)  # doctest: +SKIP
     """
-    _, y = _check_inputs(logits_val, y_val, x_name="logits_val", y_name="y_val")
+    _, y = check_arrays(logits_val, y_val, x_name="logits_val", y_name="y_val")
     logits = np.asarray(logits_val, dtype=np.float64)
     if y.max() >= logits.shape[1]:
         raise ValueError(

@@ -15,8 +15,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from geoctx import autodiff
+from geoctx.autodiff import check_arrays
 from geoctx.robustness._common import (
-    _check_inputs,
     _check_nonnegative,
     _check_positive_int,
     _check_quantiles,
@@ -164,7 +164,7 @@ def minimal_adversarial_distance(
     >>> np.median(d)  # doctest: +SKIP
     0.42
     """
-    x, y = _check_inputs(x, y)
+    x, y = check_arrays(x, y)
     steps = _check_positive_int(steps, "steps")
     step_size_factor = _check_nonnegative(step_size_factor, "step_size_factor")
     bisections = _check_positive_int(bisections, "bisections", minimum=0)
@@ -176,7 +176,7 @@ def minimal_adversarial_distance(
     )
     overshoot = _check_nonnegative(overshoot, "overshoot")
     batch_size = _check_positive_int(batch_size, "batch_size")
-    reference = x if reference_x is None else _check_inputs(reference_x)[0]
+    reference = x if reference_x is None else check_arrays(reference_x)[0]
     if reference.shape[1] != x.shape[1]:
         raise ValueError(
             f"reference_x must have {x.shape[1]} columns, got {reference.shape[1]}"
@@ -288,7 +288,7 @@ def lipschitz_estimate(model, x, *, batch_size=256) -> dict[str, float]:
     {'lipschitz_max': 12.3, 'lipschitz_mean': 4.1, 'lipschitz_relative_max': 3.0,
      'lipschitz_relative_mean': 1.2}
     """
-    x, _ = _check_inputs(x)
+    x, _ = check_arrays(x)
     jac = autodiff.logit_jacobians(model, x, batch_size=batch_size).astype(np.float64)
     spectral = np.linalg.svd(jac, compute_uv=False)[:, 0]
     logits = _predict_logits(model, x, 1024).astype(np.float64)
@@ -332,13 +332,13 @@ def nearest_other_class_distance(x, y, *, reference_x=None, reference_y=None):
     >>> nearest_other_class_distance([[0.0], [1.0], [3.0]], [0, 1, 1])
     array([1., 1., 3.])
     """
-    x, y = _check_inputs(x, y)
+    x, y = check_arrays(x, y)
     if (reference_x is None) != (reference_y is None):
         raise ValueError("reference_x and reference_y must be given together")
     if reference_x is None:
         ref_x, ref_y = x, y
     else:
-        ref_x, ref_y = _check_inputs(
+        ref_x, ref_y = check_arrays(
             reference_x, reference_y, x_name="reference_x", y_name="reference_y"
         )
     if ref_x.shape[1] != x.shape[1]:
@@ -393,7 +393,7 @@ def boundary_stratified_accuracy(
     >>> bins["accuracy"]  # doctest: +SKIP
     array([0.91, 1.  ])
     """
-    x, y = _check_inputs(x, y)
+    x, y = check_arrays(x, y)
     distance = np.asarray(distance, dtype=np.float64)
     if distance.shape != (len(x),) or not np.all(np.isfinite(distance)):
         raise ValueError(

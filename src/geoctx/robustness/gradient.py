@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from geoctx import autodiff
+from geoctx.autodiff import check_arrays
 from geoctx.robustness._common import (
-    _check_inputs,
     _check_nonnegative,
     _check_positive_int,
     _clip_bounds,
@@ -187,7 +187,7 @@ def fgsm(model, x, y, *, epsilon, clip=None, batch_size=1024):
     --------
     >>> x_adv = fgsm(model, x, y, epsilon=0.1, clip=(0.0, 1.0))  # doctest: +SKIP
     """
-    x, y = _check_inputs(x, y)
+    x, y = check_arrays(x, y)
     epsilon = _check_nonnegative(epsilon, "epsilon")
     batch_size = _check_positive_int(batch_size, "batch_size")
     if epsilon == 0:
@@ -255,7 +255,7 @@ def pgd(
     >>> x_adv = pgd(model, x, y, epsilon=0.5, norm="l2", rng=0)  # doctest: +SKIP
     >>> x_adv = pgd(model, x, y, epsilon=0.1, loss="margin")  # doctest: +SKIP
     """
-    x, y = _check_inputs(x, y)
+    x, y = check_arrays(x, y)
     epsilon = _check_nonnegative(epsilon, "epsilon")
     norm = _check_norm(norm)
     loss = _check_loss(loss)

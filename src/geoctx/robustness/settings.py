@@ -13,10 +13,10 @@ import dataclasses
 
 import numpy as np
 
+from geoctx.autodiff import check_arrays
 from geoctx.names import GRADIENT_ATTACKS, WORST_CASE
 from geoctx.robustness._common import (
     _check_grid,
-    _check_inputs,
     _check_nonnegative,
     _check_positive_int,
     _check_quantiles,
@@ -212,10 +212,10 @@ def prepare(data, settings, *, probe_size=256, batch_size=1024) -> EvaluationDat
         raise ValueError(f"settings must be RobustnessSettings, got {type(settings)}")
     probe_size = _check_positive_int(probe_size, "probe_size")
     batch_size = _check_positive_int(batch_size, "batch_size")
-    x, y = _check_inputs(
+    x, y = check_arrays(
         _lookup(data, "x_test", "X_test"), _lookup(data, "y_test"), x_name="x_test"
     )
-    x_val, y_val = _check_inputs(
+    x_val, y_val = check_arrays(
         _lookup(data, "x_val", "X_val"), _lookup(data, "y_val"), x_name="x_val"
     )
     seeds = np.random.SeedSequence(settings.seed).spawn(len(_STREAMS))

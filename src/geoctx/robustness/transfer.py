@@ -13,7 +13,8 @@ import weakref
 
 import numpy as np
 
-from geoctx.robustness._common import _check_inputs, _rng
+from geoctx.autodiff import check_arrays
+from geoctx.robustness._common import _rng
 from geoctx.robustness.attacks import Attacked, _correct, accuracy, attack_sweep
 from geoctx.robustness.gradient import PGD_RESTARTS, PGD_STEPS, pgd
 
@@ -58,7 +59,7 @@ def transfer_sweep(
     ... # doctest: +SKIP
     """
     sweep = _crafted(source_model, x, y, attack=attack, epsilons=epsilons, **options)
-    _, y = _check_inputs(x, y)
+    _, y = check_arrays(x, y)
     batch_size = options.get("batch_size", 1024)
     return {
         epsilon: Attacked(out.x, _correct(target_model, out.x, y, batch_size))
