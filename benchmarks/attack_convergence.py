@@ -60,7 +60,7 @@ def trained_models(config, cache):
         data, _ = make_dataset(
             params.pop("dataset"),
             **{k: params[k] for k in ("test_fraction", "validation_fraction")},
-            probe_size=params["probe_size"],
+            probe_points=params["probe_points"],
         )
         for activation, depth in itertools.product(ACTIVATIONS, DEPTHS):
             spec = ModelSpec(
@@ -87,9 +87,8 @@ def trained_models(config, cache):
 
 def convergence(model, data, settings, attacks=tuple(ATTACKS)):
     """Rows (attack, epsilon, steps, restarts, accuracy) of one model."""
-    inputs = prepare(
-        {**data, "clip": _clip(data)}, settings, probe_size=len(data["probe_index"])
-    )
+    data = {**data, "clip": _clip(data)}
+    inputs = prepare(data, settings, attacked_points=len(data["probe_index"]))
     x, y = inputs.x_probe, inputs.y_probe
     bounds = _clip_bounds(inputs.clip, x)
     rows = []

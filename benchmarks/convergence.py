@@ -395,7 +395,7 @@ def main() -> None:
             DATASETS[dataset],
             test_fraction=0.25,
             validation_fraction=0.2,
-            probe_size=256,
+            probe_points=256,
         )
         for name in args.protocols:
             protocol = PROTOCOLS[name]

@@ -198,7 +198,7 @@ def main(argv=None) -> None:
                 spec["dataset"],
                 test_fraction=spec["test_fraction"],
                 validation_fraction=spec["validation_fraction"],
-                probe_size=spec["probe_size"],
+                probe_points=spec["probe_points"],
             )[0]
         name = MODEL_PATH.format(**keys)
         result, seconds = cpu(

@@ -94,7 +94,7 @@ def main() -> None:
         {"generator": "spirals", "n_samples": 2000},
         test_fraction=0.25,
         validation_fraction=0.2,
-        probe_size=256,
+        probe_points=256,
     )
     settings = TrainSettings(epochs=args.epochs, early_stopping={"patience": None})
     sides = {"keras_fit": keras_fit, "geoctx": geoctx_fit, "hand": hand}

@@ -94,7 +94,7 @@ def loop(config_path: str, out: str) -> None:
             spec["dataset"],
             test_fraction=spec["test_fraction"],
             validation_fraction=spec["validation_fraction"],
-            probe_size=spec["probe_size"],
+            probe_points=spec["probe_points"],
         )
         data[name] = arrays
         data_paths[name] = results / "data" / name / "data.npz"

@@ -16,7 +16,7 @@ arrays, meta = make_dataset(
     spec["dataset"],
     test_fraction=spec["test_fraction"],
     validation_fraction=spec["validation_fraction"],
-    probe_size=spec["probe_size"],
+    probe_points=spec["probe_points"],
 )
 storage.save_npz(snakemake.output.data, arrays)
 storage.write_json(snakemake.output.meta, meta)

@@ -126,9 +126,27 @@ def test_bad_config_names_the_key(config, needle):
     assert needle in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("section", "old", "new", "value"),
+    [
+        ("splits", "probe_size", "probe_points", 64),
+        ("geometry", "probe_size", "measured_points", 64),
+        ("geometry", "k", "n_neighbors", 12),
+    ],
+)
+def test_a_renamed_key_is_refused_with_its_new_name_only(section, old, new, value):
+    with pytest.raises(ConfigError) as err:
+        validate_config(minimal(**{section: {old: value}}))
+    message = str(err.value)
+    assert f"{section}.{old} was renamed: write {section}.{new}: {value}" in message
+    # said once, not again as an unknown key
+    assert "Additional properties" not in message
+    validate_config(minimal(**{section: {new: value}}))
+
+
 # Values the schema accepts but a job would reject, after training: each is
 # stopped by validate_config with a message naming key, value and what is valid.
-SMALL_PROBE = {"splits": {"probe_size": 64}}
+SMALL_PROBE = {"splits": {"probe_points": 64}}
 
 
 @pytest.mark.parametrize(
@@ -168,7 +186,7 @@ SMALL_PROBE = {"splits": {"probe_size": 64}}
             minimal(datasets={"moons": {"n_samples": 1028}}),
             "datasets.moons.n_samples: 1028 gives 1 test points left beside the "
             "probe point(s) for 2 classes",
-            id="probe_size-split",
+            id="probe_points-split",
         ),
         pytest.param(
             minimal(
@@ -189,11 +207,11 @@ SMALL_PROBE = {"splits": {"probe_size": 64}}
             id="transfer_from",
         ),
         pytest.param(
-            # 64 probe points: k < 32
-            minimal(geometry={"k": 32}, **SMALL_PROBE),
-            "geometry.k: 32 is too large for the 64 probe points of dataset moons; "
-            "valid: 1 to 31",
-            id="geometry-k",
+            # 64 probe points: n_neighbors < 32
+            minimal(geometry={"n_neighbors": 32}, **SMALL_PROBE),
+            "geometry.n_neighbors: 32 is too large for the 64 probe points of dataset "
+            "moons; valid: 1 to 31",
+            id="geometry-n_neighbors",
         ),
         pytest.param(
             # 64 probe points of 10 digits: the smallest class has at most 6
@@ -220,7 +238,7 @@ def test_late_failing_value_is_stopped_by_validation(config, needle):
 def test_limits_are_inclusive():
     # the largest valid values of the cases above pass
     validate_config(minimal(datasets={"digits": {"n_samples": 1797}}))
-    validate_config(minimal(geometry={"k": 31}, **SMALL_PROBE))
+    validate_config(minimal(geometry={"n_neighbors": 31}, **SMALL_PROBE))
     validate_config(
         minimal(datasets={"digits": {}}, geometry={"probe_folds": 6}, **SMALL_PROBE)
     )
@@ -236,7 +254,7 @@ def test_left_out_transfer_sources_and_primary_need_not_be_in_the_sweep():
 def test_split_sizes_match_the_splits_made():
     from geoctx import datasets
 
-    settings = {"test_fraction": 0.25, "validation_fraction": 0.2, "probe_size": 64}
+    settings = {"test_fraction": 0.25, "validation_fraction": 0.2, "probe_points": 64}
     arrays = datasets.split_and_standardize(
         datasets.moons(n_samples=401), seed=0, **settings
     )

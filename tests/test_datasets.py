@@ -6,7 +6,7 @@ import pytest
 from geoctx import datasets
 from geoctx.config import GENERATORS
 
-SPLIT = {"test_fraction": 0.25, "validation_fraction": 0.2, "probe_size": 50}
+SPLIT = {"test_fraction": 0.25, "validation_fraction": 0.2, "probe_points": 50}
 
 
 def build(generator, **params):
@@ -107,7 +107,7 @@ def test_mnist1d_default_size_gives_the_published_training_split():
         {"generator": "mnist1d"},
         test_fraction=0.25,
         validation_fraction=0.2,
-        probe_size=256,
+        probe_points=256,
     )
     assert meta["sizes"] == {"train": 4000, "val": 1000, "test": 1667}
     assert meta["class_counts"]["train"] == [400] * 10

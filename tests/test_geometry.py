@@ -73,19 +73,27 @@ def _summed_betti(H, y):
     return np.sum(list(geo.betti_numbers_per_class(H, y).values()), axis=0)
 
 
-# Each per-layer metric on its own, as ``metric(X, H, y, *, k) -> float``.
+# Each per-layer metric on its own, as ``metric(X, H, y, *, n_neighbors) -> float``.
 SINGLE = {
-    "distance_spearman": lambda X, H, y, *, k=10: geo.distance_spearman(X, H),
-    "distance_contrast": lambda X, H, y, *, k=10: geo.distance_contrast(H),
-    "knn_overlap": lambda X, H, y, *, k=10: geo.knn_overlap(X, H, k=k),
-    "trustworthiness": lambda X, H, y, *, k=10: geo.trustworthiness(X, H, k=k),
-    "continuity": lambda X, H, y, *, k=10: geo.continuity(X, H, k=k),
-    "linear_cka": lambda X, H, y, *, k=10: geo.linear_cka(X, H),
-    "twonn_dimension": lambda X, H, y, *, k=10: geo.twonn_dimension(H),
-    "effective_rank": lambda X, H, y, *, k=10: geo.effective_rank(H),
-    "betti_0": lambda X, H, y, *, k=10: float(_summed_betti(H, y)[0]),
-    "betti_1": lambda X, H, y, *, k=10: float(_summed_betti(H, y)[1]),
-    "linear_probe_accuracy": lambda X, H, y, *, k=10: geo.linear_probe_accuracy(H, y),
+    "distance_spearman": lambda X, H, y, *, n_neighbors=10: geo.distance_spearman(X, H),
+    "distance_contrast": lambda X, H, y, *, n_neighbors=10: geo.distance_contrast(H),
+    "knn_overlap": lambda X, H, y, *, n_neighbors=10: geo.knn_overlap(
+        X, H, n_neighbors=n_neighbors
+    ),
+    "trustworthiness": lambda X, H, y, *, n_neighbors=10: geo.trustworthiness(
+        X, H, n_neighbors=n_neighbors
+    ),
+    "continuity": lambda X, H, y, *, n_neighbors=10: geo.continuity(
+        X, H, n_neighbors=n_neighbors
+    ),
+    "linear_cka": lambda X, H, y, *, n_neighbors=10: geo.linear_cka(X, H),
+    "twonn_dimension": lambda X, H, y, *, n_neighbors=10: geo.twonn_dimension(H),
+    "effective_rank": lambda X, H, y, *, n_neighbors=10: geo.effective_rank(H),
+    "betti_0": lambda X, H, y, *, n_neighbors=10: float(_summed_betti(H, y)[0]),
+    "betti_1": lambda X, H, y, *, n_neighbors=10: float(_summed_betti(H, y)[1]),
+    "linear_probe_accuracy": lambda X, H, y, *, n_neighbors=10: (
+        geo.linear_probe_accuracy(H, y)
+    ),
 }
 
 # Closed ranges each metric promises; a new metric must declare its own.
@@ -116,14 +124,16 @@ def test_all_metrics_returns_the_listed_metrics_in_order():
 @pytest.mark.parametrize("data", DATASETS)
 def test_all_metrics_equals_each_metric_alone(data):
     X, H, y = DATASETS[data]()
-    shared = geo.all_metrics(X, H, y, k=5)
+    shared = geo.all_metrics(X, H, y, n_neighbors=5)
     for name, metric in SINGLE.items():
-        assert shared[name] == pytest.approx(metric(X, H, y, k=5), rel=1e-12), name
+        assert shared[name] == pytest.approx(
+            metric(X, H, y, n_neighbors=5), rel=1e-12
+        ), name
 
 
 def test_all_metrics_keeps_an_input_only_for_that_input_and_k():
     # what depends on X alone is kept between calls: every call must still
-    # give each metric's own value exactly, whichever X and k came before
+    # give each metric's own value exactly, whichever X and n_neighbors came before
     calls = [
         (*_layer_data(0)[:2], 5),
         (_layer_data(0)[0], _layer_data(1)[1], 5),
@@ -133,9 +143,9 @@ def test_all_metrics_keeps_an_input_only_for_that_input_and_k():
     ]
     y = np.repeat([0, 1], 30)
     for X, H, k in calls:
-        shared = geo.all_metrics(X, H, y, k=k)
+        shared = geo.all_metrics(X, H, y, n_neighbors=k)
         for name, metric in SINGLE.items():
-            assert shared[name] == metric(X, H, y, k=k), name
+            assert shared[name] == metric(X, H, y, n_neighbors=k), name
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -151,7 +161,8 @@ def test_distance_spearman_is_scipys_spearmanr_exactly(seed):
     expected = spearmanr(pdist(X), pdist(H)).statistic
     assert geo.distance_spearman(X, H) == expected
     assert (
-        geo.all_metrics(X, H, np.arange(40) % 2, k=5)["distance_spearman"] == expected
+        geo.all_metrics(X, H, np.arange(40) % 2, n_neighbors=5)["distance_spearman"]
+        == expected
     )
 
 
@@ -159,7 +170,7 @@ def test_distance_spearman_is_scipys_spearmanr_exactly(seed):
 @pytest.mark.parametrize("name", list(SINGLE))
 def test_metric_within_bounds(name, data):
     X, H, y = DATASETS[data]()
-    value = SINGLE[name](X, H, y, k=5)
+    value = SINGLE[name](X, H, y, n_neighbors=5)
     low, high = BOUNDS[name]
     assert low <= value <= high
     if name == "effective_rank":
@@ -174,8 +185,8 @@ def test_metric_invariant_to_point_order(name, data):
     X, H, y = DATASETS[data]()
     perm = np.random.default_rng(7).permutation(X.shape[0])
     metric = SINGLE[name]
-    assert metric(X[perm], H[perm], y[perm], k=5) == pytest.approx(
-        metric(X, H, y, k=5), rel=1e-10, abs=1e-12
+    assert metric(X[perm], H[perm], y[perm], n_neighbors=5) == pytest.approx(
+        metric(X, H, y, n_neighbors=5), rel=1e-10, abs=1e-12
     )
 
 
@@ -185,12 +196,14 @@ def test_metric_invariant_to_similarity_of_layer(name, data):
     X, H, y = DATASETS[data]()
     rng = np.random.default_rng(11)
     metric = SINGLE[name]
-    expected = metric(X, H, y, k=5)
+    expected = metric(X, H, y, n_neighbors=5)
     # A power-of-two scale and translation leave every metric exactly alone.
-    assert metric(X, 8.0 * H + 3.0, y, k=5) == pytest.approx(expected, rel=1e-10)
+    assert metric(X, 8.0 * H + 3.0, y, n_neighbors=5) == pytest.approx(
+        expected, rel=1e-10
+    )
     if name not in NOT_ROTATION_INVARIANT:
         Q = _orthogonal(rng, H.shape[1], H.shape[1])
-        assert metric(X, H @ Q, y, k=5) == pytest.approx(expected, rel=1e-9)
+        assert metric(X, H @ Q, y, n_neighbors=5) == pytest.approx(expected, rel=1e-9)
 
 
 def test_probe_is_not_rotation_invariant_as_declared():
@@ -209,9 +222,9 @@ def test_probe_is_not_rotation_invariant_as_declared():
 
 PRESERVATION = {
     "distance_spearman": geo.distance_spearman,
-    "knn_overlap": lambda X, H: geo.knn_overlap(X, H, k=7),
-    "trustworthiness": lambda X, H: geo.trustworthiness(X, H, k=7),
-    "continuity": lambda X, H: geo.continuity(X, H, k=7),
+    "knn_overlap": lambda X, H: geo.knn_overlap(X, H, n_neighbors=7),
+    "trustworthiness": lambda X, H: geo.trustworthiness(X, H, n_neighbors=7),
+    "continuity": lambda X, H: geo.continuity(X, H, n_neighbors=7),
     "linear_cka": geo.linear_cka,
 }
 
@@ -240,9 +253,9 @@ def test_independent_noise_is_far_from_preserving(name):
 def test_identity_with_tied_distances_keeps_neighbourhoods():
     # Integer grid: many exactly tied distances, shared by both spaces.
     X = np.array([[i, j] for i in range(6) for j in range(5)], dtype=float)
-    assert geo.knn_overlap(X, X, k=5) == pytest.approx(1.0, abs=1e-12)
-    assert geo.trustworthiness(X, X, k=5) == pytest.approx(1.0, abs=1e-12)
-    assert geo.continuity(X, X, k=5) == pytest.approx(1.0, abs=1e-12)
+    assert geo.knn_overlap(X, X, n_neighbors=5) == pytest.approx(1.0, abs=1e-12)
+    assert geo.trustworthiness(X, X, n_neighbors=5) == pytest.approx(1.0, abs=1e-12)
+    assert geo.continuity(X, X, n_neighbors=5) == pytest.approx(1.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("k", [1, 3, 10, 24])
@@ -251,9 +264,11 @@ def test_trustworthiness_matches_sklearn(k):
     X = rng.normal(size=(50, 6))
     H = np.tanh(X @ rng.normal(size=(6, 3)))
     expected = sklearn_trustworthiness(X, H, n_neighbors=k)
-    assert geo.trustworthiness(X, H, k=k) == pytest.approx(expected, abs=1e-12)
+    assert geo.trustworthiness(X, H, n_neighbors=k) == pytest.approx(
+        expected, abs=1e-12
+    )
     swapped = sklearn_trustworthiness(H, X, n_neighbors=k)
-    assert geo.continuity(X, H, k=k) == pytest.approx(swapped, abs=1e-12)
+    assert geo.continuity(X, H, n_neighbors=k) == pytest.approx(swapped, abs=1e-12)
 
 
 def test_ties_in_layer_count_as_random_tie_breaking():
@@ -265,9 +280,9 @@ def test_ties_in_layer_count_as_random_tie_breaking():
     k = 4
     jittered = [H + 1e-9 * rng.normal(size=H.shape) for _ in range(400)]
     trust = np.mean([sklearn_trustworthiness(X, J, n_neighbors=k) for J in jittered])
-    overlap = np.mean([geo.knn_overlap(X, J, k=k) for J in jittered])
-    assert geo.trustworthiness(X, H, k=k) == pytest.approx(trust, abs=5e-3)
-    assert geo.knn_overlap(X, H, k=k) == pytest.approx(overlap, abs=5e-3)
+    overlap = np.mean([geo.knn_overlap(X, J, n_neighbors=k) for J in jittered])
+    assert geo.trustworthiness(X, H, n_neighbors=k) == pytest.approx(trust, abs=5e-3)
+    assert geo.knn_overlap(X, H, n_neighbors=k) == pytest.approx(overlap, abs=5e-3)
 
 
 def test_knn_overlap_hand_example():
@@ -276,7 +291,7 @@ def test_knn_overlap_hand_example():
     # Layer moves the last point next to the first: 0, 1, 3, -0.5 has
     # nearest neighbours 3, 0, 1, 0, so points 0 and 3 lose theirs.
     H = np.array([[0.0], [1.0], [3.0], [-0.5]])
-    assert geo.knn_overlap(X, H, k=1) == pytest.approx(0.5)
+    assert geo.knn_overlap(X, H, n_neighbors=1) == pytest.approx(0.5)
 
 
 small_clouds = arrays(
@@ -296,11 +311,15 @@ def test_neighbourhood_metrics_with_heavy_ties(X, seed):
     k = 2
     perm = rng.permutation(X.shape[0])
     for metric in (geo.knn_overlap, geo.trustworthiness, geo.continuity):
-        value = metric(X, H, k=k)
+        value = metric(X, H, n_neighbors=k)
         assert -1e-12 <= value <= 1 + 1e-12
-        assert metric(X[perm], H[perm], k=k) == pytest.approx(value, abs=1e-12)
-        assert metric(X, X, k=k) == pytest.approx(1.0, abs=1e-12)
-    assert geo.continuity(X, H, k=k) == geo.trustworthiness(H, X, k=k)
+        assert metric(X[perm], H[perm], n_neighbors=k) == pytest.approx(
+            value, abs=1e-12
+        )
+        assert metric(X, X, n_neighbors=k) == pytest.approx(1.0, abs=1e-12)
+    assert geo.continuity(X, H, n_neighbors=k) == geo.trustworthiness(
+        H, X, n_neighbors=k
+    )
 
 
 def test_distance_spearman_detects_reordered_distances():
@@ -467,15 +486,15 @@ def test_betti_of_circle_embedded_in_a_wide_layer():
     assert geo.betti_numbers(noisy) == (1, 1)
 
 
-def test_betti_loop_resolution_is_about_three_times_n_neighbors():
-    # Documented: a loop needs roughly 3 * n_neighbors (= 42) points along it.
+def test_betti_loop_resolution_is_about_three_times_graph_neighbors():
+    # Documented: a loop needs roughly 3 * graph_neighbors (= 42) points along it.
     def ring(n):
         t = np.linspace(0, 2 * np.pi, n, endpoint=False)
         return np.c_[np.cos(t), np.sin(t)]
 
     assert geo.betti_numbers(ring(60)) == (1, 1)
     assert geo.betti_numbers(ring(30)) == (1, 0)
-    assert geo.betti_numbers(ring(30), n_neighbors=6) == (1, 1)
+    assert geo.betti_numbers(ring(30), graph_neighbors=6) == (1, 1)
 
 
 def test_betti_ignores_duplicate_points():
@@ -751,10 +770,22 @@ INVALID = [
     (lambda: geo.distance_contrast(_with(np.inf)), "H contains 1 NaN or inf"),
     (lambda: geo.effective_rank(np.empty((5, 0))), "H is empty"),
     (lambda: geo.distance_spearman(GOOD[:2], GOOD[:2]), "2 point.*at least 3"),
-    (lambda: geo.knn_overlap(GOOD, GOOD, k=10), "k=10 is out of range for n=10"),
-    (lambda: geo.knn_overlap(GOOD, GOOD, k=0), "k=0 is out of range"),
-    (lambda: geo.trustworthiness(GOOD, GOOD, k=5), r"k=5 .*k < n/2"),
-    (lambda: geo.continuity(GOOD, GOOD, k=2.5), "k must be an integer"),
+    (
+        lambda: geo.knn_overlap(GOOD, GOOD, n_neighbors=10),
+        "n_neighbors=10 is out of range for n=10",
+    ),
+    (
+        lambda: geo.knn_overlap(GOOD, GOOD, n_neighbors=0),
+        "n_neighbors=0 is out of range",
+    ),
+    (
+        lambda: geo.trustworthiness(GOOD, GOOD, n_neighbors=5),
+        r"n_neighbors=5 .*n_neighbors < n/2",
+    ),
+    (
+        lambda: geo.continuity(GOOD, GOOD, n_neighbors=2.5),
+        "n_neighbors must be an integer",
+    ),
     (lambda: geo.twonn_dimension(GOOD, discard_fraction=1.0), "discard_fraction"),
     (lambda: geo.betti_numbers(GOOD, subsample="random"), "needs rng"),
     (lambda: geo.betti_numbers(GOOD, subsample="grid"), "subsample must be"),
@@ -773,7 +804,7 @@ INVALID = [
     (lambda: geo.trajectory_length_scaled(GOOD, GOOD[:-1]), "curve_layer has 9"),
     (lambda: geo.refined_trajectory(list, GOOD, rtol=1.0), "rtol must be"),
     (lambda: geo.refined_trajectory(list, GOOD, max_points=100), "max_points must"),
-    (lambda: geo.all_metrics(GOOD, GOOD, LABELS, k=5), r"k < n/2"),
+    (lambda: geo.all_metrics(GOOD, GOOD, LABELS, n_neighbors=5), r"n_neighbors < n/2"),
 ]
 
 
@@ -789,8 +820,8 @@ DEGENERATE = {
     "distance_spearman": lambda: geo.distance_spearman(INPUT, CONSTANT),
     "distance_contrast": lambda: geo.distance_contrast(CONSTANT),
     "knn_overlap": lambda: geo.knn_overlap(INPUT, CONSTANT),
-    "trustworthiness": lambda: geo.trustworthiness(INPUT, CONSTANT, k=5),
-    "continuity": lambda: geo.continuity(INPUT, CONSTANT, k=5),
+    "trustworthiness": lambda: geo.trustworthiness(INPUT, CONSTANT, n_neighbors=5),
+    "continuity": lambda: geo.continuity(INPUT, CONSTANT, n_neighbors=5),
     "linear_cka": lambda: geo.linear_cka(INPUT, CONSTANT),
     "twonn_dimension": lambda: geo.twonn_dimension(CONSTANT),
     "effective_rank": lambda: geo.effective_rank(CONSTANT),
@@ -812,7 +843,7 @@ def test_all_metrics_on_a_constant_layer():
     y = np.repeat([0, 1], 10)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        scores = geo.all_metrics(INPUT, CONSTANT, y, k=3)
+        scores = geo.all_metrics(INPUT, CONSTANT, y, n_neighbors=3)
     assert caught and all(w.category is RuntimeWarning for w in caught)
     undefined = set(BOUNDS) - {"betti_0", "betti_1", "linear_probe_accuracy"}
     assert all(math.isnan(scores[name]) for name in undefined)
@@ -824,7 +855,7 @@ def test_all_metrics_on_a_constant_input_keeps_layer_only_metrics():
     X = np.zeros((30, 2))
     _, H, y = _layer_data(4, n=30)
     with pytest.warns(RuntimeWarning, match="returning NaN"):
-        scores = geo.all_metrics(X, H, y, k=3)
+        scores = geo.all_metrics(X, H, y, n_neighbors=3)
     assert math.isnan(scores["linear_cka"]) and math.isnan(scores["continuity"])
     for name in ("distance_contrast", "twonn_dimension", "effective_rank"):
         assert scores[name] == pytest.approx(SINGLE[name](X, H, y))

@@ -34,7 +34,7 @@ def test_geometry_table_of_an_orthogonal_layer_and_a_collapsed_one(caplog):
         "init/layer_2": np.ones((80, 4)),
     }
     y = (X[:, 0] > 0).astype(int)
-    settings = GeometrySettings(probe_size=80, k=5, betti_max_points=40)
+    settings = GeometrySettings(measured_points=80, n_neighbors=5, betti_max_points=40)
     table = geometry_table(reps, y, settings)
     assert "init layer 2: H is constant" in caplog.text
     values = table.set_index(["layer", "metric"]).value
@@ -59,7 +59,7 @@ def test_geometry_table_measures_a_repeated_layer_once_with_the_same_rows(caplog
         for i, H in layers.items()
     }
     y = (X[:, 0] > 0).astype(int)
-    settings = GeometrySettings(probe_size=60, k=5, betti_max_points=30)
+    settings = GeometrySettings(measured_points=60, n_neighbors=5, betti_max_points=30)
     table = geometry_table(reps, y, settings).set_index(["stage", "layer", "metric"])
     alone = {
         stage: geometry_table(

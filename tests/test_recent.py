@@ -48,7 +48,7 @@ def test_a_trainer_dropped_from_the_cache_trains_the_same(monkeypatch):
         {"generator": "moons", "n_samples": 300, "noise": 0.1},
         test_fraction=0.25,
         validation_fraction=0.2,
-        probe_size=40,
+        probe_points=40,
     )
     monkeypatch.setattr(training, "_TRAINERS", Recent(1))
     settings = training.TrainSettings(epochs=3, batch_size=32)

@@ -169,7 +169,7 @@ def test_methods_values_come_from_the_config_and_the_package(study_tables):
     assert "7 random restart(s) of 33 steps" in html
     assert "both models reached test accuracy 0.65" in html
     assert "each of auto, glorot_uniform" in html
-    neighbours = methods._default(geometry.betti_numbers, "n_neighbors")
+    neighbours = methods._default(geometry.betti_numbers, "graph_neighbors")
     assert f"{neighbours}-NN graph" in html
     assert f"within {SATURATION_TOLERANCE} of a bound" in html
 

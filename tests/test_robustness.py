@@ -557,7 +557,11 @@ def test_evaluate_robustness_table(moons):
     data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
     data["clip"] = (-3.0, 3.0)
     table = rb.evaluate_robustness(
-        model, data, transfer_models={"relu": reference}, settings=FAST, probe_size=64
+        model,
+        data,
+        transfer_models={"relu": reference},
+        settings=FAST,
+        attacked_points=64,
     )
 
     assert list(table.columns) == list(rb.COLUMNS)
@@ -616,7 +620,7 @@ def test_evaluate_robustness_does_not_depend_on_the_batch_size(moons):
             data,
             transfer_models={"relu": reference},
             settings=dataclasses.replace(FAST, pgd_restarts=3),
-            probe_size=64,
+            attacked_points=64,
             batch_size=batch_size,
         )
         for batch_size in (4096, 50)
@@ -630,7 +634,7 @@ def test_evaluate_robustness_uses_given_probe_and_boundary_distance(moons):
     data["probe_index"] = np.arange(10)
     data["boundary_distance_test"] = np.arange(len(data["y_test"]), dtype=float)
     data["data_std"] = 1.0
-    table = rb.evaluate_robustness(model, data, settings=FAST, probe_size=64)
+    table = rb.evaluate_robustness(model, data, settings=FAST, attacked_points=64)
     assert not table["attack"].str.startswith(names.TRANSFER_PREFIX).any()
     first_ten = rb.accuracy(model, data["x_test"][:10], data["y_test"][:10])
     row = table.query("attack == 'pgd_l2' and epsilon == 0 and metric == 'accuracy'")
@@ -657,8 +661,8 @@ def test_evaluate_robustness_is_invariant_to_the_unit_of_the_inputs(moons):
         "clip": (-3.0, 3.0),
         "scale": np.array(123.0),  # the datasets' raw-unit scale: must be ignored
     }
-    a = rb.evaluate_robustness(model, data, settings=FAST, probe_size=64)
-    b = rb.evaluate_robustness(doubled, twice, settings=FAST, probe_size=64)
+    a = rb.evaluate_robustness(model, data, settings=FAST, attacked_points=64)
+    b = rb.evaluate_robustness(doubled, twice, settings=FAST, attacked_points=64)
     pd.testing.assert_frame_equal(a[COORDINATES], b[COORDINATES])
     lipschitz = a["metric"].str.startswith("lipschitz")
     np.testing.assert_allclose(
@@ -680,10 +684,10 @@ def test_evaluate_robustness_units_follow_data_std(moons):
     model = moons["model"]
     data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
     base = rb.evaluate_robustness(
-        model, {**data, "data_std": 1.0}, settings=FAST, probe_size=64
+        model, {**data, "data_std": 1.0}, settings=FAST, attacked_points=64
     )
     wide = rb.evaluate_robustness(
-        model, {**data, "data_std": 2.0}, settings=FAST, probe_size=64
+        model, {**data, "data_std": 2.0}, settings=FAST, attacked_points=64
     )
     median = "min_adv_distance_median"
     assert _value(wide, "none", median) == pytest.approx(
@@ -746,7 +750,9 @@ def test_bad_arguments_raise_value_error_naming_them(moons, call, match):
 
 def test_table_has_pandas_string_columns(moons):
     data = {key: moons[key] for key in ("x_test", "y_test", "x_val", "y_val")}
-    table = rb.evaluate_robustness(moons["model"], data, settings=FAST, probe_size=64)
+    table = rb.evaluate_robustness(
+        moons["model"], data, settings=FAST, attacked_points=64
+    )
     assert pd.api.types.is_string_dtype(table["attack"])
     assert pd.api.types.is_string_dtype(table["metric"])
 

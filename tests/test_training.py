@@ -21,7 +21,7 @@ def data():
         {"generator": "moons", "n_samples": 300, "noise": 0.1},
         test_fraction=0.25,
         validation_fraction=0.2,
-        probe_size=40,
+        probe_points=40,
     )
     return arrays
 

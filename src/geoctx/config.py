@@ -253,16 +253,45 @@ def _key(path) -> str:
     return "".join(parts).lstrip(".") or "<top level>"
 
 
+#: Keys an earlier version of the config had: (section, old) -> new name.
+RENAMED_KEYS = {
+    ("splits", "probe_size"): "probe_points",
+    ("geometry", "probe_size"): "measured_points",
+    ("geometry", "k"): "n_neighbors",
+}
+
+
 def _renamed_key_problems(config: Mapping) -> list[str]:
-    """Keys an earlier version of the config had, with what to write instead."""
-    robustness = config.get("robustness") or {}
-    if "reference_activation" not in robustness:
-        return []
-    return [
-        "robustness.reference_activation was replaced by robustness."
-        "transfer_from, a list: write transfer_from: "
-        f"[{robustness['reference_activation']}]"
-    ]
+    """Keys an earlier version of the config had, with what to write instead.
+
+    >>> _renamed_key_problems({"geometry": {"k": 10}})
+    ['geometry.k was renamed: write geometry.n_neighbors: 10']
+    """
+    problems = []
+    for (section, old), new in RENAMED_KEYS.items():
+        values = config.get(section)
+        if isinstance(values, Mapping) and old in values:
+            problems.append(
+                f"{section}.{old} was renamed: write {section}.{new}: {values[old]!r}"
+            )
+    robustness = config.get("robustness")
+    if isinstance(robustness, Mapping) and "reference_activation" in robustness:
+        problems.append(
+            "robustness.reference_activation was replaced by robustness."
+            "transfer_from, a list: write transfer_from: "
+            f"[{robustness['reference_activation']}]"
+        )
+    return problems
+
+
+def _without_renamed_keys(config: Mapping) -> dict:
+    """``config`` without the keys :func:`_renamed_key_problems` names, so that
+    the schema does not report them a second time as unknown."""
+    config = dict(config)
+    for section, old in [*RENAMED_KEYS, ("robustness", "reference_activation")]:
+        if isinstance(config.get(section), Mapping) and old in config[section]:
+            config[section] = {k: v for k, v in config[section].items() if k != old}
+    return config
 
 
 def transfer_problems(written: Mapping) -> list[str]:
@@ -330,11 +359,13 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
     schema = load_schema() if schema is None else schema
     config = copy.deepcopy(dict(config))
     validator = jsonschema.Draft202012Validator(schema)
-    problems = [
+    problems = _renamed_key_problems(config)
+    problems += [
         f"{_key(err.absolute_path)}: {err.message}"
-        for err in sorted(validator.iter_errors(config), key=lambda e: e.path)
+        for err in sorted(
+            validator.iter_errors(_without_renamed_keys(config)), key=lambda e: e.path
+        )
     ]
-    problems += _renamed_key_problems(config)
     if problems:
         raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
     written = copy.deepcopy(config)
@@ -418,14 +449,14 @@ def split_sizes(
     *,
     test_fraction: float,
     validation_fraction: float,
-    probe_size: int,
+    probe_points: int,
 ) -> dict[str, int]:
     """Points in each split, as ``datasets.split_and_standardize`` makes them.
 
     scikit-learn rounds a test fraction up, so the test split has
     ``ceil(n * test_fraction)`` points; the probe is at most the test split.
 
-    >>> split_sizes(400, test_fraction=0.25, validation_fraction=0.2, probe_size=64)
+    >>> split_sizes(400, test_fraction=0.25, validation_fraction=0.2, probe_points=64)
     {'test': 100, 'val': 60, 'train': 240, 'probe': 64}
     """
     n_test = math.ceil(n_samples * test_fraction)
@@ -434,7 +465,7 @@ def split_sizes(
         "test": n_test,
         "val": n_val,
         "train": n_samples - n_test - n_val,
-        "probe": min(probe_size, n_test),
+        "probe": min(probe_points, n_test),
     }
 
 
@@ -496,7 +527,7 @@ def _study_split_sizes(config: Mapping, n: int) -> dict[str, int]:
         n,
         test_fraction=config["splits"]["test_fraction"],
         validation_fraction=config["training"]["validation_fraction"],
-        probe_size=config["splits"]["probe_size"],
+        probe_points=config["splits"]["probe_points"],
     )
 
 
@@ -520,32 +551,32 @@ def _split_problems(name: str, n: int, classes: int, config: Mapping) -> list[st
                 f"for {classes} classes (splits.test_fraction "
                 f"{config['splits']['test_fraction']}, "
                 f"training.validation_fraction "
-                f"{config['training']['validation_fraction']}, splits.probe_size "
-                f"{config['splits']['probe_size']}); every class needs one: "
-                "raise n_samples, or make splits.probe_size at least the test split"
+                f"{config['training']['validation_fraction']}, splits.probe_points "
+                f"{config['splits']['probe_points']}); every class needs one: "
+                "raise n_samples, or make splits.probe_points at least the test split"
             )
     return problems
 
 
 def _geometry_problems(config: Mapping) -> list[str]:
-    """``geometry.k`` and ``geometry.probe_folds`` against each probe set.
+    """``geometry.n_neighbors`` and ``geometry.probe_folds`` against each probe set.
 
-    The neighbourhood metrics need ``k < n / 2`` probe points; the linear
+    The neighbourhood metrics need ``n_neighbors < n / 2`` probe points; the linear
     probe needs ``probe_folds`` points of every class, and the smallest
     class has at most ``n // classes``.
     """
-    k, folds = config["geometry"]["k"], config["geometry"]["probe_folds"]
+    k, folds = config["geometry"]["n_neighbors"], config["geometry"]["probe_folds"]
     problems = []
     for name, generator, params in _known_datasets(config):
         available = AVAILABLE_SAMPLES.get(generator, math.inf)
         n = min(
-            config["geometry"]["probe_size"],
+            config["geometry"]["measured_points"],
             _study_split_sizes(config, min(params["n_samples"], available))["probe"],
         )
         if 2 * k >= n:
             problems.append(
-                f"geometry.k: {k} is too large for the {n} probe points of "
-                f"dataset {name}; valid: 1 to {(n - 1) // 2} (k < n/2)"
+                f"geometry.n_neighbors: {k} is too large for the {n} probe points "
+                f"of dataset {name}; valid: 1 to {(n - 1) // 2} (n_neighbors < n/2)"
             )
         per_class = n // n_classes(generator, params)
         if folds > per_class:
@@ -556,7 +587,7 @@ def _geometry_problems(config: Mapping) -> list[str]:
                 if per_class >= 2
                 else f"geometry.probe_folds: dataset {name} has {n} probe points "
                 f"for {n_classes(generator, params)} classes, too few for any "
-                "folds: raise geometry.probe_size and splits.probe_size"
+                "folds: raise geometry.measured_points and splits.probe_points"
             )
     return problems
 
@@ -639,7 +670,7 @@ def dataset_params(config: Mapping, dataset: str) -> dict:
     return {
         "dataset": params,
         "test_fraction": config["splits"]["test_fraction"],
-        "probe_size": config["splits"]["probe_size"],
+        "probe_points": config["splits"]["probe_points"],
         "validation_fraction": config["training"]["validation_fraction"],
     }
 

@@ -245,7 +245,7 @@ def split_and_standardize(
     *,
     test_fraction: float,
     validation_fraction: float,
-    probe_size: int,
+    probe_points: int,
     seed: int,
 ) -> dict[str, np.ndarray]:
     """Stratified train/val/test split, isotropic standardization, probe subset.
@@ -283,12 +283,12 @@ def split_and_standardize(
         arrays["clip_low"] = ((low - mean) / scale).astype(np.float32)
         arrays["clip_high"] = ((high - mean) / scale).astype(np.float32)
     n_test = len(arrays["y_test"])
-    if probe_size >= n_test:
+    if probe_points >= n_test:
         probe = np.arange(n_test)
     else:
         probe, _ = train_test_split(
             np.arange(n_test),
-            train_size=probe_size,
+            train_size=probe_points,
             stratify=arrays["y_test"],
             random_state=seed + 2,
         )
@@ -311,7 +311,7 @@ def make_dataset(
     *,
     test_fraction: float,
     validation_fraction: float,
-    probe_size: int,
+    probe_points: int,
 ) -> tuple[dict[str, np.ndarray], dict]:
     """Generate, split and standardize one configured dataset.
 
@@ -327,7 +327,7 @@ def make_dataset(
         data,
         test_fraction=test_fraction,
         validation_fraction=validation_fraction,
-        probe_size=probe_size,
+        probe_points=probe_points,
         seed=seed,
     )
     X_all = np.concatenate([arrays[f"X_{s}"] for s in SPLITS])
@@ -339,7 +339,7 @@ def make_dataset(
         "n_classes": int(len(np.unique(data.y))),
         "sizes": {s: int(len(arrays[f"y_{s}"])) for s in SPLITS},
         "class_counts": {s: np.bincount(arrays[f"y_{s}"]).tolist() for s in SPLITS},
-        "probe_size": int(len(arrays["probe_index"])),
+        "probe_points": int(len(arrays["probe_index"])),
         "has_boundary_distance": data.boundary_distance is not None,
         "standardization": {"scale": float(arrays["scale"]), "kind": "isotropic"},
         "data_range": [float(X_all.min()), float(X_all.max())],

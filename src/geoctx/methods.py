@@ -32,7 +32,7 @@ def metric_definitions(config: Mapping) -> list[tuple[str, str, str]]:
     rob = config["robustness"]
     primary = config["claims"]["primary"]
     discard = _default(geometry.twonn_dimension, "discard_fraction")
-    neighbours = _default(geometry.betti_numbers, "n_neighbors")
+    neighbours = _default(geometry.betti_numbers, "graph_neighbors")
     hops = _default(geometry.betti_numbers, "scale")
     return [
         (

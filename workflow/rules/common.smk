@@ -183,7 +183,13 @@ PART_CODE = {
     ),
 }
 GEOMETRY_PARAMS = {
-    "geometry": ("probe_size", "k", "betti_max_points", "probe_folds", "seed"),
+    "geometry": (
+        "measured_points",
+        "n_neighbors",
+        "betti_max_points",
+        "probe_folds",
+        "seed",
+    ),
     "jacobians": (
         "jacobian_points",
         "curve_points",

@@ -17,16 +17,16 @@ def _check_inputs(
     ndim: int = 2,
     min_points: int = 1,
     y: ArrayLike | None = None,
-    k: int | None = None,
-    k_below_half: bool = False,
+    n_neighbors: int | None = None,
+    neighbors_below_half: bool = False,
 ) -> list[np.ndarray]:
     """Validate arrays that describe the same points; return them as float64.
 
     Each array must have ``ndim`` dimensions, at least one column, the same
     number of rows ``n >= min_points`` as the others and only finite values.
     ``y``, when given, must be one label per point and is appended to the
-    result. ``k``, when given, must be an integer with ``1 <= k < n`` (or
-    ``k < n / 2`` if ``k_below_half``).
+    result. ``n_neighbors``, when given, must be an integer with
+    ``1 <= n_neighbors < n`` (or ``< n / 2`` if ``neighbors_below_half``).
     """
     checked = []
     n = None
@@ -50,14 +50,17 @@ def _check_inputs(
         checked.append(a)
     if n < min_points:
         raise ValueError(f"{first} has {n} point(s); at least {min_points} needed")
-    if k is not None:
-        if not isinstance(k, numbers.Integral) or isinstance(k, bool):
-            raise ValueError(f"k must be an integer, got {k!r}")
-        limit = (n - 1) / 2 if k_below_half else n - 1
-        if not 1 <= k <= limit:
-            rule = "k < n/2" if k_below_half else "k < n"
+    if n_neighbors is not None:
+        if not isinstance(n_neighbors, numbers.Integral) or isinstance(
+            n_neighbors, bool
+        ):
+            raise ValueError(f"n_neighbors must be an integer, got {n_neighbors!r}")
+        limit = (n - 1) / 2 if neighbors_below_half else n - 1
+        if not 1 <= n_neighbors <= limit:
+            rule = "n_neighbors < n/2" if neighbors_below_half else "n_neighbors < n"
             raise ValueError(
-                f"k={k} is out of range for n={n} points (need 1 <= {rule})"
+                f"n_neighbors={n_neighbors} is out of range for n={n} points "
+                f"(need 1 <= {rule})"
             )
     if y is not None:
         labels = np.asarray(y)

@@ -91,12 +91,12 @@ def _trust_from_penalty(penalty: float, n: int, k: int) -> float:
     return 1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
 
 
-def knn_overlap(X: ArrayLike, H: ArrayLike, *, k: int = 10) -> float:
-    """Mean fraction of each point's k nearest neighbours kept by the layer.
+def knn_overlap(X: ArrayLike, H: ArrayLike, *, n_neighbors: int = 10) -> float:
+    """Mean fraction of each point's n_neighbors nearest neighbours kept by the layer.
 
-    ``|N_X(i) ∩ N_H(i)| / k`` averaged over points, where ``N(i)`` are the
-    ``k`` nearest other points in Euclidean distance
-    (:func:`scipy.spatial.distance.pdist`). Points tied with the k-th
+    ``|N_X(i) ∩ N_H(i)| / n_neighbors`` averaged over points, where ``N(i)`` are the
+    ``n_neighbors`` nearest other points in Euclidean distance
+    (:func:`scipy.spatial.distance.pdist`). Points tied with the n_neighbors-th
     neighbour share the remaining places fractionally and the intersection of
     these fractional sets is taken with ``min``; without ties this is the
     usual count. So inputs glued together by a layer (duplicate rows of
@@ -108,8 +108,8 @@ def knn_overlap(X: ArrayLike, H: ArrayLike, *, k: int = 10) -> float:
         Input representation.
     H : array-like of shape (n, d_layer)
         Layer representation of the same points, same order.
-    k : int, default=10
-        Neighbourhood size, ``1 <= k < n``.
+    n_neighbors : int, default=10
+        Neighbourhood size, ``1 <= n_neighbors < n``.
 
     Returns
     -------
@@ -120,26 +120,28 @@ def knn_overlap(X: ArrayLike, H: ArrayLike, *, k: int = 10) -> float:
     Examples
     --------
     >>> X = np.array([[0.0], [1.0], [3.0], [7.0]])
-    >>> knn_overlap(X, 2 * X, k=1)
+    >>> knn_overlap(X, 2 * X, n_neighbors=1)
     1.0
     """
-    X, H = _check_inputs({"X": X, "H": H}, min_points=2, k=k)
+    X, H = _check_inputs({"X": X, "H": H}, min_points=2, n_neighbors=n_neighbors)
     dx, dh = pdist(X), pdist(H)
     if not dx.any() or not dh.any():
         return _degenerate("all points of X or H are identical")
     return _knn_overlap_from_weights(
-        _neighbour_weights(_square(dx), k), _neighbour_weights(_square(dh), k), k
+        _neighbour_weights(_square(dx), n_neighbors),
+        _neighbour_weights(_square(dh), n_neighbors),
+        n_neighbors,
     )
 
 
-def trustworthiness(X: ArrayLike, H: ArrayLike, *, k: int = 10) -> float:
+def trustworthiness(X: ArrayLike, H: ArrayLike, *, n_neighbors: int = 10) -> float:
     """Trustworthiness of the layer's neighbourhoods (Venna & Kaski 2001).
 
-    Penalises points that are among a point's ``k`` nearest neighbours in
-    ``H`` but not in ``X``, in proportion to their rank in ``X``:
+    Penalises points that are among a point's ``k = n_neighbors`` nearest
+    neighbours in ``H`` but not in ``X``, in proportion to their rank in ``X``:
     ``1 - 2 / (n k (2n - 3k - 1)) * sum_i sum_{j in N_H(i)} max(0, r_X(i, j) - k)``.
     Without tied distances this equals
-    :func:`sklearn.manifold.trustworthiness` ``(X, H, n_neighbors=k)``; the
+    :func:`sklearn.manifold.trustworthiness` ``(X, H, n_neighbors=n_neighbors)``; the
     computation here is vectorised numpy on distances from
     :func:`scipy.spatial.distance.pdist` so they can be shared. Tied
     distances in ``H`` give fractional membership in ``N_H(i)`` (the
@@ -153,8 +155,8 @@ def trustworthiness(X: ArrayLike, H: ArrayLike, *, k: int = 10) -> float:
         Input representation.
     H : array-like of shape (n, d_layer)
         Layer representation of the same points, same order.
-    k : int, default=10
-        Neighbourhood size, ``1 <= k < n / 2`` (needed for the normalisation
+    n_neighbors : int, default=10
+        Neighbourhood size, ``1 <= n_neighbors < n / 2`` (needed for the normalisation
         to keep the value in [0, 1]).
 
     Returns
@@ -167,18 +169,25 @@ def trustworthiness(X: ArrayLike, H: ArrayLike, *, k: int = 10) -> float:
     Examples
     --------
     >>> X = np.array([[0.0], [1.0], [3.0], [7.0], [15.0]])
-    >>> trustworthiness(X, -X, k=1)
+    >>> trustworthiness(X, -X, n_neighbors=1)
     1.0
     """
-    X, H = _check_inputs({"X": X, "H": H}, min_points=3, k=k, k_below_half=True)
+    X, H = _check_inputs(
+        {"X": X, "H": H},
+        min_points=3,
+        n_neighbors=n_neighbors,
+        neighbors_below_half=True,
+    )
     dx, dh = pdist(X), pdist(H)
     if not dx.any() or not dh.any():
         return _degenerate("all points of X or H are identical")
-    penalty = _rank_penalty(_square(dx), _neighbour_weights(_square(dh), k), k)
-    return _trust_from_penalty(penalty, X.shape[0], k)
+    penalty = _rank_penalty(
+        _square(dx), _neighbour_weights(_square(dh), n_neighbors), n_neighbors
+    )
+    return _trust_from_penalty(penalty, X.shape[0], n_neighbors)
 
 
-def continuity(X: ArrayLike, H: ArrayLike, *, k: int = 10) -> float:
+def continuity(X: ArrayLike, H: ArrayLike, *, n_neighbors: int = 10) -> float:
     """Continuity of the layer's neighbourhoods (Venna & Kaski 2006).
 
     Trustworthiness with the roles swapped: penalises input neighbours that
@@ -191,8 +200,8 @@ def continuity(X: ArrayLike, H: ArrayLike, *, k: int = 10) -> float:
         Input representation.
     H : array-like of shape (n, d_layer)
         Layer representation of the same points, same order.
-    k : int, default=10
-        Neighbourhood size, ``1 <= k < n / 2``.
+    n_neighbors : int, default=10
+        Neighbourhood size, ``1 <= n_neighbors < n / 2``.
 
     Returns
     -------
@@ -203,7 +212,7 @@ def continuity(X: ArrayLike, H: ArrayLike, *, k: int = 10) -> float:
     Examples
     --------
     >>> X = np.array([[0.0], [1.0], [3.0], [7.0], [15.0]])
-    >>> continuity(X, X**3, k=2)
+    >>> continuity(X, X**3, n_neighbors=2)
     1.0
     """
-    return trustworthiness(H, X, k=k)
+    return trustworthiness(H, X, n_neighbors=n_neighbors)

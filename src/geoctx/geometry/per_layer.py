@@ -47,8 +47,8 @@ class _Input(NamedTuple):
 _LATEST_INPUT = Recent(1)
 
 
-def _input(X: np.ndarray, k: int) -> _Input:
-    key = (X.shape, X.dtype.str, k, hashlib.blake2b(X.tobytes()).digest())
+def _input(X: np.ndarray, n_neighbors: int) -> _Input:
+    key = (X.shape, X.dtype.str, n_neighbors, hashlib.blake2b(X.tobytes()).digest())
     if key not in _LATEST_INPUT:
         dx = pdist(X)
         sx = _square(dx) if dx.any() else None
@@ -56,8 +56,8 @@ def _input(X: np.ndarray, k: int) -> _Input:
             dx,
             rankdata(dx),
             sx,
-            None if sx is None else _neighbour_weights(sx, k),
-            None if sx is None else _rank_order(sx, k),
+            None if sx is None else _neighbour_weights(sx, n_neighbors),
+            None if sx is None else _rank_order(sx, n_neighbors),
         )
         shared = [found.dx, found.rank_dx, found.sx, found.wx, *(found.order_x or ())]
         for array in shared:
@@ -80,8 +80,8 @@ def all_metrics(
     H: ArrayLike,
     y: ArrayLike,
     *,
-    k: int = 10,
-    max_points: int = MAX_POINTS,
+    n_neighbors: int = 10,
+    betti_max_points: int = MAX_POINTS,
     folds: int = 5,
     seed: int = 0,
 ) -> dict[str, float]:
@@ -92,7 +92,7 @@ def all_metrics(
     and TwoNN metrics from them; the other metrics call the public functions,
     and each value equals the one its own function returns. What depends on
     ``X`` alone (its distances, their ranks, its neighbours and their order)
-    is kept for the next call with the same ``X`` and ``k``, as when every
+    is kept for the next call with the same ``X`` and ``n_neighbors``, as when every
     layer of a model is measured against its input.
 
     Parameters
@@ -103,11 +103,11 @@ def all_metrics(
         Layer representation of the same points, same order.
     y : array-like of shape (n,)
         Class labels (for the per-class Betti numbers and the linear probe).
-    k : int, default=10
+    n_neighbors : int, default=10
         Neighbourhood size of :func:`~geoctx.geometry.knn_overlap`,
         :func:`~geoctx.geometry.trustworthiness` and
-        :func:`~geoctx.geometry.continuity`, ``1 <= k < n / 2``.
-    max_points : int, default=MAX_POINTS (150)
+        :func:`~geoctx.geometry.continuity`, ``1 <= n_neighbors < n / 2``.
+    betti_max_points : int, default=MAX_POINTS (150)
         Subsample size per class for :func:`~geoctx.geometry.betti_numbers_per_class`.
     folds, seed : int
         Passed to :func:`~geoctx.geometry.linear_probe_accuracy`.
@@ -132,9 +132,15 @@ def all_metrics(
     >>> scores["trustworthiness"] > 0.9
     True
     """
-    X, H, y = _check_inputs({"X": X, "H": H}, y=y, min_points=3, k=k, k_below_half=True)
+    X, H, y = _check_inputs(
+        {"X": X, "H": H},
+        y=y,
+        min_points=3,
+        n_neighbors=n_neighbors,
+        neighbors_below_half=True,
+    )
     n = X.shape[0]
-    given = _input(X, k)
+    given = _input(X, n_neighbors)
     dx, dh = given.dx, pdist(H)
     results = {
         "distance_spearman": _spearman_from_condensed(dx, dh, given.rank_dx),
@@ -143,12 +149,14 @@ def all_metrics(
     sx, wx = given.sx, given.wx
     sh = _square(dh) if dh.any() else None
     if sx is not None and sh is not None:
-        wh = _neighbour_weights(sh, k)
-        results["knn_overlap"] = _knn_overlap_from_weights(wx, wh, k)
+        wh = _neighbour_weights(sh, n_neighbors)
+        results["knn_overlap"] = _knn_overlap_from_weights(wx, wh, n_neighbors)
         results["trustworthiness"] = _trust_from_penalty(
-            _rank_penalty(sx, wh, k, given.order_x), n, k
+            _rank_penalty(sx, wh, n_neighbors, given.order_x), n, n_neighbors
         )
-        results["continuity"] = _trust_from_penalty(_rank_penalty(sh, wx, k), n, k)
+        results["continuity"] = _trust_from_penalty(
+            _rank_penalty(sh, wx, n_neighbors), n, n_neighbors
+        )
     else:
         nan = _degenerate("all points of X or H are identical")
         results.update(knn_overlap=nan, trustworthiness=nan, continuity=nan)
@@ -165,7 +173,7 @@ def all_metrics(
             f"H has {first.size} distinct point(s), TwoNN needs 3"
         )
     results["effective_rank"] = effective_rank(H)
-    b0, b1 = _summed_betti(H, y, max_points=max_points)
+    b0, b1 = _summed_betti(H, y, max_points=betti_max_points)
     results["betti_0"], results["betti_1"] = float(b0), float(b1)
     results["linear_probe_accuracy"] = linear_probe_accuracy(
         H, y, folds=folds, seed=seed

@@ -38,19 +38,20 @@ class GeometrySettings:
     Field names and defaults are those of the section in
     ``workflow/schemas/config.schema.yaml`` (a test checks they agree);
     ``config/README.md`` explains each. :func:`geometry_table` uses
-    ``probe_size``, ``k``, ``betti_max_points``, ``probe_folds`` and ``seed``;
+    ``measured_points``, ``n_neighbors``, ``betti_max_points``, ``probe_folds``
+    and ``seed``;
     :func:`jacobian_table` uses ``jacobian_points``, ``curve_points``,
     ``curve_rtol``, ``curve_max_points`` and ``seed``; ``projection_depth``
     only chooses the models of a figure.
 
     Examples
     --------
-    >>> GeometrySettings(k=5).betti_max_points
+    >>> GeometrySettings(n_neighbors=5).betti_max_points
     150
     """
 
-    probe_size: int = 256
-    k: int = 10
+    measured_points: int = 256
+    n_neighbors: int = 10
     betti_max_points: int = MAX_POINTS
     probe_folds: int = 5
     jacobian_points: int = 64
@@ -89,7 +90,7 @@ def geometry_table(
     """
     stages = sorted({key.split("/")[0] for key in representations})
     s = settings
-    index = probe_subset(len(y), s.probe_size, seed=s.seed)
+    index = probe_subset(len(y), s.measured_points, seed=s.seed)
     y = np.asarray(y)[index]
     rows = []
     measured = {}  # (X, H) -> values and warnings: every stage's input repeats
@@ -113,8 +114,8 @@ def geometry_table(
                         X,
                         H,
                         y,
-                        k=s.k,
-                        max_points=s.betti_max_points,
+                        n_neighbors=s.n_neighbors,
+                        betti_max_points=s.betti_max_points,
                         folds=s.probe_folds,
                         seed=s.seed,
                     )

@@ -35,7 +35,7 @@ def _betti_of_cloud(
     points: np.ndarray,
     *,
     max_points: int,
-    n_neighbors: int,
+    graph_neighbors: int,
     scale: int,
     rng: np.random.Generator | None,
 ) -> tuple[int, int]:
@@ -51,7 +51,7 @@ def _betti_of_cloud(
     if m == 1:
         return 1, 0
     d = _square(pdist(sample))
-    kk = min(n_neighbors, m - 1)
+    kk = min(graph_neighbors, m - 1)
     nearest = np.argpartition(d, kk - 1, axis=1)[:, :kk]
     adjacency = np.zeros((m, m), dtype=bool)
     adjacency[np.arange(m)[:, None], nearest] = True
@@ -66,9 +66,12 @@ def _betti_of_cloud(
 
 
 def _check_betti_options(
-    max_points: int, n_neighbors: int, scale: int, subsample: str, rng: object
+    max_points: int, graph_neighbors: int, scale: int, subsample: str, rng: object
 ) -> np.random.Generator | None:
-    for name, value in (("max_points", max_points), ("n_neighbors", n_neighbors)):
+    for name, value in (
+        ("max_points", max_points),
+        ("graph_neighbors", graph_neighbors),
+    ):
         if not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if not isinstance(scale, numbers.Integral) or scale < 1:
@@ -88,7 +91,7 @@ def betti_numbers(
     H: ArrayLike,
     *,
     max_points: int = MAX_POINTS,
-    n_neighbors: int = 14,
+    graph_neighbors: int = 14,
     scale: int = 2,
     subsample: str = "farthest",
     rng: np.random.Generator | int | None = None,
@@ -103,7 +106,7 @@ def betti_numbers(
        by greedy farthest-point sampling from the lexicographically smallest
        point (deterministic and independent of point order), or uniformly at
        random with ``rng`` if ``subsample="random"``;
-    2. the symmetrised ``n_neighbors``-nearest-neighbour graph is built and
+    2. the symmetrised ``graph_neighbors``-nearest-neighbour graph is built and
        its unit-weight shortest-path (hop) distances computed with
        :func:`scipy.sparse.csgraph.shortest_path`;
     3. :func:`ripser.ripser` computes the Vietoris–Rips persistence of that
@@ -115,9 +118,9 @@ def betti_numbers(
     component) and the result does not change when ``H`` is scaled,
     rotated or translated, exactly so when no subsampling is needed (a
     rotation can move the farthest-point start). A loop is seen when
-    roughly ``3 * n_neighbors`` or more sample points lie along it; fewer,
+    roughly ``3 * graph_neighbors`` or more sample points lie along it; fewer,
     and it is filled in. Two pieces count as one component as soon as one
-    point's ``n_neighbors`` nearest neighbours reach across.
+    point's ``graph_neighbors`` nearest neighbours reach across.
 
     Parameters
     ----------
@@ -125,7 +128,7 @@ def betti_numbers(
         Point cloud, n >= 1.
     max_points : int, default=MAX_POINTS (150)
         Subsample size (ripser's cost grows quickly with it).
-    n_neighbors : int, default=14
+    graph_neighbors : int, default=14
         Neighbours per point in the graph (capped at the number of distinct
         points minus one).
     scale : int, default=2
@@ -150,9 +153,13 @@ def betti_numbers(
     (1, 1)
     """
     (H,) = _check_inputs({"H": H}, min_points=1)
-    generator = _check_betti_options(max_points, n_neighbors, scale, subsample, rng)
+    generator = _check_betti_options(max_points, graph_neighbors, scale, subsample, rng)
     return _betti_of_cloud(
-        H, max_points=max_points, n_neighbors=n_neighbors, scale=scale, rng=generator
+        H,
+        max_points=max_points,
+        graph_neighbors=graph_neighbors,
+        scale=scale,
+        rng=generator,
     )
 
 
@@ -161,7 +168,7 @@ def betti_numbers_per_class(
     y: ArrayLike,
     *,
     max_points: int = MAX_POINTS,
-    n_neighbors: int = 14,
+    graph_neighbors: int = 14,
     scale: int = 2,
     subsample: str = "farthest",
     rng: np.random.Generator | int | None = None,
@@ -179,7 +186,7 @@ def betti_numbers_per_class(
         Representation.
     y : array-like of shape (n,)
         Class labels.
-    max_points, n_neighbors, scale, subsample, rng
+    max_points, graph_neighbors, scale, subsample, rng
         As in :func:`betti_numbers`.
 
     Returns
@@ -195,12 +202,12 @@ def betti_numbers_per_class(
     {0: (1, 1), 1: (1, 1)}
     """
     H, y = _check_inputs({"H": H}, y=y, min_points=1)
-    generator = _check_betti_options(max_points, n_neighbors, scale, subsample, rng)
+    generator = _check_betti_options(max_points, graph_neighbors, scale, subsample, rng)
     return {
         label: _betti_of_cloud(
             H[y == label],
             max_points=max_points,
-            n_neighbors=n_neighbors,
+            graph_neighbors=graph_neighbors,
             scale=scale,
             rng=generator,
         )

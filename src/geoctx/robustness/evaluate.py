@@ -36,7 +36,7 @@ def evaluate_robustness(
     *,
     transfer_models=None,
     settings=None,
-    probe_size=256,
+    attacked_points=256,
     batch_size=4096,
 ) -> pd.DataFrame:
     """All robustness and calibration metrics of one trained model, tidy.
@@ -93,7 +93,7 @@ def evaluate_robustness(
         (``X_test`` and ``X_val`` are accepted too, as written by
         :func:`geoctx.datasets.split_and_standardize`); optional
         ``probe_index`` (indices into the test split; default a random
-        subset of ``probe_size``), ``boundary_distance`` or
+        subset of ``attacked_points``), ``boundary_distance`` or
         ``boundary_distance_test`` (n,) (default
         :func:`nearest_other_class_distance` within the test split), ``clip``
         ((low, high) data range, or None) and ``data_std`` (float). Other keys
@@ -103,7 +103,7 @@ def evaluate_robustness(
         ``{activation: keras.Model}``, the sources of the transfer attacks.
     settings : RobustnessSettings, optional
         Defaults to ``RobustnessSettings()``.
-    probe_size : int, default 256
+    attacked_points : int, default 256
         Attacked points when ``data`` has no ``probe_index``.
     batch_size : int, default 4096
         Rows per forward/backward call (PGD attacks all restarts of a point
@@ -122,7 +122,9 @@ def evaluate_robustness(
     >>> df.query("attack == 'pgd_linf'")  # doctest: +SKIP
     """
     settings = RobustnessSettings() if settings is None else settings
-    inputs = prepare(data, settings, probe_size=probe_size, batch_size=batch_size)
+    inputs = prepare(
+        data, settings, attacked_points=attacked_points, batch_size=batch_size
+    )
     rows = clean_rows(model, inputs, settings)
     rows += gaussian_rows(model, inputs, settings)
     rows += attack_rows(model, inputs, settings, transfer_models)

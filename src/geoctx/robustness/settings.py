@@ -182,7 +182,7 @@ def _lookup(data, *names):
     raise ValueError(f"data has no key {' or '.join(map(repr, names))}")
 
 
-def prepare(data, settings, *, probe_size=256, batch_size=1024) -> EvaluationData:
+def prepare(data, settings, *, attacked_points=256, batch_size=1024) -> EvaluationData:
     """Check ``data`` and fix the probe points, unit and random streams.
 
     Parameters
@@ -191,7 +191,7 @@ def prepare(data, settings, *, probe_size=256, batch_size=1024) -> EvaluationDat
         As in :func:`evaluate_robustness`.
     settings : RobustnessSettings
         Its ``seed`` seeds the streams.
-    probe_size : int, default 256
+    attacked_points : int, default 256
         Attacked points drawn at random when ``data`` has no ``probe_index``.
     batch_size : int, default 1024
         Rows per forward/backward call.
@@ -204,13 +204,13 @@ def prepare(data, settings, *, probe_size=256, batch_size=1024) -> EvaluationDat
     --------
     >>> x = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
     >>> data = {"x_test": x, "y_test": [0, 1, 0], "x_val": x, "y_val": [0, 1, 0]}
-    >>> inputs = prepare(data, RobustnessSettings(), probe_size=2)
+    >>> inputs = prepare(data, RobustnessSettings(), attacked_points=2)
     >>> inputs.probe.size, inputs.std
     (2, 1.632993161855452)
     """
     if not isinstance(settings, RobustnessSettings):
         raise ValueError(f"settings must be RobustnessSettings, got {type(settings)}")
-    probe_size = _check_positive_int(probe_size, "probe_size")
+    attacked_points = _check_positive_int(attacked_points, "attacked_points")
     batch_size = _check_positive_int(batch_size, "batch_size")
     x, y = check_arrays(
         _lookup(data, "x_test", "X_test"), _lookup(data, "y_test"), x_name="x_test"
@@ -230,7 +230,7 @@ def prepare(data, settings, *, probe_size=256, batch_size=1024) -> EvaluationDat
         raise ValueError(f"data_std must be a finite number > 0, got {std}")
     probe = data.get("probe_index")
     if probe is None:
-        size = min(probe_size, len(x))
+        size = min(attacked_points, len(x))
         probe = np.sort(streams["probe"].choice(len(x), size=size, replace=False))
     probe = np.asarray(probe)
     if probe.ndim != 1 or probe.size == 0 or not np.issubdtype(probe.dtype, np.integer):
