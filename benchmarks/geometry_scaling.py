@@ -27,13 +27,13 @@ SETTINGS = GeometrySettings()
 
 
 def metrics(X, H, y) -> dict:
-    k = SETTINGS.k
+    k = SETTINGS.n_neighbors
     return {
         "distance_spearman": lambda: geometry.distance_spearman(X, H),
         "distance_contrast": lambda: geometry.distance_contrast(H),
-        "knn_overlap": lambda: geometry.knn_overlap(X, H, k=k),
-        "trustworthiness": lambda: geometry.trustworthiness(X, H, k=k),
-        "continuity": lambda: geometry.continuity(X, H, k=k),
+        "knn_overlap": lambda: geometry.knn_overlap(X, H, n_neighbors=k),
+        "trustworthiness": lambda: geometry.trustworthiness(X, H, n_neighbors=k),
+        "continuity": lambda: geometry.continuity(X, H, n_neighbors=k),
         "linear_cka": lambda: geometry.linear_cka(X, H),
         "twonn_dimension": lambda: geometry.twonn_dimension(H),
         "effective_rank": lambda: geometry.effective_rank(H),
@@ -44,7 +44,7 @@ def metrics(X, H, y) -> dict:
             H, y, folds=SETTINGS.probe_folds
         ),
         "all_metrics (shared distances)": lambda: geometry.all_metrics(
-            X, H, y, k=k, max_points=SETTINGS.betti_max_points
+            X, H, y, n_neighbors=k, betti_max_points=SETTINGS.betti_max_points
         ),
     }
 

@@ -146,7 +146,7 @@ def test_groups_change_nothing_about_what_reruns(cluster, slurm_study):
 
     assert dry_run() == {}
     # as in test_workflow: a geometry setting reruns geometry and what follows
-    edited = edited_config(workdir, lambda c: c["geometry"].update(k=4))
+    edited = edited_config(workdir, lambda c: c["geometry"].update(n_neighbors=4))
     assert dry_run(edited) == EVALUATION
 
 

@@ -395,9 +395,9 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             id="training-budget",
         ),
         pytest.param(
-            lambda c: c["geometry"].update(k=4),
+            lambda c: c["geometry"].update(n_neighbors=4),
             EVALUATION,
-            id="geometry-k",
+            id="geometry-n_neighbors",
         ),
         pytest.param(
             lambda c: c["geometry"].update(curve_points=30),
@@ -471,7 +471,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
         return {part for part in after if after[part] != before[part]}
 
     def geometry_k(config):
-        config["geometry"].update(k=4)
+        config["geometry"].update(n_neighbors=4)
 
     def and_pgd_steps(config):
         geometry_k(config)
