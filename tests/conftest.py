@@ -6,6 +6,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @pytest.fixture(scope="session")
+def small_moons():
+    """Arrays of a small two-moons dataset (300 points, 40 probe points)."""
+    from geoctx import datasets
+
+    arrays, _ = datasets.make_dataset(
+        {"generator": "moons", "n_samples": 300, "noise": 0.1},
+        test_fraction=0.25,
+        validation_fraction=0.2,
+        probe_points=40,
+    )
+    return arrays
+
+
+@pytest.fixture(scope="session")
 def study(tmp_path_factory):
     """A finished smoke study (minutes): shared by every end-to-end test."""
     from smoke_study import copy_workflow, snakemake

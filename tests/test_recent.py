@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from geoctx import datasets, training
+from geoctx import training
 from geoctx.recent import Recent
 
 
@@ -41,15 +41,10 @@ def test_recent_needs_a_positive_integer_size(size):
         Recent(size)
 
 
-def test_a_trainer_dropped_from_the_cache_trains_the_same(monkeypatch):
+def test_a_trainer_dropped_from_the_cache_trains_the_same(monkeypatch, small_moons):
     # one architecture kept: training another drops the first, which is
     # traced again when it comes back, with the same numbers
-    data, _ = datasets.make_dataset(
-        {"generator": "moons", "n_samples": 300, "noise": 0.1},
-        test_fraction=0.25,
-        validation_fraction=0.2,
-        probe_points=40,
-    )
+    data = small_moons
     monkeypatch.setattr(training, "_TRAINERS", Recent(1))
     settings = training.TrainSettings(epochs=3, batch_size=32)
     spec = training.ModelSpec(

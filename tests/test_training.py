@@ -11,19 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoctx import datasets, tables, training
+from geoctx import tables, training
 from geoctx.training import ModelSpec, TrainSettings
 
 
 @pytest.fixture(scope="module")
-def data():
-    arrays, _ = datasets.make_dataset(
-        {"generator": "moons", "n_samples": 300, "noise": 0.1},
-        test_fraction=0.25,
-        validation_fraction=0.2,
-        probe_points=40,
-    )
-    return arrays
+def data(small_moons):
+    return small_moons
 
 
 SETTINGS = TrainSettings(epochs=3, batch_size=32, early_stopping={"patience": None})
