@@ -30,12 +30,12 @@ sys.exit(int(sys.argv[1]))
 
 
 @contextlib.contextmanager
-def serving(tmp_path, **options):
+def serving(tmp_path, scripts=None, **options):
     """A server for the test's jobs (started as a run starts it), which runs
-    the scripts in ``tmp_path``."""
+    the scripts in ``scripts`` (``tmp_path``, where :func:`run` writes its)."""
     saved = {k: os.environ.get(k) for k in (jobserver.ENV_SOCKET, jobserver.ENV_KEY)}
     server = jobserver.start(
-        scripts=str(tmp_path),
+        scripts=str(scripts or tmp_path),
         log=str(tmp_path / "server.log"),
         accounting=str(tmp_path / "jobs.jsonl"),
         env={"PYTHONPATH": SRC},
@@ -68,12 +68,12 @@ def alive(pid):
         return False
 
 
-def run(tmp_path, *args, socket=None):
+def run(tmp_path, *args, socket=None, env=None):
     script = tmp_path / "job.py"
     script.write_text(SCRIPT)
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": SRC, "JOB_VALUE": "v1"}
+    env = {**os.environ, "PYTHONPATH": SRC, "JOB_VALUE": "v1", **(env or {})}
     env.pop(jobserver.ENV_SOCKET, None)
     if socket:
         env[jobserver.ENV_SOCKET] = socket

@@ -212,7 +212,7 @@ def _connect(path: str) -> tuple[socket.socket, int] | None:
 
 
 def _handshake(conn: socket.socket, path: str) -> tuple[socket.socket, int] | None:
-    pid, uid = wire.peer(conn)
+    pid, uid = wire.peer(conn)  # pid: the process that started the server
     if uid != os.getuid():
         raise JobServerError(
             f"{path} is served by a process of user {uid} (pid {pid}), not by "
@@ -228,22 +228,23 @@ def _handshake(conn: socket.socket, path: str) -> tuple[socket.socket, int] | No
     challenge = _await_challenge(conn, path)
     if challenge is None:
         _note(
-            f"the server (pid {pid}{_state(pid)}) did not answer within "
+            f"the server at {path} did not answer within "
             f"{wire.HANDSHAKE_S:g} s; running the job here"
         )
         return None
     mine = secrets.token_bytes(wire.CHALLENGE)
     conn.sendall(mine + wire.proof(key, b"client", challenge))
-    answer = wire.recv_exact(conn, wire.PROOF)
+    answer = wire.recv_exact(conn, wire.PROOF + wire.PID.size)
     if answer is None:
         _note(f"the server refused this job's key ({ENV_KEY}); running the job here")
         return None
-    if not wire.verify(key, b"server", mine, answer):
+    answer, server = answer[: wire.PROOF], answer[wire.PROOF :]
+    if not wire.verify(key, b"server", mine + server, answer):
         raise JobServerError(
-            f"the server at {path} (pid {pid}) did not prove it knows this "
-            "run's key: the job is not handed to it"
+            f"the server at {path} did not prove it knows this run's key: "
+            "the job is not handed to it"
         )
-    return conn, pid
+    return conn, wire.PID.unpack(server)[0]
 
 
 def _await_challenge(conn: socket.socket, path: str) -> bytes | None:
@@ -384,7 +385,11 @@ def start(
                 f"--preload={','.join(preload)}",
                 f"--poll-seconds={poll_s}",
                 f"--worker-rss-mb={worker_rss_mb}",
-                *([f"--accounting={Path(accounting).resolve()}"] if accounting else []),
+                *(
+                    [f"--accounting={os.path.abspath(accounting)}"]
+                    if accounting
+                    else []
+                ),
             ],
             stdin=subprocess.DEVNULL,
             stdout=out,

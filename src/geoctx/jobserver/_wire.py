@@ -5,7 +5,9 @@ The handshake, on a connection whose peer runs as this user::
 
     server -> client   a random challenge (32 bytes)
     client -> server   its own challenge, and HMAC(key, "client" + the server's)
-    server -> client   HMAC(key, "server" + the client's challenge)
+    server -> client   HMAC(key, "server" + the client's challenge + its pid),
+                       and its pid (the peer's pid is that of the process that
+                       made the socket listen: the one that started the server)
 
 Only then does the client send its request (script, arguments, directory,
 environment) and its standard streams. Each side has proved it knows the
@@ -43,6 +45,7 @@ HANG_S = 30.0
 MAX_REQUEST = 4 << 20
 
 LENGTH = struct.Struct("!I")
+PID = struct.Struct("!i")
 _FRAME = struct.Struct("!ci")
 FRAME_SIZE = _FRAME.size
 STARTED, BEAT, STATUS, REFUSED = b"P", b"H", b"S", b"R"

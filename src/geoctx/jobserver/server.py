@@ -312,8 +312,9 @@ class _Server:
                 self._drop(pending, "did not prove it knows the run's key")
                 return
             pending.trusted, pending.data = True, b""
+            pid = wire.PID.pack(os.getpid())
             with contextlib.suppress(OSError):
-                conn.sendall(wire.proof(self.key, b"server", theirs))
+                conn.sendall(wire.proof(self.key, b"server", theirs + pid) + pid)
             return
         data = pending.data
         if len(pending.fds) > 3:
