@@ -110,16 +110,23 @@ def connect(path, *, ready):
         return {"recv": str(err)}
 
 
-def squat(path, *, answer, ready):
-    """Listen on ``path`` as a job server would; record what one client
-    sends. With ``answer``, play the handshake with random bytes."""
+def squat(path, *, answer, ready, wait=60):
+    """Listen on ``path`` (making its directory if need be, open to all) as
+    a job server would; record what one client sends within ``wait``
+    seconds. With ``answer``, play the handshake with random bytes."""
+    if not os.path.isdir(os.path.dirname(path)):
+        os.mkdir(os.path.dirname(path))
+        os.chmod(os.path.dirname(path), 0o777)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     os.chmod(path, 0o777)
     listener.listen(1)
-    listener.settimeout(60)
+    listener.settimeout(wait)
     ready()
-    conn, _ = listener.accept()
+    try:
+        conn, _ = listener.accept()
+    except TimeoutError:
+        return {"connections": 0}
     conn.settimeout(5)
     if answer:  # (a client that checked who listens may be gone already)
         with contextlib.suppress(OSError):
@@ -284,6 +291,25 @@ def test_a_squatted_path_never_gets_the_job(tmp_path, other_user, shared_dir):
     )
     assert served_by in result.stderr
     assert squatter.result() == {"bytes": 0, "fds": 0, "env": False}
+
+
+def test_a_squatted_directory_name_is_not_used(tmp_path, monkeypatch, other_user):
+    # the other user takes the name the server's directory would get first
+    taken = f"geoctx-jobserver-{secrets.token_hex(4)}"
+    squatted = Path(tempfile.gettempdir(), taken)
+    squatter = AsUser(other_user, squat, str(squatted / "socket"), answer=True, wait=5)
+    squatter.wait_ready()
+    names = iter([taken.removeprefix("geoctx-jobserver-"), secrets.token_hex(4)])
+    monkeypatch.setattr(tempfile, "_get_candidate_names", lambda: names)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    try:
+        with serving(tmp_path) as server:
+            directory = Path(server.path).parent
+            assert directory != squatted and directory.stat().st_uid == os.getuid()
+            assert run(tmp_path, "0", socket=server.path).stdout.endswith("v1 1\n")
+        assert squatter.result() == {"connections": 0}
+    finally:
+        shutil.rmtree(squatted, ignore_errors=True)
 
 
 def test_an_impostor_of_this_user_never_gets_the_job(tmp_path):
