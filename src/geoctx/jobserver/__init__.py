@@ -132,12 +132,8 @@ PRELOAD = (
 WORKER_RSS_MB = 1536.0
 
 
-class JobServerError(SystemExit):
+class JobServerError(Exception):
     """The job cannot run: its server is not this run's, or hangs."""
-
-    def __init__(self, message: str):
-        print(f"geoctx job server: {message}", file=sys.stderr, flush=True)
-        super().__init__(1)
 
 
 def delegate(argv: list[str] | None = None, *, pool: str | None = None) -> None:
@@ -148,18 +144,30 @@ def delegate(argv: list[str] | None = None, *, pool: str | None = None) -> None:
     refused the script (with a note on stderr). With ``pool``, the job runs
     in one of the pool's long-lived workers (see the module's docstring):
     jobs share a pool only if they need the same process settings, so its
-    name should say them (e.g. the thread count). Raises
-    :class:`JobServerError` (exit status 1) if the server is not this
-    run's, or hangs while it runs the job.
+    name should say them (e.g. the thread count). Exits with status 1,
+    saying why, if the server is not this run's, or hangs while it runs
+    the job.
     """
     if os.environ.get(ENV_CHILD) == "1":
         return
     path = os.environ.get(ENV_SOCKET)
     if not path:
         return
+    try:
+        code = _delegate(path, argv, pool)
+    except JobServerError as err:
+        _note(str(err))
+        raise SystemExit(1) from None
+    if code is not None:
+        raise SystemExit(code)
+
+
+def _delegate(path: str, argv: list[str] | None, pool: str | None) -> int | None:
+    """The exit status of the job run by the server at ``path``, or None if
+    it ran nothing (the caller runs the script)."""
     connected = _connect(path)
     if connected is None:
-        return
+        return None
     conn, server = connected
     argv = list(sys.argv if argv is None else argv)
     request = {
@@ -178,10 +186,8 @@ def delegate(argv: list[str] | None = None, *, pool: str | None = None) -> None:
         conn.sendall(data[sent:])
     except OSError as err:  # the server has no whole request: it runs nothing
         _note(f"could not send the job to the server ({err}); running it here")
-        return
-    code = _wait(conn, server, request["script"])
-    if code is not None:
-        raise SystemExit(code)
+        return None
+    return _wait(conn, server, request["script"])
 
 
 def _note(message: str) -> None:

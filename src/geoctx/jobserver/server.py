@@ -217,7 +217,7 @@ class _Server:
         heartbeat when one is due."""
         now = time.monotonic()
         for pending in [p for p in self.pending.values() if p.deadline < now]:
-            self._drop(pending, f"was silent for {wire.CLIENT_TIMEOUT_S:g} s")
+            self._drop(pending, f"sent no whole request in {wire.CLIENT_TIMEOUT_S:g} s")
         if now - self.beat >= wire.BEAT_S:
             self.beat = now
             for client in self._clients():
