@@ -197,7 +197,22 @@ def test_xdg_runtime_dir_is_used_only_if_private_and_owned(
         made.rmdir()
 
 
-def test_another_user_cannot_connect(started, other_user):
+@pytest.fixture
+def started_under_umask_0(tmp_path):
+    """A server started under umask 000 (the issue's case: everyone could
+    connect to a socket made under it)."""
+    umask = os.umask(0)
+    try:
+        with serving(tmp_path) as server:
+            os.umask(umask)
+            server.log = str(tmp_path / "server.log")
+            yield server
+    finally:
+        os.umask(umask)
+
+
+def test_another_user_cannot_connect(started_under_umask_0, other_user):
+    started = started_under_umask_0
     result = AsUser(other_user, connect, started.path).result()
     assert result == {"connect": "Permission denied"}
     # even if the directory and socket were opened to everyone, the server
