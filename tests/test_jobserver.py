@@ -18,7 +18,7 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 SCRIPT = f"""\
 import os, sys
 from geoctx.jobserver import delegate; delegate()
-child = os.environ.get("{jobserver._ENV_CHILD}")
+child = os.environ.get("{jobserver.ENV_CHILD}")
 print("out", os.getcwd(), os.environ.get("JOB_VALUE"), child)
 print("err", sys.argv[1:], file=sys.stderr)
 if sys.argv[1] == "fail":
@@ -30,12 +30,12 @@ sys.exit(int(sys.argv[1]))
 
 
 @contextlib.contextmanager
-def serving(tmp_path, **options):
-    """A server for the test's jobs (started as a run starts it); its socket."""
-    path = str(tmp_path / "s.sock")
-    saved = os.environ.get(jobserver.ENV_SOCKET)
-    proc = jobserver.start(
-        path,
+def serving(tmp_path, scripts=None, **options):
+    """A server for the test's jobs (started as a run starts it), which runs
+    the scripts in ``scripts`` (``tmp_path``, where :func:`run` writes its)."""
+    saved = {k: os.environ.get(k) for k in (jobserver.ENV_SOCKET, jobserver.ENV_KEY)}
+    server = jobserver.start(
+        scripts=str(scripts or tmp_path),
         log=str(tmp_path / "server.log"),
         accounting=str(tmp_path / "jobs.jsonl"),
         env={"PYTHONPATH": SRC},
@@ -43,28 +43,37 @@ def serving(tmp_path, **options):
         **options,
     )
     try:
-        yield path
+        yield server
     finally:
-        jobserver.stop(path)
-        proc.wait(timeout=20)
-        if saved is None:
-            os.environ.pop(jobserver.ENV_SOCKET, None)
-        else:
-            os.environ[jobserver.ENV_SOCKET] = saved
+        server.stop()
+        assert server.proc.returncode is not None
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture(params=[0.5], ids=["default-poll"])
 def server(tmp_path, request):
-    with serving(tmp_path, poll_s=request.param) as path:
-        yield path
+    with serving(tmp_path, poll_s=request.param) as started:
+        yield started
 
 
-def run(tmp_path, *args, socket=None):
+def alive(pid):
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def run(tmp_path, *args, socket=None, env=None):
     script = tmp_path / "job.py"
     script.write_text(SCRIPT)
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": SRC, "JOB_VALUE": "v1"}
+    env = {**os.environ, "PYTHONPATH": SRC, "JOB_VALUE": "v1", **(env or {})}
     env.pop(jobserver.ENV_SOCKET, None)
     if socket:
         env[jobserver.ENV_SOCKET] = socket
@@ -81,7 +90,7 @@ def run(tmp_path, *args, socket=None):
 @pytest.mark.parametrize("arg", ["0", "3", "fail"])
 def test_a_job_in_the_server_behaves_as_a_plain_process(tmp_path, server, arg):
     plain = run(tmp_path, arg)
-    served = run(tmp_path, arg, socket=server)
+    served = run(tmp_path, arg, socket=server.path)
     assert served.returncode == plain.returncode == {"0": 0, "3": 3, "fail": 1}[arg]
     work = str(tmp_path / "work")
     assert plain.stdout == f"out {work} v1 None\n"
@@ -104,7 +113,7 @@ def test_a_job_in_the_server_behaves_as_a_plain_process(tmp_path, server, arg):
 def test_a_job_status_is_sent_when_the_job_exits(tmp_path, server):
     # the server checks its watched process once an hour here: a client that
     # waited for that check (not for its job's exit) would time out
-    served = run(tmp_path, "3", socket=server)
+    served = run(tmp_path, "3", socket=server.path)
     assert served.returncode == 3
     assert served.stdout.endswith("v1 1\n")  # in a server child
 
@@ -121,14 +130,14 @@ def test_a_cancelled_client_cancels_its_job(tmp_path, server):
     script.write_text(SCRIPT)
     work = tmp_path / "work"
     work.mkdir()
-    env = {**os.environ, "PYTHONPATH": SRC, jobserver.ENV_SOCKET: server}
+    env = {**os.environ, "PYTHONPATH": SRC, jobserver.ENV_SOCKET: server.path}
     client = subprocess.Popen([sys.executable, str(script), "sleep"], cwd=work, env=env)
     deadline = time.monotonic() + 60
     while not (work / "started").exists():
         assert time.monotonic() < deadline, "the job never started"
         time.sleep(0.05)
     children = subprocess.run(
-        ["pgrep", "-f", "-P", str(jobserver._read_pid(server))],
+        ["pgrep", "-f", "-P", str(server.proc.pid)],
         capture_output=True,
         text=True,
     ).stdout.split()
@@ -136,7 +145,7 @@ def test_a_cancelled_client_cancels_its_job(tmp_path, server):
     client.send_signal(signal.SIGTERM)
     client.wait(timeout=10)
     deadline = time.monotonic() + 10
-    while jobserver._alive(int(children[0])) and time.monotonic() < deadline:
+    while alive(int(children[0])) and time.monotonic() < deadline:
         time.sleep(0.05)
     state = Path(f"/proc/{children[0]}/stat")
     assert not state.exists() or state.read_text().split()[2] == "Z"
@@ -180,17 +189,17 @@ def run_pooled(tmp_path, socket, pool, arg):
 
 
 def test_a_pools_jobs_share_a_worker_and_keep_what_they_cached(tmp_path, server):
-    first, pid, jobs = run_pooled(tmp_path, server, "a", "0")
+    first, pid, jobs = run_pooled(tmp_path, server.path, "a", "0")
     assert first.returncode == 0 and jobs == 1
     assert first.stdout.splitlines()[1] == "handlers 0 path 0"
-    failed, same, jobs = run_pooled(tmp_path, server, "a", "fail")
+    failed, same, jobs = run_pooled(tmp_path, server.path, "a", "fail")
     assert (same, jobs) == (pid, 2)  # the same worker ran it
     assert failed.returncode == 1 and "RuntimeError: job failed" in failed.stderr
     # what the first job changed in the process was undone
     assert failed.stdout.splitlines()[1] == "handlers 0 path 0"
-    third, same, jobs = run_pooled(tmp_path, server, "a", "3")
+    third, same, jobs = run_pooled(tmp_path, server.path, "a", "3")
     assert (third.returncode, same, jobs) == (3, pid, 3)  # a failed job kept it
-    other, elsewhere, jobs = run_pooled(tmp_path, server, "b", "0")
+    other, elsewhere, jobs = run_pooled(tmp_path, server.path, "b", "0")
     assert elsewhere != pid and jobs == 1  # another pool, another worker
     log = (tmp_path / "work" / "job.log").read_text().splitlines()
     assert log == [f"INFO:job:job {arg}" for arg in ("0", "fail", "3", "0")]
@@ -205,23 +214,23 @@ def test_a_pools_jobs_share_a_worker_and_keep_what_they_cached(tmp_path, server)
 
 
 def test_a_worker_that_dies_in_a_job_is_replaced(tmp_path, server):
-    _, pid, _ = run_pooled(tmp_path, server, "a", "0")
-    died, same, _ = run_pooled(tmp_path, server, "a", "die")
+    _, pid, _ = run_pooled(tmp_path, server.path, "a", "0")
+    died, same, _ = run_pooled(tmp_path, server.path, "a", "die")
     assert died.returncode == 5 and same == pid
-    after, new, jobs = run_pooled(tmp_path, server, "a", "0")
+    after, new, jobs = run_pooled(tmp_path, server.path, "a", "0")
     assert after.returncode == 0 and new != pid and jobs == 1
 
 
 def test_a_worker_over_its_memory_bound_is_replaced(tmp_path):
-    with serving(tmp_path, worker_rss_mb=0.0) as path:
-        pids = {run_pooled(tmp_path, path, "a", "0")[1] for _ in range(3)}
+    with serving(tmp_path, worker_rss_mb=0.0) as started:
+        pids = {run_pooled(tmp_path, started.path, "a", "0")[1] for _ in range(3)}
     assert len(pids) == 3  # every job left its worker above the bound
 
 
 def test_a_cancelled_client_cancels_its_pooled_job(tmp_path, server):
-    _, pid, _ = run_pooled(tmp_path, server, "a", "0")
+    _, pid, _ = run_pooled(tmp_path, server.path, "a", "0")
     script, work = tmp_path / "pooled.py", tmp_path / "work"
-    env = {**os.environ, "PYTHONPATH": SRC, jobserver.ENV_SOCKET: server}
+    env = {**os.environ, "PYTHONPATH": SRC, jobserver.ENV_SOCKET: server.path}
     client = subprocess.Popen(
         [sys.executable, str(script), "a", "sleep"],
         cwd=work,
@@ -235,9 +244,9 @@ def test_a_cancelled_client_cancels_its_pooled_job(tmp_path, server):
     client.send_signal(signal.SIGTERM)
     client.wait(timeout=10)
     deadline = time.monotonic() + 10
-    while jobserver._alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     state = Path(f"/proc/{pid}/stat")
     assert not state.exists() or state.read_text().split()[2] == "Z"
-    after, new, jobs = run_pooled(tmp_path, server, "a", "0")
+    after, new, jobs = run_pooled(tmp_path, server.path, "a", "0")
     assert after.returncode == 0 and new != pid and jobs == 1

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 SRC = str(Path(workflow.basedir) / "src")
@@ -309,21 +308,6 @@ def workflow_commit():
     )
 
 
-# A local run starts one job server that imports Keras, TensorFlow and the
-# package once and forks a child per job (geoctx.jobserver), instead of
-# paying the imports in every job. Training and evaluation jobs run in
-# workers it keeps across jobs, so each architecture's graphs are traced
-# once per worker.
-# Cluster jobs run as plain processes. GEOCTX_NO_JOBSERVER=1 turns it off;
-# results are the same either way.
-JOBSERVER_SOCKET = os.path.join(
-    tempfile.gettempdir(), f"geoctx-jobserver-{os.getpid()}.sock"
-)
-
-
-JOB_ACCOUNTING = "logs/jobserver/jobs.jsonl"
-
-
 # Snakemake's --max-jobs-per-timespan default, 100/1s: (jobs, seconds)
 SNAKEMAKE_DEFAULT_RATE_LIMIT = (100, 1)
 
@@ -354,19 +338,16 @@ def schedule_on_events_only():
 
 onstart:
     schedule_on_events_only()
-    if workflow.local_exec and os.environ.get("GEOCTX_NO_JOBSERVER") != "1":
-        jobserver.start(
-            JOBSERVER_SOCKET,
-            log="logs/jobserver/server.log",
-            accounting=JOB_ACCOUNTING,
-        )
+    # a local run's job server (geoctx.jobserver): it imports Keras,
+    # TensorFlow and the package once and forks each job from it, or runs
+    # it in a worker it keeps. GEOCTX_NO_JOBSERVER=1 turns it off; results
+    # are the same either way.
+    jobserver.start_for_run(workflow)
 
 
 onsuccess:
-    jobserver.stop(JOBSERVER_SOCKET)
-    if os.path.exists(JOB_ACCOUNTING):
-        jobserver.account_workflow(JOB_ACCOUNTING)
+    jobserver.stop_for_run(success=True)
 
 
 onerror:
-    jobserver.stop(JOBSERVER_SOCKET)
+    jobserver.stop_for_run(success=False)
