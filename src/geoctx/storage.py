@@ -40,6 +40,7 @@ __all__ = [
     "UnreadableFileError",
     "ChangedInputError",
     "atomic_path",
+    "umask",
     "save_npz",
     "load_npz",
     "save_model",
@@ -77,7 +78,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     The temporary name keeps the target's suffix (Keras insists on
     ``.keras``). On error the temporary file is removed and ``path`` is left
-    as it was.
+    as it was. The file gets the mode any tool's new file gets, ``0o666``
+    less the process's umask (a temporary file is private, 0600, until then),
+    so a group can read a study on a shared file system.
 
     Examples
     --------
@@ -97,9 +100,24 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where Linux tells it
+    (``/proc/self/status``); elsewhere set and restored at once."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
