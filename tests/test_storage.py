@@ -159,8 +159,9 @@ def test_written_files_follow_the_umask(tmp_path, umask):
 def test_saved_model_follows_the_umask(tmp_path, umask):
     keras = pytest.importorskip("keras")
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    storage.save_model(model, tmp_path / "model.keras")
+    digest = storage.save_model(model, tmp_path / "model.keras")
     assert (tmp_path / "model.keras").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert digest == storage.file_digest(tmp_path / "model.keras")  # the record
 
 
 def test_aggregate_accepts_parts_that_match_their_paths(tmp_path):
