@@ -4,10 +4,12 @@ The ``study`` fixture (tests/conftest.py) runs the smoke study once.
 """
 
 import os
+import random
 import re
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -270,8 +272,26 @@ def copy_study(study, tmp_path):
     return moved
 
 
-def test_moved_study_has_nothing_to_do(study, tmp_path):
-    assert dry_run(copy_study(study, tmp_path)) == {}
+def copy_without_times(study, tmp_path):
+    """The study as `cp -r` copies it: every file gets the time it was copied
+    at, in whatever order the copy took, here a shuffled one ending with the
+    largest input (the report, 5 MB) and the scripts."""
+    copy = tmp_path / "cp-r"
+    shutil.copytree(study, copy, symlinks=True, copy_function=shutil.copyfile)
+    late = [copy / "results/report/report.html", *sorted(copy.glob("scripts/*.py"))]
+    files = sorted(p for p in copy.rglob("*") if p.is_file() and p not in late)
+    random.Random(0).shuffle(files)
+    start = time.time() - len(files) - len(late)
+    for i, path in enumerate(files + late):
+        os.utime(path, (start + i, start + i))
+    return copy
+
+
+@pytest.mark.parametrize(
+    "copy", [copy_study, copy_without_times], ids=["times-kept", "cp-r"]
+)
+def test_moved_study_has_nothing_to_do(study, tmp_path, copy):
+    assert dry_run(copy(study, tmp_path)) == {}
 
 
 @pytest.mark.parametrize("profile", ["none", "profiles/default"])
