@@ -294,6 +294,21 @@ def test_moved_study_has_nothing_to_do(study, tmp_path, copy):
     assert dry_run(copy(study, tmp_path)) == {}
 
 
+def test_a_foreign_model_stops_its_evaluation_naming_the_file(study, tmp_path):
+    # another model of the same architecture loads and runs: only the digest
+    # its training recorded tells it apart
+    workdir = copy_study(study, tmp_path)
+    model = "results/models/moons/relu/auto/w16_d1_s0/model.keras"
+    other = "results/models/circles/relu/auto/w16_d1_s0/model.keras"
+    shutil.copyfile(workdir / other, workdir / model)
+    target = "results/geometry/moons/relu/auto/w16_d1_s0/jacobians.parquet"
+    proc = snakemake(workdir, target)
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert f"{model} is not the model its training wrote" in output
+    assert f"Rebuild it with: snakemake --forcerun {model}" in output
+
+
 @pytest.mark.parametrize("profile", ["none", "profiles/default"])
 def test_same_study_with_or_without_the_profile(study, profile):
     # without the profile, --configfile must still replace the default config
