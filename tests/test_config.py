@@ -235,6 +235,143 @@ def test_late_failing_value_is_stopped_by_validation(config, needle):
     assert needle in str(err.value)
 
 
+# The whole value space: NaN and infinity, floats and bools for integers,
+# seeds beyond 32 bits, names with a trailing newline and lists too long to
+# plan are each refused before any job, naming the key.
+NAN, INF = float("nan"), float("inf")
+BOMB = (
+    "datasets: {moons: {}}\n"
+    'activations: [relu, &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'
+    + "".join(f", &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9))
+    + "]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        pytest.param(
+            minimal(training={"learning_rate": NAN}),
+            "training.learning_rate: nan is not a finite number",
+            id="learning_rate-nan",
+        ),
+        pytest.param(
+            minimal(claims={"min_test_accuracy": NAN}),
+            "claims.min_test_accuracy: nan is not a finite number",
+            id="min_test_accuracy-nan",
+        ),
+        pytest.param(
+            minimal(claims={"smallest_effect": -INF}),
+            "claims.smallest_effect: -inf is not a finite number",
+            id="smallest_effect-inf",
+        ),
+        pytest.param(
+            minimal(robustness={"epsilons": [0.1, INF]}),
+            "robustness.epsilons[1]: inf is not a finite number",
+            id="epsilons-inf",
+        ),
+        pytest.param(
+            minimal(robustness={"sigmas": [NAN]}),
+            "robustness.sigmas[0]: nan is not a finite number",
+            id="sigmas-nan",
+        ),
+        pytest.param(
+            minimal(geometry={"curve_rtol": NAN}),
+            "geometry.curve_rtol: nan is not a finite number",
+            id="curve_rtol-nan",
+        ),
+        pytest.param(
+            minimal(datasets={"moons": {"noise": INF}}),
+            "datasets.moons.noise: inf is not a finite number",
+            id="noise-inf",
+        ),
+        pytest.param(
+            minimal(splits={"test_fraction": NAN}),
+            "splits.test_fraction: nan is not a finite number",
+            id="test_fraction-nan",
+        ),
+        pytest.param(
+            minimal(widths=[16.0]),
+            "widths[0]: 16.0 is not of type 'integer'",
+            id="widths-float",
+        ),
+        pytest.param(
+            minimal(depths=[True]),
+            "depths[0]: True is not of type 'integer'",
+            id="depths-bool",
+        ),
+        pytest.param(
+            minimal(training={"epochs": 10.0}),
+            "training.epochs: 10.0 is not of type 'integer'",
+            id="epochs-float",
+        ),
+        pytest.param(
+            minimal(seeds=[2**32]),
+            "seeds[0]: 4294967296 is greater than the maximum of 2147483647",
+            id="seeds-32-bit",
+        ),
+        pytest.param(
+            minimal(datasets={"moons": {"seed": 2**31}}),
+            "datasets.moons.seed: 2147483648 is greater than the maximum",
+            id="dataset-seed-32-bit",
+        ),
+        pytest.param(
+            minimal(robustness={"seed": 2**40}),
+            "robustness.seed: 1099511627776 is greater than the maximum",
+            id="robustness-seed-32-bit",
+        ),
+        pytest.param(
+            {"datasets": {"moons\n": {"generator": "moons"}}, "activations": ["relu"]},
+            "datasets: 'moons\\n' does not match '^[A-Za-z][A-Za-z0-9_]*$' "
+            "(the whole string must)",
+            id="dataset-name-newline",
+        ),
+        pytest.param(
+            minimal(seeds=list(range(1_000_000))),
+            "seeds: 1000000 entries, more than the limit of 1000",
+            id="seeds-million",
+        ),
+        pytest.param(
+            minimal(robustness={"epsilons": [0.01 * i for i in range(101)]}),
+            "robustness.epsilons: 101 entries, more than the limit of 100",
+            id="epsilons-length",
+        ),
+        pytest.param(
+            {"datasets": {f"d{i}": {"generator": "moons"} for i in range(101)}},
+            "datasets: 101 keys, more than the limit of 100",
+            id="datasets-length",
+        ),
+        pytest.param(
+            yaml.safe_load(BOMB),
+            "the config holds more than 100000 values (under activations)",
+            id="anchor-bomb",
+        ),
+    ],
+)
+def test_value_outside_the_value_space_is_refused(config, needle):
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert needle in str(err.value)
+    assert len(str(err.value)) < 400  # long values are cut, never expanded
+
+
+def test_value_space_limits_are_inclusive():
+    top = 2**31 - 1
+    config = validate_config(
+        minimal(seeds=[*range(999), top], robustness={"seed": top})
+    )
+    assert len(config["seeds"]) == 1000
+    assert validate_config(minimal(depths=list(range(1, 65))))["depths"][-1] == 64
+
+
+def test_messages_cut_long_values():
+    # 1000 seeds, two of them equal: the duplicate message shows a few
+    seeds = [0, *range(999)]
+    with pytest.raises(ConfigError) as err:
+        validate_config(minimal(seeds=seeds))
+    assert "seeds: duplicate entries in [0, 0, 1, 2, 3, 4, 5, 6, ...]" in str(err.value)
+
+
 def test_limits_are_inclusive():
     # the largest valid values of the cases above pass
     validate_config(minimal(datasets={"digits": {"n_samples": 1797}}))

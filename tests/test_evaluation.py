@@ -7,12 +7,15 @@ version (real parts, real config edits) is
 test_workflow::test_evaluation_recomputes_only_what_changed.
 """
 
+import json
 import os
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from geoctx import evaluation, tables
+from geoctx import evaluation, storage, tables
 
 KEYS = {
     "dataset": "moons",
@@ -24,16 +27,38 @@ KEYS = {
 }
 
 
+def record(run, **models):
+    """A run table that records each model file's SHA-256, as training does."""
+    digests = {role: storage.file_digest(path) for role, path in models.items()}
+    table = pa.table({"status": ["ok"]})
+    pq.write_table(table.replace_schema_metadata({"models": json.dumps(digests)}), run)
+
+
+def retrain(paths, model="model", run="run", content=b"new"):
+    """A new model file and its run table's record of it."""
+    paths[model].write_bytes(content)
+    models = {"model": paths[model]}
+    if model == "model":
+        models["init_model"] = paths["init_model"]
+    record(paths[run], **models)
+
+
 @pytest.fixture
 def model_files(tmp_path):
     paths = {}
-    for name in ("model", "init_model", "run", "representations", "data", "src"):
+    for name in ("model", "init_model", "representations", "data", "src"):
         paths[name] = tmp_path / "in" / name
         paths[name].parent.mkdir(exist_ok=True)
         paths[name].write_bytes(name.encode())
+    paths["run"], paths["src_run"] = (
+        tmp_path / "in" / "run",
+        tmp_path / "in" / "src_run",
+    )
+    record(paths["run"], model=paths["model"], init_model=paths["init_model"])
+    record(paths["src_run"], model=paths["src"])
     files = evaluation.ModelFiles(
-        **{k: str(v) for k, v in paths.items() if k != "src"},
-        transfer={"sigmoid": (str(paths["src"]), str(paths["run"]))},
+        **{k: str(v) for k, v in paths.items() if k not in ("src", "src_run")},
+        transfer={"sigmoid": (str(paths["src"]), str(paths["src_run"]))},
     )
     outputs = {
         part: str(tmp_path / "out" / f"{part}.parquet") for part in evaluation.PARTS
@@ -100,8 +125,8 @@ def test_unchanged_parts_are_kept(model_files, calls):
             ["geometry", "jacobians"],
         ),
         # a transfer source's model feeds the attacks only
-        (lambda p, f: f["src"].write_bytes(b"new"), ["robustness"]),
-        (lambda p, f: f["model"].write_bytes(b"new"), ["jacobians", "robustness"]),
+        (lambda p, f: retrain(f, "src", "src_run"), ["robustness"]),
+        (lambda p, f: retrain(f), ["jacobians", "robustness"]),
     ],
     ids=[
         "attack-setting",
@@ -145,6 +170,37 @@ def test_a_missing_or_unreadable_table_is_computed_again(model_files, calls, dam
     assert calls == ["jacobians"]
 
 
+@pytest.mark.parametrize(
+    ("model", "run"),
+    [("model", "run"), ("init_model", "run"), ("src", "src_run")],
+    ids=["model", "init_model", "transfer-source"],
+)
+def test_a_foreign_model_file_is_refused_naming_it(model_files, calls, model, run):
+    # another model's file of the same architecture loads and runs: only its
+    # digest, recorded by training in the run table, tells it apart
+    files, outputs, paths = model_files
+    evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
+    calls.clear()
+    paths[model].write_bytes(b"another model of the same architecture")
+    with pytest.raises(storage.ForeignModelError) as err:
+        evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
+    assert str(err.value).startswith(
+        f"{paths[model]} is not the model its training wrote: {paths[run]} records "
+        "sha256 "
+    )
+    assert str(err.value).endswith(
+        f"Rebuild it with: snakemake --forcerun {paths[model]}"
+    )
+    assert calls == []
+
+
+def test_a_run_table_without_model_digests_is_refused(model_files, calls):
+    files, outputs, paths = model_files
+    record(paths["run"], model=paths["model"])  # no init_model digest
+    with pytest.raises(storage.ForeignModelError, match="records no digest for it"):
+        evaluation.evaluate_model(files, outputs, params(), keys=KEYS)
+
+
 def test_unknown_part_and_missing_outputs_are_named(model_files):
     files, outputs, _ = model_files
     with pytest.raises(ValueError, match="unknown evaluation part 'betti'"):
@@ -163,6 +219,8 @@ def test_a_cell_evaluates_each_model_into_its_own_tables(tmp_path, calls):
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(f"{activation}/{key}".encode())
             inputs[key].append(str(path))
+    for activation in ("sigmoid", "relu"):
+        retrain({k: tmp_path / activation / k for k in ("model", "init_model", "run")})
     data = tmp_path / "data.npz"
     data.write_bytes(b"data")
     cell = evaluation.cell_files(
@@ -182,7 +240,10 @@ def test_a_cell_evaluates_each_model_into_its_own_tables(tmp_path, calls):
         assert table.depth.tolist() == [KEYS["depth"]]  # typed as in the tables
     # relu's model feeds sigmoid's transfer attacks, so both robustness parts
     calls.clear()
-    (tmp_path / "relu" / "model").write_bytes(b"retrained")
+    retrain(
+        {k: tmp_path / "relu" / k for k in ("model", "init_model", "run")},
+        content=b"retrained",
+    )
     evaluation.evaluate_models(cell, outputs, params(), keys=cell_keys)
     assert calls == ["robustness", "jacobians", "robustness"]
 

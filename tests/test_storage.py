@@ -134,6 +134,36 @@ def test_atomic_path_leaves_the_target_untouched_on_error(tmp_path):
     assert os.listdir(tmp_path) == ["out.txt"]
 
 
+@pytest.fixture(params=[0o022, 0o002], ids=["umask022", "umask002"])
+def umask(request):
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def test_written_files_follow_the_umask(tmp_path, umask):
+    # as `touch` and every other tool: 0644 under umask 022, 0664 under 002
+    expected = {0o022: 0o644, 0o002: 0o664}[umask]
+    assert storage.umask() == umask
+    storage.save_npz(tmp_path / "a.npz", {"x": np.zeros(2)})
+    storage.write_json(tmp_path / "a.json", {"a": 1})
+    tables.write(robustness_rows(), tmp_path / "r.parquet", "robustness")
+    with storage.atomic_path(tmp_path / "report.html") as tmp:
+        tmp.write_text("<html>")
+    (tmp_path / "touched").touch()
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == dict.fromkeys(modes, expected)
+    assert len(modes) == 5
+
+
+def test_saved_model_follows_the_umask(tmp_path, umask):
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    digest = storage.save_model(model, tmp_path / "model.keras")
+    assert (tmp_path / "model.keras").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert digest == storage.file_digest(tmp_path / "model.keras")  # the record
+
+
 def test_aggregate_accepts_parts_that_match_their_paths(tmp_path):
     a, b = part_path(tmp_path), part_path(tmp_path, seed=1)
     tables.write(robustness_rows(), a, "robustness")

@@ -4,10 +4,12 @@ The ``study`` fixture (tests/conftest.py) runs the smoke study once.
 """
 
 import os
+import random
 import re
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -270,8 +272,41 @@ def copy_study(study, tmp_path):
     return moved
 
 
-def test_moved_study_has_nothing_to_do(study, tmp_path):
-    assert dry_run(copy_study(study, tmp_path)) == {}
+def copy_without_times(study, tmp_path):
+    """The study as `cp -r` copies it: every file gets the time it was copied
+    at, in whatever order the copy took, here a shuffled one ending with the
+    largest input (the report, 5 MB) and the scripts."""
+    copy = tmp_path / "cp-r"
+    shutil.copytree(study, copy, symlinks=True, copy_function=shutil.copyfile)
+    late = [copy / "results/report/report.html", *sorted(copy.glob("scripts/*.py"))]
+    files = sorted(p for p in copy.rglob("*") if p.is_file() and p not in late)
+    random.Random(0).shuffle(files)
+    start = time.time() - len(files) - len(late)
+    for i, path in enumerate(files + late):
+        os.utime(path, (start + i, start + i))
+    return copy
+
+
+@pytest.mark.parametrize(
+    "copy", [copy_study, copy_without_times], ids=["times-kept", "cp-r"]
+)
+def test_moved_study_has_nothing_to_do(study, tmp_path, copy):
+    assert dry_run(copy(study, tmp_path)) == {}
+
+
+def test_a_foreign_model_stops_its_evaluation_naming_the_file(study, tmp_path):
+    # another model of the same architecture loads and runs: only the digest
+    # its training recorded tells it apart
+    workdir = copy_study(study, tmp_path)
+    model = "results/models/moons/relu/auto/w16_d1_s0/model.keras"
+    other = "results/models/circles/relu/auto/w16_d1_s0/model.keras"
+    shutil.copyfile(workdir / other, workdir / model)
+    target = "results/geometry/moons/relu/auto/w16_d1_s0/jacobians.parquet"
+    proc = snakemake(workdir, target)
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert f"{model} is not the model its training wrote" in output
+    assert f"Rebuild it with: snakemake --forcerun {model}" in output
 
 
 @pytest.mark.parametrize("profile", ["none", "profiles/default"])

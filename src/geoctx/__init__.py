@@ -4,6 +4,8 @@ The package computes; the Snakemake workflow around it persists. Every module
 can be used from a notebook without the workflow:
 
 - :mod:`geoctx.config`      valid names, config validation and slicing
+- :mod:`geoctx.schema`      the config's strict JSON-schema validator and size limits
+- :mod:`geoctx.imports`     the code a job runs (its import closure) and its digest
 - :mod:`geoctx.datasets`    dataset generators and splits
 - :mod:`geoctx.models`      the Keras MLP builder
 - :mod:`geoctx.training`    training, unit health, representations

@@ -5,10 +5,12 @@ TensorFlow, no numpy. The names Keras accepts are listed here statically;
 ``tests/test_config.py`` checks the lists against the installed Keras.
 
 Validation happens in two layers. The JSON schema
-(``workflow/schemas/config.schema.yaml``) checks types, ranges and fills
-defaults; :func:`validate_config` then checks what a schema cannot say well
-(Keras names, dataset generators and their parameters) and turns every
-problem into one :class:`ConfigError` whose message names the key.
+(``workflow/schemas/config.schema.yaml``, with the stricter validator of
+:mod:`geoctx.schema`: finite numbers, int-only integers, full-string
+patterns, sizes) checks types, ranges and fills defaults;
+:func:`validate_config` then checks what a schema cannot say well (Keras
+names, dataset generators and their parameters) and turns every problem
+into one :class:`ConfigError` whose message names the key.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
+
+from geoctx.schema import Validator, short, size_problems
+from geoctx.schema import key as _key
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
@@ -246,13 +250,6 @@ def _fill_defaults(instance: Any, schema: Mapping) -> None:
                 _fill_defaults(value, extra)
 
 
-def _key(path) -> str:
-    parts = []
-    for p in path:
-        parts.append(f"[{p}]" if isinstance(p, int) else f".{p}")
-    return "".join(parts).lstrip(".") or "<top level>"
-
-
 #: Keys an earlier version of the config had: (section, old) -> new name.
 RENAMED_KEYS = {
     ("splits", "probe_size"): "probe_points",
@@ -357,13 +354,17 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
     (True, ['relu', 'tanh'], 2000)
     """
     schema = load_schema() if schema is None else schema
+    # sizes and non-finite numbers first: nothing below expands a huge value
+    problems = size_problems(config, schema)
+    if problems:
+        raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
     config = copy.deepcopy(dict(config))
-    validator = jsonschema.Draft202012Validator(schema)
     problems = _renamed_key_problems(config)
     problems += [
-        f"{_key(err.absolute_path)}: {err.message}"
+        f"{_key(err.absolute_path)}: {_cut(err.message)}"
         for err in sorted(
-            validator.iter_errors(_without_renamed_keys(config)), key=lambda e: e.path
+            Validator(schema).iter_errors(_without_renamed_keys(config)),
+            key=lambda e: e.path,
         )
     ]
     if problems:
@@ -426,8 +427,12 @@ def _name_problems(config: Mapping) -> list[str]:
         for key in path:
             values = values[key]
         if values is not None and len(set(values)) != len(values):
-            problems.append(f"{'.'.join(path)}: duplicate entries in {values}")
+            problems.append(f"{'.'.join(path)}: duplicate entries in {short(values)}")
     return problems
+
+
+def _cut(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def n_classes(generator: str, params: Mapping) -> int:

@@ -44,6 +44,7 @@ __all__ = [
     "PARTS",
     "ModelFiles",
     "cell_files",
+    "check_models",
     "evaluate_model",
     "evaluate_models",
     "part_inputs",
@@ -181,6 +182,34 @@ def recorded_provenance(path: str | Path) -> str | None:
         return None
 
 
+def check_models(files: ModelFiles, digests: Mapping[str, str]) -> None:
+    """Refuse a model file that is not the one its training wrote.
+
+    Training records the SHA-256 of ``model.keras`` and ``init.keras`` in
+    its run table's ``models`` metadata (:func:`geoctx.training.save`).
+    ``digests`` maps every file ``files`` names to its SHA-256 now. A model
+    copied from another model of the same architecture loads and runs, so
+    only its digest tells it apart.
+
+    Raises
+    ------
+    geoctx.storage.ForeignModelError
+        Naming the file, its run table and how to rebuild it.
+    """
+    pairs = [
+        (files.model, files.run, "model"),
+        (files.init_model, files.run, "init_model"),
+        *((model, run, "model") for model, run in files.transfer.values()),
+    ]
+    for path, run, role in pairs:
+        try:
+            recorded = tables.read_metadata(run).get("models", {}).get(role)
+        except (OSError, ValueError) as err:
+            raise storage.UnreadableFileError(run, storage.reason(err)) from err
+        if recorded != digests[path]:
+            raise storage.ForeignModelError(path, run, recorded, digests[path])
+
+
 def evaluate_model(
     files: ModelFiles,
     outputs: Mapping[str, str],
@@ -201,6 +230,7 @@ def evaluate_model(
     if missing:
         raise ValueError(f"evaluate_model needs outputs and params for {missing}")
     digests = storage.input_digests(*dict.fromkeys(_all_inputs(files)))
+    check_models(files, digests)
     done = {}
     for part in PARTS:
         inputs = {path: digests[path] for path in part_inputs(files, part)}

@@ -39,7 +39,9 @@ from geoctx.recent import Recent
 __all__ = [
     "UnreadableFileError",
     "ChangedInputError",
+    "ForeignModelError",
     "atomic_path",
+    "umask",
     "save_npz",
     "load_npz",
     "save_model",
@@ -71,13 +73,29 @@ class ChangedInputError(RuntimeError):
     """A file changed after a result was computed from it."""
 
 
+class ForeignModelError(OSError):
+    """A model file whose SHA-256 is not the one its training recorded."""
+
+    def __init__(self, path, run, recorded: str | None, actual: str):
+        self.path = str(path)
+        said = f"records sha256 {recorded[:12]}..." if recorded else "records no digest"
+        super().__init__(
+            f"{self.path} is not the model its training wrote: {run} {said} for "
+            f"it, the file has sha256 {actual[:12]}... (replaced after training, "
+            "e.g. copied from another model). Rebuild it with: snakemake "
+            f"--forcerun {self.path}"
+        )
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place on success.
 
     The temporary name keeps the target's suffix (Keras insists on
     ``.keras``). On error the temporary file is removed and ``path`` is left
-    as it was.
+    as it was. The file gets the mode any tool's new file gets, ``0o666``
+    less the process's umask (a temporary file is private, 0600, until then),
+    so a group can read a study on a shared file system.
 
     Examples
     --------
@@ -97,9 +115,24 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where Linux tells it
+    (``/proc/self/status``); elsewhere set and restored at once."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
@@ -118,15 +151,21 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         with phase("load"), np.load(path, allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
     except (OSError, ValueError, EOFError) as err:
-        raise UnreadableFileError(path, _reason(err)) from err
+        raise UnreadableFileError(path, reason(err)) from err
     except Exception as err:  # zipfile.BadZipFile and friends
-        raise UnreadableFileError(path, _reason(err)) from err
+        raise UnreadableFileError(path, reason(err)) from err
 
 
-def save_model(model, path: str | os.PathLike) -> None:
-    """Save a Keras model (``.keras``), atomically."""
+def save_model(model, path: str | os.PathLike) -> str:
+    """Save a Keras model (``.keras``), atomically; return its SHA-256.
+
+    Record the digest beside the model (training keeps it in the run table)
+    so that a job reading the model can refuse another file in its place.
+    """
     with atomic_path(path) as tmp:
         model.save(tmp)
+        digest = file_digest(tmp)
+    return digest
 
 
 # Models loaded inside a ``model_cache()`` block, by (resolved path, size,
@@ -201,7 +240,7 @@ def load_model(path: str | os.PathLike):
                 model = keras.saving.load_model(path, compile=False, safe_mode=True)
                 _kept.setdefault(architecture, []).append(model)
     except Exception as err:  # Keras raises many types for a bad archive
-        raise UnreadableFileError(path, _reason(err)) from err
+        raise UnreadableFileError(path, reason(err)) from err
     _models[key] = model
     return model
 
@@ -287,7 +326,7 @@ def read_json(path: str | os.PathLike) -> Any:
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as err:
-        raise UnreadableFileError(path, _reason(err)) from err
+        raise UnreadableFileError(path, reason(err)) from err
 
 
 def file_digest(path: str | os.PathLike) -> str:
@@ -307,7 +346,7 @@ def file_digest(path: str | os.PathLike) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     except OSError as err:
-        raise UnreadableFileError(path, _reason(err)) from err
+        raise UnreadableFileError(path, reason(err)) from err
     return digest.hexdigest()
 
 
@@ -335,5 +374,6 @@ def check_digests(recorded: Mapping[str, str], *, result: str) -> None:
             )
 
 
-def _reason(err: BaseException) -> str:
+def reason(err: BaseException) -> str:
+    """An exception as the reason :class:`UnreadableFileError` shows."""
     return f"{type(err).__name__}: {err}".rstrip(": ")

@@ -691,23 +691,23 @@ def save(
 
     ``inputs`` (``{path: sha256}``, see :func:`geoctx.storage.input_digests`)
     is recorded in the tables' metadata, so aggregation can refuse results
-    whose data changed since.
-
-    Keys: ``model``, ``init_model`` (``.keras``), ``run``, ``history``,
-    ``units`` (Parquet), ``representations`` (``.npz``). The model's spec and
-    training settings are recorded in the run table's ``settings`` metadata.
+    whose data changed since. Keys: ``model``, ``init_model`` (``.keras``),
+    ``run``, ``history``, ``units`` (Parquet), ``representations`` (``.npz``).
+    The run table's metadata holds the spec and settings (``settings``) and
+    each model file's SHA-256 (``models``, :func:`geoctx.evaluation.check_models`).
     """
     from geoctx import storage, tables
 
     meta = {"inputs": dict(inputs or {})}
     settings = {"model": asdict(result.spec), "training": asdict(result.settings)}
-    storage.save_model(result.model, outputs["model"])
-    storage.save_model(result.init_model, outputs["init_model"])
+    models = {}
+    for key in ("model", "init_model"):
+        models[key] = storage.save_model(getattr(result, key), outputs[key])
     tables.write(
         pd.DataFrame([result.run]),
         outputs["run"],
         "runs",
-        metadata={**meta, "settings": settings},
+        metadata={**meta, "settings": settings, "models": models},
     )
     tables.write(result.history, outputs["history"], "history", metadata=meta)
     tables.write(result.units, outputs["units"], "units", metadata=meta)

@@ -19,7 +19,7 @@ rule aggregate_table:
         mem_mb=job_mem_mb("aggregate_table"),
         runtime=job_runtime("aggregate_table"),
     params:
-        code=code_digest("tables"),
+        code=code_digest("aggregate_table"),
         config_sha256=lambda wildcards: config_hash(
             config, TABLE_CONFIG_KEYS[wildcards.table]
         ),

@@ -3,7 +3,6 @@
 
 import math
 import functools
-import hashlib
 import os
 import re
 import subprocess
@@ -18,7 +17,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 )
 
-from geoctx import jobserver  # noqa: E402
+from geoctx import imports, jobserver  # noqa: E402
 from geoctx.names import attack_names  # noqa: E402
 from geoctx.config import (  # noqa: E402
     GEOMETRY_METRICS,
@@ -97,39 +96,18 @@ def alternatives(values):
     return "|".join(re.escape(str(v)) for v in values)
 
 
-def package(*modules):
-    """The package files a job runs, ``geoctx/`` and below.
-
-    A module is named by its path under ``geoctx/`` without ``.py``
-    (``robustness/attacks``) or, like ``templates/report.html.j2``, with its
-    suffix; a subpackage's name stands for all its modules.
-    """
-    paths = []
-    for module in ("__init__", "config", "logs", "names", "storage", *modules):
-        path = Path(SRC, "geoctx", module)
-        if path.is_dir():
-            paths += sorted(path.glob("*.py"))
-        else:
-            paths.append(path if path.suffix else path.with_suffix(".py"))
-    return paths
-
-
 @functools.cache
-def code_digest(*modules):
-    """One digest of the package files a job runs, for its ``params``.
+def code_digest(script):
+    """One digest of the code a rule's job runs, for its ``params``.
 
+    The code is ``scripts/<script>.py`` and every package file it imports,
+    found by following its imports (geoctx.imports), not listed by hand.
     Editing one of them changes the digest and so reruns exactly the jobs
-    that run it (Snakemake's params trigger). A digest instead of the files
-    as declared inputs: one hash per rule when the workflow is read, not a
-    path per file and job for Snakemake to track (a large share of the
-    planning cost of a big sweep), and it names no directory, so a finished
-    study moved elsewhere has nothing to rerun.
+    that run it (Snakemake's params trigger), wherever the study lives: the
+    digest names no directory and no modification time.
     """
-    digest = hashlib.sha256()
-    for path in package(*modules):
-        digest.update(f"{path.relative_to(SRC)}\0".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    paths = imports.closure(Path(workflow.basedir, "scripts", f"{script}.py"), src=SRC)
+    return imports.digest(paths, root=workflow.basedir)
 
 
 def per_model(template):
@@ -165,22 +143,10 @@ def inference_settings():
     }
 
 
-# What each part of a model's evaluation runs and depends on: its package
-# modules and its slice of the config (geoctx.evaluation keeps a part whose
-# code, settings and input files are all unchanged).
-PART_CODE = {
-    "geometry": ("geometry", "datasets", "tables", "evaluation"),
-    "jacobians": ("geometry", "autodiff", "training", "models", "tables", "evaluation"),
-    "robustness": (
-        "robustness",
-        "names",
-        "autodiff",
-        "tables",
-        "datasets",
-        "training",
-        "evaluation",
-    ),
-}
+# What each part of a model's evaluation depends on: the code its entry
+# function in geoctx.evaluation (``_<part>``) imports, and its slice of the
+# config (geoctx.evaluation keeps a part whose code, settings and input files
+# are all unchanged).
 GEOMETRY_PARAMS = {
     "geometry": (
         "measured_points",
@@ -206,7 +172,10 @@ def part_params(part):
         settings.pop("transfer_from")  # the job's transfer sources, a param
     else:
         settings = {key: config["geometry"][key] for key in GEOMETRY_PARAMS[part]}
-    return {"code": code_digest(*PART_CODE[part]), "settings": settings}
+    code = imports.function_closure(
+        Path(SRC, "geoctx", "evaluation.py"), f"_{part}", src=SRC
+    )
+    return {"code": imports.digest(code, root=workflow.basedir), "settings": settings}
 
 
 def per_activation(template):

@@ -14,7 +14,7 @@ rule make_dataset:
         mem_mb=job_mem_mb("make_dataset"),
         runtime=job_runtime("make_dataset"),
     params:
-        code=code_digest("datasets"),
+        code=code_digest("make_dataset"),
         spec=lambda wildcards: dataset_params(config, wildcards.dataset),
     script:
         "../../scripts/make_dataset.py"

@@ -33,6 +33,7 @@ rule evaluate_models:
         mem_mb=job_mem_mb("evaluate_models"),
         runtime=job_runtime("evaluate_models", models=len(config["activations"])),
     params:
+        code=code_digest("evaluate_models"),
         activations=config["activations"],
         transfer_from=config["robustness"]["transfer_from"],
         geometry=part_params("geometry"),

@@ -20,7 +20,7 @@ rule plot_accuracy:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
-        code=code_digest("plots"),
+        code=code_digest("plot_accuracy"),
     script:
         "../../scripts/plot_accuracy.py"
 
@@ -47,7 +47,7 @@ rule plot_learning_curves:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
-        code=code_digest("plots"),
+        code=code_digest("plot_learning_curves"),
     script:
         "../../scripts/plot_learning_curves.py"
 
@@ -74,7 +74,7 @@ rule plot_grad_norms:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
-        code=code_digest("plots"),
+        code=code_digest("plot_grad_norms"),
     script:
         "../../scripts/plot_grad_norms.py"
 
@@ -102,7 +102,7 @@ rule plot_robustness:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
-        code=code_digest("plots"),
+        code=code_digest("plot_robustness"),
     script:
         "../../scripts/plot_robustness.py"
 
@@ -129,7 +129,7 @@ rule plot_boundary_accuracy:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
-        code=code_digest("plots"),
+        code=code_digest("plot_boundary_accuracy"),
     script:
         "../../scripts/plot_boundary_accuracy.py"
 
@@ -156,7 +156,7 @@ rule plot_latency:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
-        code=code_digest("plots", "cost", "tables"),
+        code=code_digest("plot_latency"),
     script:
         "../../scripts/plot_latency.py"
 
@@ -184,7 +184,7 @@ rule plot_geometry:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
-        code=code_digest("plots"),
+        code=code_digest("plot_geometry"),
     script:
         "../../scripts/plot_geometry.py"
 
@@ -213,7 +213,7 @@ rule plot_projections:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
-        code=code_digest("plots", "datasets"),
+        code=code_digest("plot_projections"),
         activations=config["activations"],
     script:
         "../../scripts/plot_projections.py"

@@ -22,7 +22,7 @@ rule benchmark_inference:
         mem_mb=job_mem_mb("benchmark_inference"),
         runtime=job_runtime("benchmark_inference"),
     params:
-        code=code_digest("cost", "models", "training", "tables"),
+        code=code_digest("benchmark_inference"),
         activations=config["activations"],
         settings=inference_settings(),
     script:

@@ -19,7 +19,7 @@ rule score_claims:
         mem_mb=job_mem_mb("score_claims"),
         runtime=job_runtime("score_claims"),
     params:
-        code=code_digest("claims", "evidence", "stats", "tables"),
+        code=code_digest("score_claims"),
         activations=config["activations"],
         settings=config["claims"],
     script:
@@ -48,18 +48,7 @@ rule render_report:
         mem_mb=job_mem_mb("render_report"),
         runtime=job_runtime("render_report"),
     params:
-        code=code_digest(
-            "report",
-            "methods",
-            "claims",
-            "evidence",
-            "stats",
-            "cost",
-            "tables",
-            "fingerprint",
-            "geometry",
-            "templates/report.html.j2",
-        ),
+        code=code_digest("render_report"),
         study=config["study"],
         config=config,
         commit=workflow_commit(),
@@ -85,16 +74,6 @@ rule render_pdf:
         mem_mb=job_mem_mb("render_pdf"),
         runtime=job_runtime("render_pdf"),
     params:
-        code=code_digest(
-            "report",
-            "methods",
-            "claims",
-            "evidence",
-            "stats",
-            "cost",
-            "tables",
-            "fingerprint",
-            "geometry",
-        ),
+        code=code_digest("render_pdf"),
     script:
         "../../scripts/render_pdf.py"
