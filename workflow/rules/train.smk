@@ -18,7 +18,9 @@ rule train_model:
         mem_mb=job_mem_mb("train_model"),
         runtime=job_runtime("train_model"),
     params:
-        code=code_digest("datasets", "models", "training", "autodiff", "tables"),
+        code=code_digest(
+            "datasets", "models", "training", "units", "autodiff", "tables"
+        ),
         training=config["training"],
     script:
         "../../scripts/train_model.py"
