@@ -134,6 +134,7 @@ def test_run_history_and_units_are_complete(data):
         "grad_norm",
         "dead_fraction",
         "inactive_fraction",
+        "effective_width",
         "saturated_fraction",
         "activation_std",
     }
