@@ -306,17 +306,41 @@ def fingerprint(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def split_seed_for(dataset_seed: int, split_seed: int | None) -> int:
+    """The seed of one split: the dataset's own seed for the shared split
+    (``split_seed=None``), else one drawn from both seeds, so that each model
+    seed gets its own split and probe set, and two datasets with the same
+    model seed do not get the same one.
+
+    >>> split_seed_for(3, None)
+    3
+    >>> split_seed_for(0, 1) != split_seed_for(0, 2) != split_seed_for(1, 1)
+    True
+    """
+    if split_seed is None:
+        return int(dataset_seed)
+    if isinstance(split_seed, bool) or int(split_seed) != split_seed or split_seed < 0:
+        raise ValueError(f"split_seed must be an integer >= 0, got {split_seed!r}")
+    state = np.random.SeedSequence([int(dataset_seed), int(split_seed)])
+    # room for the +1 and +2 of split_and_standardize below 2**32
+    return int(state.generate_state(1)[0] % (2**31))
+
+
 def make_dataset(
     spec: dict,
     *,
     test_fraction: float,
     validation_fraction: float,
     probe_size: int,
+    split_seed: int | None = None,
 ) -> tuple[dict[str, np.ndarray], dict]:
     """Generate, split and standardize one configured dataset.
 
     ``spec`` is the dataset's config entry (``generator`` plus its
-    parameters). Returns the arrays and a metadata dict (parameters, seed,
+    parameters); the points come from its ``seed``. ``split_seed`` (a model
+    seed) draws that seed's own train/val/test split and probe set from
+    those points (:func:`split_seed_for`); None gives the dataset's one
+    shared split. Returns the arrays and a metadata dict (parameters, seeds,
     shapes, class counts, data range, SHA-256 of the arrays).
     """
     spec = dict(spec)
@@ -328,7 +352,7 @@ def make_dataset(
         test_fraction=test_fraction,
         validation_fraction=validation_fraction,
         probe_size=probe_size,
-        seed=seed,
+        seed=split_seed_for(seed, split_seed),
     )
     X_all = np.concatenate([arrays[f"X_{s}"] for s in SPLITS])
     meta = {
@@ -346,6 +370,7 @@ def make_dataset(
         "splits": {
             "test_fraction": test_fraction,
             "validation_fraction": validation_fraction,
+            "split_seed": split_seed,
         },
         "sha256": fingerprint(arrays),
         **data.info,
