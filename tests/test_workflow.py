@@ -538,6 +538,15 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
             },
         ),
         (
+            # unit health: every model retrains (its units table), no timing
+            "units",
+            {
+                **per_model(8, N_CELLS),
+                "aggregate_table": 5,
+                **figures(projections=2),
+            },
+        ),
+        (
             "datasets",
             {
                 "make_dataset": 2,
