@@ -65,6 +65,10 @@ def test_each_split_seed_draws_its_own_split_of_the_same_points():
     )
     # None is the shared split, a seed is reproducible, two seeds differ
     np.testing.assert_array_equal(shared["X_test"], again["X_test"])
+    zero, _ = datasets.make_dataset(
+        {"generator": "moons", "n_samples": 400, "seed": 3}, **SPLIT, split_seed=0
+    )
+    np.testing.assert_array_equal(zero["X_test"], shared["X_test"])
     np.testing.assert_array_equal(one["X_test"], one_again["X_test"])
     assert _rows(one, "test") != _rows(two, "test") != _rows(shared, "test")
     probes = [a["X_test"][a["probe_index"]] for a in (one, two)]  # 50 of 100
