@@ -1,13 +1,13 @@
 # geoctx: how activation functions preserve or destroy data geometry through depth.
 #
 # results/
-# ├── data/{dataset}/                  data.npz (splits, probe), meta.json
+# ├── data/{dataset}/s{seed}/          data.npz (splits, probe), meta.json
 # ├── models/{model}/   ({model} = {dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed})
 # │       model.keras, init.keras, runs|history|units.parquet,
 # │       representations.npz
 # ├── geometry/{model}/                geometry.parquet, jacobians.parquet
 # ├── robustness/{model}/              robustness.parquet
-# ├── inference/{activation}.parquet   latency of every depth x width x batch size
+# ├── inference/w{width}_d{depth}_r{run}.parquet   one cell's timing run
 # ├── tables/                          runs, history, units, geometry, robustness,
 # │                                    inference, claims (.parquet)
 # ├── figures/                         .png/.svg of every figure in the report

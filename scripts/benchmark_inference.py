@@ -22,9 +22,11 @@ table = cost.benchmark_cell(
     n_classes=settings["n_classes"],
     blocks=settings["blocks"],
     repeats=settings["repeats"],
+    min_seconds=settings["min_seconds"],
     warmup=settings["warmup"],
     op_size=settings["op_size"],
     threads=1,
+    run=int(snakemake.wildcards.run),
 )
 tables.write(table, snakemake.output[0], "inference")
 log.info("\n%s", table.to_string())

@@ -17,12 +17,14 @@ arrays, meta = make_dataset(
     test_fraction=spec["test_fraction"],
     validation_fraction=spec["validation_fraction"],
     probe_points=spec["probe_points"],
+    split_seed=snakemake.params.split_seed,
 )
 storage.save_npz(snakemake.output.data, arrays)
 storage.write_json(snakemake.output.meta, meta)
 log.info(
-    "%s: sizes %s, sha256 %s",
+    "%s/%s: sizes %s, sha256 %s",
     snakemake.wildcards.dataset,
+    snakemake.wildcards.split,
     meta["sizes"],
     meta["sha256"],
 )

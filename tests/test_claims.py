@@ -49,6 +49,8 @@ def runs_with(effect, *, gap_effect=None, noise=0.01, depths=DEPTHS, seed=0):
                             "status": "ok",
                             "test_accuracy": base + shift + rng.normal(0, noise),
                             "generalization_gap": gap + rng.normal(0, noise),
+                            "train_loss": 0.2 + rng.normal(0, noise),
+                            "test_loss": 0.3 + rng.normal(0, noise),
                         }
                     )
     return pd.DataFrame(rows)
@@ -119,15 +121,16 @@ def test_an_imprecise_small_effect_is_inconclusive():
     assert row.ci_low < -0.02 and row.verdict == "inconclusive"
 
 
-def test_items_that_disagree_make_the_claim_mixed():
-    # Accuracy: sigmoid 0.1 lower (supports C3); gap: no difference at all
-    # (no effect of practical size, against C3).
+def test_c3_is_decided_by_the_generalization_gap_not_test_accuracy():
+    # Accuracy: sigmoid 0.1 lower (would support C3); gap: no difference at
+    # all. Lower accuracy alone is not worse generalization: no effect.
     scores = scorecard(runs_with(-0.1, gap_effect=0.0))
-    assert overall(scores, "test_accuracy").verdict == "supported"
+    accuracy = overall(scores, "test_accuracy")
+    assert accuracy.verdict == "supported" and not accuracy.decides
     assert overall(scores, "generalization_gap").verdict == "no effect"
     claim = claims.claim_verdicts(scores).set_index("claim").loc["C3"]
-    assert claim.verdict == "mixed"
-    assert "items: 1 supported, 1 no effect" in claim.note
+    assert claim.verdict == "no effect"
+    assert claim.evidence == "generalization_gap (no effect)"
 
 
 def test_claim_verdicts_take_their_names_from_stats():
@@ -153,10 +156,12 @@ def test_a_comparison_outside_the_sweep_is_not_measured():
 def test_conditions_and_flips():
     runs = runs_with(-0.1)
     flip = (runs.dataset == "c") & (runs.activation == "sigmoid")
-    runs.loc[flip, "test_accuracy"] += 0.2  # on dataset c sigmoid is better
+    runs.loc[flip, "generalization_gap"] -= 0.2  # on dataset c sigmoid is better
     scores = scorecard(runs)
     per_dataset = scores[
-        (scores.evidence == "test_accuracy") & scores.primary & (scores.dataset == "c")
+        (scores.evidence == "generalization_gap")
+        & scores.primary
+        & (scores.dataset == "c")
     ]
     assert len(per_dataset) == 1
     assert per_dataset.verdict.iloc[0] == "contradicted"
@@ -316,8 +321,9 @@ def test_c6_is_the_near_minus_far_error_difference():
     assert row.effect == pytest.approx(0.1, abs=0.01) and row.verdict == "supported"
 
 
-def units_with(runs, *, inactive_effect, dead_effect):
-    """Units rows, relu's inactive/dead fractions above sigmoid's by the effects."""
+def units_with(runs, *, inactive_effect, dead_effect, width_effect=0.0):
+    """Units rows, relu's inactive/dead fractions above sigmoid's by the
+    effects, its effective width (of 32 units) below by ``width_effect`` x 32."""
     rows = []
     for model in runs[KEYS].itertuples(index=False):
         m = model._asdict()
@@ -326,6 +332,7 @@ def units_with(runs, *, inactive_effect, dead_effect):
             for metric, base, effect in (
                 ("inactive_fraction", 0.1, inactive_effect),
                 ("dead_fraction", 0.1, dead_effect),
+                ("effective_width", 28.0, -32 * width_effect),
             ):
                 value = base + (effect if relu else 0.0) + 0.001 * layer * m["seed"]
                 rows.append(
@@ -340,16 +347,34 @@ def units_with(runs, *, inactive_effect, dead_effect):
     return pd.DataFrame(rows)
 
 
-def test_c8_is_decided_by_inactive_fraction_alone():
+def test_c8_is_decided_by_inactive_fraction_and_what_it_costs():
     runs = runs_with(-0.1)
-    units = units_with(runs, inactive_effect=0.2, dead_effect=-0.2)
+    units = units_with(runs, inactive_effect=0.2, dead_effect=-0.2, width_effect=0.2)
     scores = score(study(runs, units=units))
     assert overall(scores, "inactive_fraction").verdict == "supported"
+    # the narrowest layer: 28 - 6.4 - 0.001 x depth x seed units of 32 for relu
+    width = overall(scores, "narrowest_effective_width")
+    assert width.effect == pytest.approx(0.2, abs=0.001)
+    assert width.verdict == "supported"
     dead = overall(scores, "dead_fraction")
     assert dead.verdict == "contradicted" and not dead.decides
     claim = claims.claim_verdicts(scores).set_index("claim").loc["C8"]
     assert claim.verdict == "supported"
-    assert claim.evidence == "inactive_fraction (supported)"
+    assert claim.evidence == (
+        "inactive_fraction (supported), narrowest_effective_width (supported)"
+    )
+
+
+def test_c8_items_that_disagree_make_the_claim_mixed():
+    # more inactive ReLU units that cost no width: one item supports C8, the
+    # other shows no effect of practical size
+    runs = runs_with(-0.1)
+    units = units_with(runs, inactive_effect=0.2, dead_effect=0.0, width_effect=0.0)
+    scores = score(study(runs, units=units))
+    assert overall(scores, "narrowest_effective_width").verdict == "no effect"
+    claim = claims.claim_verdicts(scores).set_index("claim").loc["C8"]
+    assert claim.verdict == "mixed"
+    assert "items: 1 supported, 1 no effect" in claim.note
 
 
 def probe_rows(model, accuracies):
@@ -485,10 +510,13 @@ def test_items_are_unique_by_claim_name_and_stage():
     keys = [(e.claim, e.name, e.stage) for e in evidence.EVIDENCE]
     assert len(keys) == len(set(keys))
     assert {e.stage for e in evidence.EVIDENCE} <= set(names.STAGES)
-    at_init = {
-        e.claim for e in evidence.EVIDENCE if e.stage == "init" and not e.decides
-    }
+    at_init = {e.claim for e in evidence.EVIDENCE if e.at_init}
     assert at_init == {"C1", "C2"}
+    # an item at initialization is a deciding item's counterpart, or decides
+    # itself (C7's gradients), or is only shown (C7's shallow contrast)
+    assert all(
+        e.stage == "init" and not e.decides for e in evidence.EVIDENCE if e.at_init
+    )
 
 
 def test_score_claims_defaults_are_the_config_schema_defaults():

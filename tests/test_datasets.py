@@ -44,6 +44,47 @@ def test_same_seed_same_data_other_seed_other_data(generator):
     np.testing.assert_array_equal(a["X_train"], b["X_train"])
 
 
+def _rows(arrays, split):
+    """The points of one split as a set of row tuples (order-free)."""
+    return {tuple(row) for row in np.round(arrays[f"X_{split}"], 5)}
+
+
+def test_each_split_seed_draws_its_own_split_of_the_same_points():
+    shared, _ = build("moons", n_samples=400, seed=3)
+    again, _ = datasets.make_dataset(
+        {"generator": "moons", "n_samples": 400, "seed": 3}, **SPLIT, split_seed=None
+    )
+    one, meta = datasets.make_dataset(
+        {"generator": "moons", "n_samples": 400, "seed": 3}, **SPLIT, split_seed=1
+    )
+    one_again, _ = datasets.make_dataset(
+        {"generator": "moons", "n_samples": 400, "seed": 3}, **SPLIT, split_seed=1
+    )
+    two, _ = datasets.make_dataset(
+        {"generator": "moons", "n_samples": 400, "seed": 3}, **SPLIT, split_seed=2
+    )
+    # None is the shared split, a seed is reproducible, two seeds differ
+    np.testing.assert_array_equal(shared["X_test"], again["X_test"])
+    zero, _ = datasets.make_dataset(
+        {"generator": "moons", "n_samples": 400, "seed": 3}, **SPLIT, split_seed=0
+    )
+    np.testing.assert_array_equal(zero["X_test"], shared["X_test"])
+    np.testing.assert_array_equal(one["X_test"], one_again["X_test"])
+    assert _rows(one, "test") != _rows(two, "test") != _rows(shared, "test")
+    probes = [a["X_test"][a["probe_index"]] for a in (one, two)]  # 50 of 100
+    assert not np.array_equal(*probes)
+    assert meta["splits"]["split_seed"] == 1
+    # the same 400 points, split another way: the sizes match
+    sizes = [sum(len(a[f"y_{s}"]) for s in datasets.SPLITS) for a in (one, two)]
+    assert sizes == [400, 400]
+
+
+@pytest.mark.parametrize("split_seed", [-1, 1.5, True])
+def test_bad_split_seed_is_named(split_seed):
+    with pytest.raises(ValueError, match="split_seed"):
+        datasets.split_seed_for(0, split_seed)
+
+
 def test_circle_distances_are_exact_on_noiseless_circles():
     data = datasets.circles(n_samples=200, noise=0.0, factor=0.4)
     # both noiseless circles are 0.3 from the boundary at radius 0.7

@@ -30,6 +30,8 @@ def runs_table(n_seeds):
                     "status": "ok",
                     "test_accuracy": acc + 0.01 * seed,
                     "generalization_gap": 0.0,
+                    "train_loss": 0.3,
+                    "test_loss": 0.3,
                     "epochs_run": 3,
                     "wall_time_s": 1.0,
                 }
@@ -143,6 +145,15 @@ def test_bibtex_carries_title_authors_date_and_fingerprint():
     assert bib.startswith("@techreport{geoctx_20260304_abababab,")
     assert "title = {A study}" in bib and "author = {Ada L and Bo M}" in bib
     assert "year = {2026}" in bib and "ab" * 32 in bib
+
+
+def test_methods_state_the_timing_protocol_and_what_it_does_not_ensure(study_tables):
+    html = render(
+        study_tables, {"title": "T"}, inference={"runs": 4, "min_seconds": 2.5}
+    )
+    assert "timed in 4 separate jobs, each a fresh process: 30 blocks" in html
+    assert "at least 2.5 s in all" in html
+    assert "locally nothing keeps other programs off the machine" in html
 
 
 def test_report_says_when_there_is_no_transfer_attack(study_tables):

@@ -156,7 +156,7 @@ def test_a_failing_job_is_retried_then_reported(cluster, slurm_study):
     script.write_text(f"raise RuntimeError({INJECTED!r})\n" + script.read_text())
     before = set(this_run(cluster, workdir))
     proc, wall = run_on_slurm(
-        cluster, workdir, "results/data/moons/data.npz", "--forcerun", "make_dataset"
+        cluster, workdir, "results/data/moons/s0/data.npz", "--forcerun", "make_dataset"
     )
     assert proc.returncode != 0
     assert "Error in rule make_dataset" in proc.stderr

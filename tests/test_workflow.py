@@ -91,9 +91,15 @@ def test_robustness_and_inference_tables(study):
     assert np.allclose(joined.sort_index(), runs.test_accuracy.sort_index(), atol=1e-6)
     inference = pd.read_parquet(study / "results/tables/inference.parquet")
     n_forward = len(config["depths"]) * len(config["widths"]) * 2
-    blocks = config["inference"]["blocks"]
-    assert len(inference) == blocks * len(config["activations"]) * (n_forward + 1)
+    blocks, runs = config["inference"]["blocks"], config["inference"]["runs"]
+    assert len(inference) == (
+        blocks * len(config["activations"]) * (n_forward + 1) * runs
+    )
     assert set(inference.block) == set(range(blocks))
+    assert set(inference.run) == set(range(runs))
+    # every measurement timed for min_seconds in all, in each run
+    timed = inference.groupby(["run", "depth", "width", "batch_size", "activation"])
+    assert (timed.timed_s.sum() >= config["inference"]["min_seconds"]).all()
     # every block of every cell holds every activation: a ratio per block
     per_block = inference.groupby(["depth", "width", "batch_size", "block"])
     assert (per_block.activation.nunique() == len(config["activations"])).all()
@@ -229,8 +235,12 @@ def figures(*, latency=False, projections=0, claims=True):
     return jobs
 
 
-# the smoke study's timed depth x width cells, and the activation op's
-INFERENCE_CELLS = 1 + len(smoke_config()["widths"]) * len(smoke_config()["depths"])
+# the smoke study's timed depth x width cells and the activation op's, each
+# timed in every run
+INFERENCE_RUNS = smoke_config()["inference"]["runs"]
+INFERENCE_CELLS = INFERENCE_RUNS * (
+    1 + len(smoke_config()["widths"]) * len(smoke_config()["depths"])
+)
 
 
 GEOMETRY_ONLY = {"plot_geometry": len(GEOMETRY_METRICS), "score_claims": 1, **REPORT}
@@ -399,10 +409,26 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             id="new-activation",
         ),
         pytest.param(
-            # projections show the first seed only: they stay
+            # one new split per dataset; projections show the first seed only
             lambda c: c["seeds"].append(1),
-            {**per_model(8, N_CELLS), "aggregate_table": 5, **figures()},
+            {
+                "make_dataset": 2,
+                **per_model(8, N_CELLS),
+                "aggregate_table": 5,
+                **figures(),
+            },
             id="new-seed",
+        ),
+        pytest.param(
+            # every seed on the dataset's one split: new data, every model anew
+            lambda c: c["splits"].update(per_seed=False),
+            {
+                "make_dataset": 2,
+                **per_model(8, N_CELLS),
+                "aggregate_table": 5,
+                **figures(projections=2),
+            },
+            id="shared-split",
         ),
         pytest.param(
             lambda c: c.update(activations=c["activations"][::-1]),
@@ -456,10 +482,23 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             id="inference-setting",
         ),
         pytest.param(
-            # new cells are timed, the others stay
+            # one more run of every cell, the others stay
+            lambda c: c["inference"].update(runs=INFERENCE_RUNS + 1),
+            {
+                "benchmark_inference": INFERENCE_CELLS // INFERENCE_RUNS,
+                "aggregate_table": 1,
+                "plot_latency": 1,
+                "score_claims": 1,
+                **REPORT,
+            },
+            id="inference-runs",
+        ),
+        pytest.param(
+            # new cells are timed (the sweep's width 16 and width 32), the
+            # others stay
             lambda c: c["inference"].update(widths=[16, 32]),
             {
-                "benchmark_inference": 2,
+                "benchmark_inference": 2 * INFERENCE_RUNS,
                 "aggregate_table": 1,
                 "plot_latency": 1,
                 "score_claims": 1,
@@ -531,6 +570,15 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
                 "benchmark_inference": INFERENCE_CELLS,
                 "aggregate_table": 6,
                 **figures(latency=True, projections=2),
+            },
+        ),
+        (
+            # unit health: every model retrains (its units table), no timing
+            "units",
+            {
+                **per_model(8, N_CELLS),
+                "aggregate_table": 5,
+                **figures(projections=2),
             },
         ),
         (

@@ -45,12 +45,6 @@ BOUNDED_ACTIVATIONS: dict[str, tuple[float, float]] = {
     "softsign": (-1.0, 1.0),
 }
 SATURATION_TOLERANCE = 0.01
-#: A unit is inactive when the absolute derivative of its activation is
-#: below ``INACTIVE_TOLERANCE`` on every probe point: it passes under a
-#: thousandth of the gradient an identity unit would, so it barely learns.
-#: Sigmoid reaches it beyond |z| = 6.9, tanh beyond 4.1, GELU below -3.8,
-#: ReLU at every z < 0.
-INACTIVE_TOLERANCE = 1e-3
 
 #: Rectifier-like activations; ``initializer: auto`` gives them He-normal.
 RELU_FAMILY = frozenset(

@@ -4,8 +4,11 @@ Latencies are machine-dependent; what carries over between machines is the
 ratio to ReLU at the same depth, width and batch size, which is what the
 report shows. :func:`benchmark_cell` times every activation of one depth x
 width cell in one process, interleaved in random order over repeated blocks,
-so that :func:`ratio_to` can divide latencies measured moments apart. Every
-row records the backend, the CPU and the thread count.
+so that :func:`ratio_to` can divide latencies measured moments apart. The
+workflow repeats that in several fresh processes (timing runs, ``run``),
+the replicates of a cell's timing. Every row records the backend, the CPU,
+the thread count, the run and how many calls over how many seconds it
+timed.
 The timers :func:`inference_latency` (a model's forward pass) and
 :func:`activation_op_latency` (the activation alone) return median and
 interquartile latency in milliseconds and the throughput at the median.
@@ -32,12 +35,13 @@ def benchmark_cell(
     batch_sizes=(1, 256),
     n_features: int = 64,
     n_classes: int = 10,
-    blocks: int = 10,
+    blocks: int = 30,
     repeats: int = 10,
+    min_seconds: float = 1.0,
     warmup: int = 5,
     op_size: int = 1_048_576,
     threads: int = 1,
-    seed: int = 0,
+    run: int = 0,
 ) -> pd.DataFrame:
     """Time every activation of one depth x width cell, interleaved in blocks.
 
@@ -49,6 +53,13 @@ def benchmark_cell(
     random order. Drift slower than a block cancels in the ratio of two
     activations within the block (:func:`ratio_to`); the order cancels in
     the median over blocks.
+
+    Each measurement is timed for at least ``min_seconds`` in all: in each
+    block it makes at least ``repeats`` calls, and goes on until its calls
+    have taken ``min_seconds / blocks``. ``run`` numbers
+    this timing run (one process): it seeds the block order and is
+    recorded, so repeated runs of a cell, in fresh processes, are the
+    replicates of its timing.
 
     For ``(depth, width) = (0, 0)`` (:data:`OP_CELL`) the rows time the
     activation alone (``op = "activation_op"``, ``batch_size = op_size``,
@@ -69,6 +80,9 @@ def benchmark_cell(
 
     blocks = _check_count(blocks, "blocks")
     repeats = _check_count(repeats, "repeats")
+    run = _check_count(run, "run", minimum=0)
+    if not np.isfinite(min_seconds) or min_seconds < 0:
+        raise ValueError(f"min_seconds must be a number >= 0, got {min_seconds}")
     activations = list(activations)
     if not activations or len(set(activations)) != len(activations):
         raise ValueError(f"activations must be distinct and not empty: {activations}")
@@ -97,14 +111,15 @@ def benchmark_cell(
         "backend": keras.backend.backend(),
         "cpu": cpu_name(),
         "threads": threads,
+        "run": run,
     }
     order = list(timers)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(run)
     rows = []
     for block in range(blocks):
         for i in rng.permutation(len(order)):
             name, batch_size = order[i]
-            timing = timers[name, batch_size](repeats)
+            timing = timers[name, batch_size](repeats, min_seconds / blocks)
             rows.append(
                 {
                     **common,
@@ -130,6 +145,8 @@ def _timing_summary(seconds, items):
         "latency_median_ms": float(median),
         "latency_iqr_ms": float(q75 - q25),
         "throughput_per_s": float(items / (median / 1e3)),
+        "calls": len(ms),
+        "timed_s": float(np.sum(ms) / 1e3),
     }
 
 
@@ -165,8 +182,9 @@ def inference_latency(
     Returns
     -------
     dict
-        ``latency_median_ms`` and ``latency_iqr_ms`` per batch, and
-        ``throughput_per_s`` (samples per second at the median latency).
+        ``latency_median_ms`` and ``latency_iqr_ms`` per batch,
+        ``throughput_per_s`` (samples per second at the median latency),
+        ``calls`` (timed calls) and ``timed_s`` (their total seconds).
 
     Examples
     --------
@@ -197,13 +215,16 @@ def _timer(call, items, warmup):
     for _ in range(warmup):
         _block(call())
 
-    def timing(repeats):
-        seconds = []
-        for _ in range(repeats):
+    def timing(repeats, seconds=0.0):
+        """``repeats`` calls at least, and on until they sum to ``seconds``."""
+        times = []
+        total = 0.0
+        while len(times) < repeats or total < seconds:
             start = time.perf_counter()
             _block(call())
-            seconds.append(time.perf_counter() - start)
-        return _timing_summary(seconds, items)
+            times.append(time.perf_counter() - start)
+            total += times[-1]
+        return _timing_summary(times, items)
 
     return timing
 
@@ -231,8 +252,9 @@ def activation_op_latency(
     Returns
     -------
     dict
-        ``latency_median_ms``, ``latency_iqr_ms`` per call and
-        ``throughput_per_s`` (elements per second at the median latency).
+        ``latency_median_ms``, ``latency_iqr_ms`` per call,
+        ``throughput_per_s`` (elements per second at the median latency),
+        ``calls`` and ``timed_s``.
 
     Examples
     --------
@@ -264,6 +286,8 @@ def _columns(timing: dict) -> dict:
         "latency_ms_median": timing["latency_median_ms"],
         "latency_ms_iqr": timing["latency_iqr_ms"],
         "throughput_per_s": timing["throughput_per_s"],
+        "calls": timing["calls"],
+        "timed_s": timing["timed_s"],
     }
 
 
@@ -292,7 +316,9 @@ def ratio_to(df: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
     if reference is None:
         names = sorted(df["activation"].unique())
         reference = "relu" if "relu" in names else names[0]
-    keys = [k for k in ("op", "depth", "width", "batch_size", "block") if k in df]
+    keys = [
+        k for k in ("op", "depth", "width", "batch_size", "run", "block") if k in df
+    ]
     ref = df[df["activation"] == reference][[*keys, "latency_ms_median"]]
     merged = df.merge(ref, on=keys, suffixes=("", "_reference"))
     return merged.assign(

@@ -306,17 +306,39 @@ def fingerprint(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def split_seed_for(dataset_seed: int, split_seed: int | None) -> int:
+    """The seed of one split: ``dataset_seed + 3 * split_seed``.
+
+    :func:`split_and_standardize` draws from the seed and the next two, so
+    the splits of one dataset never share a random state; split seed 0 (and
+    ``None``, the one shared split) is the dataset's own seed, so the first
+    model seed keeps the split a shared-split study gives it.
+
+    >>> split_seed_for(3, None), split_seed_for(3, 0), split_seed_for(3, 2)
+    (3, 3, 9)
+    """
+    if split_seed is None:
+        return int(dataset_seed)
+    if isinstance(split_seed, bool) or int(split_seed) != split_seed or split_seed < 0:
+        raise ValueError(f"split_seed must be an integer >= 0, got {split_seed!r}")
+    return int(dataset_seed) + 3 * int(split_seed)
+
+
 def make_dataset(
     spec: dict,
     *,
     test_fraction: float,
     validation_fraction: float,
     probe_points: int,
+    split_seed: int | None = None,
 ) -> tuple[dict[str, np.ndarray], dict]:
     """Generate, split and standardize one configured dataset.
 
     ``spec`` is the dataset's config entry (``generator`` plus its
-    parameters). Returns the arrays and a metadata dict (parameters, seed,
+    parameters); the points come from its ``seed``. ``split_seed`` (a model
+    seed) draws that seed's own train/val/test split and probe set from
+    those points (:func:`split_seed_for`); None gives the dataset's one
+    shared split. Returns the arrays and a metadata dict (parameters, seeds,
     shapes, class counts, data range, SHA-256 of the arrays).
     """
     spec = dict(spec)
@@ -328,7 +350,7 @@ def make_dataset(
         test_fraction=test_fraction,
         validation_fraction=validation_fraction,
         probe_points=probe_points,
-        seed=seed,
+        seed=split_seed_for(seed, split_seed),
     )
     X_all = np.concatenate([arrays[f"X_{s}"] for s in SPLITS])
     meta = {
@@ -346,6 +368,7 @@ def make_dataset(
         "splits": {
             "test_fraction": test_fraction,
             "validation_fraction": validation_fraction,
+            "split_seed": split_seed,
         },
         "sha256": fingerprint(arrays),
         **data.info,

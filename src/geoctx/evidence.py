@@ -21,7 +21,9 @@ import pandas as pd
 from geoctx.names import TRANSFER_PREFIX
 
 UNIT = ["dataset", "initializer", "width", "depth", "seed"]
-TIMING_UNIT = ["depth", "width", "batch_size"]
+#: A timed cell (its conditions) and the timing run (fresh process) inside it.
+TIMING_CELL = ["depth", "width", "batch_size"]
+TIMING_UNIT = [*TIMING_CELL, "run"]
 MODEL = [*UNIT, "activation"]
 
 
@@ -58,6 +60,22 @@ class Evidence:
     descriptive rows). ``needs_learning`` is True for evidence that only
     means something for a working classifier: models that failed to learn
     are left out of it.
+
+    ``condition_on`` are the columns of ``unit`` that make a condition, the
+    unit of inference, whose replicates (seeds, timing runs) are nested in
+    it; None means ``unit`` without ``"seed"``. ``breakdown`` are the
+    columns each of whose values gets its own row beside the overall one
+    (the dataset always does, when ``unit`` has it).
+
+    ``at_init`` marks the initialization counterparts of deciding items (C1,
+    C2): the claim's verdict at initialization combines these, and no other
+    item measured at initialization (C7's gradients decide; a contrast at
+    another depth is only shown). ``part`` names the part of a claim's
+    statement the item tests when the statement has more than one (C1:
+    ``"compression"``, the distance contrast, and ``"relative distances"``,
+    the rank and neighbourhood measures), so a verdict can be read per part:
+    three contradicted items of one part are not hidden by an undecided item
+    of the other.
     """
 
     claim: str
@@ -70,6 +88,10 @@ class Evidence:
     stage: str = ""
     decides: bool = True
     needs_learning: bool = False
+    condition_on: tuple[str, ...] | None = None
+    breakdown: tuple[str, ...] = ("depth", "initializer")
+    at_init: bool = False
+    part: str = ""
 
 
 def _last_hidden(geometry: pd.DataFrame, metric: str, stage: str) -> pd.DataFrame:
@@ -93,18 +115,25 @@ def _runs(column: str) -> Callable:
     return extract
 
 
-def _depth_change(stage: str) -> Callable:
-    """distance_spearman at the deepest minus the shallowest depth, per unit."""
+def _depth_slope(stage: str) -> Callable:
+    """Per model with at least two hidden layers: the least-squares slope of
+    distance_spearman over its hidden layers 1 .. depth (change per layer)."""
 
     def extract(t):
-        rows = _last_hidden(t["geometry"], "distance_spearman", stage)
-        depths = sorted(rows.depth.unique())
-        if len(depths) < 2:
-            return rows.iloc[0:0].drop(columns="depth")
-        keys = ["dataset", "initializer", "width", "seed", "activation"]
-        deep = rows[rows.depth == depths[-1]].set_index(keys).value
-        shallow = rows[rows.depth == depths[0]].set_index(keys).value
-        return (deep - shallow).dropna().rename("value").reset_index()
+        geo = t["geometry"]
+        rows = geo[
+            (geo.metric == "distance_spearman")
+            & (geo.stage == stage)
+            & (geo.depth >= 2)
+            & (geo.layer >= 1)
+            & (geo.layer <= geo.depth)
+        ]
+        keys = [rows[c] for c in MODEL]
+        dx = rows.layer - rows.layer.groupby(keys).transform("mean")
+        dy = rows.value - rows.value.groupby(keys).transform("mean")
+        terms = rows[MODEL].assign(xy=dx * dy, xx=dx * dx)
+        sums = terms.groupby(MODEL, as_index=False)[["xy", "xx"]].sum()
+        return sums[MODEL].assign(value=sums.xy / sums.xx)
 
     return extract
 
@@ -179,9 +208,31 @@ def _gradient_ratio(t) -> pd.DataFrame:
     )
 
 
-def _deepest_accuracy(t) -> pd.DataFrame:
-    rows = _runs("test_accuracy")(t)
-    return rows[rows.depth == rows.depth.max()]
+def _at_depth(extract: Callable, which: str) -> Callable:
+    """``extract``'s rows at the deepest depth they have (``which="deepest"``),
+    or at the shallowest depth of at least 2 when that is not the deepest
+    (``"shallow"``, a contrast; no rows when there is one such depth)."""
+
+    def restricted(t):
+        rows = extract(t)
+        depths = sorted(d for d in rows.depth.unique() if d >= 2)
+        if which == "deepest":
+            keep = depths[-1:]
+        else:
+            keep = depths[:1] if len(depths) > 1 else []
+        return rows[rows.depth.isin(keep)]
+
+    return restricted
+
+
+def _difference(first: str, second: str) -> Callable:
+    """``runs[first] - runs[second]`` per model."""
+
+    def extract(t):
+        runs = t["runs"]
+        return runs[MODEL].assign(value=(runs[first] - runs[second]).to_numpy())
+
+    return extract
 
 
 def _unit_mean(metric: str) -> Callable:
@@ -195,15 +246,26 @@ def _unit_mean(metric: str) -> Callable:
     return extract
 
 
+def _narrowest_width(t) -> pd.DataFrame:
+    """The smallest effective width over a model's hidden layers, as a
+    fraction of its width (trained)."""
+    units = t["units"]
+    rows = units[(units.metric == "effective_width") & (units.stage == "trained")]
+    narrowest = rows.groupby(MODEL, as_index=False).value.min()
+    return narrowest.assign(value=narrowest.value / narrowest.width)
+
+
 def _latency(t) -> pd.DataFrame:
-    """Per depth x width cell at the largest batch size: the median over blocks
-    of log2(latency / the reference's latency in the same block), so a - b
+    """Per timed cell, batch size and timing run: the median over blocks of
+    log2(latency / the reference's latency in the same block), so a - b
     compares activations timed moments apart (the reference's value is 0)."""
     from geoctx.cost import ratio_to
 
     inf = t["inference"]
     rows = inf[inf.op == "mlp_forward"]
-    rows = ratio_to(rows[rows.batch_size == rows.batch_size.max()])
+    if "run" not in rows:
+        rows = rows.assign(run=0)
+    rows = ratio_to(rows)
     return (
         rows.assign(value=np.log2(rows.latency_ratio))
         .groupby([*TIMING_UNIT, "activation"], as_index=False)
@@ -212,15 +274,24 @@ def _latency(t) -> pd.DataFrame:
 
 
 _C1_METRICS = (
-    ("distance_spearman", "Spearman of pairwise distances, input vs layer"),
-    ("distance_contrast", "coefficient of variation of pairwise distances"),
-    ("knn_overlap", "k-NN overlap with the input"),
-    ("trustworthiness", "trustworthiness"),
+    (
+        "distance_spearman",
+        "Spearman of pairwise distances, input vs layer",
+        "relative distances",
+    ),
+    (
+        "distance_contrast",
+        "coefficient of variation of pairwise distances",
+        "compression",
+    ),
+    ("knn_overlap", "k-NN overlap with the input", "relative distances"),
+    ("trustworthiness", "trustworthiness", "relative distances"),
 )
 
 
 def _c1(stage: str) -> tuple[Evidence, ...]:
-    """C1's geometry items at one stage; only the trained ones decide."""
+    """C1's geometry items at one stage; the trained ones decide, the ones at
+    initialization give the claim's verdict there."""
     return tuple(
         Evidence(
             "C1",
@@ -230,23 +301,26 @@ def _c1(stage: str) -> tuple[Evidence, ...]:
             -1,
             stage=stage,
             decides=stage == "trained",
+            at_init=stage == "init",
+            part=part,
         )
-        for metric, words in _C1_METRICS
+        for metric, words, part in _C1_METRICS
     )
 
 
 def _c2(stage: str) -> Evidence:
-    """C2's depth trend at one stage; only the trained one decides."""
+    """C2's trend over the layers of each network at one stage; only the
+    trained one decides."""
     return Evidence(
         "C2",
-        "distance_spearman_depth_change",
-        "change of last-layer distance Spearman from the shallowest to the "
-        f"deepest depth ({stage})",
-        _depth_change(stage),
+        "distance_spearman_layer_slope",
+        "least-squares slope of distance Spearman over the hidden layers of "
+        f"each network with at least two (change per layer, {stage})",
+        _depth_slope(stage),
         -1,
-        unit=("dataset", "initializer", "width", "seed"),
         stage=stage,
         decides=stage == "trained",
+        at_init=stage == "init",
     )
 
 
@@ -258,19 +332,30 @@ EVIDENCE: tuple[Evidence, ...] = (
     _c2("init"),
     Evidence(
         "C3",
-        "test_accuracy",
-        "test accuracy",
-        _runs("test_accuracy"),
-        -1,
+        "generalization_gap",
+        "train minus test accuracy (the lead: what generalization is)",
+        _runs("generalization_gap"),
+        +1,
         stage="trained",
     ),
     Evidence(
         "C3",
-        "generalization_gap",
-        "train minus test accuracy",
-        _runs("generalization_gap"),
+        "loss_gap",
+        "test minus train cross-entropy; descriptive",
+        _difference("test_loss", "train_loss"),
         +1,
         stage="trained",
+        decides=False,
+    ),
+    Evidence(
+        "C3",
+        "test_accuracy",
+        "test accuracy; descriptive (accuracy, not generalization: a model can "
+        "fit worse and generalize as well)",
+        _runs("test_accuracy"),
+        -1,
+        stage="trained",
+        decides=False,
     ),
     Evidence(
         "C4",
@@ -346,29 +431,49 @@ EVIDENCE: tuple[Evidence, ...] = (
     Evidence(
         "C7",
         "grad_ratio_log10",
-        "log10 of first- over last-hidden-layer "
-        "gradient norm at initialization (depth >= 2)",
-        _gradient_ratio,
+        "log10 of first- over last-hidden-layer gradient norm at initialization, "
+        "deepest depth",
+        _at_depth(_gradient_ratio, "deepest"),
         -1,
         scale=5,
         stage="init",
     ),
     Evidence(
         "C7",
-        "deepest_test_accuracy",
-        "test accuracy at the deepest depth (trainability)",
-        _deepest_accuracy,
+        "grad_ratio_log10_shallow",
+        "the same at the shallowest depth of at least 2, a contrast; descriptive",
+        _at_depth(_gradient_ratio, "shallow"),
         -1,
+        scale=5,
+        stage="init",
+        decides=False,
+    ),
+    Evidence(
+        "C7",
+        "deepest_train_loss",
+        "training cross-entropy at the end of training, deepest depth "
+        "(trainability: how well the deep network fits its own training data)",
+        _at_depth(_runs("train_loss"), "deepest"),
+        +1,
         stage="trained",
     ),
     Evidence(
         "C8",
         "inactive_fraction",
-        "fraction of hidden units whose activation derivative is below a "
-        "tolerance on every probe point (dead or fully saturated; trained), mean "
-        "over hidden layers",
+        "fraction of hidden units whose activation derivative, relative to the "
+        "activation's own maximum, is below a tolerance on most probe points "
+        "(dead or saturated alike; trained), mean over hidden layers",
         _unit_mean("inactive_fraction"),
         -1,
+        stage="trained",
+    ),
+    Evidence(
+        "C8",
+        "narrowest_effective_width",
+        "effective width (units not inactive) of the narrowest hidden layer, over "
+        "the width: what inactive units cost (trained)",
+        _narrowest_width,
+        +1,
         stage="trained",
     ),
     Evidence(
@@ -385,10 +490,12 @@ EVIDENCE: tuple[Evidence, ...] = (
         "C9",
         "log2_latency_ratio",
         "log2 forward-pass latency over ReLU's timed in the same block, median "
-        "over blocks, largest batch size",
+        "over blocks, per timed cell, batch size and timing run",
         _latency,
         +1,
         scale=5,
         unit=tuple(TIMING_UNIT),
+        condition_on=tuple(TIMING_CELL),
+        breakdown=("depth", "width", "batch_size"),
     ),
 )

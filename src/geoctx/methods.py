@@ -14,6 +14,7 @@ import pandas as pd
 
 from geoctx import evidence, geometry, names
 from geoctx.config import SATURATION_TOLERANCE
+from geoctx.units import INACTIVE_SHARE, INACTIVE_TOLERANCE
 
 
 def _default(function, name: str):
@@ -125,10 +126,19 @@ def metric_definitions(config: Mapping) -> list[tuple[str, str, str]]:
         ),
         (
             "inactive_fraction",
-            "fraction of a layer's units whose activation derivative is below a "
-            "tolerance on every probe point: dead ReLU units and fully saturated "
-            "sigmoid or tanh units alike (comparable across activations; decides C8)",
+            "fraction of a layer's units whose activation derivative, relative to "
+            f"the activation's own maximum |φ′|, is below {INACTIVE_TOLERANCE:g} on "
+            f"more than {INACTIVE_SHARE:.0%} of probe points: dead ReLU units "
+            "(z < 0) and saturated sigmoid (|z| > 5.99) or tanh (|z| > 2.99) units "
+            "by one definition (decides C8)",
             "Glorot & Bengio 2010; Lu et al. 2019",
+        ),
+        (
+            "effective_width",
+            "units of a layer that are not inactive: the width it uses; the "
+            "narrowest hidden layer's, over the width, is C8's cost of inactive "
+            "units",
+            "Lu et al. 2019",
         ),
         (
             "saturated_fraction",

@@ -33,6 +33,7 @@ from geoctx.methods import (
     metric_definitions,
 )
 from geoctx.tables import cpu_name, package_versions
+from geoctx.units import INACTIVE_SHARE, INACTIVE_TOLERANCE
 
 #: Caption of each figure, by file stem (``robustness_*``, ``geometry_*`` and
 #: ``projections_*`` share one caption per family).
@@ -122,9 +123,30 @@ def accuracy_table(runs: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+#: The unit-health metrics of the report's units table (geoctx.units).
+UNIT_METRICS = (
+    "dead_fraction",
+    "inactive_fraction",
+    "effective_width",
+    "saturated_fraction",
+)
+
+
 def unit_table(units: pd.DataFrame) -> pd.DataFrame:
-    """Dead and saturated fractions of the last hidden layer, mean over seeds."""
-    hidden = units[units["metric"].isin(["dead_fraction", "saturated_fraction"])]
+    """Dead, inactive and saturated fractions and the effective width of the
+    last hidden layer, mean over seeds.
+
+    Examples
+    --------
+    >>> units = pd.DataFrame({
+    ...     "dataset": "d", "activation": "relu", "depth": 2, "layer": [2, 2, 1],
+    ...     "stage": "trained", "metric": ["effective_width"] * 3,
+    ...     "value": [10.0, 12.0, 64.0]})
+    >>> unit_table(units).to_dict("records")
+    [{'dataset': 'd', 'activation': 'relu', 'depth': 2, \
+'effective_width (trained)': 11.0}]
+    """
+    hidden = units[units["metric"].isin(UNIT_METRICS)]
     last = hidden[hidden["layer"] == hidden["depth"]]
     table = (
         last.groupby(["dataset", "activation", "depth", "stage", "metric"])["value"]
@@ -394,6 +416,8 @@ def render(
         initializers=sorted(by_initializer.value.unique().tolist()),
         controls=controls(config, runs),
         saturation_tolerance=SATURATION_TOLERANCE,
+        inactive_tolerance=f"{INACTIVE_TOLERANCE:g}",
+        inactive_share=f"{INACTIVE_SHARE:.0%}",
         summary=summary_sentences(verdicts, scores),
         verdicts=_records(verdicts),
         claim_sections=claim_sections,
@@ -422,6 +446,7 @@ def render(
             tables["robustness"].attack.str.startswith(names.TRANSFER_PREFIX).any()
         ),
         primary=config["claims"]["primary"],
+        timing=config["inference"],
         latency=latency_table(tables["inference"]),
         training_figures=[
             figs[n]

@@ -115,6 +115,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("throughput_per_s", pa.float64()),
             pa.field("cpu", pa.string()),
             pa.field("threads", pa.int64()),
+            pa.field("run", pa.int64()),
+            pa.field("calls", pa.int64()),
+            pa.field("timed_s", pa.float64()),
         ]
     ),
     "claims": pa.schema(
@@ -252,8 +255,9 @@ _KEY_PATTERN = re.compile(
 )
 
 
-#: Per-job files of the inference table: one per timed depth x width cell.
-_CELL_PATTERN = re.compile(r"w(?P<width>\d+)_d(?P<depth>\d+)")
+#: Per-job files of the inference table: one per timed depth x width cell
+#: and timing run.
+_CELL_PATTERN = re.compile(r"w(?P<width>\d+)_d(?P<depth>\d+)_r(?P<run>\d+)")
 
 
 def keys_from_path(path: Path | str) -> dict | None:

@@ -57,7 +57,7 @@ TABLE_SOURCES = {
         f"results/geometry/{MODEL}/jacobians.parquet",
     ],
     "robustness": [f"results/robustness/{MODEL}/robustness.parquet"],
-    "inference": ["results/inference/w{width}_d{depth}.parquet"],
+    "inference": ["results/inference/w{width}_d{depth}_r{run}.parquet"],
 }
 TABLE_CATEGORIES = {
     "runs": "Training",
@@ -110,6 +110,22 @@ def code_digest(script):
     return imports.digest(paths, root=workflow.basedir)
 
 
+def data_file(dataset, seed):
+    """The data.npz a model of ``dataset`` and ``seed`` is trained and
+    measured on: its seed's own split, or the one shared split."""
+    split = f"s{seed}" if config["splits"]["per_seed"] else "shared"
+    return f"results/data/{dataset}/{split}/data.npz"
+
+
+def model_data(wildcards):
+    return data_file(wildcards.dataset, wildcards.seed)
+
+
+def split_seed(wildcards):
+    """The seed of a split (None: the dataset's own, for the shared split)."""
+    return None if wildcards.split == "shared" else int(wildcards.split[1:])
+
+
 def per_model(template):
     """Expand a path template with the keys of every model in the sweep."""
     return [template.format(**keys) for keys in model_grid(config)]
@@ -121,25 +137,30 @@ def table_inputs(wildcards):
         if "{dataset}" in template:
             paths += per_model(template)
         else:
-            paths += [template.format(width=w, depth=d) for w, d in inference_cells()]
+            paths += [
+                template.format(width=w, depth=d, run=r)
+                for w, d in inference_cells()
+                for r in range(config["inference"]["runs"])
+            ]
     return paths
 
 
 def inference_cells():
-    """(width, depth) of every timed cell; (0, 0) times the activation op alone."""
+    """(width, depth) of every timed cell; (0, 0) times the activation op alone.
+    The sweep's own depths and widths are always among them."""
     section = config["inference"]
-    widths = section["widths"] or config["widths"]
-    depths = section["depths"] or config["depths"]
+    widths = sorted({*(section["widths"] or []), *config["widths"]})
+    depths = sorted({*(section["depths"] or []), *config["depths"]})
     return [(0, 0)] + [(w, d) for w in widths for d in depths]
 
 
 def inference_settings():
-    """The inference section but its grid: editing the grid adds or drops
-    jobs without retiming the other cells."""
+    """The inference section but its grid and run count: editing them adds or
+    drops jobs without retiming the other cells or runs."""
     return {
         key: value
         for key, value in config["inference"].items()
-        if key not in ("depths", "widths")
+        if key not in ("depths", "widths", "runs")
     }
 
 
@@ -181,6 +202,11 @@ def part_params(part):
 def per_activation(template):
     """``template`` (a model path) for every activation of one cell."""
     return expand(template, activation=config["activations"], allow_missing=True)
+
+
+def projection_data(wildcards):
+    """The data of the projection figure's models (the first seed's)."""
+    return data_file(wildcards.dataset, config["seeds"][0])
 
 
 def projection_inputs(wildcards):

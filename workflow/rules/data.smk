@@ -1,11 +1,15 @@
+# One job per dataset and split: {split} is s{seed} (each seed its own split
+# and probe set, splits.per_seed) or "shared" (one split for every seed).
 rule make_dataset:
     output:
-        data="results/data/{dataset}/data.npz",
-        meta="results/data/{dataset}/meta.json",
+        data="results/data/{dataset}/{split}/data.npz",
+        meta="results/data/{dataset}/{split}/meta.json",
     log:
-        "logs/make_dataset/{dataset}.log",
+        "logs/make_dataset/{dataset}/{split}.log",
     benchmark:
-        "benchmarks/rules/make_dataset/{dataset}.tsv"
+        "benchmarks/rules/make_dataset/{dataset}/{split}.tsv"
+    wildcard_constraints:
+        split=r"s\d+|shared",
     retries: 2
     conda:
         ENV
@@ -16,5 +20,6 @@ rule make_dataset:
     params:
         code=code_digest("make_dataset"),
         spec=lambda wildcards: dataset_params(config, wildcards.dataset),
+        split_seed=split_seed,
     script:
         "../../scripts/make_dataset.py"

@@ -12,7 +12,7 @@ rule evaluate_models:
         init_model=per_activation(f"results/models/{MODEL}/init.keras"),
         run=per_activation(f"results/models/{MODEL}/runs.parquet"),
         representations=per_activation(f"results/models/{MODEL}/representations.npz"),
-        data="results/data/{dataset}/data.npz",
+        data=model_data,
     output:
         geometry=update(per_activation(f"results/geometry/{MODEL}/geometry.parquet")),
         jacobians=update(per_activation(f"results/geometry/{MODEL}/jacobians.parquet")),

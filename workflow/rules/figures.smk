@@ -192,7 +192,7 @@ rule plot_geometry:
 rule plot_projections:
     input:
         representations=projection_inputs,
-        data="results/data/{dataset}/data.npz",
+        data=projection_data,
     output:
         png=report(
             "results/figures/projections_{dataset}.png",

@@ -1,6 +1,6 @@
 rule train_model:
     input:
-        data="results/data/{dataset}/data.npz",
+        data=model_data,
     output:
         model=f"results/models/{MODEL}/model.keras",
         init_model=f"results/models/{MODEL}/init.keras",
