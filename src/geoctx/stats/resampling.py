@@ -166,17 +166,22 @@ def condition_means(diffs, conditions) -> tuple[np.ndarray, list[np.ndarray]]:
     means : numpy.ndarray, shape (n_conditions,)
         Each condition's mean difference.
     groups : list of numpy.ndarray
-        Each condition's differences, sorted.
+        Each condition's differences, sorted by size.
 
-    Conditions are ordered by their mean, then their sorted values: the
-    order, and so every resampling summary, does not depend on the labels
-    (relabelling the conditions or reordering the units changes nothing).
+    Conditions are ordered by the size of their mean, then of their values,
+    and the values within a condition by size: the order, and so every
+    resampling summary, does not depend on the labels (relabelling the
+    conditions or reordering the units changes nothing) and is the same
+    for ``-diffs`` (whose interval is then exactly the mirror image), up to
+    exact ties in size.
 
     Examples
     --------
     >>> means, groups = condition_means([3.0, 1.0, 2.0, 0.0], ["x", "y", "x", "y"])
     >>> means.tolist(), [g.tolist() for g in groups]
     ([0.5, 2.5], [[0.0, 1.0], [2.0, 3.0]])
+    >>> condition_means([-3.0, 1.0, -2.0, 0.0], ["x", "y", "x", "y"])[0].tolist()
+    [0.5, -2.5]
     """
     x = _check_inputs(diffs)
     labels = pd.Series(list(conditions), dtype=object)
@@ -186,10 +191,14 @@ def condition_means(diffs, conditions) -> tuple[np.ndarray, list[np.ndarray]]:
             f"labels for {x.size} differences"
         )
     codes = pd.factorize(labels)[0]
-    groups = [np.sort(x[codes == c]) for c in range(codes.max() + 1 if x.size else 0)]
-    groups.sort(key=lambda g: (float(np.mean(g)), g.size, tuple(g)))
+    groups = [_by_size(x[codes == c]) for c in range(codes.max() + 1 if x.size else 0)]
+    groups.sort(key=lambda g: (abs(float(np.mean(g))), g.size, tuple(np.abs(g))))
     means = np.array([np.mean(g) for g in groups], dtype=np.float64)
     return means, groups
+
+
+def _by_size(x: np.ndarray) -> np.ndarray:
+    return x[np.argsort(np.abs(x), kind="stable")]
 
 
 def _two_stage(groups: list[np.ndarray], n_resamples: int, rng) -> np.ndarray:
@@ -269,7 +278,7 @@ def cluster_bootstrap_ci(
 
     Known answers: with one unit per condition it is exactly
     ``scipy.stats.bootstrap((x,), np.mean, method="BCa", rng=...)`` on the
-    same generator; with every seed of a condition equal it is the same on
+    same generator, with ``x`` in the order of :func:`condition_means`; with every seed of a condition equal it is the same on
     the condition means. A degenerate distribution (every resample equal,
     e.g. a fraction that is 0 everywhere) gives the point ``(v, v)``.
 
@@ -335,7 +344,7 @@ def bootstrap_ci(
             RuntimeWarning,
             stacklevel=2,
         )
-    units = [np.array([v]) for v in np.sort(x)]
+    units = [np.array([v]) for v in _by_size(x)]
     return _cluster_ci(units, n_resamples, confidence, seed)
 
 
