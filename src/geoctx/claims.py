@@ -141,9 +141,7 @@ def score_claims(
     ]
     estimates = rows[rows.family == ""]
     adjusted = [f"{t}_holm" for t in stats.TESTS]
-    parts.append(
-        estimates.assign(**dict.fromkeys(adjusted, np.nan), verdict=None)
-    )
+    parts.append(estimates.assign(**dict.fromkeys(adjusted, np.nan), verdict=None))
     scored = pd.concat([p for p in parts if len(p)], ignore_index=True)
     return scored.rename(columns={"effect_size_dz": "effect_size"})
 
@@ -257,7 +255,9 @@ def _compare(part, ev, a, b, smallest_effect, n_resamples, seed) -> dict:
     levels = measured.groupby(list(ev.unit)).activation.nunique()
     matched = levels[levels == 2].reset_index()
     n_pairs = len(matched)
-    n_conditions = len(matched.drop_duplicates(condition_on)) if condition_on else n_pairs
+    n_conditions = (
+        len(matched.drop_duplicates(condition_on)) if condition_on else n_pairs
+    )
     if n_conditions < 2:
         return {**empty, "n_pairs": n_pairs, "n_conditions": n_conditions}
     result = stats.compare(
@@ -417,8 +417,7 @@ def origin(init_verdict: str, trained_verdict: str) -> str:
         return f"not decided at initialization, {trained_verdict} after training"
     if not trained_decided:
         return (
-            f"{init_verdict} at initialization; after training the data do not "
-            "decide"
+            f"{init_verdict} at initialization; after training the data do not decide"
         )
     return (
         f"{init_verdict} at initialization, {trained_verdict} after training: "

@@ -4,6 +4,7 @@
 - :func:`simulate_verdicts`  families of simulated rows -> their verdicts
 - :func:`error_rates`        the report's table: every verdict's rate per
                              scenario, at the study's own design
+- :func:`design_of`          that design, read from a scorecard's deciding rows
 
 A simulated row has ``n_conditions`` conditions of ``n_seeds`` seeds; the
 paired difference of seed ``j`` of condition ``c`` is
@@ -254,3 +255,51 @@ def error_rates(
             }
         )
     return pd.DataFrame(out)
+
+
+def design_of(rows: pd.DataFrame, *, icc: float = 0.75) -> dict:
+    """The design of a scorecard's deciding family, for :func:`error_rates`.
+
+    ``rows`` are the family's rows (columns ``n_pairs``, ``n_conditions``,
+    ``effect``, ``effect_size`` or ``effect_size_dz``, ``smallest_effect``).
+    The measured rows give ``n_rows``; their median ``n_conditions`` and
+    ``n_pairs / n_conditions`` (rounded) give the conditions and seeds. The
+    noise, in units of each row's smallest effect, is the median over rows
+    of the SD of the condition means, ``|effect / d_z| / d`` (rows without
+    spread left out), split between
+    conditions and seeds by the intraclass correlation ``icc`` (the share
+    of a seed's variance that its condition carries): ``sd_condition**2 +
+    sd_seed**2 / n_seeds`` equals that SD squared.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"n_pairs": [36, 36], "n_conditions": [12, 12],
+    ...     "effect": [0.02, -0.04], "effect_size": [1.0, -2.0],
+    ...     "smallest_effect": [0.02, 0.02]})
+    >>> design_of(rows, icc=1.0)
+    {'n_conditions': 12, 'n_seeds': 3, 'n_rows': 2, 'sd_condition': 1.0, 'sd_seed': 0.0}
+    """  # noqa: E501
+    if not 0 < icc <= 1:
+        raise ValueError(f"icc must lie in (0, 1], got {icc!r}")
+    dz = rows["effect_size"] if "effect_size" in rows else rows["effect_size_dz"]
+    measured = rows[(rows["n_conditions"] >= 2) & rows["effect"].notna()]
+    if measured.empty:
+        raise ValueError("the family has no measured row to read a design from")
+    n_conditions = int(np.median(measured["n_conditions"]))
+    n_seeds = max(
+        1, round(float(np.median(measured["n_pairs"] / measured["n_conditions"])))
+    )
+    spread = (measured["effect"] / dz[measured.index]).abs() / measured[
+        "smallest_effect"
+    ]
+    spread = spread[np.isfinite(spread) & (spread > 0)]
+    sd_means = float(np.median(spread)) if len(spread) else 1.0
+    # sd_means**2 = icc * t**2 + (1 - icc) * t**2 / n_seeds, t the seed-level SD
+    total = sd_means / np.sqrt(icc + (1 - icc) / n_seeds)
+    return {
+        "n_conditions": n_conditions,
+        "n_seeds": n_seeds,
+        "n_rows": len(measured),
+        "sd_condition": round(float(np.sqrt(icc) * total), 4),
+        "sd_seed": round(float(np.sqrt(1 - icc) * total), 4),
+    }
