@@ -31,7 +31,8 @@ from geoctx.stats.simulation import design_of, error_rates
 
 
 def design_from_config(path: str, sd_condition: float, sd_seed: float) -> dict:
-    config = yaml.safe_load(open(path))
+    with open(path) as f:
+        config = yaml.safe_load(f)
     n_conditions = (
         len(config["datasets"])
         * len(config["depths"])

@@ -278,8 +278,9 @@ def cluster_bootstrap_ci(
 
     Known answers: with one unit per condition it is exactly
     ``scipy.stats.bootstrap((x,), np.mean, method="BCa", rng=...)`` on the
-    same generator, with ``x`` in the order of :func:`condition_means`; with every seed of a condition equal it is the same on
-    the condition means. A degenerate distribution (every resample equal,
+    same generator, with ``x`` in the order of :func:`condition_means`;
+    with every seed of a condition equal it is the same on the condition
+    means. A degenerate distribution (every resample equal,
     e.g. a fraction that is 0 everywhere) gives the point ``(v, v)``.
 
     Parameters
