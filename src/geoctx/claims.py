@@ -384,8 +384,30 @@ def breakdown(scores: pd.DataFrame, row, kind: str = "dataset") -> pd.DataFrame:
     ]
 
 
+def forest_rows(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the forest plot: every deciding row (``dataset == "all"``)
+    and the per-dataset estimates of the same items, in scorecard order.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({
+    ...     "claim": "C3", "evidence": "acc", "comparison": "s vs r",
+    ...     "analysis": "main", "stage": "trained", "primary": True,
+    ...     "decides": True, "family": ["decides", "", "", "controls"],
+    ...     "dataset": ["all", "x", "all", "all"],
+    ...     "condition": ["all", "all", "depth=2", "all"]})
+    >>> forest_rows(scores).dataset.tolist()
+    ['all', 'x']
+    """
+    deciding = scores[scores.family == DECIDES]
+    parts = [deciding]
+    for row in deciding.itertuples():
+        parts.append(breakdown(scores, row))
+    return pd.concat(parts).drop_duplicates()
+
+
 def _per_dataset(scores: pd.DataFrame, row) -> str:
-    parts = breakdown(scores, row)
+    parts = breakdown(scores, row).dropna(subset=["effect"])
     return ", ".join(f"{r.dataset} {r.effect:+.3g}" for r in parts.itertuples())
 
 
