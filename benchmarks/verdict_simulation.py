@@ -68,6 +68,8 @@ def main() -> None:
     if args.claims:
         scores = pd.read_parquet(args.claims)
         design = design_of(scores[scores.family == "decides"], icc=args.icc)
+        if design is None:
+            raise SystemExit(f"{args.claims}: no measured deciding row")
         source = f"{args.claims} (icc {args.icc})"
     else:
         design = design_from_config(args.config, args.sd_condition, args.sd_seed)

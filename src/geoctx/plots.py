@@ -190,7 +190,7 @@ def forest(df: pd.DataFrame, *, ax=None):
             facecolors="none", edgecolors="0.25", linewidths=0.8, label=name,
             zorder=3,
         )  # fmt: skip
-    for i, r in items[items["effect"].isna()].iterrows():
+    for _, r in items[items["effect"].isna()].iterrows():
         ax.text(0, y[tuple(r[key])], "not measured", color="0.5", fontsize=7,
                 ha="center", va="center")  # fmt: skip
     labels = [

@@ -149,6 +149,23 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "units": pa.schema(MODEL_FIELDS + LAYER_FIELDS),
+    "verdict_simulation": pa.schema(
+        [
+            pa.field("scenario", pa.string()),
+            pa.field("true_effect", pa.float64()),
+            pa.field("distribution", pa.string()),
+            *(pa.field(v, pa.float64()) for v in stats.VERDICTS),
+            pa.field("any_false_supported", pa.float64()),
+            pa.field("any_false_contradicted", pa.float64()),
+            pa.field("any_false_no_effect", pa.float64()),
+            pa.field("n_families", pa.int64()),
+            pa.field("n_conditions", pa.int64()),
+            pa.field("n_seeds", pa.int64()),
+            pa.field("n_rows", pa.int64()),
+            pa.field("sd_condition", pa.float64()),
+            pa.field("sd_seed", pa.float64()),
+        ]
+    ),
 }
 
 #: Packages whose versions every study table records.

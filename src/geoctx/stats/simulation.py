@@ -49,6 +49,10 @@ SCENARIOS = {
 }
 
 
+_FAMILY_WISE = ("any_false_supported", "any_false_contradicted", "any_false_no_effect")
+_DESIGN = ("n_conditions", "n_seeds", "n_rows", "sd_condition", "sd_seed")
+
+
 def _noise(rng, shape, distribution: str) -> np.ndarray:
     if distribution == "normal":
         return rng.standard_normal(shape)
@@ -269,7 +273,8 @@ def design_of(rows: pd.DataFrame, *, icc: float = 0.75) -> dict:
     spread left out), split between
     conditions and seeds by the intraclass correlation ``icc`` (the share
     of a seed's variance that its condition carries): ``sd_condition**2 +
-    sd_seed**2 / n_seeds`` equals that SD squared.
+    sd_seed**2 / n_seeds`` equals that SD squared. None when no row of the
+    family is measured.
 
     Examples
     --------
@@ -284,7 +289,7 @@ def design_of(rows: pd.DataFrame, *, icc: float = 0.75) -> dict:
     dz = rows["effect_size"] if "effect_size" in rows else rows["effect_size_dz"]
     measured = rows[(rows["n_conditions"] >= 2) & rows["effect"].notna()]
     if measured.empty:
-        raise ValueError("the family has no measured row to read a design from")
+        return None
     n_conditions = int(np.median(measured["n_conditions"]))
     n_seeds = max(
         1, round(float(np.median(measured["n_pairs"] / measured["n_conditions"])))
@@ -303,3 +308,18 @@ def design_of(rows: pd.DataFrame, *, icc: float = 0.75) -> dict:
         "sd_condition": round(float(np.sqrt(icc) * total), 4),
         "sd_seed": round(float(np.sqrt(1 - icc) * total), 4),
     }
+
+
+def study_error_rates(
+    rows: pd.DataFrame, *, icc: float = 0.75, **options
+) -> pd.DataFrame:
+    """:func:`error_rates` at the design of a scorecard's deciding family
+    (:func:`design_of`), with the design in columns of every row; empty
+    when the family has no measured row. ``options`` go to
+    :func:`error_rates`."""
+    design = design_of(rows, icc=icc)
+    if design is None:
+        columns = ["scenario", "true_effect", "distribution", *VERDICTS]
+        columns += [*_FAMILY_WISE, "n_families", *_DESIGN]
+        return pd.DataFrame(columns=columns)
+    return error_rates(**design, **options).assign(**design)
