@@ -392,9 +392,7 @@ def render(
         )
     overall = scores[scores.family != ""]
     order = {name: i for i, name in enumerate(claims.FAMILIES)}
-    appendix = overall.sort_values(
-        "family", key=lambda c: c.map(order), kind="stable"
-    )
+    appendix = overall.sort_values("family", key=lambda c: c.map(order), kind="stable")
     simulation = tables.get("verdict_simulation", pd.DataFrame())
     shown = {n for c in CLAIM_FIGURES.values() for n in c}
     geometry_figs = [
