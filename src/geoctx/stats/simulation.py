@@ -44,6 +44,8 @@ SCENARIOS = {
     "d": (1.0, 0.0, "normal"),
     "2d": (2.0, 0.0, "normal"),
     "3d": (3.0, 0.0, "normal"),
+    "5d": (5.0, 0.0, "normal"),
+    "10d": (10.0, 0.0, "normal"),
     "-2d": (-2.0, 0.0, "normal"),
     "2 of the conditions at 3d": ("two_at_3d", 0.0, "normal"),
 }
