@@ -444,6 +444,27 @@ def test_c1_reports_init_and_trained_rows_and_their_origin():
         "supported at initialization, contradicted after training: training changes it"
     )
     assert claims.claim_verdicts(scores).set_index("claim").init_verdict["C3"] == ""
+    # The other C1 items are not measured here.
+    assert claim.init_note == "items: 1 supported, 3 not measured"
+
+
+def test_an_item_contradicted_at_initialization_shows_beside_the_claim():
+    scores = pd.DataFrame(
+        {
+            "claim": "C1",
+            "evidence": ["distance_spearman", "knn_overlap"],
+            "comparison": "sigmoid vs relu",
+            "analysis": "main",
+            "stage": "init",
+            "family": "initialization",
+            "dataset": "all",
+            "condition": "all",
+            "verdict": ["contradicted", "inconclusive"],
+        }
+    )
+    claim = claims.claim_verdicts(scores).set_index("claim").loc["C1"]
+    assert claim.init_verdict == "inconclusive"
+    assert claim.init_note == "items: 1 contradicted, 1 inconclusive"
 
 
 def test_sensitivity_keeps_pairs_where_both_models_reached_the_threshold():

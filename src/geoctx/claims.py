@@ -295,8 +295,10 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
     (an estimate, not a verdict).
 
     Beside it: ``init_verdict``, the combination of the claim's rows in the
-    ``initialization`` family ("" when it has none), and ``origin``, what
-    the two together say (:func:`origin`); ``sensitivity_verdict`` and
+    ``initialization`` family ("" when it has none), ``init_note``, their
+    verdict counts when they differ (so an item contradicted at
+    initialization shows even when the combination is inconclusive), and
+    ``origin``, what the two together say (:func:`origin`); ``sensitivity_verdict`` and
     ``sensitivity_pairs``, the verdict and lead pair count on the models
     that reached ``claims.min_test_accuracy``.
     """
@@ -336,6 +338,7 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
                 "n_conditions": 0 if lead is None else int(lead.n_conditions),
                 "datasets": "" if lead is None else _per_dataset(scores, lead),
                 "init_verdict": init_verdict,
+                "init_note": _note(init_verdict, init.verdict) if len(init) else "",
                 "origin": origin(init_verdict, verdict) if init_verdict else "",
                 "sensitivity_verdict": sens_verdict,
                 "sensitivity_pairs": 0 if sens_lead is None else int(sens_lead.n_pairs),
