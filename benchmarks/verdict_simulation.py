@@ -82,7 +82,7 @@ def main() -> None:
         seed=args.seed,
     )
     n = args.families
-    verdicts = ["supported", "contradicted", "no effect", "inconclusive"]
+    verdicts = ["supported", "contradicted", "no effect", "inconclusive", "coverage"]
     table = out[["scenario", "true_effect", *verdicts]].round(3)
     print("\nverdict rates of the row carrying the scenario (others null)")
     print(table.to_string(index=False))

@@ -155,6 +155,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("true_effect", pa.float64()),
             pa.field("distribution", pa.string()),
             *(pa.field(v, pa.float64()) for v in stats.VERDICTS),
+            pa.field("coverage", pa.float64()),
             pa.field("any_false_supported", pa.float64()),
             pa.field("any_false_contradicted", pa.float64()),
             pa.field("any_false_no_effect", pa.float64()),

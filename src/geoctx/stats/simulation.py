@@ -199,7 +199,9 @@ def error_rates(
     ``n_rows`` rows are simulated; the first row carries the scenario's
     effect (predicted sign +1) and the others their filler effect. Returns
     one row per scenario: ``true_effect`` (in units of d), the rate of each
-    verdict of :data:`~geoctx.stats.VERDICTS` for the first row, and the
+    verdict of :data:`~geoctx.stats.VERDICTS` for the first row,
+    ``coverage`` (the share of its 95% intervals holding the true mean), and
+    the
     family-wise rates ``any_false_supported``, ``any_false_contradicted``
     (some row whose true effect is at most d, resp. at least -d, got that
     verdict) and ``any_false_no_effect`` (some row whose true effect is at
@@ -253,6 +255,12 @@ def error_rates(
                 "true_effect": float(lead["true_effect"].iloc[0]),
                 "distribution": distribution,
                 **{v: float(rates.get(v, 0.0)) for v in VERDICTS},
+                "coverage": float(
+                    (
+                        (lead.ci_low <= lead.true_effect)
+                        & (lead.true_effect <= lead.ci_high)
+                    ).mean()
+                ),
                 **{
                     key: float(hit.groupby(rows["family"]).any().mean())
                     for key, hit in wrong.items()
@@ -321,7 +329,7 @@ def study_error_rates(
     :func:`error_rates`."""
     design = design_of(rows, icc=icc)
     if design is None:
-        columns = ["scenario", "true_effect", "distribution", *VERDICTS]
+        columns = ["scenario", "true_effect", "distribution", *VERDICTS, "coverage"]
         columns += [*_FAMILY_WISE, "n_families", *_DESIGN]
         return pd.DataFrame(columns=columns)
     return error_rates(**design, **options).assign(**design)
