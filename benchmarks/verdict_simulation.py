@@ -1,24 +1,21 @@
-"""How often the decision rule is wrong, and how often it finds a real effect.
+"""How often the decision rule is wrong, and how often it finds a real effect,
+at the study's own design.
 
-Simulates scorecard families shaped like the default study's overall family
-and runs them through the real path (``geoctx.stats.compare`` then
-``geoctx.stats.score_table`` with Holm over the family):
+The design -- conditions per row, seeds per condition, deciding rows in the
+Holm family -- is read from the study: from a scored ``claims.parquet``
+(its ``decides`` family; the noise too, see
+``geoctx.stats.simulation.design_of``) when one is given, else from the
+config (datasets x depths x initializers x widths conditions, its seeds, the
+evidence items that decide; noise from ``--sd-condition``/``--sd-seed``, in
+units of the smallest effect d). Every family goes through the scorecard's
+own path (``geoctx.stats.summarise`` then ``score_table``). Prints, per
+scenario of ``geoctx.stats.SCENARIOS``, the rate of each verdict for the row
+carrying the scenario's effect and the family-wise rates of false
+"supported", "contradicted" and "no effect", each with its exact 95%
+interval over families.
 
-- 64 comparisons per family (16 evidence items x 4 comparisons), 56 of them
-  predicting a negative difference and 8 a positive one (14 of 16 items do);
-- 18 matched pairs each (3 datasets x 2 depths x 3 seeds);
-- smallest effect d = 0.02 (``claims.smallest_effect``), alpha = 0.05;
-- paired differences ~ Normal(true effect, sd), sd = 0.03 by default (an
-  assumption: 1.5 d; rerun with ``--sd`` to see another noise level).
-
-Null families have every true effect 0. Planted families carry 16 real
-effects on the predicted side, k d for k = 1..4 and both signs (two of
-each), among 48 null comparisons. Prints the false-"supported" rate (per
-comparison and family-wise), the power (rate of "supported") by planted
-effect and sign, and the rate of "no effect" at 0 and at the margin k = 1
-(where it is an error); the last line is a summary.
-
-    python benchmarks/verdict_simulation.py [--families 20] [--sd 0.03]
+    python benchmarks/verdict_simulation.py [--claims results/tables/claims.parquet]
+        [--config config/config.yaml] [--families 200]
 """
 
 from __future__ import annotations
@@ -26,100 +23,76 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
+import yaml
 from scipy import stats as sps
 
-from geoctx.stats.simulation import simulate_verdicts
-
-N_PAIRS = 18
-SMALLEST = 0.02
-ALPHA = 0.05
+from geoctx.evidence import EVIDENCE
+from geoctx.stats.simulation import design_of, error_rates
 
 
-def null_family() -> tuple[list[float], list[int]]:
-    return [0.0] * 64, [-1] * 56 + [1] * 8
+def design_from_config(path: str, sd_condition: float, sd_seed: float) -> dict:
+    with open(path) as f:
+        config = yaml.safe_load(f)
+    n_conditions = (
+        len(config["datasets"])
+        * len(config["depths"])
+        * len(config["initializers"])
+        * len(config["widths"])
+    )
+    return {
+        "n_conditions": n_conditions,
+        "n_seeds": len(config["seeds"]),
+        "n_rows": sum(e.decides for e in EVIDENCE),
+        "sd_condition": sd_condition,
+        "sd_seed": sd_seed,
+    }
 
 
-def planted_family() -> tuple[list[float], list[int]]:
-    effects, signs = [], []
-    for sign in (1, -1):
-        for k in (1, 2, 3, 4):
-            effects += [sign * k * SMALLEST] * 2
-            signs += [sign] * 2
-    return effects + [0.0] * 48, signs + [-1] * 42 + [1] * 6
-
-
-def familywise(rows: pd.DataFrame, verdict: str) -> tuple[int, int]:
-    """Families with at least one null row given ``verdict``, and families."""
-    null = rows[rows.true_effect == 0]
-    hit = null.verdict.eq(verdict).groupby(null.family).any()
-    return int(hit.sum()), len(hit)
-
-
-def rate(counts: tuple[int, int]) -> str:
+def rate(share: float, n: int) -> str:
     """A rate with its exact (Clopper-Pearson) 95% interval."""
-    k, n = counts
-    ci = sps.binomtest(k, n).proportion_ci()
-    return f"{k / n:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
+    ci = sps.binomtest(round(share * n), n).proportion_ci()
+    return f"{share:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--families", type=int, default=20)
-    parser.add_argument("--sd", type=float, default=0.03)
-    parser.add_argument("--n-resamples", type=int, default=2000)
+    parser.add_argument("--claims", help="a scored claims.parquet")
+    parser.add_argument("--config", default="config/config.yaml")
+    parser.add_argument("--families", type=int, default=200)
+    parser.add_argument("--sd-condition", type=float, default=1.0)
+    parser.add_argument("--sd-seed", type=float, default=1.0)
+    parser.add_argument("--icc", type=float, default=0.75)
+    parser.add_argument("--n-resamples", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    options = dict(
+    if args.claims:
+        scores = pd.read_parquet(args.claims)
+        design = design_of(scores[scores.family == "decides"], icc=args.icc)
+        if design is None:
+            raise SystemExit(f"{args.claims}: no measured deciding row")
+        source = f"{args.claims} (icc {args.icc})"
+    else:
+        design = design_from_config(args.config, args.sd_condition, args.sd_seed)
+        source = args.config
+    print(f"design from {source}: {design}, {args.families} families")
+    out = error_rates(
+        **design,
         n_families=args.families,
-        n_pairs=N_PAIRS,
-        sd=args.sd,
-        smallest_effect=SMALLEST,
-        alpha=ALPHA,
         n_resamples=args.n_resamples,
+        seed=args.seed,
     )
-    effects, signs = null_family()
-    null = simulate_verdicts(effects, predicted_signs=signs, seed=args.seed, **options)
-    effects, signs = planted_family()
-    planted = simulate_verdicts(
-        effects, predicted_signs=signs, seed=args.seed + 1, **options
-    )
-
-    print(
-        f"{args.families} families x 64 comparisons, n = {N_PAIRS} pairs, "
-        f"d = {SMALLEST}, sd = {args.sd}, alpha = {ALPHA}"
-    )
-    print("\nnull families (every true effect 0): verdict rates per comparison")
-    print(null.verdict.value_counts(normalize=True).round(4).to_string())
-    fw_null = familywise(null, "supported")
-    print(f"family-wise false 'supported': {rate(fw_null)}")
-    print(f"family-wise false 'contradicted': {rate(familywise(null, 'contradicted'))}")
-
-    rates = (
-        planted[planted.true_effect != 0]
-        .assign(
-            k=lambda t: (t.true_effect.abs() / SMALLEST).round().astype(int),
-            sign=lambda t: t.predicted_sign,
+    n = args.families
+    verdicts = ["supported", "contradicted", "no effect", "inconclusive", "coverage"]
+    table = out[["scenario", "true_effect", *verdicts]].round(3)
+    print("\nverdict rates of the row carrying the scenario (others null)")
+    print(table.to_string(index=False))
+    print("\nfamily-wise rates (any row of the family wrong)")
+    for row in out.itertuples():
+        print(
+            f"{row.scenario:>28}: false supported {rate(row.any_false_supported, n)}"
+            f", false contradicted {rate(row.any_false_contradicted, n)}"
+            f", false no effect {rate(row.any_false_no_effect, n)}"
         )
-        .groupby(["k", "sign"])
-        .verdict.value_counts(normalize=True)
-        .unstack(fill_value=0.0)
-    )
-    print("\nplanted effects k d on the predicted side: verdict rates")
-    print(rates.round(3).to_string())
-    fw_planted = familywise(planted, "supported")
-    print(f"family-wise false 'supported' among the 48 null rows: {rate(fw_planted)}")
-
-    power = rates.get("supported", pd.Series(0.0, index=rates.index))
-    margin = rates.get("no effect", pd.Series(0.0, index=rates.index)).loc[1].max()
-    no_effect_at_0 = float((null.verdict == "no effect").mean())
-    print(
-        f"summary: family-wise false 'supported' {rate(fw_null)} under the null, "
-        f"{rate(fw_planted)} beside real effects (alpha {ALPHA}); "
-        f"power at 2d {power.loc[2].min():.2f}, "
-        f"3d {power.loc[3].min():.2f}, 4d {power.loc[4].min():.2f} "
-        f"(worse sign); 'no effect' at 0 {no_effect_at_0:.2f}, "
-        f"at the margin d {margin:.3f}"
-    )
 
 
 if __name__ == "__main__":

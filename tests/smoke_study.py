@@ -26,6 +26,7 @@ SMOKE = "tests/config/smoke.yaml"
 TOC = [
     "summary",
     "scorecard",
+    "error-rates",
     "claims",
     "training",
     "geometry",
@@ -34,6 +35,7 @@ TOC = [
     "limitations",
     "reproducibility",
     "cite",
+    "rows",
 ]
 
 

@@ -11,16 +11,18 @@ import yaml
 from geoctx import claims, evidence, names, stats, tables
 
 SCHEMA = Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml"
-DATASETS = ["a", "b", "c"]
+DATASETS = ["a", "b", "c", "d", "e", "f"]
 DEPTHS = [2, 8]
-SEEDS = range(5)
+SEEDS = range(3)
 
 
 def empty(name):
     return tables.SCHEMAS[name].empty_table().to_pandas()
 
 
-def runs_with(effect, *, gap_effect=None, noise=0.01, depths=DEPTHS, seed=0):
+def runs_with(
+    effect, *, gap_effect=None, noise=0.01, depths=DEPTHS, datasets=DATASETS, seed=0
+):
     """Runs whose sigmoid test accuracy is relu's plus ``effect`` (plus noise).
 
     Sigmoid's generalization gap is relu's plus ``gap_effect`` (default
@@ -30,7 +32,7 @@ def runs_with(effect, *, gap_effect=None, noise=0.01, depths=DEPTHS, seed=0):
     gap_effect = -effect if gap_effect is None else gap_effect
     rng = np.random.default_rng(seed)
     rows = []
-    for dataset in DATASETS:
+    for dataset in datasets:
         for depth in depths:
             for s in SEEDS:
                 base = rng.uniform(0.7, 0.9)
@@ -138,7 +140,8 @@ def test_claim_verdicts_take_their_names_from_stats():
 
 
 def test_missing_factors_are_not_measured():
-    scores = scorecard(runs_with(-0.1, depths=[4]))
+    # One depth: 12 datasets keep 12 conditions for C3.
+    scores = scorecard(runs_with(-0.1, depths=[4], datasets=list("abcdefghijkl")))
     verdicts = claims.claim_verdicts(scores).set_index("claim").verdict
     assert verdicts["C2"] == "not measured"  # one depth: no depth trend
     assert verdicts["C9"] == "not measured"  # no inference table
@@ -153,20 +156,38 @@ def test_a_comparison_outside_the_sweep_is_not_measured():
     assert set(claims.claim_verdicts(scores).verdict) == {"not measured"}
 
 
-def test_conditions_and_flips():
+def test_breakdowns_are_estimates_with_each_datasets_effect():
     runs = runs_with(-0.1)
     flip = (runs.dataset == "c") & (runs.activation == "sigmoid")
     runs.loc[flip, "generalization_gap"] -= 0.2  # on dataset c sigmoid is better
     scores = scorecard(runs)
-    per_dataset = scores[
-        (scores.evidence == "generalization_gap")
-        & scores.primary
-        & (scores.dataset == "c")
-    ]
-    assert len(per_dataset) == 1
-    assert per_dataset.verdict.iloc[0] == "contradicted"
+    lead = overall(scores, "generalization_gap")
+    per_dataset = claims.breakdown(scores, lead).set_index("dataset")
+    assert list(per_dataset.index) == DATASETS
+    assert per_dataset.effect["c"] == pytest.approx(-0.1, abs=0.01)
+    assert per_dataset.effect["a"] == pytest.approx(0.1, abs=0.01)
+    # Breakdowns decide nothing: no family, no verdict, so no "flip" can
+    # come from adjusting them differently from the overall rows.
+    rest = scores[(scores.dataset != "all") | (scores.condition != "all")]
+    assert set(rest.family) == {""} and rest.verdict.isna().all()
+    # One dataset of six disagrees, the conditions within each agree: I^2 ~ 1.
+    assert lead.i2 > 0.9
+    assert lead.between_dataset_sd == pytest.approx(
+        np.std([0.1] * 5 + [-0.1], ddof=1), abs=0.01
+    )
     row = claims.claim_verdicts(scores).set_index("claim").loc["C3"]
-    assert "dataset=c" in row.flips
+    assert "c +0.09" in row.datasets and row.n_conditions == 12
+
+
+def test_only_deciding_rows_share_the_deciding_family():
+    scores = scorecard(runs_with(-0.1))
+    deciding = scores[scores.family == "decides"]
+    assert deciding.decides.all() and deciding.primary.all()
+    assert set(deciding.analysis) == {"main"} and set(deciding.dataset) == {"all"}
+    assert (deciding.condition == "all").all()
+    assert len(deciding) == sum(e.decides for e in evidence.EVIDENCE)
+    init = scores[scores.family == "initialization"]
+    assert set(init.stage) == {"init"} and not init.decides.any()
 
 
 def test_comparisons_include_controls():
@@ -446,6 +467,27 @@ def test_c1_reports_init_and_trained_rows_and_their_origin():
         "supported at initialization, contradicted after training: training changes it"
     )
     assert claims.claim_verdicts(scores).set_index("claim").init_verdict["C3"] == ""
+    # The other C1 items are not measured here.
+    assert claim.init_note == "items: 1 supported, 3 not measured"
+
+
+def test_an_item_contradicted_at_initialization_shows_beside_the_claim():
+    scores = pd.DataFrame(
+        {
+            "claim": "C1",
+            "evidence": ["distance_spearman", "knn_overlap"],
+            "comparison": "sigmoid vs relu",
+            "analysis": "main",
+            "stage": "init",
+            "family": "initialization",
+            "dataset": "all",
+            "condition": "all",
+            "verdict": ["contradicted", "inconclusive"],
+        }
+    )
+    claim = claims.claim_verdicts(scores).set_index("claim").loc["C1"]
+    assert claim.init_verdict == "inconclusive"
+    assert claim.init_note == "items: 1 contradicted, 1 inconclusive"
 
 
 def test_sensitivity_keeps_pairs_where_both_models_reached_the_threshold():
@@ -466,22 +508,18 @@ def test_sensitivity_keeps_pairs_where_both_models_reached_the_threshold():
     assert set(rows.condition) == {"all"} and set(rows.dataset) == {"all"}
 
 
-def test_per_initializer_verdicts_show_where_a_claim_flips():
+def test_per_initializer_breakdown_shows_opposite_effects():
     auto = runs_with(-0.1)
     glorot = runs_with(+0.1, seed=1).assign(initializer="glorot_uniform")
     scores = score(study(pd.concat([auto, glorot], ignore_index=True)))
-    by = claims.claim_verdicts_by(scores, "initializer")
-    c3 = by[by.claim == "C3"].set_index("value")
-    assert c3.verdict.to_dict() == {
-        "auto": "supported",
-        "glorot_uniform": "contradicted",
-    }
-    overall_c3 = claims.claim_verdicts(scores).set_index("claim").verdict["C3"]
-    assert c3.flips.to_dict() == {
-        "auto": overall_c3 != "supported",
-        "glorot_uniform": overall_c3 != "contradicted",
-    }
-    assert "C9" not in set(by.claim)  # timing units carry no initializer
+    lead = overall(scores, "test_accuracy")
+    by = claims.breakdown(scores, lead, "initializer").set_index("condition")
+    assert by.effect.to_dict() == pytest.approx(
+        {"initializer=auto": -0.1, "initializer=glorot_uniform": 0.1}, abs=0.01
+    )
+    assert by.verdict.isna().all()
+    timing = scores[scores.claim == "C9"]
+    assert not timing.condition.str.startswith("initializer=").any()
 
 
 def test_a_column_typo_raises_instead_of_becoming_not_measured():
@@ -495,7 +533,7 @@ def test_a_column_typo_raises_instead_of_becoming_not_measured():
 
 def test_empty_tables_are_not_measured_without_warnings(recwarn):
     scores = score(study(empty("runs")))
-    assert set(scores.verdict) == {"not measured"}
+    assert set(scores.verdict.dropna()) == {"not measured"}
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 

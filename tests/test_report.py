@@ -93,8 +93,10 @@ def test_summary_is_written_from_the_verdicts():
             "effect": [-0.1, np.nan],
             "ci_low": [-0.15, np.nan],
             "ci_high": [-0.05, np.nan],
-            "n_pairs": [27, 0],
-            "flips": ["", ""],
+            "n_pairs": [36, 0],
+            "n_conditions": [12, 0],
+            "datasets": ["circles -0.2, spirals +0.01", ""],
+            "i2": [0.83, np.nan],
         }
     )
     scores = pd.DataFrame({"primary": [True], "comparison": ["sigmoid vs relu"]})
@@ -102,8 +104,12 @@ def test_summary_is_written_from_the_verdicts():
     assert lines[0].startswith(
         "Of the argument's 2 claims, this study finds 1 supported"
     )
-    assert lines[1].startswith("C1 (supported): an effect of practical size")
-    assert "-0.1" in lines[1]
+    assert lines[1].startswith(
+        "C1 (supported): the whole interval lies beyond the smallest effect of "
+        "interest d on the predicted side"
+    )
+    assert "-0.1 [-0.15, -0.05] over 12 conditions" in lines[1]
+    assert "By dataset: circles -0.2, spirals +0.01 (I² 0.83)." in lines[1]
     assert "Not measured (the sweep lacks what they need): C2." in lines
 
 
@@ -120,7 +126,9 @@ def test_summary_says_no_effect_and_mixed_in_words():
             "ci_low": [-0.002, -0.15],
             "ci_high": [0.004, -0.05],
             "n_pairs": [18, 18],
-            "flips": ["", ""],
+            "n_conditions": [6, 6],
+            "datasets": ["", ""],
+            "i2": [np.nan, np.nan],
         }
     )
     scores = pd.DataFrame({"primary": [True], "comparison": ["sigmoid vs relu"]})
@@ -224,19 +232,32 @@ def test_c4_shows_the_worst_case_robust_accuracy(study_tables):
     assert "<td>0.125</td>" in section and "<td>0.25</td>" in section
 
 
-def test_per_initializer_verdicts_are_shown():
-    runs = pd.concat(
-        [runs_table(8), runs_table(8).assign(initializer="glorot_uniform")],
-        ignore_index=True,
+def test_forest_leads_and_rows_move_to_the_appendix(study_tables, tmp_path):
+    png = tmp_path / "forest.png"
+    png.write_bytes(b"\x89PNG fake")
+    # This scorecard measures nothing (one condition): not simulated ...
+    assert stats.simulation.study_error_rates(
+        study_tables["claims"][study_tables["claims"].family == "decides"]
+    ).empty
+    # ... so plant a simulation at a small design.
+    design = dict(n_conditions=6, n_seeds=2, n_rows=2, sd_condition=1.0, sd_seed=1.0)
+    study_tables["verdict_simulation"] = stats.error_rates(
+        **design, n_families=2, n_resamples=50, scenarios=["null"]
+    ).assign(**design)
+    config = validate_config(
+        {"datasets": {"moons": {}}, "activations": ["relu"], "study": {"title": "T"}}
     )
-    t = {name: empty(name) for name in ("history", *claims.TABLES)}
-    t["runs"] = runs
-    t["claims"] = claims.score_claims(
-        t, activations=["sigmoid", "relu"], n_resamples=200
-    )
-    html = render(t, {"title": "T"}, initializers=["auto", "glorot_uniform"])
-    section = html[html.index('id="c3"') : html.index('id="c4"')]
-    assert "Per initializer: auto:" in section and "glorot_uniform:" in section
+    html = report.render(
+        tables=study_tables, figures=[str(png)], study=config["study"],
+        config=config, fingerprint="f" * 64, table_files={}, commit="abc",
+    )  # fmt: skip
+    assert html.index('alt="forest"') < html.index('id="summary"')
+    assert 'id="error-rates"' in html and "<td>null</td>" in html
+    claim = html[html.index('id="c3"') : html.index('id="c4"')]
+    assert "The items that decide it" in claim and "<td>family</td>" not in claim
+    appendix = html[html.index('id="rows"') : html.index('id="models"')]
+    n_rows = int((study_tables["claims"].family != "").sum())
+    assert f"{n_rows} rows" in appendix
 
 
 def test_summary_says_where_a_verdict_comes_from():
@@ -249,7 +270,6 @@ def test_summary_says_where_a_verdict_comes_from():
             "ci_low": [0.1],
             "ci_high": [0.2],
             "n_pairs": [30],
-            "flips": [""],
             "origin": [claims.origin("supported", "contradicted")],
         }
     )

@@ -181,8 +181,7 @@ def test_paired_differences_rejects_missing_unit_keys():
 
 
 def test_bootstrap_ci_covers_true_mean_about_95_percent():
-    # Observed: 183/200 = 91.5% (2000 repetitions: 94.5%); percentile
-    # intervals under-cover slightly at n = 30.
+    # Observed: 182/200 = 91%; BCa intervals under-cover slightly at n = 30.
     true_mean, hits = 0.3, 0
     for rep in range(200):
         x = np.random.default_rng([7, rep]).normal(true_mean, 1.0, 30)
@@ -201,10 +200,58 @@ def test_bootstrap_ci_is_seeded_and_brackets_the_mean():
     assert wider[0] < first[0] and first[1] < wider[1]
 
 
-def test_bootstrap_ci_of_three_units_is_their_range():
-    # P(a resample is all the minimum) = 1/27 > 2.5%, so both percentiles
-    # sit on the extremes: the documented small-n weakness.
-    assert stats.bootstrap_ci([0.2, 0.5, 0.3], seed=0) == pytest.approx((0.2, 0.5))
+@pytest.mark.parametrize("n", [5, 12, 40])
+def test_one_seed_per_condition_is_scipys_bca_bootstrap(n):
+    """Known answer: with one unit per condition the cluster bootstrap is the
+    plain BCa bootstrap, exactly scipy's on the same generator (the units in
+    the order the cluster bootstrap sets: by size; these are all positive)."""
+    x = np.random.default_rng(n).exponential(1.0, n)
+    got = stats.cluster_bootstrap_ci(x, np.arange(n)[::-1], n_resamples=999, seed=5)
+    ref = sps.bootstrap(
+        (np.sort(x),), np.mean, method="BCa", n_resamples=999, batch=None,
+        rng=np.random.default_rng(5),
+    ).confidence_interval  # fmt: skip
+    assert got == pytest.approx((ref.low, ref.high), rel=1e-12)
+    assert stats.bootstrap_ci(x, n_resamples=999, seed=5) == got
+
+
+def test_identical_seeds_give_the_condition_level_interval():
+    """Known answer: when every seed of a condition is the same, resampling
+    seeds changes nothing and the interval is the plain BCa bootstrap of the
+    condition means."""
+    means = np.random.default_rng(2).normal(0.1, 0.05, 12)
+    diffs = np.repeat(means, 3)
+    labels = np.repeat([f"c{i}" for i in range(12)], 3)
+    got = stats.cluster_bootstrap_ci(diffs, labels, n_resamples=999, seed=8)
+    assert got == pytest.approx(
+        stats.bootstrap_ci(means, n_resamples=999, seed=8), rel=1e-12
+    )
+
+
+def test_seeds_are_not_counted_as_independent_units():
+    # 4 conditions far apart, 10 near-identical seeds each: the cluster
+    # interval is as wide as the conditions' spread, the pseudo-replicated
+    # one (every seed a unit) about sqrt(10) times narrower.
+    rng = np.random.default_rng(4)
+    means = np.array([-0.3, 0.0, 0.2, 0.5])
+    diffs = np.repeat(means, 10) + rng.normal(0, 0.001, 40)
+    labels = np.repeat(np.arange(4), 10)
+    low, high = stats.cluster_bootstrap_ci(diffs, labels, n_resamples=2000)
+    naive_low, naive_high = stats.bootstrap_ci(diffs, n_resamples=2000)
+    assert (high - low) > 2.5 * (naive_high - naive_low)
+
+
+def test_relabelling_conditions_changes_nothing():
+    rng = np.random.default_rng(6)
+    diffs = rng.normal(0, 1, 36)
+    labels = np.repeat(np.arange(12), 3)
+    order = rng.permutation(36)
+    relabel = rng.permutation(12)
+    first = stats.cluster_bootstrap_ci(diffs, labels, n_resamples=500, seed=1)
+    again = stats.cluster_bootstrap_ci(
+        diffs[order], relabel[labels][order], n_resamples=500, seed=1
+    )
+    assert again == first
 
 
 def test_bootstrap_ci_degenerate_inputs():
@@ -212,6 +259,9 @@ def test_bootstrap_ci_degenerate_inputs():
     with pytest.warns(RuntimeWarning, match="at least 2"):
         low, high = stats.bootstrap_ci([0.5])
     assert math.isnan(low) and math.isnan(high)
+    with pytest.warns(RuntimeWarning, match="at least 2 conditions"):
+        low, _ = stats.cluster_bootstrap_ci([0.5, 0.6], ["x", "x"])
+    assert math.isnan(low)
 
 
 @pytest.mark.parametrize(
@@ -231,36 +281,59 @@ def test_bootstrap_ci_rejects_bad_arguments(kwargs, match):
         stats.bootstrap_ci(diffs, **args)
 
 
-# ---------------------------------------------------------------- Wilcoxon
+def test_condition_labels_must_match_the_differences():
+    with pytest.raises(ValueError, match="one label per difference"):
+        stats.cluster_bootstrap_ci([0.1, 0.2, 0.3], ["x", "y"])
 
 
-def test_wilcoxon_p_all_zero_is_one():
-    assert stats.wilcoxon_p([0.0, 0.0, 0.0, 0.0]) == 1.0
+# ---------------------------------------------------------------- sign flips
 
 
-@pytest.mark.parametrize("n", range(2, 11))
-def test_wilcoxon_p_floor_is_reached_by_one_signed_samples(n):
-    x = np.arange(1.0, n + 1)
-    assert stats.wilcoxon_p(x) == pytest.approx(2.0 / 2**n)
-    assert stats.wilcoxon_p(-x) == pytest.approx(stats.wilcoxon_min_p(n))
+def test_sign_flip_p_hand_values():
+    # 3 positive values: only the identity pattern reaches the observed mean.
+    assert stats.sign_flip_p([0.3, 0.1, 0.2]) == 0.125
+    # Shifted by 0.25: y = (0.05, -0.15, -0.05); the sign patterns whose
+    # sum reaches -0.15 are all but (-, -, -): 7 of 8.
+    assert stats.sign_flip_p([0.3, 0.1, 0.2], shift=0.25) == 0.875
+    assert stats.min_p(12) == 2.0**-12 and stats.min_p(1) == 1.0
 
 
-def test_wilcoxon_min_p_hand_values():
-    assert stats.wilcoxon_min_p(3) == 0.25
-    assert stats.wilcoxon_min_p(5) == 0.0625
-    assert stats.wilcoxon_min_p(6) == 0.03125
-    assert stats.wilcoxon_min_p(0) == stats.wilcoxon_min_p(1) == 1.0
+@pytest.mark.parametrize("n", [6, 10, 13])
+def test_sign_flip_p_of_symmetric_data_is_uniform_enough(n):
+    """Under a symmetric null the exact test's rejection rate at 5% is at
+    most 5% (it is exact up to the discreteness of 2**n patterns): the count
+    of 400 may not exceed the 99.9% quantile of Binomial(400, 0.05)."""
+    rejections = sum(
+        stats.sign_flip_p(np.random.default_rng([n, rep]).normal(0, 1, n)) <= 0.05
+        for rep in range(400)
+    )
+    assert rejections <= sps.binom.ppf(0.999, 400, 0.05)
 
 
-def test_wilcoxon_p_ties_at_small_n_respect_the_floor():
-    # Five equal positive differences: exact sign-flip p = 2/32, not the
-    # normal approximation's 0.043 that would wrongly pass alpha = 0.05.
-    assert stats.wilcoxon_p([0.1] * 5) == pytest.approx(0.0625)
+def test_effect_tests_are_sign_symmetric_and_hand_checked():
+    x = [0.5, 0.4, 0.6, 0.5, 0.45, 0.55]
+    out = stats.effect_tests(x, predicted_sign=1, smallest_effect=0.1)
+    assert out["p_supported"] == 2.0**-6  # every value beyond d
+    mirrored = stats.effect_tests(
+        [-v for v in x], predicted_sign=-1, smallest_effect=0.1
+    )
+    assert mirrored == out
+    inside = stats.effect_tests([0.01, -0.02, 0.0, 0.02, -0.01, 0.015],
+                                predicted_sign=1, smallest_effect=0.1)  # fmt: skip
+    assert inside["p_no_effect"] == 2.0**-6 and inside["p_supported"] == 1.0
 
 
-def test_wilcoxon_p_fewer_than_two_units_is_nan():
-    with pytest.warns(RuntimeWarning, match="at least 2"):
-        assert math.isnan(stats.wilcoxon_p([0.3]))
+# ---------------------------------------------------------------- heterogeneity
+
+
+def test_heterogeneity_known_answers():
+    out = stats.heterogeneity([1.0, 1.2, 3.0, 3.2], ["a", "a", "b", "b"])
+    # within variance 0.02, Q = 4 / 0.02 = 200, I^2 = 199 / 200
+    assert out["i2"] == pytest.approx(0.995)
+    assert out["between_dataset_sd"] == pytest.approx(np.sqrt(2))
+    same = stats.heterogeneity([1.0, 3.0, 1.0, 3.0], ["a", "a", "b", "b"])
+    assert same == {"i2": 0.0, "between_dataset_sd": 0.0}
+    assert math.isnan(stats.heterogeneity([1.0, 2.0], ["a", "a"])["i2"])
 
 
 # ---------------------------------------------------------------- Holm
@@ -321,26 +394,34 @@ def test_effect_size_zero_spread():
 
 # ---------------------------------------------------------------- verdict
 
+DECIDE = {"predicted_sign": 1, "smallest_effect": 0.1, "n_pairs": 36,
+          "n_conditions": 12}  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("args", "kwargs", "expected"),
     [
-        ((0.5, 0.4, 0.6, 0.001), {}, "supported"),
-        ((0.5, 0.4, 0.6, 0.001), {"predicted_sign": -1}, "contradicted"),
-        ((-0.5, -0.6, -0.4, 0.001), {"predicted_sign": -1}, "supported"),
-        ((0.5, 0.4, 0.6, 0.001), {"smallest_effect": 0.6}, "inconclusive"),
-        ((0.5, 0.4, 0.6, 0.06), {}, "inconclusive"),
-        ((0.5, 0.4, 0.6, math.nan), {}, "inconclusive"),
-        ((0.5, -0.1, 1.1, 0.001), {}, "inconclusive"),
-        ((0.5, 0.4, 0.6, 0.001), {"n_pairs": 2}, "not measured"),
-        ((0.5, 0.4, 0.6, 0.001), {"n_pairs": 4, "min_pairs": 5}, "not measured"),
-        ((math.nan, math.nan, math.nan, math.nan), {}, "not measured"),
-        ((0.5, 0.4, 0.6, 0.04), {"alpha": 0.01}, "inconclusive"),
+        ((0.5, 0.4, 0.6, 0.001, 1, 1), {}, "supported"),
+        ((0.5, 0.4, 0.6, 1, 0.001, 1), {"predicted_sign": -1}, "contradicted"),
+        ((-0.5, -0.6, -0.4, 0.001, 1, 1), {"predicted_sign": -1}, "supported"),
+        # The interval does not clear d: not supported, however small p.
+        ((0.5, 0.05, 0.95, 0.001, 1, 1), {}, "inconclusive"),
+        ((0.5, 0.4, 0.6, 0.001, 1, 1), {"smallest_effect": 0.45}, "inconclusive"),
+        # The interval clears d but the family-wise test does not.
+        ((0.5, 0.4, 0.6, 0.06, 1, 1), {}, "inconclusive"),
+        ((0.5, 0.4, 0.6, math.nan, 1, 1), {}, "inconclusive"),
+        ((0.01, -0.05, 0.07, 1, 1, 0.01), {}, "no effect"),
+        ((0.01, -0.05, 0.07, 1, 1, 0.2), {}, "inconclusive"),
+        ((0.01, -0.05, 0.1, 1, 1, 0.01), {}, "inconclusive"),  # touches +d
+        ((0.0, -0.01, 0.01, 1, 1, 0.0), {"smallest_effect": 0.0}, "inconclusive"),
+        ((0.5, 0.4, 0.6, 0.001, 1, 1), {"n_pairs": 2}, "not measured"),
+        ((0.5, 0.4, 0.6, 0.001, 1, 1), {"n_conditions": 1}, "not measured"),
+        ((math.nan,) * 3 + (1, 1, 1), {}, "not measured"),
+        ((0.5, 0.4, 0.6, 0.04, 1, 1), {"alpha": 0.01}, "inconclusive"),
     ],
 )
 def test_verdict_rule(args, kwargs, expected):
-    opts = {"predicted_sign": 1, "smallest_effect": 0.1, "n_pairs": 30} | kwargs
-    assert stats.verdict(*args, **opts) == expected
+    assert stats.verdict(*args, **(DECIDE | kwargs)) == expected
 
 
 @pytest.mark.parametrize(
@@ -351,7 +432,7 @@ def test_verdict_rule(args, kwargs, expected):
         ({"alpha": 1.5}, "alpha"),
         ({"min_pairs": 1}, "min_pairs"),
         ({"n_pairs": -1}, "n_pairs"),
-        ({"p_holm": 2.0}, "p_holm"),
+        ({"p_no_effect": 2.0}, "p_no_effect"),
         ({"ci_low": 0.7}, "ci_low"),
     ],
 )
@@ -360,11 +441,10 @@ def test_verdict_rejects_bad_arguments(kwargs, match):
         "effect": 0.5,
         "ci_low": 0.4,
         "ci_high": 0.6,
-        "p_holm": 0.001,
-        "predicted_sign": 1,
-        "smallest_effect": 0.1,
-        "n_pairs": 30,
-    } | kwargs
+        "p_supported": 0.001,
+        "p_contradicted": 1.0,
+        "p_no_effect": 1.0,
+    } | DECIDE | kwargs  # fmt: skip
     with pytest.raises(ValueError, match=match):
         stats.verdict(**args)
 
@@ -374,27 +454,24 @@ def test_verdict_rejects_bad_arguments(kwargs, match):
 
 def test_planted_positive_effect_is_supported_or_contradicted():
     rng = np.random.default_rng(11)
-    df = tidy_frame(rng.normal(0.5, 0.1, 30), rng)
+    df = tidy_frame(rng.normal(0.5, 0.1, 36), rng)
     row = scored(df, predicted_sign=1, smallest_effect=0.1)
     assert row["verdict"] == "supported"
-    assert row["n_pairs"] == 30 and row["n_unmatched"] == 0
+    assert row["n_pairs"] == 36 and row["n_unmatched"] == 0
+    assert row["n_conditions"] == 6  # 2 datasets x 3 depths, seeds nested
     assert 0.4 < row["ci_low"] < row["effect"] < row["ci_high"] < 0.6
-    assert row["p_value"] < 1e-6
-    assert row["effect_size_dz"] > 3
+    assert row["p_supported"] == 2.0**-6
     flipped = scored(df, predicted_sign=-1, smallest_effect=0.1)
     assert flipped["verdict"] == "contradicted"
 
 
 def test_effect_below_smallest_effect_is_no_effect():
-    # 0.05 +- 0.01 over 30 units: the interval lies well inside +-0.1.
     rng = np.random.default_rng(12)
-    df = tidy_frame(rng.normal(0.05, 0.01, 30), rng)
+    df = tidy_frame(rng.normal(0.05, 0.01, 36), rng)
     row = scored(df, predicted_sign=1, smallest_effect=0.1)
     assert row["verdict"] == "no effect"
-    # A smallest effect inside the interval, above the effect: neither an
-    # effect of that size nor its absence is established.
-    between = (row["effect"] + row["ci_high"]) / 2
-    assert scored(df, predicted_sign=1, smallest_effect=between)["verdict"] == (
+    # Smaller than the interval's upper end: nothing is shown.
+    assert scored(df, predicted_sign=1, smallest_effect=0.05)["verdict"] == (
         "inconclusive"
     )
     assert scored(df, predicted_sign=1, smallest_effect=0.01)["verdict"] == (
@@ -402,28 +479,12 @@ def test_effect_below_smallest_effect_is_no_effect():
     )
 
 
-def test_pure_noise_is_mostly_inconclusive():
-    # Observed with these seeds: 193/200 inconclusive (2 supported,
-    # 5 contradicted), i.e. a 3.5% two-sided false-decision rate at
-    # alpha = 0.05 with no smallest-effect guard.
-    verdicts = []
-    for rep in range(200):
-        rng = np.random.default_rng([2024, rep])
-        df = tidy_frame(rng.normal(0.0, 1.0, 30), rng)
-        row = scored(
-            df, predicted_sign=1, smallest_effect=0.0, seed=rep, n_resamples=500
-        )
-        verdicts.append(row["verdict"])
-    rate = np.mean(np.asarray(verdicts) == "inconclusive")
-    assert rate >= 0.9
-
-
-def test_missing_level_or_too_few_units_is_not_measured():
+def test_missing_level_or_too_few_conditions_is_not_measured():
     rng = np.random.default_rng(13)
-    df = tidy_frame(rng.normal(0.5, 0.1, 30), rng)
+    df = tidy_frame(rng.normal(0.5, 0.1, 36), rng)
     with (
         pytest.warns(UserWarning, match="'gelu'"),
-        pytest.warns(RuntimeWarning, match="0 matched"),
+        pytest.warns(RuntimeWarning, match="0 condition"),
     ):
         row = stats.compare(
             df, value="acc", factor="activation", a="gelu", b="sigmoid",
@@ -433,21 +494,19 @@ def test_missing_level_or_too_few_units_is_not_measured():
     assert row["n_pairs"] == 0 and math.isnan(row["effect"])
     assert stats.score_table([row])["verdict"].iloc[0] == "not measured"
 
-    two_seeds = scored(df[df["seed"] < 2], predicted_sign=1, smallest_effect=0.1)
-    assert two_seeds["n_pairs"] == 2
-    assert two_seeds["verdict"] == "not measured"
-
 
 @pytest.mark.parametrize("n", [3, 4, 5])
-def test_few_units_cannot_be_decisive(n):
-    # A huge, perfectly consistent effect on n <= 5 units still cannot pass
-    # alpha = 0.05: the Wilcoxon floor 2 / 2**n is above it.
+def test_few_conditions_cannot_be_decisive(n):
+    # A huge, consistent effect on n <= 5 conditions still cannot pass
+    # alpha = 0.05 under Holm over the row's three tests: 2**-n > 0.05 / 3.
     rng = np.random.default_rng(n)
-    df = tidy_frame(rng.normal(0.5, 0.01, n), rng)
-    row = scored(df, predicted_sign=1, smallest_effect=0.1)
-    assert row["ci_low"] > 0.4
-    assert row["p_floor"] == pytest.approx(2.0 / 2**n) and row["p_floor"] > 0.05
-    assert row["verdict"] == "inconclusive"
+    x = rng.normal(0.5, 0.01, n)
+    row = stats.summarise(x, np.arange(n), predicted_sign=1, smallest_effect=0.1,
+                          n_resamples=500)  # fmt: skip
+    row |= {"predicted_sign": 1, "smallest_effect": 0.1}
+    out = stats.score_table([row]).iloc[0]
+    assert out["ci_low"] > 0.4 and out["p_floor"] == 2.0**-n
+    assert out["verdict"] == "inconclusive"
 
 
 # ---------------------------------------------------------------- score table
@@ -455,33 +514,38 @@ def test_few_units_cannot_be_decisive(n):
 
 def _row(p, **extra):
     return {
-        "n_pairs": 30,
+        "n_pairs": 36,
+        "n_conditions": 12,
         "effect": 0.5,
         "ci_low": 0.4,
         "ci_high": 0.6,
-        "p_value": p,
+        "p_supported": p,
+        "p_contradicted": 1.0,
+        "p_no_effect": 1.0,
         "predicted_sign": 1,
         "smallest_effect": 0.1,
     } | extra
 
 
-def test_score_table_adjusts_over_all_rows():
-    alone = stats.score_table([_row(0.03, claim="C1")])
+def test_score_table_adjusts_every_test_of_the_family():
+    alone = stats.score_table([_row(0.01, claim="C1")])
+    # three tests per row: 0.01 * 3
+    assert alone["p_supported_holm"].tolist() == pytest.approx([0.03])
     assert alone["verdict"].tolist() == ["supported"]
-    table = stats.score_table([_row(0.03, claim=c) for c in ("C1", "C2", "C3")])
-    np.testing.assert_allclose(table["p_holm"], [0.09, 0.09, 0.09])
+    table = stats.score_table([_row(0.01, claim=c) for c in ("C1", "C2", "C3")])
+    np.testing.assert_allclose(table["p_supported_holm"], [0.09, 0.09, 0.09])
     assert table["verdict"].tolist() == ["inconclusive"] * 3
-    assert table["claim"].tolist() == ["C1", "C2", "C3"]
-    mixed = stats.score_table([_row(0.001), _row(0.04), _row(math.nan, n_pairs=1)])
-    np.testing.assert_allclose(mixed["p_holm"], [0.002, 0.04, np.nan])
-    assert mixed["verdict"].tolist() == ["supported", "supported", "not measured"]
+    # A not-measured row does not count towards the family.
+    mixed = stats.score_table([_row(0.001), _row(0.001, n_conditions=1)])
+    np.testing.assert_allclose(mixed["p_supported_holm"], [0.003, np.nan])
+    assert mixed["verdict"].tolist() == ["supported", "not measured"]
 
 
 def test_score_table_validates_rows():
-    with pytest.raises(ValueError, match="p_value"):
-        stats.score_table([{k: v for k, v in _row(0.1).items() if k != "p_value"}])
+    with pytest.raises(ValueError, match="p_no_effect"):
+        stats.score_table([{k: v for k, v in _row(0.1).items() if k != "p_no_effect"}])
     with pytest.raises(ValueError, match="verdict"):
         stats.score_table([_row(0.1, verdict="supported")])
     empty = stats.score_table([])
     assert empty.empty
-    assert {"p_holm", "p_floor", "verdict"} <= set(empty.columns)
+    assert {"p_supported_holm", "verdict"} <= set(empty.columns)

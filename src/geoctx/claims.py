@@ -8,18 +8,23 @@ says loses geometry (sigmoid) and ``b`` the one it says keeps it (ReLU).
 
 Every comparison is made on matched pairs: models that differ only in
 activation (same dataset, initializer setting, width, depth and seed; for
-C9 the same depth, width and batch size). :func:`score_claims` runs
-:func:`geoctx.stats.compare` for every evidence item, comparison and
-condition (all models; each dataset; each depth; each initializer setting),
-then :func:`geoctx.stats.score_table` applies Holm's correction and the
-verdict rule within three families: the overall rows (every claim, evidence
-item and comparison over all models), which carry the verdicts; the
-per-condition rows, which show where a verdict holds or flips; and the
-sensitivity rows (overall, on the models that reached
-``min_test_accuracy``). :func:`claim_verdicts` reduces the primary
-comparison's deciding rows to one verdict per claim with
-:func:`geoctx.stats.combine`: a claim is supported only when every measured
-item is, and "mixed" when some items support it and others go against it.
+C9 the same depth, width and batch size). The unit of inference is the
+*condition*, the matched unit without its seed (:data:`REPLICATES`): seeds
+of one condition share their data and are averaged first, and the effect,
+its BCa cluster-bootstrap interval and the sign-flip tests are on the
+condition means (:func:`geoctx.stats.compare`). :func:`score_claims` runs it
+for every evidence item, comparison and breakdown (all models; each
+dataset; each depth; each initializer setting), then
+:func:`geoctx.stats.score_table` adjusts and decides within separate
+families (:data:`FAMILIES`): only the rows that decide a claim share the
+family that carries the scorecard; initialization rows, control
+comparisons and the sensitivity re-analysis are families of their own; the
+breakdowns are estimates (effect and interval, no verdict), so nothing is
+ever called a flip because it was adjusted differently.
+:func:`claim_verdicts` reduces each claim's deciding rows to one verdict
+with :func:`geoctx.stats.combine`: a claim is supported only when every
+measured item is, and "mixed" when some items support it and others go
+against it.
 
 Which models enter: diverged runs never; runs that failed to learn (test
 accuracy near chance, ``runs.status == "failed_to_learn"``) only in the
@@ -44,13 +49,29 @@ import pandas as pd
 from geoctx import stats
 from geoctx.config import STUDY_TABLES
 from geoctx.evidence import EVIDENCE, MODEL, STATEMENTS
-from geoctx.names import DIVERGED, FAILED_TO_LEARN, MAIN, SENSITIVITY
+from geoctx.names import DIVERGED, FAILED_TO_LEARN, FAMILY_NAMES, MAIN, SENSITIVITY
 
 #: The study tables the scorecard reads.
 TABLES = STUDY_TABLES
 
 #: Claim verdicts in report order (names defined in :mod:`geoctx.stats`).
 VERDICT_ORDER = stats.CLAIM_VERDICTS
+
+#: Unit columns that replicate a condition (left out of the condition).
+REPLICATES = ("seed",)
+
+DECIDES, INITIALIZATION, CONTROLS, SENSITIVITY_FAMILY = FAMILY_NAMES
+#: The Holm families, each adjusted on its own. Rows outside them (the
+#: breakdowns by dataset, depth and initializer, and the sensitivity rows
+#: that decide nothing) are estimates: ``family`` is "" and the verdict null.
+FAMILIES = {
+    DECIDES: "primary comparison, all models: the rows that decide the claims",
+    INITIALIZATION: "primary comparison, all models, measured at initialization "
+    "(they give each claim's initialization verdict)",
+    CONTROLS: "every other comparison, and descriptive rows, over all models",
+    SENSITIVITY_FAMILY: "the deciding rows again, on the models that reached the "
+    "accuracy threshold",
+}
 
 
 def comparisons(activations, primary=("sigmoid", "relu")) -> list[tuple[str, str]]:
@@ -112,18 +133,43 @@ def score_claims(
     settings = dict(smallest_effect=smallest_effect, n_resamples=n_resamples, seed=seed)
     main = _rows(tables, runs, pairs, primary, by_condition=True, **settings)
     sens = _rows(tables, reached, pairs, primary, by_condition=False, **settings)
-    # Three Holm families: the overall rows, which carry the verdicts; the
-    # per-condition rows, which show where a verdict holds or flips; the
-    # sensitivity rows, a re-analysis on the models that learned well.
-    overall = (main.dataset == "all") & (main.condition == "all")
-    scored = pd.concat(
-        [
-            stats.score_table(part, alpha=alpha, min_pairs=min_pairs)
-            for part in (main[overall], main[~overall], sens)
-        ],
-        ignore_index=True,
-    )
+    rows = pd.concat([main, sens], ignore_index=True)
+    rows["family"] = family(rows)
+    parts = [
+        stats.score_table(rows[rows.family == name], alpha=alpha, min_pairs=min_pairs)
+        for name in FAMILIES
+    ]
+    estimates = rows[rows.family == ""]
+    adjusted = [f"{t}_holm" for t in stats.TESTS]
+    parts.append(estimates.assign(**dict.fromkeys(adjusted, np.nan), verdict=None))
+    scored = pd.concat([p for p in parts if len(p)], ignore_index=True)
     return scored.rename(columns={"effect_size_dz": "effect_size"})
+
+
+def family(rows: pd.DataFrame) -> pd.Series:
+    """The Holm family of each scorecard row (:data:`FAMILIES`), "" for the
+    estimates that decide nothing.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({
+    ...     "analysis": ["main"] * 4 + ["sensitivity"], "primary": True,
+    ...     "decides": [True, True, False, True, True],
+    ...     "stage": ["trained", "trained", "init", "trained", "trained"],
+    ...     "dataset": ["all", "a", "all", "all", "all"], "condition": "all"})
+    >>> rows.loc[3, "primary"] = False
+    >>> family(rows).tolist()
+    ['decides', '', 'initialization', 'controls', 'sensitivity']
+    """
+    overall = (rows.dataset == "all") & (rows.condition == "all")
+    main = rows.analysis == MAIN
+    deciding = rows.primary & rows.decides
+    out = pd.Series("", index=rows.index, dtype=object)
+    out[main & overall] = CONTROLS
+    out[main & overall & rows.primary & (rows.stage == "init")] = INITIALIZATION
+    out[main & overall & deciding] = DECIDES
+    out[(rows.analysis == SENSITIVITY) & deciding] = SENSITIVITY_FAMILY
+    return out
 
 
 def _rows(
@@ -190,21 +236,30 @@ def _pair(obs: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 def _compare(part, ev, a, b, smallest_effect, n_resamples, seed) -> dict:
     empty = {
         "n_pairs": 0,
+        "n_conditions": 0,
         "effect": np.nan,
         "ci_low": np.nan,
         "ci_high": np.nan,
-        "p_value": np.nan,
+        **dict.fromkeys(("p_value", *stats.TESTS), np.nan),
+        "p_floor": 1.0,
         "effect_size_dz": np.nan,
+        "i2": np.nan,
+        "between_dataset_sd": np.nan,
         "predicted_sign": ev.predicted_sign,
         "smallest_effect": smallest_effect * ev.scale,
     }
-    # Fewer than two matched units: not measured, without asking stats.compare
+    condition_on = [c for c in ev.unit if c not in REPLICATES]
+    # Fewer than two conditions: not measured, without asking stats.compare
     # (which would warn for the same reason).
     measured = part.dropna(subset=["value"])
     levels = measured.groupby(list(ev.unit)).activation.nunique()
-    n_pairs = int((levels == 2).sum())
-    if n_pairs < 2:
-        return {**empty, "n_pairs": n_pairs}
+    matched = levels[levels == 2].reset_index()
+    n_pairs = len(matched)
+    n_conditions = (
+        len(matched.drop_duplicates(condition_on)) if condition_on else n_pairs
+    )
+    if n_conditions < 2:
+        return {**empty, "n_pairs": n_pairs, "n_conditions": n_conditions}
     result = stats.compare(
         part,
         value="value",
@@ -212,53 +267,51 @@ def _compare(part, ev, a, b, smallest_effect, n_resamples, seed) -> dict:
         a=a,
         b=b,
         match_on=list(ev.unit),
+        condition_on=condition_on,
         predicted_sign=ev.predicted_sign,
         smallest_effect=smallest_effect * ev.scale,
         n_resamples=n_resamples,
         seed=seed,
     )
-    keys = ("n_pairs", "effect", "ci_low", "ci_high", "p_value", "effect_size_dz")
-    return {**empty, **{k: result[k] for k in keys}}
-
-
-def _overall(scores: pd.DataFrame, analysis: str = MAIN) -> pd.DataFrame:
-    """The primary comparison's rows over all models in one analysis."""
-    return scores[
-        scores.primary
-        & (scores.analysis == analysis)
-        & (scores.dataset == "all")
-        & (scores.condition == "all")
-    ]
+    return {**empty, **{k: result[k] for k in empty if k in result}}
 
 
 def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
-    """One verdict per claim from the primary comparison over all models.
+    """One verdict per claim from its deciding rows.
 
-    The claim's deciding evidence items (primary comparison, all models,
-    main analysis) combine by :func:`geoctx.stats.combine`: ``supported``
-    only when every measured item is supported, ``no effect`` when every one
-    shows no effect of practical size, ``contradicted`` when every one goes
-    against the claim, ``mixed`` when some support it and others go against
-    it, ``not measured`` when none is measured, ``inconclusive`` otherwise.
-    ``note`` counts the item verdicts when they are not all the same (and
-    says the claim's meaning for ``not measured``, ``no effect`` and
-    ``mixed``); ``flips`` lists the conditions (dataset, depth, initializer)
-    whose decisive item verdict differs from the claim's.
+    The claim's deciding evidence items (family ``decides``: primary
+    comparison, all models, main analysis) combine by
+    :func:`geoctx.stats.combine`: ``supported`` only when every measured
+    item is supported, ``no effect`` when every one shows no effect of
+    practical size, ``contradicted`` when every one goes against the claim,
+    ``mixed`` when some support it and others go against it, ``not
+    measured`` when none is measured, ``inconclusive`` otherwise. ``note``
+    counts the item verdicts when they are not all the same (and says the
+    claim's meaning for ``not measured``, ``no effect`` and ``mixed``).
 
-    Beside it: ``init_verdict``, the same combination of the claim's items
-    measured at initialization that do not decide (C1, C2; "" for the
-    others), and ``origin``, what the two together say (:func:`origin`);
-    ``sensitivity_verdict`` and ``sensitivity_pairs``, the verdict and lead
-    pair count on the models that reached ``claims.min_test_accuracy``.
+    The lead item (the first agreeing with the claim's verdict) gives
+    ``effect``, its interval, ``n_pairs``, ``n_conditions``, ``i2`` and
+    ``between_dataset_sd``, and ``datasets``: each dataset's estimate of it
+    (an estimate, not a verdict).
+
+    Beside it: ``init_verdict``, the combination of the claim's rows in the
+    ``initialization`` family ("" when it has none), ``init_note``, their
+    verdict counts when they differ (so an item contradicted at
+    initialization shows even when the combination is inconclusive), and
+    ``origin``, what the two together say (:func:`origin`); ``sensitivity_verdict`` and
+    ``sensitivity_pairs``, the verdict and lead pair count on the models
+    that reached ``claims.min_test_accuracy``.
     """
     out = []
-    main, sens = _overall(scores), _overall(scores, SENSITIVITY)
+    deciding = scores[scores.family == DECIDES]
+    init_rows = scores[scores.family == INITIALIZATION]
+    sens = scores[scores.family == SENSITIVITY_FAMILY]
     for claim, statement in STATEMENTS.items():
-        rows = main[(main.claim == claim) & main.decides]
+        rows = deciding[deciding.claim == claim]
         verdict = stats.combine(rows.verdict)
-        init = main[(main.claim == claim) & ~main.decides & (main.stage == "init")]
+        init = init_rows[init_rows.claim == claim]
         init_verdict = stats.combine(init.verdict) if len(init) else ""
-        sens_rows = sens[(sens.claim == claim) & sens.decides]
+        sens_rows = sens[sens.claim == claim]
         sens_verdict = stats.combine(sens_rows.verdict)
         lead = _lead(rows, verdict)
         sens_lead = _lead(sens_rows, sens_verdict)
@@ -271,12 +324,21 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
                 "evidence": ", ".join(
                     f"{r.evidence} ({r.verdict})" for r in rows.itertuples()
                 ),
-                "effect": np.nan if lead is None else lead.effect,
-                "ci_low": np.nan if lead is None else lead.ci_low,
-                "ci_high": np.nan if lead is None else lead.ci_high,
+                **{
+                    key: np.nan if lead is None else getattr(lead, key)
+                    for key in (
+                        "effect",
+                        "ci_low",
+                        "ci_high",
+                        "i2",
+                        "between_dataset_sd",
+                    )
+                },
                 "n_pairs": 0 if lead is None else int(lead.n_pairs),
-                "flips": "; ".join(_flips(scores, claim, verdict)),
+                "n_conditions": 0 if lead is None else int(lead.n_conditions),
+                "datasets": "" if lead is None else _per_dataset(scores, lead),
                 "init_verdict": init_verdict,
+                "init_note": _note(init_verdict, init.verdict) if len(init) else "",
                 "origin": origin(init_verdict, verdict) if init_verdict else "",
                 "sensitivity_verdict": sens_verdict,
                 "sensitivity_pairs": 0 if sens_lead is None else int(sens_lead.n_pairs),
@@ -293,104 +355,98 @@ def _lead(rows: pd.DataFrame, verdict: str):
     return (agreeing if len(agreeing) else rows).iloc[0]
 
 
-def _flips(scores: pd.DataFrame, claim: str, verdict: str) -> list[str]:
-    """Per-condition deciding items whose decisive verdict differs."""
-    rows = scores[
-        (scores.claim == claim)
-        & scores.primary
-        & scores.decides
-        & (scores.analysis == MAIN)
-        & ((scores.dataset != "all") | (scores.condition != "all"))
-    ]
-    decisive = rows[rows.verdict.isin(stats.DECISIVE) & (rows.verdict != verdict)]
-    return sorted(
-        {
-            f"{r.evidence}: {r.verdict} for "
-            + (f"dataset={r.dataset}" if r.dataset != "all" else r.condition)
-            for r in decisive.itertuples()
-        }
-    )
-
-
-def claim_verdicts_by(scores: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Each claim's verdict within each value of a condition column.
-
-    The deciding items' per-condition rows (primary comparison, main
-    analysis) with ``condition == f"{column}={value}"`` combine as in
-    :func:`claim_verdicts`. A claim whose evidence has no such rows (its
-    unit lacks ``column``, or the sweep has one value) gets none.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``claim``, ``column``'s values as ``value``, ``verdict`` and
-        ``flips`` (True when the verdict is decisive or mixed and differs
-        from the claim's overall verdict).
+def breakdown(scores: pd.DataFrame, row, kind: str = "dataset") -> pd.DataFrame:
+    """The estimates of one overall row within each dataset (``kind =
+    "dataset"``) or each value of a condition column (``"depth"``,
+    ``"initializer"``): same evidence, comparison, analysis and stage.
 
     Examples
     --------
     >>> scores = pd.DataFrame({
-    ...     "claim": ["C3"] * 3, "primary": True, "decides": True,
-    ...     "analysis": "main", "dataset": "all",
-    ...     "condition": ["all", "initializer=auto", "initializer=glorot_uniform"],
-    ...     "verdict": ["supported", "supported", "contradicted"],
-    ... })
-    >>> claim_verdicts_by(scores, "initializer").to_dict("list")
-    {'claim': ['C3', 'C3'], 'value': ['auto', 'glorot_uniform'], \
-'verdict': ['supported', 'contradicted'], 'flips': [False, True]}
+    ...     "claim": "C3", "evidence": "acc", "comparison": "s vs r",
+    ...     "analysis": "main", "stage": "trained",
+    ...     "dataset": ["all", "x", "y", "all"],
+    ...     "condition": ["all", "all", "all", "depth=2"],
+    ...     "effect": [0.1, 0.3, -0.1, 0.2]})
+    >>> breakdown(scores, scores.iloc[0]).effect.tolist()
+    [0.3, -0.1]
+    >>> breakdown(scores, scores.iloc[0], "depth").condition.tolist()
+    ['depth=2']
     """
-    prefix = f"{column}="
-    rows = scores[
-        scores.primary
-        & scores.decides
-        & (scores.analysis == MAIN)
-        & (scores.dataset == "all")
-        & scores.condition.str.startswith(prefix)
+    same = (
+        (scores.claim == row.claim)
+        & (scores.evidence == row.evidence)
+        & (scores.comparison == row.comparison)
+        & (scores.analysis == row.analysis)
+        & (scores.stage == row.stage)
+    )
+    if kind == "dataset":
+        return scores[same & (scores.dataset != "all") & (scores.condition == "all")]
+    return scores[
+        same & (scores.dataset == "all") & scores.condition.str.startswith(f"{kind}=")
     ]
-    overall = _overall(scores)
-    out = []
-    for (claim, condition), part in rows.groupby(["claim", "condition"], sort=False):
-        verdict = stats.combine(part.verdict)
-        main = overall[(overall.claim == claim) & overall.decides]
-        claim_verdict = stats.combine(main.verdict)
-        out.append(
-            {
-                "claim": claim,
-                "value": condition.removeprefix(prefix),
-                "verdict": verdict,
-                "flips": verdict != claim_verdict
-                and verdict in stats.DECISIVE | {stats.MIXED},
-            }
-        )
-    return pd.DataFrame(out, columns=["claim", "value", "verdict", "flips"])
+
+
+def forest_rows(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the forest plot: every deciding row (``dataset == "all"``)
+    and the per-dataset estimates of the same items, in scorecard order.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({
+    ...     "claim": "C3", "evidence": "acc", "comparison": "s vs r",
+    ...     "analysis": "main", "stage": "trained", "primary": True,
+    ...     "decides": True, "family": ["decides", "", "", "controls"],
+    ...     "dataset": ["all", "x", "all", "all"],
+    ...     "condition": ["all", "all", "depth=2", "all"]})
+    >>> forest_rows(scores).dataset.tolist()
+    ['all', 'x']
+    """
+    deciding = scores[scores.family == DECIDES]
+    parts = [deciding]
+    for row in deciding.itertuples():
+        parts.append(breakdown(scores, row))
+    return pd.concat(parts).drop_duplicates()
+
+
+def _per_dataset(scores: pd.DataFrame, row) -> str:
+    parts = breakdown(scores, row).dropna(subset=["effect"])
+    return ", ".join(f"{r.dataset} {r.effect:+.3g}" for r in parts.itertuples())
 
 
 def origin(init_verdict: str, trained_verdict: str) -> str:
-    """What a claim's verdicts at initialization and after training say.
+    """What a claim's verdicts at initialization and after training say; only
+    a decided verdict is read as a finding.
 
     Examples
     --------
     >>> origin("supported", "supported")
-    'supported at initialization too: the activation, not training, sets it'
+    'supported at initialization too: present before training'
     >>> origin("inconclusive", "supported")
-    'inconclusive at initialization, supported after training: training makes it'
+    'not decided at initialization, supported after training'
+    >>> origin("contradicted", "inconclusive")
+    'contradicted at initialization; after training the data do not decide'
     >>> origin("supported", "no effect")
     'supported at initialization, no effect after training: training changes it'
     >>> origin("inconclusive", "inconclusive")
     ''
     """
     decided = stats.DECISIVE | {stats.MIXED}
-    if init_verdict not in decided and trained_verdict not in decided:
+    init_decided = init_verdict in decided
+    trained_decided = trained_verdict in decided
+    if not init_decided and not trained_decided:
         return ""
     if init_verdict == trained_verdict:
+        return f"{init_verdict} at initialization too: present before training"
+    if not init_decided:
+        return f"not decided at initialization, {trained_verdict} after training"
+    if not trained_decided:
         return (
-            f"{init_verdict} at initialization too: the activation, not training, "
-            "sets it"
+            f"{init_verdict} at initialization; after training the data do not decide"
         )
-    change = "makes it" if init_verdict not in decided else "changes it"
     return (
         f"{init_verdict} at initialization, {trained_verdict} after training: "
-        f"training {change}"
+        "training changes it"
     )
 
 

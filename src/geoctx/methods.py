@@ -209,26 +209,35 @@ def metric_definitions(config: Mapping) -> list[tuple[str, str, str]]:
 
 VERDICT_RULE = (
     "Each evidence row compares matched pairs of models that differ only in "
-    "activation. Effect = mean paired difference a − b with a 95% percentile "
-    "bootstrap interval over matched units; p = two-sided Wilcoxon signed-rank test, "
-    "Holm-corrected within three families: the overall rows (every claim, evidence "
-    "item and comparison over all models), the per-condition rows (each dataset, "
-    "depth, initializer) and the sensitivity rows (the overall rows on the models "
-    "that reached the accuracy threshold). With d the smallest effect of interest, "
-    "a row is supported when the effect lies at least d from 0 on the predicted "
-    "side, the Holm p ≤ α and the "
-    "interval's bound nearest 0 is on the predicted side too (the interval excludes "
-    "0, whichever sign the claim predicts); contradicted when the same holds on the "
-    "opposite side; no effect (no effect of practical size) when the effect and the "
-    "whole interval lie strictly within ±d and there are enough pairs for the test to "
-    "reach α (two one-sided tests at 2.5% per side, per row), which counts against a "
-    "claim that predicts an effect; not measured with fewer than {min_pairs} matched "
-    "pairs; inconclusive otherwise. A claim combines its deciding rows (primary "
-    "comparison, all models; rows at initialization and descriptive rows are shown "
-    "beside it) and is credited only when they agree: supported when every measured "
-    "row is supported, no effect when every one shows no effect, contradicted when "
-    "every one goes against the claim (contradicted or no effect), mixed when some "
-    "support it and others go against it, inconclusive otherwise."
+    "activation. The unit of inference is the condition (dataset × depth × "
+    "initializer × width, the matched unit without its seed): seeds of one "
+    "condition share data and are averaged first. Effect = mean over conditions "
+    "of the paired difference a − b; interval = 95% BCa interval from a two-stage "
+    "bootstrap (conditions resampled, then seeds within them; Efron & Tibshirani "
+    "1993; Davison & Hinkley 1997). Tests = exact sign-flip permutation tests on "
+    "the condition means (random sign patterns above 16 conditions), three per "
+    "row after Lakens, Scheel & Isager (2018): two minimal-effect tests (H0 "
+    "effect ≤ d on the predicted side; H0 effect ≥ −d) and an equivalence test "
+    "(TOST, H0 |effect| ≥ d), d the smallest effect of interest. Holm's "
+    "correction runs over all three tests of every row of a family; the families "
+    "are the deciding rows (primary comparison, all models), the rows at "
+    "initialization, the control comparisons and descriptive rows, and the "
+    "sensitivity re-analysis; breakdowns by dataset, depth and initializer are "
+    "estimates with no verdict. A row is supported when its whole interval lies "
+    "beyond +d on the predicted side and its Holm-adjusted minimal-effect p ≤ α; "
+    "contradicted when the same holds beyond −d on the opposite side; no effect "
+    "(no effect of practical size) when the whole interval lies within ±d and the "
+    "Holm-adjusted equivalence p ≤ α, which counts against a claim that predicts "
+    "an effect; not measured with fewer than 2 conditions or {min_pairs} matched "
+    "pairs; inconclusive otherwise. So every verdict kind is under the same "
+    "family-wise control: the chance of any wrong verdict in a family is at most "
+    "α when the condition means are symmetric about their mean (the simulated "
+    "rates at this design, skewed noise included, are under Error rates). A claim "
+    "combines its deciding rows and is credited only when they agree: supported "
+    "when every measured row is supported, no effect when every one shows no "
+    "effect, contradicted when every one goes against the claim (contradicted or "
+    "no effect), mixed when some support it and others go against it, "
+    "inconclusive otherwise."
 )
 
 LIMITATIONS = [
@@ -236,8 +245,10 @@ LIMITATIONS = [
     "about large networks, convolutions or long training do not follow.",
     "Geometry is measured on a fixed probe subset of the test split; metrics that "
     "need many points (TwoNN, Betti numbers) are noisy on small probes.",
-    "The verdict rule needs enough matched pairs: with few seeds per cell the "
-    "Wilcoxon test cannot reach significance and per-cell rows stay inconclusive.",
+    "The verdict rule needs enough conditions: the sign-flip test on n "
+    "conditions cannot go below 2^-n, so under Holm over the deciding family a "
+    "row needs about 11 conditions or more to be decided at all, and "
+    "breakdowns (a few conditions each) are estimates only.",
     "Latencies come from one machine, one thread, float32; only their ratios are "
     "meant to carry over, and even those depend on the kernels the backend uses.",
     "Robustness is measured with first-order attacks; margin-loss PGD, transfer "
@@ -285,10 +296,10 @@ def controls(config: Mapping, runs: pd.DataFrame) -> list[str]:
         (
             f"Initializer: every activation is trained with each of "
             f"{', '.join(initializers)} (auto = He-normal for the ReLU family, "
-            "Glorot-uniform otherwise); each claim's verdict is shown per "
-            "initializer, flagged where it flips."
+            "Glorot-uniform otherwise); the initializer is part of each condition, "
+            "and each item's estimate per initializer is in claims.parquet."
             if len(initializers) > 1
-            else f"Initializer: only {initializers[0]} in this sweep, so no verdict "
+            else f"Initializer: only {initializers[0]} in this sweep, so no estimate "
             "can be read per initializer."
         ),
         f"Controls beside {a} vs {b}: every other activation of the sweep vs {b}"

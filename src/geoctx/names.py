@@ -32,6 +32,8 @@ STAGES = ("init", "trained", "")
 #: the models that reached ``claims.min_test_accuracy``.
 MAIN, SENSITIVITY = "main", "sensitivity"
 ANALYSES = (MAIN, SENSITIVITY)
+# The claims scorecard's Holm families ("" marks an estimate-only row).
+FAMILY_NAMES = ("decides", "initialization", "controls", "sensitivity")
 
 #: White-box gradient attacks, each run on the model itself.
 GRADIENT_ATTACKS = (

@@ -137,6 +137,105 @@ def metric_by_layer(df: pd.DataFrame, *, ax=None):
     return ax
 
 
+#: Colour of each verdict in the forest plot (stance colours of the report).
+VERDICT_COLOURS = {
+    "supported": "#1b7837",
+    "contradicted": "#b2182b",
+    "no effect": "#d6604d",
+    "inconclusive": "#555555",
+    "not measured": "#bbbbbb",
+}
+_DATASET_MARKERS = "osD^v<>ph*"
+
+
+def forest(df: pd.DataFrame, *, ax=None):
+    """The scorecard in one picture: each deciding item's effect and interval
+    in units of its smallest effect of interest d, signed so that the
+    predicted direction points right; the band ±1 (±d) shaded; each
+    dataset's estimate as a small marker; items grouped by claim.
+
+    ``df`` holds scorecard rows (:func:`geoctx.claims.forest_rows`):
+    ``dataset == "all"`` rows are drawn as intervals coloured by verdict,
+    the others as per-dataset points on their item's line. The x axis is
+    symmetric-log beyond ±4 d so that large and small effects both show.
+    """
+    ax = ax or plt.gca()
+    items = df[df["dataset"] == "all"].reset_index(drop=True)
+    scale = items["predicted_sign"] / items["smallest_effect"]
+    key = ["claim", "evidence", "stage"]
+    y = {tuple(r): len(items) - 1 - i for i, r in enumerate(items[key].to_numpy())}
+    ax.axvspan(-1, 1, color="0.9", zorder=0, label="±d")
+    ax.axvline(0, color="0.6", lw=0.8, zorder=1)
+    for i, r in items.iterrows():
+        colour = VERDICT_COLOURS.get(r["verdict"], "#555555")
+        lo, hi = sorted((r["ci_low"] * scale[i], r["ci_high"] * scale[i]))
+        pos = y[tuple(r[key])]
+        ax.plot([lo, hi], [pos, pos], color=colour, lw=2.2, solid_capstyle="butt")
+        ax.plot(r["effect"] * scale[i], pos, "|", color=colour, ms=11, mew=2.2)
+    points = df[df["dataset"] != "all"]
+    datasets = sorted(points["dataset"].unique())
+    per_item = items.set_index(key)
+    for k, name in enumerate(datasets):
+        part = points[points["dataset"] == name]
+        rows = [tuple(r) for r in part[key].to_numpy()]
+        keep = [r in y for r in rows]
+        part = part[keep]
+        ref = per_item.loc[[r for r, ok in zip(rows, keep, strict=True) if ok]]
+        xs = part["effect"].to_numpy() * (
+            ref["predicted_sign"].to_numpy() / ref["smallest_effect"].to_numpy()
+        )
+        ys = [y[r] + 0.22 for r in part[key].itertuples(index=False, name=None)]
+        ax.scatter(
+            xs, ys, s=14, marker=_DATASET_MARKERS[k % len(_DATASET_MARKERS)],
+            facecolors="none", edgecolors="0.25", linewidths=0.8, label=name,
+            zorder=3,
+        )  # fmt: skip
+    for _, r in items[items["effect"].isna()].iterrows():
+        ax.text(0, y[tuple(r[key])], "not measured", color="0.5", fontsize=7,
+                ha="center", va="center")  # fmt: skip
+    labels = [
+        f"{r.claim} {r.evidence}" + (f" ({r.stage})" if r.stage == "init" else "")
+        for r in items.itertuples()
+    ]
+    ax.set_yticks([y[tuple(r)] for r in items[key].to_numpy()], labels=labels)
+    for i in range(1, len(items)):
+        if items.loc[i, "claim"] != items.loc[i - 1, "claim"]:
+            ax.axhline(len(items) - i + 0.5, color="0.75", lw=0.6)
+    ax.set_ylim(-0.7, len(items) - 0.3)
+    _symlog_axis(ax)
+    ax.set_xlabel("effect in units of d (predicted direction to the right)")
+    handles = [
+        plt.Line2D([], [], color=c, lw=2.2, label=v)
+        for v, c in VERDICT_COLOURS.items()
+        if v in set(items["verdict"])
+    ]
+    extra, names = ax.get_legend_handles_labels()
+    ax.legend(
+        handles=handles + extra,
+        labels=[h.get_label() for h in handles] + names,
+        loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=6, fontsize=7,
+        frameon=False,
+    )  # fmt: skip
+    return ax
+
+
+def _symlog_axis(ax) -> None:
+    """Symmetric-log x axis, linear within ±4, limits that hold every mark,
+    ticks at round multiples of d."""
+    xs = np.concatenate(
+        [np.ravel(line.get_xdata()) for line in ax.get_lines()]
+        + [c.get_offsets()[:, 0] for c in ax.collections if len(c.get_offsets())]
+    ).astype(np.float64)
+    xs = xs[np.isfinite(xs)]
+    top = max(2.0, float(np.abs(xs).max()) if xs.size else 2.0) * 1.5
+    ax.set_xscale("symlog", linthresh=4, linscale=1.5)
+    ax.set_xlim(-top, top)
+    ticks = [t for t in (1, 2, 4, 10, 20, 50, 100, 200, 500, 1000) if t <= top]
+    ax.set_xticks([-t for t in ticks[::-1]] + [0] + ticks)
+    ax.set_xticklabels([f"{-t}" for t in ticks[::-1]] + ["0"] + [f"{t}" for t in ticks])
+    ax.tick_params(axis="x", labelsize=7)
+
+
 def _pca2(H: np.ndarray) -> np.ndarray:
     """Top-2 principal coordinates with signs fixed (largest loading positive)."""
     Hc = H - H.mean(axis=0)

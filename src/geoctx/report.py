@@ -38,6 +38,15 @@ from geoctx.units import INACTIVE_SHARE, INACTIVE_TOLERANCE
 #: Caption of each figure, by file stem (``robustness_*``, ``geometry_*`` and
 #: ``projections_*`` share one caption per family).
 CAPTIONS = {
+    "forest": (
+        "The scorecard in one picture. Each line is an evidence item that decides "
+        "a claim: its effect (tick) and 95% BCa cluster-bootstrap interval over "
+        "conditions (line, coloured by the item's verdict), in units of the item's "
+        "smallest effect of interest d and signed so that the direction the claim "
+        "predicts points right; the shaded band is ±d. Open markers are each "
+        "dataset's estimate of the same item: their spread shows how much the "
+        "conditions disagree. Linear within ±4 d, logarithmic beyond."
+    ),
     "accuracy_vs_depth": (
         "Test accuracy against the number of hidden layers, one line per activation, "
         "with the 95% bootstrap confidence interval over seeds; one panel per dataset. "
@@ -266,12 +275,15 @@ def summary_sentences(verdicts: pd.DataFrame, scores: pd.DataFrame) -> list[str]
     ]
     for row in verdicts.itertuples():
         if row.verdict in stats.DECISIVE | {stats.MIXED}:
+            datasets = getattr(row, "datasets", "")
+            i2 = getattr(row, "i2", np.nan)
             lines.append(
                 f"{row.claim} ({row.verdict}): {stats.MEANING[row.verdict]}. "
                 f"Evidence: {row.evidence}; lead effect "
                 f"{row.effect:+.3g} [{row.ci_low:+.3g}, {row.ci_high:+.3g}] over "
-                f"{row.n_pairs} matched pairs."
-                + (f" It flips under: {row.flips}." if row.flips else "")
+                f"{getattr(row, 'n_conditions', row.n_pairs)} conditions."
+                + (f" By dataset: {datasets}" if datasets else "")
+                + (f" (I² {i2:.2f})." if datasets and np.isfinite(i2) else "")
             )
     for row in verdicts.itertuples():
         if getattr(row, "origin", ""):
@@ -347,6 +359,14 @@ def _breakable(text) -> markupsafe.Markup:
     return escaped
 
 
+def _item_records(scores: pd.DataFrame, rows: pd.DataFrame) -> list[dict]:
+    """A claim's rows of one family, each with its per-dataset estimates."""
+    return [
+        {**r, "datasets": _records(claims.breakdown(scores, row))}
+        for r, row in zip(_records(rows), rows.itertuples(), strict=True)
+    ]
+
+
 def render(
     *,
     tables: Mapping[str, pd.DataFrame],
@@ -372,23 +392,16 @@ def render(
     verdicts = claims.claim_verdicts(scores)
     models = runs.assign(model=runs.apply(model_id, axis=1))
     figs = {f["name"]: f for f in map(_figure, figures)}
-    by_initializer = claims.claim_verdicts_by(scores, "initializer")
     n_failed = int((runs["status"] == names.FAILED_TO_LEARN).sum())
     claim_sections = []
     for row in verdicts.itertuples():
         rows = scores[scores.claim == row.claim]
-        main = rows[rows.analysis == names.MAIN]
-        overall = (main.dataset == "all") & (main.condition == "all")
         claim_sections.append(
             {
                 "summary": row._asdict(),
-                "primary": _records(main[main.primary]),
-                "controls": _records(main[~main.primary & overall]),
-                "sensitivity": _records(
-                    rows[(rows.analysis == names.SENSITIVITY) & rows.primary]
-                ),
-                "by_initializer": _records(
-                    by_initializer[by_initializer.claim == row.claim]
+                "deciding": _item_records(scores, rows[rows.family == claims.DECIDES]),
+                "initialization": _item_records(
+                    scores, rows[rows.family == claims.INITIALIZATION]
                 ),
                 "failed": failed_to_learn_note(row.claim, n_failed),
                 "worst_case": (
@@ -399,6 +412,10 @@ def render(
                 "figures": [figs[n] for n in CLAIM_FIGURES[row.claim] if n in figs],
             }
         )
+    overall = scores[scores.family != ""]
+    order = {name: i for i, name in enumerate(claims.FAMILIES)}
+    appendix = overall.sort_values("family", key=lambda c: c.map(order), kind="stable")
+    simulation = tables.get("verdict_simulation", pd.DataFrame())
     shown = {n for c in CLAIM_FIGURES.values() for n in c}
     geometry_figs = [
         f for n, f in figs.items() if n.startswith("geometry_") and n not in shown
@@ -413,7 +430,12 @@ def render(
         n_diverged=int((runs["status"] == names.DIVERGED).sum()),
         n_failed=n_failed,
         min_test_accuracy=config["claims"]["min_test_accuracy"],
-        initializers=sorted(by_initializer.value.unique().tolist()),
+        families=claims.FAMILIES,
+        appendix_rows=_records(appendix),
+        n_breakdown_rows=int((scores.family == "").sum()),
+        simulation=_records(simulation),
+        design=simulation.iloc[0].to_dict() if len(simulation) else None,
+        forest=figs.get("forest"),
         controls=controls(config, runs),
         saturation_tolerance=SATURATION_TOLERANCE,
         inactive_tolerance=f"{INACTIVE_TOLERANCE:g}",

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from geoctx import stats
 from geoctx.config import MODEL_PATH
-from geoctx.names import ANALYSES, STAGES
+from geoctx.names import ANALYSES, FAMILY_NAMES, STAGES
 from geoctx.storage import UnreadableFileError, atomic_path, check_digests
 
 MODEL_FIELDS = [
@@ -133,19 +133,43 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("primary", pa.bool_()),
             pa.field("dataset", pa.string()),
             pa.field("condition", pa.string()),
+            _categorical("family", ["", *FAMILY_NAMES]),
             pa.field("n_pairs", pa.int64()),
+            pa.field("n_conditions", pa.int64()),
             pa.field("effect", pa.float64()),
             pa.field("ci_low", pa.float64()),
             pa.field("ci_high", pa.float64()),
             pa.field("p_value", pa.float64()),
-            pa.field("p_holm", pa.float64()),
+            *(pa.field(t, pa.float64()) for t in stats.TESTS),
+            *(pa.field(f"{t}_holm", pa.float64()) for t in stats.TESTS),
+            pa.field("p_floor", pa.float64()),
             pa.field("effect_size", pa.float64()),
+            pa.field("i2", pa.float64()),
+            pa.field("between_dataset_sd", pa.float64()),
             pa.field("predicted_sign", pa.int64()),
             pa.field("smallest_effect", pa.float64()),
             _categorical("verdict", stats.VERDICTS),
         ]
     ),
     "units": pa.schema(MODEL_FIELDS + LAYER_FIELDS),
+    "verdict_simulation": pa.schema(
+        [
+            pa.field("scenario", pa.string()),
+            pa.field("true_effect", pa.float64()),
+            pa.field("distribution", pa.string()),
+            *(pa.field(v, pa.float64()) for v in stats.VERDICTS),
+            pa.field("coverage", pa.float64()),
+            pa.field("any_false_supported", pa.float64()),
+            pa.field("any_false_contradicted", pa.float64()),
+            pa.field("any_false_no_effect", pa.float64()),
+            pa.field("n_families", pa.int64()),
+            pa.field("n_conditions", pa.int64()),
+            pa.field("n_seeds", pa.int64()),
+            pa.field("n_rows", pa.int64()),
+            pa.field("sd_condition", pa.float64()),
+            pa.field("sd_seed", pa.float64()),
+        ]
+    ),
 }
 
 #: Packages whose versions every study table records.

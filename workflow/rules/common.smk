@@ -77,6 +77,7 @@ PROJECTED = [
     if params.get("generator", name) in LOW_DIMENSIONAL
 ]
 FIGURE_NAMES = [
+    "forest",
     "accuracy_vs_depth",
     "learning_curves",
     "grad_norm_by_layer",

@@ -217,3 +217,30 @@ rule plot_projections:
         activations=config["activations"],
     script:
         "../../scripts/plot_projections.py"
+
+
+rule plot_forest:
+    input:
+        claims="results/tables/claims.parquet",
+    output:
+        png=report(
+            "results/figures/forest.png",
+            caption="../report/forest.rst",
+            category="Claims",
+        ),
+        svg="results/figures/forest.svg",
+    log:
+        "logs/plot_forest.log",
+    benchmark:
+        "benchmarks/rules/plot_forest/forest.tsv"
+    retries: 2
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
+    params:
+        code=code_digest("plots", "claims", "evidence", "stats"),
+    script:
+        "../../scripts/plot_forest.py"

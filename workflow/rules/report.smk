@@ -26,10 +26,37 @@ rule score_claims:
         "../../scripts/score_claims.py"
 
 
+rule simulate_verdicts:
+    input:
+        claims="results/tables/claims.parquet",
+    output:
+        "results/tables/verdict_simulation.parquet",
+    log:
+        "logs/simulate_verdicts.log",
+    benchmark:
+        "benchmarks/rules/simulate_verdicts/verdict_simulation.tsv"
+    retries: 2
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("score_claims"),
+        runtime=job_runtime("score_claims"),
+    params:
+        code=code_digest("stats", "tables"),
+        alpha=config["claims"]["alpha"],
+        min_pairs=config["claims"]["min_pairs"],
+        seed=config["claims"]["seed"],
+        families=200,
+    script:
+        "../../scripts/simulate_verdicts.py"
+
+
 rule render_report:
     input:
         **{table: f"results/tables/{table}.parquet" for table in TABLES},
         claims="results/tables/claims.parquet",
+        verdict_simulation="results/tables/verdict_simulation.parquet",
         figures=[f for f in FIGURES if f.endswith(".png")],
     output:
         html="results/report/report.html",

@@ -1,39 +1,49 @@
-"""Paired comparisons, multiplicity control and verdicts for the claims scorecard.
+"""Condition-level comparisons, multiplicity control and verdicts for the
+claims scorecard.
 
 Every claim C1-C9 of the study is scored the same way: take a tidy table (one
 row per observation), pair the two levels of a factor (e.g. ``activation`` =
-``"sigmoid"`` vs ``"relu"``) on a matched unit (the unique combination of the
-``match_on`` columns, e.g. dataset, initializer, width, depth and seed),
-summarise the paired differences ``a - b`` and turn the summary into one of the
-verdicts in :data:`VERDICTS` (a claim's items combine into one of
-:data:`CLAIM_VERDICTS`; every verdict name is defined here, nowhere else):
+``"sigmoid"`` vs ``"relu"``) on a matched unit (the ``match_on`` columns,
+e.g. dataset, initializer, width, depth and seed), average the paired
+differences ``a - b`` within each *condition* (the unit without its seed:
+seeds of one condition share data and are not independent), and infer on
+the condition means. A summary becomes one of the verdicts in
+:data:`VERDICTS` (a claim's items combine into one of :data:`CLAIM_VERDICTS`;
+every verdict name is defined here, nowhere else):
 
-- :func:`paired_differences`  tidy table -> one row per matched unit
-- :func:`bootstrap_ci`        percentile bootstrap CI of the mean difference
-- :func:`wilcoxon_p`          two-sided Wilcoxon signed-rank p-value
-- :func:`wilcoxon_min_p`      the smallest p-value that test can reach at ``n``
-- :func:`holm`                Holm-Bonferroni adjusted p-values (NaN-aware)
-- :func:`effect_size`         standardised paired effect ``d_z = mean / sd``
-- :func:`verdict`             the decision rule (documented there)
-- :func:`combine`             a claim's item verdicts -> the claim's verdict
-- :func:`compare`             one comparison -> one scorecard row (a dict)
-- :func:`score_table`         rows -> table with ``p_holm``, ``p_floor``, verdict
-- :func:`simulate_verdicts`   the rule's error rates and power, by simulation
+- :func:`paired_differences`    tidy table -> one row per matched unit
+- :func:`condition_means`       pairs -> one mean per condition
+- :func:`cluster_bootstrap_ci`  BCa interval, conditions then seeds resampled
+- :func:`bootstrap_ci`          the same, every unit its own condition
+- :func:`sign_flip_p`           exact sign-flip test on condition means
+- :func:`effect_tests`          minimal-effect and equivalence tests of one row
+- :func:`heterogeneity`         I^2 and between-dataset SD
+- :func:`holm`                  Holm-Bonferroni adjusted p-values (NaN-aware)
+- :func:`effect_size`           standardised paired effect ``d_z = mean / sd``
+- :func:`verdict`               the decision rule (documented there)
+- :func:`combine`               a claim's item verdicts -> the claim's verdict
+- :func:`compare`               one comparison -> one scorecard row (a dict)
+- :func:`score_table`           one family of rows -> Holm, then verdicts
+- :func:`summarise`             pairs and conditions -> the numbers of one row
+- :func:`simulate_verdicts`     the rule's error rates and power, by simulation
+- :func:`error_rates`           the report's table of them, at the study's design
 
 None of the quantities here is a ``*_score`` or ``*_error``: all are plain
 nouns (a difference, an interval, a p-value, a verdict) with no "better"
 direction. The direction a claim predicts is given explicitly by
 ``predicted_sign``.
 
-Randomness (the bootstrap only) comes from a :class:`numpy.random.Generator`
-built from the ``seed`` keyword; nothing touches the global RNG. Degenerate
-input (fewer than two matched units, a factor level absent from the table)
-warns and yields NaN / an empty table, so the claim is reported as
-``"not measured"`` instead of failing the whole scorecard.
+Randomness (bootstrap, random sign patterns, simulation) comes from a
+:class:`numpy.random.Generator` built from a ``seed`` keyword; nothing
+touches the global RNG. Degenerate input (fewer than two conditions, a
+factor level absent from the table) warns and yields NaN / an empty table,
+so the claim is reported as ``"not measured"`` instead of failing the whole
+scorecard.
 
-Modules: :mod:`~geoctx.stats.resampling` (paired differences, bootstrap,
-Wilcoxon, effect size), :mod:`~geoctx.stats.multiplicity` (Holm),
-:mod:`~geoctx.stats.decision` (the verdict rule),
+Modules: :mod:`~geoctx.stats.resampling` (pairs, conditions, bootstrap,
+effect size), :mod:`~geoctx.stats.permutation` (sign-flip tests),
+:mod:`~geoctx.stats.heterogeneity`, :mod:`~geoctx.stats.multiplicity`
+(Holm), :mod:`~geoctx.stats.decision` (the verdict rule),
 :mod:`~geoctx.stats.simulation` (its operating characteristics); this package
 re-exports their public API.
 """
@@ -50,21 +60,25 @@ from geoctx.stats.decision import (
     NOT_MEASURED,
     STANCE,
     SUPPORTED,
+    TESTS,
     VERDICTS,
     combine,
     compare,
     score_table,
+    summarise,
     verdict,
 )
+from geoctx.stats.heterogeneity import heterogeneity
 from geoctx.stats.multiplicity import holm
+from geoctx.stats.permutation import effect_tests, min_p, sign_flip_p
 from geoctx.stats.resampling import (
     bootstrap_ci,
+    cluster_bootstrap_ci,
+    condition_means,
     effect_size,
     paired_differences,
-    wilcoxon_min_p,
-    wilcoxon_p,
 )
-from geoctx.stats.simulation import simulate_verdicts
+from geoctx.stats.simulation import SCENARIOS, error_rates, simulate_verdicts
 
 __all__ = [
     "SUPPORTED",
@@ -79,15 +93,23 @@ __all__ = [
     "DECISIVE",
     "STANCE",
     "MEANING",
+    "TESTS",
     "paired_differences",
+    "condition_means",
+    "cluster_bootstrap_ci",
     "bootstrap_ci",
-    "wilcoxon_p",
-    "wilcoxon_min_p",
+    "sign_flip_p",
+    "effect_tests",
+    "min_p",
+    "heterogeneity",
     "holm",
     "effect_size",
     "verdict",
     "combine",
     "compare",
     "score_table",
+    "summarise",
+    "SCENARIOS",
+    "error_rates",
     "simulate_verdicts",
 ]

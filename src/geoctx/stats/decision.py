@@ -1,4 +1,4 @@
-"""The decision rule: from paired summaries to the claims' verdicts.
+"""The decision rule: from condition-level summaries to the claims' verdicts.
 
 - :data:`VERDICTS`        the verdicts of one comparison (one scorecard row)
 - :data:`CLAIM_VERDICTS`  the verdicts of a claim (its rows combined)
@@ -7,10 +7,13 @@
 - :func:`verdict`         the decision rule (documented there)
 - :func:`combine`         the claim-level rule: items -> one verdict
 - :func:`compare`         one comparison -> one scorecard row (a dict)
-- :func:`score_table`     rows -> table with ``p_holm``, ``p_floor``, verdict
+- :func:`score_table`     rows -> Holm within each family, then verdicts
 
-Every other module (claims, report, tables, the report template) takes the
-verdict names from here.
+The rule is a minimal-effect test and an equivalence test on one interval
+and one family-wise error control (Lakens, Scheel & Isager 2018, "Equivalence
+testing for psychological research", AMPPS 1:259-269; Murphy & Myors 1999 for
+minimal-effect tests). Every other module (claims, report, tables, the
+report template) takes the verdict names from here.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ import numpy as np
 import pandas as pd
 
 from geoctx.stats._common import _check_inputs
+from geoctx.stats.heterogeneity import heterogeneity
 from geoctx.stats.multiplicity import holm
+from geoctx.stats.permutation import effect_tests, min_p
 from geoctx.stats.resampling import (
-    _bootstrap_ci,
+    _cluster_ci,
     _effect_size,
-    _wilcoxon_p,
+    condition_means,
     paired_differences,
-    wilcoxon_min_p,
 )
 
 SUPPORTED = "supported"
@@ -57,24 +61,34 @@ STANCE = {
     INCONCLUSIVE: "open",
     NOT_MEASURED: "missing",
 }
-#: Each verdict in words.
+#: Each verdict in words: what the rule checked, nothing more.
 MEANING = {
-    SUPPORTED: "an effect of practical size in the predicted direction",
-    CONTRADICTED: "an effect of practical size in the opposite direction",
-    NO_EFFECT: "no effect of practical size (the effect and its whole interval "
-    "lie within ± the smallest effect of interest)",
+    SUPPORTED: "the whole interval lies beyond the smallest effect of interest d "
+    "on the predicted side, and the minimal-effect test rejects 'effect <= d' "
+    "under Holm over the family",
+    CONTRADICTED: "the whole interval lies beyond d on the opposite side, and the "
+    "minimal-effect test rejects 'effect >= -d' under Holm over the family",
+    NO_EFFECT: "no effect of practical size: the whole interval lies within ±d "
+    "and the equivalence test (TOST) rejects '|effect| >= d' under Holm over the "
+    "family",
     MIXED: "the claim's evidence items disagree: some support it, some go against it",
-    INCONCLUSIVE: "the data cannot decide at the stated error rates",
-    NOT_MEASURED: "too few matched pairs, or the sweep lacks what it needs",
+    INCONCLUSIVE: "no test decides at the family-wise level: the effect may be 0, "
+    "smaller than d, or of practical size",
+    NOT_MEASURED: "fewer than 2 conditions or too few matched pairs, or the sweep "
+    "lacks what it needs",
 }
+
+#: The three tests of a row, each Holm-adjusted within its family.
+TESTS = ("p_supported", "p_contradicted", "p_no_effect")
 
 # Columns a scorecard row must carry for score_table to decide its verdict.
 _ROW_COLUMNS = (
     "n_pairs",
+    "n_conditions",
     "effect",
     "ci_low",
     "ci_high",
-    "p_value",
+    *TESTS,
     "predicted_sign",
     "smallest_effect",
 )
@@ -84,127 +98,86 @@ def verdict(
     effect: float,
     ci_low: float,
     ci_high: float,
-    p_holm: float,
+    p_supported: float,
+    p_contradicted: float,
+    p_no_effect: float,
     *,
     predicted_sign: int,
     smallest_effect: float,
     alpha: float = 0.05,
     n_pairs: int,
+    n_conditions: int,
     min_pairs: int = 3,
 ) -> str:
-    """Decide one comparison's verdict from its paired summary.
+    """Decide one comparison's verdict from its summary and adjusted p-values.
 
-    The rule, applied in order. Write ``s = predicted_sign`` and ``d =
-    smallest_effect``; ``effect`` is the mean paired difference ``a - b`` in
-    the units of the compared quantity, ``[ci_low, ci_high]`` its interval.
+    Write ``s = predicted_sign``, ``d = smallest_effect`` and ``[lo, hi] =
+    s * [ci_low, ci_high]`` (the interval on the predicted side's scale);
+    the p-values are Holm-adjusted over the family (:func:`score_table`).
 
-    1. **"not measured"** if ``n_pairs < min_pairs``, or any of ``effect``,
-       ``ci_low``, ``ci_high`` is NaN (e.g. a factor level is absent).
-    2. **"supported"** if the effect is of practical size on the predicted
-       side (``s * effect >= d``), significant (``p_holm <= alpha``) and the
-       interval clears 0 on that side: its bound nearest 0 is beyond 0
-       (``ci_low > 0`` when ``s = +1``, ``ci_high < 0`` when ``s = -1``).
-    3. **"contradicted"**: the same on the opposite side (``s * effect <=
-       -d``, ``p_holm <= alpha``, the interval clears 0 on the opposite side).
-    4. **"no effect"** (no effect of practical size: equivalence) if the
-       whole interval and the effect lie strictly inside ``(-d, +d)`` and
-       there are enough pairs for the test to reach ``alpha``
-       (:func:`wilcoxon_min_p` ``(n_pairs) <= alpha``, i.e. ``n_pairs >= 6``
-       at ``alpha = 0.05``). With a 95% interval this is the two one-sided
-       tests (TOST) procedure at 2.5% per side. It counts against a claim
-       that predicts an effect. Impossible when ``d = 0``.
+    1. **"not measured"** if ``n_pairs < min_pairs``, fewer than 2
+       conditions, or the effect or interval is NaN.
+    2. **"supported"** if ``lo > d`` and ``p_supported <= alpha``: the
+       interval clears the smallest effect of interest on the predicted side
+       and the minimal-effect test rejects "effect <= d".
+    3. **"contradicted"** if ``hi < -d`` and ``p_contradicted <= alpha``: the
+       same on the opposite side.
+    4. **"no effect"** if ``-d < lo`` and ``hi < d`` and ``p_no_effect <=
+       alpha``: the interval lies within the equivalence bounds and the
+       equivalence test (TOST) rejects "|effect| >= d". Impossible when
+       ``d = 0``.
     5. Everything else is **"inconclusive"**.
 
-    The rule is sign-symmetric: mirroring the data (``effect -> -effect``,
-    ``[ci_low, ci_high] -> [-ci_high, -ci_low]``) and the prediction
-    (``s -> -s``) leaves the verdict unchanged.
-
-    Both the test and the interval are required for an effect: the Wilcoxon
-    test controls the family-wise error across claims but is two-sided and
-    concerns the pseudo-median, while the interval gives the direction and is
-    about the mean, the same quantity ``d`` is stated in. The percentile
-    interval alone is too permissive with few units (see
-    :func:`bootstrap_ci`). The equivalence outcome is decided per row at
-    the interval's level, not Holm-adjusted; its error rate for a true
-    effect exactly at ``+-d`` is measured in
-    ``benchmarks/verdict_simulation.py``.
-
-    Consequence for few units: the Wilcoxon p-value cannot go below
-    ``2 / 2**n`` (:func:`wilcoxon_min_p`), so with ``n <= 5`` matched units --
-    e.g. one dataset/depth cell with 3 seeds -- the verdict is always
-    "inconclusive" at ``alpha = 0.05``, for an effect and, by rule 4, for
-    its absence alike. Three seeds cannot establish a claim under
-    family-wise control. Headline verdicts should therefore pool the matched
-    units over the conditions the claim ranges over (``match_on`` includes
-    dataset, initializer, width, depth and seed, so ``n`` is the number of
-    cells times seeds); finer breakdowns are read through their effect and
-    interval, with ``p_floor`` in :func:`score_table` showing when a
-    decisive verdict was out of reach.
-
-    Parameters
-    ----------
-    effect : float
-        Mean paired difference ``a - b``.
-    ci_low, ci_high : float
-        Confidence interval of ``effect``; ``ci_low <= ci_high``.
-    p_holm : float
-        Holm-adjusted p-value, in [0, 1] or NaN (never significant).
-    predicted_sign : {+1, -1}
-        Sign of ``a - b`` the claim predicts.
-    smallest_effect : float
-        Smallest ``|effect|`` that counts, >= 0, in the units of the compared
-        quantity.
-    alpha : float, default 0.05
-        Family-wise significance level.
-    n_pairs : int
-        Number of matched units behind the summary.
-    min_pairs : int, default 3
-        Fewer matched units than this means "not measured".
-
-    Returns
-    -------
-    str
-        One of :data:`VERDICTS`.
+    Each decisive verdict needs its test, so the family-wise error rate of
+    every verdict kind is at most ``alpha`` (Holm over all three tests of
+    every row of the family), and its interval, so the words "the interval
+    clears d" are true of every decisive row. The rule is sign-symmetric
+    (mirroring the data and the prediction gives the same verdict) and
+    monotone: moving the effect and its interval towards the predicted
+    side, with p-values to match, never turns "supported" into anything
+    else.
 
     Examples
     --------
-    >>> verdict(0.5, 0.45, 0.55, 0.001, predicted_sign=1, smallest_effect=0.1,
-    ...         n_pairs=30)
+    >>> verdict(0.5, 0.45, 0.55, 0.001, 1.0, 1.0, predicted_sign=1,
+    ...         smallest_effect=0.1, n_pairs=36, n_conditions=12)
     'supported'
-    >>> verdict(0.5, 0.45, 0.55, 0.001, predicted_sign=-1, smallest_effect=0.1,
-    ...         n_pairs=30)
-    'contradicted'
-    >>> verdict(-0.5, -1.1, 0.1, 0.001, predicted_sign=-1, smallest_effect=0.1,
-    ...         n_pairs=30)
+    >>> verdict(0.5, 0.05, 0.95, 0.001, 1.0, 1.0, predicted_sign=1,
+    ...         smallest_effect=0.1, n_pairs=36, n_conditions=12)
     'inconclusive'
-    >>> verdict(0.01, -0.05, 0.07, 0.6, predicted_sign=-1, smallest_effect=0.1,
-    ...         n_pairs=30)
+    >>> verdict(0.01, -0.05, 0.07, 1.0, 1.0, 0.01, predicted_sign=-1,
+    ...         smallest_effect=0.1, n_pairs=36, n_conditions=12)
     'no effect'
     """
+    for name, p in (
+        ("p_supported", p_supported),
+        ("p_contradicted", p_contradicted),
+        ("p_no_effect", p_no_effect),
+    ):
+        try:
+            _check_inputs(p_holm=p)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("p_holm", name)) from None
     _check_inputs(
         predicted_sign=predicted_sign,
         smallest_effect=smallest_effect,
         alpha=alpha,
         n_pairs=n_pairs,
         min_pairs=min_pairs,
-        p_holm=p_holm,
     )
+    _check_inputs(n_pairs=n_conditions)
     summary = np.array([effect, ci_low, ci_high], dtype=np.float64)
-    if n_pairs < min_pairs or np.isnan(summary).any():
+    if n_pairs < min_pairs or n_conditions < 2 or np.isnan(summary).any():
         return NOT_MEASURED
     if ci_low > ci_high:
         raise ValueError(f"ci_low must be <= ci_high, got ({ci_low!r}, {ci_high!r})")
-    # In the predicted direction: the interval's near and far bounds from 0.
-    s = float(predicted_sign)
-    toward = s * effect
-    near, far = sorted((s * ci_low, s * ci_high))
-    significant = p_holm <= alpha
-    if significant and toward >= smallest_effect and near > 0:
+    lo, hi = sorted((predicted_sign * ci_low, predicted_sign * ci_high))
+    d = smallest_effect
+    if lo > d and p_supported <= alpha:
         return SUPPORTED
-    if significant and toward <= -smallest_effect and far < 0:
+    if hi < -d and p_contradicted <= alpha:
         return CONTRADICTED
-    inside = -smallest_effect < near and far < smallest_effect
-    if inside and abs(effect) < smallest_effect and wilcoxon_min_p(n_pairs) <= alpha:
+    if -d < lo and hi < d and p_no_effect <= alpha:
         return NO_EFFECT
     return INCONCLUSIVE
 
@@ -274,56 +247,49 @@ def compare(
     match_on: Sequence[str],
     predicted_sign: int,
     smallest_effect: float,
+    condition_on: Sequence[str] | None = None,
     n_resamples: int = 10_000,
     confidence: float = 0.95,
     seed=0,
 ) -> dict:
     """Summarise one paired comparison as one scorecard row.
 
-    Runs :func:`paired_differences`, then :func:`bootstrap_ci`,
-    :func:`wilcoxon_p` and :func:`effect_size` on the differences. The
-    Holm adjustment and the verdict need every test of the scorecard, so
-    they are left to :func:`score_table`.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame, shape (n_rows, n_columns)
-        Tidy table, one row per observation.
-    value, factor, a, b, match_on
-        As in :func:`paired_differences`; the effect is ``a - b``.
-    predicted_sign : {+1, -1}
-        Sign of ``a - b`` the claim predicts.
-    smallest_effect : float
-        Smallest relevant ``|a - b|``, in the units of ``value``.
-    n_resamples : int, default 10_000
-        Bootstrap resamples.
-    confidence : float, default 0.95
-        Confidence level of the interval.
-    seed : int or numpy.random.SeedSequence, default 0
-        Seed of the bootstrap generator.
+    Pairs the two levels on ``match_on`` (:func:`paired_differences`), then
+    groups the pairs by condition -- the ``condition_on`` columns, by default
+    ``match_on`` without ``"seed"`` -- and works on the condition means
+    (:func:`condition_means`): the effect is their mean, the interval is the
+    BCa two-stage bootstrap (:func:`cluster_bootstrap_ci`), the p-values are
+    the sign-flip tests of :func:`effect_tests`. The Holm adjustment and
+    the verdict need the whole family, so they are left to
+    :func:`score_table`.
 
     Returns
     -------
     dict
         ``value``, ``factor``, ``a``, ``b``, ``predicted_sign``,
-        ``smallest_effect`` (what was compared), ``n_pairs``,
-        ``n_unmatched``, ``effect`` (mean paired difference), ``ci_low``,
-        ``ci_high``, ``p_value`` (raw two-sided Wilcoxon) and
-        ``effect_size_dz``. Numbers are NaN when fewer than 2 units match
-        (with one warning).
+        ``smallest_effect``, ``n_pairs``, ``n_conditions``, ``n_unmatched``,
+        ``effect`` (mean of the condition means), ``ci_low``, ``ci_high``,
+        ``p_value`` (two-sided, effect = 0), ``p_supported``,
+        ``p_contradicted``, ``p_no_effect`` (raw), ``p_floor`` (the
+        smallest one-sided p-value the conditions allow), ``effect_size_dz``
+        (mean / SD of the condition means), ``i2`` and
+        ``between_dataset_sd`` (:func:`heterogeneity`, when ``"dataset"`` is
+        a condition column). Numbers are NaN below 2 conditions (with one
+        warning).
 
     Examples
     --------
     >>> df = pd.DataFrame({
-    ...     "seed": [0, 1, 2, 0, 1, 2],
-    ...     "act": ["relu"] * 3 + ["sigmoid"] * 3,
-    ...     "acc": [0.9, 0.8, 0.85, 0.7, 0.75, 0.7],
+    ...     "dataset": ["x", "x", "y", "y", "z", "z"] * 2,
+    ...     "seed": [0, 1] * 6,
+    ...     "act": ["relu"] * 6 + ["sigmoid"] * 6,
+    ...     "acc": [0.9, 0.8, 0.85, 0.85, 0.9, 0.9, 0.7, 0.7, 0.75, 0.7, 0.7, 0.8],
     ... })
     >>> row = compare(df, value="acc", factor="act", a="relu", b="sigmoid",
-    ...               match_on=["seed"], predicted_sign=1, smallest_effect=0.01,
-    ...               n_resamples=1000)
-    >>> row["n_pairs"], round(row["effect"], 3), row["p_value"]
-    (3, 0.133, 0.25)
+    ...               match_on=["dataset", "seed"], predicted_sign=1,
+    ...               smallest_effect=0.01, n_resamples=1000)
+    >>> row["n_pairs"], row["n_conditions"], round(row["effect"], 3)
+    (6, 3, 0.142)
     """
     _check_inputs(
         n_resamples=n_resamples,
@@ -334,15 +300,35 @@ def compare(
     paired = paired_differences(
         df, value=value, factor=factor, a=a, b=b, match_on=match_on
     )
+    if condition_on is None:
+        condition_on = [c for c in match_on if c != "seed"]
+    unknown = [c for c in condition_on if c not in match_on]
+    if unknown:
+        raise ValueError(f"condition_on columns {unknown} are not in match_on")
     x = paired["diff"].to_numpy(dtype=np.float64)
-    if x.size < 2:
+    labels = (
+        list(paired[list(condition_on)].itertuples(index=False, name=None))
+        if condition_on
+        else list(range(x.size))
+    )
+    datasets = paired["dataset"].to_numpy() if "dataset" in condition_on else None
+    summary = summarise(
+        x,
+        labels,
+        datasets=datasets,
+        predicted_sign=predicted_sign,
+        smallest_effect=smallest_effect,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
+    if summary["n_conditions"] < 2:
         warnings.warn(
-            f"{value}: {a!r} vs {b!r} has {x.size} matched unit(s) on "
-            f"{list(match_on)}; the comparison is not measured",
+            f"{value}: {a!r} vs {b!r} has {summary['n_conditions']} condition(s) "
+            f"on {list(condition_on)}; the comparison is not measured",
             RuntimeWarning,
             stacklevel=2,
         )
-    ci_low, ci_high = _bootstrap_ci(x, n_resamples, confidence, seed)
     return {
         "value": value,
         "factor": factor,
@@ -350,13 +336,52 @@ def compare(
         "b": b,
         "predicted_sign": int(predicted_sign),
         "smallest_effect": float(smallest_effect),
-        "n_pairs": int(x.size),
         "n_unmatched": int(paired.attrs["n_unmatched"]),
-        "effect": float(np.mean(x)) if x.size else math.nan,
-        "ci_low": ci_low,
-        "ci_high": ci_high,
-        "p_value": _wilcoxon_p(x),
-        "effect_size_dz": _effect_size(x),
+        **summary,
+    }
+
+
+def summarise(
+    diffs,
+    conditions,
+    *,
+    datasets=None,
+    predicted_sign: int,
+    smallest_effect: float,
+    n_resamples: int = 10_000,
+    confidence: float = 0.95,
+    seed=0,
+) -> dict:
+    """The numbers of one scorecard row from paired differences and their
+    conditions (the part of :func:`compare` after the pairing; the
+    simulation calls it directly). ``datasets`` (one label per unit,
+    constant within a condition) adds :func:`heterogeneity`."""
+    x = np.asarray(diffs, dtype=np.float64)
+    means, groups = condition_means(x, conditions)
+    spread = {"i2": math.nan, "between_dataset_sd": math.nan}
+    if datasets is not None and len(groups) >= 2:
+        frame = pd.DataFrame(
+            {"c": pd.factorize(pd.Series(list(conditions), dtype=object))[0]}
+        ).assign(x=x, dataset=np.asarray(datasets, dtype=object))
+        per = frame.groupby("c").agg(x=("x", "mean"), dataset=("dataset", "first"))
+        spread = heterogeneity(per["x"].to_numpy(), per["dataset"].to_numpy())
+    return {
+        "n_pairs": int(x.size),
+        "n_conditions": len(groups),
+        "effect": float(np.mean(means)) if len(groups) else math.nan,
+        **dict(
+            zip(
+                ("ci_low", "ci_high"),
+                _cluster_ci(groups, n_resamples, confidence, seed),
+                strict=True,
+            )
+        ),
+        **effect_tests(
+            means, predicted_sign=predicted_sign, smallest_effect=smallest_effect
+        ),
+        "p_floor": min_p(len(groups)),
+        "effect_size_dz": _effect_size(means),
+        **spread,
     }
 
 
@@ -366,72 +391,71 @@ def score_table(
     alpha: float = 0.05,
     min_pairs: int = 3,
 ) -> pd.DataFrame:
-    """Adjust every row's p-value for multiplicity and decide its verdict.
+    """Adjust the tests of every row for multiplicity and decide its verdict.
 
-    Holm's adjustment (:func:`holm`) runs over all rows at once: the rows
-    passed together are the family whose error rate is controlled, so pass
-    the whole scorecard, not one claim at a time.
+    The rows passed together are one family: Holm's adjustment (:func:`holm`)
+    runs over all three tests (:data:`TESTS`) of every measured row at once,
+    so the probability of any wrong verdict of any kind in the family is at
+    most ``alpha``. Pass exactly the rows that decide something together;
+    other rows belong in their own family or are estimates only.
 
     Parameters
     ----------
     rows : iterable of dict or pandas.DataFrame, length n_rows
         Rows as returned by :func:`compare`; extra keys (e.g. ``claim``) are
-        kept. Needs ``n_pairs``, ``effect``, ``ci_low``, ``ci_high``,
-        ``p_value``, ``predicted_sign`` and ``smallest_effect``.
+        kept.
     alpha : float, default 0.05
         Family-wise significance level.
     min_pairs : int, default 3
-        Fewer matched units than this means "not measured".
+        Fewer matched pairs than this means "not measured".
 
     Returns
     -------
-    pandas.DataFrame, shape (n_rows, n_input_columns + 3)
-        The rows plus ``p_holm``, ``p_floor`` (:func:`wilcoxon_min_p` of
-        ``n_pairs``: when it exceeds ``alpha`` no decisive verdict was
-        possible) and ``verdict`` (rule in :func:`verdict`).
+    pandas.DataFrame, shape (n_rows, n_input_columns + 4)
+        The rows plus ``p_supported_holm``, ``p_contradicted_holm``,
+        ``p_no_effect_holm`` and ``verdict`` (rule in :func:`verdict`).
 
     Examples
     --------
-    >>> rows = [
-    ...     {"claim": "C1", "n_pairs": 30, "effect": 0.5, "ci_low": 0.4,
-    ...      "ci_high": 0.6, "p_value": 0.001, "predicted_sign": 1,
-    ...      "smallest_effect": 0.1},
-    ...     {"claim": "C9", "n_pairs": 3, "effect": 0.2, "ci_low": 0.1,
-    ...      "ci_high": 0.3, "p_value": 0.25, "predicted_sign": 1,
-    ...      "smallest_effect": 0.1},
-    ... ]
-    >>> score_table(rows)[["claim", "p_holm", "verdict"]].to_dict("list")
-    {'claim': ['C1', 'C9'], 'p_holm': [0.002, 0.25], 'verdict': ['supported', 'inconclusive']}
-    """  # noqa: E501
+    >>> row = {"n_pairs": 36, "n_conditions": 12, "effect": 0.5, "ci_low": 0.4,
+    ...        "ci_high": 0.6, "p_supported": 0.001, "p_contradicted": 1.0,
+    ...        "p_no_effect": 1.0, "predicted_sign": 1, "smallest_effect": 0.1}
+    >>> score_table([row, row])[["p_supported_holm", "verdict"]].to_dict("list")
+    {'p_supported_holm': [0.006, 0.006], 'verdict': ['supported', 'supported']}
+    """
     _check_inputs(alpha=alpha, min_pairs=min_pairs)
     table = pd.DataFrame(rows).reset_index(drop=True)
     missing = [c for c in _ROW_COLUMNS if c not in table.columns]
     if missing and len(table):
         raise ValueError(f"rows lack the columns {missing}")
-    for col in ("p_holm", "p_floor", "verdict"):
+    adjusted = [f"{t}_holm" for t in TESTS]
+    for col in (*adjusted, "verdict"):
         if col in table.columns:
             raise ValueError(f"rows already have a {col!r} column")
     if not len(table):
         return table.assign(
-            p_holm=pd.Series(dtype=np.float64),
-            p_floor=pd.Series(dtype=np.float64),
+            **{c: pd.Series(dtype=np.float64) for c in adjusted},
             verdict=pd.Series(dtype=object),
         )
-    p_holm = holm(table["p_value"].to_numpy(dtype=np.float64))
-    table["p_holm"] = p_holm
-    table["p_floor"] = [wilcoxon_min_p(int(n)) for n in table["n_pairs"]]
+    measured = (table["n_pairs"] >= min_pairs) & (table["n_conditions"] >= 2)
+    raw = table[list(TESTS)].to_numpy(dtype=np.float64).copy()
+    raw[~measured.to_numpy()] = np.nan
+    table[adjusted] = holm(raw.ravel()).reshape(raw.shape)
     table["verdict"] = [
         verdict(
             float(r.effect),
             float(r.ci_low),
             float(r.ci_high),
-            float(p),
+            *map(float, p),
             predicted_sign=int(r.predicted_sign),
             smallest_effect=float(r.smallest_effect),
             alpha=alpha,
             n_pairs=int(r.n_pairs),
+            n_conditions=int(r.n_conditions),
             min_pairs=min_pairs,
         )
-        for r, p in zip(table.itertuples(index=False), p_holm, strict=True)
+        for r, p in zip(
+            table.itertuples(index=False), table[adjusted].to_numpy(), strict=True
+        )
     ]
     return table

@@ -1,69 +1,119 @@
 """Operating characteristics of the decision rule, by simulation.
 
-- :func:`simulate_verdicts`  families of simulated comparisons -> their verdicts
+- :data:`SCENARIOS`          the true effects the report's table shows
+- :func:`simulate_verdicts`  families of simulated rows -> their verdicts
+- :func:`error_rates`        the report's table: every verdict's rate per
+                             scenario, at the study's own design
+- :func:`design_of`          that design, read from a scorecard's deciding rows
 
-Each simulated comparison has ``n_pairs`` paired differences drawn from
-``Normal(true_effect, sd)`` and goes through the real path: a tidy table,
-:func:`~geoctx.stats.compare`, then :func:`~geoctx.stats.score_table` over
-the whole family (so Holm's correction sees as many tests as a scorecard
-does). The rate of each verdict at each true effect is then a groupby away.
+A simulated row has ``n_conditions`` conditions of ``n_seeds`` seeds; the
+paired difference of seed ``j`` of condition ``c`` is
+``mu_c + sd_condition * u_c + sd_seed * e_cj`` with ``u``, ``e`` standard
+normal or, with ``distribution="skewed"``, centred exponential (skewness 2).
+Every row goes through the study's own path: :func:`~geoctx.stats.summarise`
+(condition means, BCa cluster bootstrap, sign-flip tests) and then
+:func:`~geoctx.stats.score_table` over the family of ``n_rows`` rows, so
+Holm sees as many tests as the scorecard's deciding family does.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from geoctx.stats.decision import compare, score_table
+from geoctx.stats.decision import (
+    CONTRADICTED,
+    NO_EFFECT,
+    SUPPORTED,
+    VERDICTS,
+    score_table,
+    summarise,
+)
+
+#: Scenario name -> (true effect of the first row in units of d, or a
+#: per-condition profile; the true effect of every other row; noise). The
+#: first row is the one whose verdict rates are read; the others fill the
+#: family. "2 of 12 at 3d": two conditions carry 3d, the rest 0.
+SCENARIOS = {
+    "null": (0.0, 0.0, "normal"),
+    "null, skewed": (0.0, 0.0, "skewed"),
+    "margin d (all rows)": (1.0, 1.0, "normal"),
+    "margin d (all rows), skewed": (1.0, 1.0, "skewed"),
+    "d": (1.0, 0.0, "normal"),
+    "2d": (2.0, 0.0, "normal"),
+    "3d": (3.0, 0.0, "normal"),
+    "5d": (5.0, 0.0, "normal"),
+    "10d": (10.0, 0.0, "normal"),
+    "-2d": (-2.0, 0.0, "normal"),
+    "2 of the conditions at 3d": ("two_at_3d", 0.0, "normal"),
+}
+
+
+_FAMILY_WISE = ("any_false_supported", "any_false_contradicted", "any_false_no_effect")
+_DESIGN = ("n_conditions", "n_seeds", "n_rows", "sd_condition", "sd_seed")
+
+
+def _noise(rng, shape, distribution: str) -> np.ndarray:
+    if distribution == "normal":
+        return rng.standard_normal(shape)
+    if distribution == "skewed":
+        return rng.exponential(1.0, shape) - 1.0
+    raise ValueError(f"distribution must be 'normal' or 'skewed', got {distribution!r}")
 
 
 def simulate_verdicts(
-    effects: Sequence[float],
+    effects: Sequence,
     *,
     predicted_signs: Sequence[int],
     n_families: int,
-    n_pairs: int,
-    sd: float,
+    n_conditions: int,
+    n_seeds: int,
+    sd_condition: float,
+    sd_seed: float,
     smallest_effect: float,
+    distribution: str = "normal",
     alpha: float = 0.05,
     min_pairs: int = 3,
-    n_resamples: int = 2000,
+    n_resamples: int = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Verdicts of ``n_families`` simulated scorecard families.
+    """Verdicts of ``n_families`` simulated families of ``len(effects)`` rows.
 
     Parameters
     ----------
-    effects : sequence of float, length m
-        True mean paired difference ``a - b`` of each comparison in a family.
+    effects : sequence, length m
+        True effect of each row: a number (every condition) or a sequence
+        of ``n_conditions`` numbers (one per condition).
     predicted_signs : sequence of {+1, -1}, length m
-        The sign each comparison's claim predicts.
+        The sign each row's claim predicts.
     n_families : int
         Independent families simulated.
-    n_pairs : int
-        Matched units per comparison.
-    sd : float
-        Standard deviation of the paired differences, > 0.
+    n_conditions, n_seeds : int
+        The design: conditions per row, seeds per condition.
+    sd_condition, sd_seed : float
+        SD of the condition effect and of the seed noise, >= 0, not both 0.
     smallest_effect, alpha, min_pairs, n_resamples
         As in :func:`~geoctx.stats.compare` and
         :func:`~geoctx.stats.score_table`.
+    distribution : {"normal", "skewed"}
+        Shape of both noise terms.
     seed : int, default 0
         Seed of the data and of every bootstrap.
 
     Returns
     -------
     pandas.DataFrame, shape (n_families * m, ...)
-        The scored rows plus ``family``, ``item`` (position in the family) and
-        ``true_effect``.
+        The scored rows plus ``family``, ``item`` (position in the family)
+        and ``true_effect`` (the mean over conditions of the true effect).
 
     Examples
     --------
-    >>> out = simulate_verdicts([0.5, 0.0], predicted_signs=[1, -1], n_families=2,
-    ...                         n_pairs=18, sd=0.1, smallest_effect=0.1,
-    ...                         n_resamples=200)
+    >>> out = simulate_verdicts([0.5, 0.0], predicted_signs=[1, -1],
+    ...                         n_families=2, n_conditions=12, n_seeds=3,
+    ...                         sd_condition=0.02, sd_seed=0.02,
+    ...                         smallest_effect=0.1, n_resamples=200)
     >>> out.groupby("true_effect").verdict.agg(set).to_dict()
     {0.0: {'no effect'}, 0.5: {'supported'}}
     """
@@ -72,41 +122,214 @@ def simulate_verdicts(
             f"effects and predicted_signs must have one length, got "
             f"{len(effects)} and {len(predicted_signs)}"
         )
-    if not (isinstance(sd, int | float) and sd > 0):
-        raise ValueError(f"sd must be a number > 0, got {sd!r}")
-    if not (isinstance(n_families, int) and n_families >= 1):
-        raise ValueError(f"n_families must be an integer >= 1, got {n_families!r}")
-    units = np.arange(n_pairs)
-    seeds = np.random.SeedSequence(seed).spawn(n_families)
+    for name, v in (("n_families", n_families), ("n_conditions", n_conditions)):
+        if not (isinstance(v, int) and v >= 1):
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if not (isinstance(n_seeds, int) and n_seeds >= 1):
+        raise ValueError(f"n_seeds must be an integer >= 1, got {n_seeds!r}")
+    sds = (sd_condition, sd_seed)
+    if not all(isinstance(s, int | float) and s >= 0 for s in sds) or not any(sds):
+        raise ValueError(
+            f"sd_condition and sd_seed must be >= 0 and not both 0, got {sds!r}"
+        )
+    profiles = []
+    for e in effects:
+        mu = np.broadcast_to(np.asarray(e, dtype=np.float64), (n_conditions,))
+        profiles.append(mu)
+    labels = np.repeat(np.arange(n_conditions), n_seeds)
+    families = np.random.SeedSequence(seed).spawn(n_families)
     tables = []
-    for family, family_seed in enumerate(seeds):
+    for family, family_seed in enumerate(families):
         rng = np.random.default_rng(family_seed)
         rows = []
-        for item, (effect, sign) in enumerate(
-            zip(effects, predicted_signs, strict=True)
-        ):
-            diffs = rng.normal(effect, sd, n_pairs)
-            df = pd.DataFrame(
-                {
-                    "unit": np.concatenate([units, units]),
-                    "level": ["a"] * n_pairs + ["b"] * n_pairs,
-                    "value": np.concatenate([diffs, np.zeros(n_pairs)]),
+        for item, (mu, sign) in enumerate(zip(profiles, predicted_signs, strict=True)):
+            shift = sd_condition * _noise(rng, n_conditions, distribution)
+            noise = sd_seed * _noise(rng, (n_conditions, n_seeds), distribution)
+            diffs = ((mu + shift)[:, None] + noise).ravel()
+            row = summarise(
+                diffs,
+                labels,
+                predicted_sign=sign,
+                smallest_effect=smallest_effect,
+                n_resamples=n_resamples,
+                seed=int(rng.integers(2**32)),
+            )
+            rows.append(
+                row
+                | {
+                    "predicted_sign": sign,
+                    "smallest_effect": smallest_effect,
+                    "family": family,
+                    "item": item,
+                    "true_effect": float(mu.mean()),
                 }
             )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                row = compare(
-                    df,
-                    value="value",
-                    factor="level",
-                    a="a",
-                    b="b",
-                    match_on=["unit"],
-                    predicted_sign=sign,
-                    smallest_effect=smallest_effect,
-                    n_resamples=n_resamples,
-                    seed=int(rng.integers(2**32)),
-                )
-            rows.append(row | {"family": family, "item": item, "true_effect": effect})
         tables.append(score_table(rows, alpha=alpha, min_pairs=min_pairs))
     return pd.concat(tables, ignore_index=True)
+
+
+def _profile(spec, n_conditions: int):
+    if spec == "two_at_3d":
+        if n_conditions < 3:
+            raise ValueError(
+                f"the heterogeneous scenario needs >= 3 conditions, got {n_conditions}"
+            )
+        return [3.0, 3.0] + [0.0] * (n_conditions - 2)
+    return spec
+
+
+def error_rates(
+    *,
+    n_conditions: int,
+    n_seeds: int,
+    n_rows: int,
+    sd_condition: float,
+    sd_seed: float,
+    n_families: int = 200,
+    alpha: float = 0.05,
+    min_pairs: int = 3,
+    n_resamples: int = 500,
+    scenarios: Sequence[str] = tuple(SCENARIOS),
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Every verdict's rate per scenario, at one design (d = 1, so
+    ``sd_condition`` and ``sd_seed`` are in units of the smallest effect).
+
+    For each scenario of :data:`SCENARIOS`, ``n_families`` families of
+    ``n_rows`` rows are simulated; the first row carries the scenario's
+    effect (predicted sign +1) and the others their filler effect. Returns
+    one row per scenario: ``true_effect`` (in units of d), the rate of each
+    verdict of :data:`~geoctx.stats.VERDICTS` for the first row,
+    ``coverage`` (the share of its 95% intervals holding the true mean), and
+    the
+    family-wise rates ``any_false_supported``, ``any_false_contradicted``
+    (some row whose true effect is at most d, resp. at least -d, got that
+    verdict) and ``any_false_no_effect`` (some row whose true effect is at
+    least d in size got "no effect").
+
+    Examples
+    --------
+    >>> out = error_rates(n_conditions=12, n_seeds=3, n_rows=2, sd_condition=0.5,
+    ...                   sd_seed=0.5, n_families=3, n_resamples=100,
+    ...                   scenarios=["3d"])
+    >>> out.loc[0, "scenario"], float(out.loc[0, "true_effect"])
+    ('3d', 3.0)
+    """
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        raise ValueError(f"scenarios {unknown} are not among {list(SCENARIOS)}")
+    if not (isinstance(n_rows, int) and n_rows >= 1):
+        raise ValueError(f"n_rows must be an integer >= 1, got {n_rows!r}")
+    out = []
+    for k, name in enumerate(scenarios):
+        first, filler, distribution = SCENARIOS[name]
+        effects = [_profile(first, n_conditions)] + [filler] * (n_rows - 1)
+        rows = simulate_verdicts(
+            effects,
+            predicted_signs=[1] * n_rows,
+            n_families=n_families,
+            n_conditions=n_conditions,
+            n_seeds=n_seeds,
+            sd_condition=sd_condition,
+            sd_seed=sd_seed,
+            smallest_effect=1.0,
+            distribution=distribution,
+            alpha=alpha,
+            min_pairs=min_pairs,
+            n_resamples=n_resamples,
+            seed=seed + k,
+        )
+        lead = rows[rows["item"] == 0]
+        rates = lead["verdict"].value_counts(normalize=True)
+        wrong = {
+            "any_false_supported": (rows.true_effect <= 1.0)
+            & (rows.verdict == SUPPORTED),
+            "any_false_contradicted": (rows.true_effect >= -1.0)
+            & (rows.verdict == CONTRADICTED),
+            "any_false_no_effect": (rows.true_effect.abs() >= 1.0)
+            & (rows.verdict == NO_EFFECT),
+        }
+        out.append(
+            {
+                "scenario": name,
+                "true_effect": float(lead["true_effect"].iloc[0]),
+                "distribution": distribution,
+                **{v: float(rates.get(v, 0.0)) for v in VERDICTS},
+                "coverage": float(
+                    (
+                        (lead.ci_low <= lead.true_effect)
+                        & (lead.true_effect <= lead.ci_high)
+                    ).mean()
+                ),
+                **{
+                    key: float(hit.groupby(rows["family"]).any().mean())
+                    for key, hit in wrong.items()
+                },
+                "n_families": n_families,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def design_of(rows: pd.DataFrame, *, icc: float = 0.75) -> dict:
+    """The design of a scorecard's deciding family, for :func:`error_rates`.
+
+    ``rows`` are the family's rows (columns ``n_pairs``, ``n_conditions``,
+    ``effect``, ``effect_size`` or ``effect_size_dz``, ``smallest_effect``).
+    The measured rows give ``n_rows``; their median ``n_conditions`` and
+    ``n_pairs / n_conditions`` (rounded) give the conditions and seeds. The
+    noise, in units of each row's smallest effect, is the median over rows
+    of the SD of the condition means, ``|effect / d_z| / d`` (rows without
+    spread left out), split between
+    conditions and seeds by the intraclass correlation ``icc`` (the share
+    of a seed's variance that its condition carries): ``sd_condition**2 +
+    sd_seed**2 / n_seeds`` equals that SD squared. None when no row of the
+    family is measured.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"n_pairs": [36, 36], "n_conditions": [12, 12],
+    ...     "effect": [0.02, -0.04], "effect_size": [1.0, -2.0],
+    ...     "smallest_effect": [0.02, 0.02]})
+    >>> design_of(rows, icc=1.0)
+    {'n_conditions': 12, 'n_seeds': 3, 'n_rows': 2, 'sd_condition': 1.0, 'sd_seed': 0.0}
+    """  # noqa: E501
+    if not 0 < icc <= 1:
+        raise ValueError(f"icc must lie in (0, 1], got {icc!r}")
+    dz = rows["effect_size"] if "effect_size" in rows else rows["effect_size_dz"]
+    measured = rows[(rows["n_conditions"] >= 2) & rows["effect"].notna()]
+    if measured.empty:
+        return None
+    n_conditions = int(np.median(measured["n_conditions"]))
+    n_seeds = max(
+        1, round(float(np.median(measured["n_pairs"] / measured["n_conditions"])))
+    )
+    spread = (measured["effect"] / dz[measured.index]).abs() / measured[
+        "smallest_effect"
+    ]
+    spread = spread[np.isfinite(spread) & (spread > 0)]
+    sd_means = float(np.median(spread)) if len(spread) else 1.0
+    # sd_means**2 = icc * t**2 + (1 - icc) * t**2 / n_seeds, t the seed-level SD
+    total = sd_means / np.sqrt(icc + (1 - icc) / n_seeds)
+    return {
+        "n_conditions": n_conditions,
+        "n_seeds": n_seeds,
+        "n_rows": len(measured),
+        "sd_condition": round(float(np.sqrt(icc) * total), 4),
+        "sd_seed": round(float(np.sqrt(1 - icc) * total), 4),
+    }
+
+
+def study_error_rates(
+    rows: pd.DataFrame, *, icc: float = 0.75, **options
+) -> pd.DataFrame:
+    """:func:`error_rates` at the design of a scorecard's deciding family
+    (:func:`design_of`), with the design in columns of every row; empty
+    when the family has no measured row. ``options`` go to
+    :func:`error_rates`."""
+    design = design_of(rows, icc=icc)
+    if design is None:
+        columns = ["scenario", "true_effect", "distribution", *VERDICTS, "coverage"]
+        columns += [*_FAMILY_WISE, "n_families", *_DESIGN]
+        return pd.DataFrame(columns=columns)
+    return error_rates(**design, **options).assign(**design)
