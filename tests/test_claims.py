@@ -176,7 +176,7 @@ def test_breakdowns_are_estimates_with_each_datasets_effect():
         np.std([0.1] * 5 + [-0.1], ddof=1), abs=0.01
     )
     row = claims.claim_verdicts(scores).set_index("claim").loc["C3"]
-    assert "c +0.09" in row.datasets and row.n_conditions == 12
+    assert "c -0.1" in row.datasets and row.n_conditions == 12
 
 
 def test_only_deciding_rows_share_the_deciding_family():
