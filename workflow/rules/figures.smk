@@ -241,6 +241,6 @@ rule plot_forest:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
-        code=code_digest("plots", "claims", "evidence", "stats"),
+        code=code_digest("plot_forest"),
     script:
         "../../scripts/plot_forest.py"

@@ -43,7 +43,7 @@ rule simulate_verdicts:
         mem_mb=job_mem_mb("score_claims"),
         runtime=job_runtime("score_claims"),
     params:
-        code=code_digest("stats", "tables"),
+        code=code_digest("simulate_verdicts"),
         alpha=config["claims"]["alpha"],
         min_pairs=config["claims"]["min_pairs"],
         seed=config["claims"]["seed"],
