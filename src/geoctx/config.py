@@ -188,6 +188,8 @@ UNORDERED_LISTS = (
     ("inference", "depths"),
     ("inference", "widths"),
     ("inference", "batch_sizes"),
+    ("tuning", "learning_rates"),
+    ("tuning", "seeds"),
 )
 
 #: Config sections that determine the trained models (and so every table).
@@ -200,6 +202,7 @@ SWEEP_KEYS = (
     "seeds",
     "splits",
     "training",
+    "tuning",
 )
 
 #: The columns (and wildcards) that identify one model.
@@ -255,14 +258,28 @@ def _key(path) -> str:
 
 def _renamed_key_problems(config: Mapping) -> list[str]:
     """Keys an earlier version of the config had, with what to write instead."""
+    problems = []
     robustness = config.get("robustness") or {}
-    if "reference_activation" not in robustness:
-        return []
-    return [
-        "robustness.reference_activation was replaced by robustness."
-        "transfer_from, a list: write transfer_from: "
-        f"[{robustness['reference_activation']}]"
-    ]
+    if "reference_activation" in robustness:
+        problems.append(
+            "robustness.reference_activation was replaced by robustness."
+            "transfer_from, a list: write transfer_from: "
+            f"[{robustness['reference_activation']}]"
+        )
+    training = config.get("training") or {}
+    if "learning_rate" in training:
+        problems.append(
+            "training.learning_rate was replaced by tuning.learning_rates, the "
+            "grid each architecture's rate is chosen from: write "
+            f"tuning: {{learning_rates: [{training['learning_rate']}]}} to keep "
+            "one rate for every model"
+        )
+    if "early_stopping" in training:
+        problems.append(
+            "training.early_stopping was replaced by training.convergence "
+            "(window, tolerance: stop when the training loss has plateaued)"
+        )
+    return problems
 
 
 def transfer_problems(written: Mapping) -> list[str]:
@@ -345,6 +362,7 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
         *_geometry_problems(config),
         *_choice_problems(config, written),
         *transfer_problems(written),
+        *_tuning_problems(config),
     ]
     if problems:
         raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
@@ -362,6 +380,24 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
         if parent.get(path[-1]) is not None:
             parent[path[-1]] = sorted(parent[path[-1]])
     return _sorted_keys(config)
+
+
+def _tuning_problems(config: Mapping) -> list[str]:
+    """Tuning seeds the study also uses, and a grid that cannot be stacked."""
+    problems = []
+    shared = sorted(set(config["tuning"]["seeds"]) & set(config["seeds"]))
+    if shared:
+        problems.append(
+            f"tuning.seeds: {shared} are also study seeds {config['seeds']}; "
+            "the learning rate must be chosen on seeds the study does not use"
+        )
+    optimizer = config["training"]["optimizer"]
+    if len(config["tuning"]["learning_rates"]) > 1 and optimizer != "adam":
+        problems.append(
+            f"training.optimizer: {optimizer!r} cannot be tuned; the learning-rate "
+            "grid trains with adam only (or give tuning.learning_rates one rate)"
+        )
+    return problems
 
 
 def _name_problems(config: Mapping) -> list[str]:
@@ -606,6 +642,7 @@ TABLE_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "geometry": (*SWEEP_KEYS, "geometry"),
     "robustness": (*SWEEP_KEYS, "robustness"),
     "inference": ("activations", "depths", "widths", "inference"),
+    "tuning": SWEEP_KEYS,
 }
 
 #: Where one model's files live below each stage's directory (``results/<stage>/``).

@@ -65,11 +65,12 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("n_features", pa.int64()),
             pa.field("n_classes", pa.int64()),
             pa.field("n_params", pa.int64()),
+            pa.field("learning_rate", pa.float64()),
             pa.field("epochs_run", pa.int64()),
             pa.field("best_epoch", pa.int64()),
             pa.field("stopped_early", pa.bool_()),
-            pa.field("curve_gain", pa.float64()),
             pa.field("plateaued", pa.bool_()),
+            pa.field("hit_cap", pa.bool_()),
             pa.field("train_loss", pa.float64()),
             pa.field("train_accuracy", pa.float64()),
             pa.field("val_loss", pa.float64()),
@@ -143,6 +144,25 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "units": pa.schema(MODEL_FIELDS + LAYER_FIELDS),
+    # one row per learning rate and tuning seed of an architecture cell
+    "tuning": pa.schema(
+        [field for field in MODEL_FIELDS if field.name != "seed"]
+        + [
+            pa.field("learning_rate", pa.float64()),
+            pa.field("seed", pa.int64()),
+            pa.field("status", pa.string()),
+            pa.field("epochs_run", pa.int64()),
+            pa.field("plateaued", pa.bool_()),
+            pa.field("hit_cap", pa.bool_()),
+            pa.field("train_loss", pa.float64()),
+            pa.field("train_accuracy", pa.float64()),
+            pa.field("val_loss", pa.float64()),
+            pa.field("val_accuracy", pa.float64()),
+            pa.field("criterion", pa.string()),
+            pa.field("score", pa.float64()),
+            pa.field("chosen", pa.bool_()),
+        ]
+    ),
 }
 
 #: Packages whose versions every study table records.

@@ -49,6 +49,9 @@ ENV = "../../envs/geoctx.yaml"
 MODEL = MODEL_PATH
 # The models of one cell differ only in their activation.
 CELL = MODEL_PATH.replace("{activation}/", "")
+# The models of one architecture differ only in their seed; they share the
+# learning rate tune_learning_rate chose.
+ARCHITECTURE = MODEL_PATH.replace("_s{seed}", "")
 # Each study table and the per-job files it is aggregated from.
 TABLE_SOURCES = {
     "runs": [f"results/models/{MODEL}/runs.parquet"],
@@ -60,6 +63,7 @@ TABLE_SOURCES = {
     ],
     "robustness": [f"results/robustness/{MODEL}/robustness.parquet"],
     "inference": ["results/inference/w{width}_d{depth}.parquet"],
+    "tuning": [f"results/tuning/{ARCHITECTURE}/tuning.parquet"],
 }
 TABLE_CATEGORIES = {
     "runs": "Training",
@@ -68,6 +72,7 @@ TABLE_CATEGORIES = {
     "geometry": "Geometry",
     "robustness": "Robustness",
     "inference": "Cost",
+    "tuning": "Training",
 }
 TABLES = list(STUDY_TABLES)
 assert set(TABLE_SOURCES) == set(TABLES), "every study table needs its sources"
@@ -81,6 +86,7 @@ PROJECTED = [
 FIGURE_NAMES = [
     "accuracy_vs_depth",
     "learning_curves",
+    "learning_rates",
     "grad_norm_by_layer",
     *(f"geometry_{metric}" for metric in GEOMETRY_METRICS),
     *(f"projections_{dataset}" for dataset in PROJECTED),
@@ -134,8 +140,9 @@ def code_digest(*modules):
 
 
 def per_model(template):
-    """Expand a path template with the keys of every model in the sweep."""
-    return [template.format(**keys) for keys in model_grid(config)]
+    """Expand a path template with the keys of every model in the sweep; a
+    template without the seed (an architecture's) gives each path once."""
+    return list(dict.fromkeys(template.format(**keys) for keys in model_grid(config)))
 
 
 def table_inputs(wildcards):
@@ -237,6 +244,7 @@ def projection_inputs(wildcards):
 JOB_SIZES = {
     "make_dataset": (500, 5),
     "train_model": (1500, 3),
+    "tune_learning_rate": (1500, 10),
     "evaluate_models": (1500, 7),
     "benchmark_inference": (1500, 15),
     "aggregate_table": (750, 5),
