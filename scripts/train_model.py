@@ -14,7 +14,9 @@ log_to(snakemake.log[0])
 from geoctx import datasets, storage, tables, training, tuning
 
 # the architecture's learning rate, chosen by tune_learning_rate
-rate = tuning.chosen_rate(tables.read_part(snakemake.input.tuning, "tuning").to_pandas())
+rate = tuning.chosen_rate(
+    tables.read_part(snakemake.input.tuning, "tuning").to_pandas()
+)
 result = training.train_model(
     datasets.load(snakemake.input.data),
     training.ModelSpec(**tables.model_keys(snakemake.wildcards)),

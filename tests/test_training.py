@@ -11,19 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoctx import datasets, tables, training
+from geoctx import tables, training
 from geoctx.training import ModelSpec, TrainSettings
 
 
 @pytest.fixture(scope="module")
-def data():
-    arrays, _ = datasets.make_dataset(
-        {"generator": "moons", "n_samples": 300, "noise": 0.1},
-        test_fraction=0.25,
-        validation_fraction=0.2,
-        probe_size=40,
-    )
-    return arrays
+def data(moons_data):
+    return moons_data
 
 
 SETTINGS = TrainSettings(
@@ -239,7 +233,9 @@ def test_best_epoch_is_the_first_best_for_accuracy_and_for_loss():
 def test_converged_compares_the_window_with_the_best_before():
     # first loss 1.0, tolerance 0.01: the last 2 epochs must gain 0.01
     # (best before the window 0.4, best in it 0.389 or 0.391)
-    assert not training.converged([1.0, 0.5, 0.4, 0.395, 0.389], window=2, tolerance=0.01)
+    assert not training.converged(
+        [1.0, 0.5, 0.4, 0.395, 0.389], window=2, tolerance=0.01
+    )
     assert training.converged([1.0, 0.5, 0.4, 0.395, 0.391], window=2, tolerance=0.01)
     # a dip inside the window counts, a later rise does not undo it
     assert not training.converged([1.0, 0.5, 0.4, 0.3, 0.6], window=2, tolerance=0.01)

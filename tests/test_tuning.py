@@ -3,23 +3,16 @@
 import dataclasses
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from geoctx import datasets, training, tuning
+from geoctx import training, tuning
 from geoctx.training import ModelSpec, TrainSettings
 
 
 @pytest.fixture(scope="module")
-def data():
-    arrays, _ = datasets.make_dataset(
-        {"generator": "moons", "n_samples": 300, "noise": 0.1},
-        test_fraction=0.25,
-        validation_fraction=0.2,
-        probe_size=40,
-    )
-    return arrays
+def data(moons_data):
+    return moons_data
 
 
 SETTINGS = TrainSettings(
@@ -31,7 +24,11 @@ CELL = tuning.Cell("moons", "tanh", "glorot_uniform", 8, 3)
 @pytest.fixture(scope="module")
 def tuned(data):
     return tuning.tune(
-        data, CELL, SETTINGS, learning_rates=[0.001, 0.03], seeds=[5, 6],
+        data,
+        CELL,
+        SETTINGS,
+        learning_rates=[0.001, 0.03],
+        seeds=[5, 6],
         criterion="val_loss",
     )
 
@@ -52,7 +49,11 @@ def test_a_stacked_run_is_the_run_trained_alone(data, tuned, rate, seed):
 
 def test_a_stacked_model_does_not_depend_on_its_neighbours(data, tuned):
     single = tuning.tune(
-        data, CELL, SETTINGS, learning_rates=[0.03, 0.1], seeds=[6],
+        data,
+        CELL,
+        SETTINGS,
+        learning_rates=[0.03, 0.1],
+        seeds=[6],
         criterion="val_loss",
     )
     a = tuned[(tuned["learning_rate"] == 0.03) & (tuned["seed"] == 6)].iloc[0]
@@ -68,7 +69,11 @@ def test_each_stacked_model_stops_at_its_own_plateau(data):
         SETTINGS, epochs=30, convergence={"window": 5, "tolerance": 0.001}
     )
     table = tuning.tune(
-        data, CELL, settings, learning_rates=[1e-9, 0.01], seeds=[5],
+        data,
+        CELL,
+        settings,
+        learning_rates=[1e-9, 0.01],
+        seeds=[5],
         criterion="val_accuracy",
     ).set_index("learning_rate")
     assert table.loc[1e-9, "epochs_run"] == 6
@@ -105,6 +110,10 @@ def test_unknown_criterion_and_optimizer_are_refused(data):
         tuning.choose(pd.DataFrame({"learning_rate": [0.1]}), criterion="loss")
     with pytest.raises(ValueError, match="training.optimizer: 'sgd'"):
         tuning.tune(
-            data, CELL, dataclasses.replace(SETTINGS, optimizer="sgd"),
-            learning_rates=[0.1, 0.2], seeds=[1], criterion="val_loss",
+            data,
+            CELL,
+            dataclasses.replace(SETTINGS, optimizer="sgd"),
+            learning_rates=[0.1, 0.2],
+            seeds=[1],
+            criterion="val_loss",
         )

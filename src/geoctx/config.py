@@ -642,7 +642,8 @@ TABLE_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "geometry": (*SWEEP_KEYS, "geometry"),
     "robustness": (*SWEEP_KEYS, "robustness"),
     "inference": ("activations", "depths", "widths", "inference"),
-    "tuning": SWEEP_KEYS,
+    # the tuning models use no study seed
+    "tuning": tuple(key for key in SWEEP_KEYS if key != "seeds"),
 }
 
 #: Where one model's files live below each stage's directory (``results/<stage>/``).

@@ -60,6 +60,7 @@ from geoctx.recent import Recent
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class ModelSpec:
     """The keys that identify one model of the sweep."""

@@ -103,7 +103,8 @@ def choose(runs: pd.DataFrame, *, criterion: str) -> pd.DataFrame:
 def chosen_rate(table: pd.DataFrame) -> float:
     """The learning rate a tuning table chose.
 
-    >>> chosen_rate(pd.DataFrame({"learning_rate": [0.1, 0.01], "chosen": [False, True]}))
+    >>> table = pd.DataFrame({"learning_rate": [0.1, 0.01], "chosen": [False, True]})
+    >>> chosen_rate(table)
     0.01
     """
     rates = table.loc[table["chosen"], "learning_rate"].unique()
@@ -141,9 +142,7 @@ def tune(
         rows = [
             {"learning_rate": rate, "seed": seed, "status": OK} for rate, seed in pairs
         ]
-        runs = pd.DataFrame(rows).assign(
-            epochs_run=0, plateaued=False, hit_cap=False
-        )
+        runs = pd.DataFrame(rows).assign(epochs_run=0, plateaued=False, hit_cap=False)
         for column in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
             runs[column] = math.nan
         return choose(runs, criterion=criterion).assign(chosen=True, **keys)
@@ -216,7 +215,8 @@ class _Stack:
         self._logits = tf.function(self.logits)
 
     def logits(self, x):
-        """Every model's logits of ``x``, ``(models, points, in)`` or ``(points, in)``."""
+        """Every model's logits of ``x``, shaped ``(models, points, in)`` or
+        ``(points, in)``."""
         import tensorflow as tf
 
         h = x
@@ -256,7 +256,9 @@ class _Stack:
             on = tf.reshape(active, shape)
             m_new = m + (g - m) * (1 - self.BETA_1)
             v_new = v + (tf.square(g) - v) * (1 - self.BETA_2)
-            update = (m_new * tf.reshape(alpha, shape)) / (tf.sqrt(v_new) + self.EPSILON)
+            update = (m_new * tf.reshape(alpha, shape)) / (
+                tf.sqrt(v_new) + self.EPSILON
+            )
             m.assign(tf.where(on, m_new, m))
             v.assign(tf.where(on, v_new, v))
             p.assign(tf.where(on, p - update, p))
@@ -279,7 +281,8 @@ class _Stack:
             loss_sum += losses * tf.cast(tf.shape(xb)[1], tf.float32)
             hits += batch_hits
         val_losses, val_hits = self._losses_and_hits(
-            self.logits(x_val), tf.broadcast_to(y_val[None], (self.n_models, y_val.shape[0]))
+            self.logits(x_val),
+            tf.broadcast_to(y_val[None], (self.n_models, y_val.shape[0])),
         )
         return loss_sum / n, hits / n, val_losses, val_hits / int(x_val.shape[0])
 
