@@ -75,11 +75,12 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How a model is trained; the ``training:`` config section."""
+    """How a model is trained: the ``training:`` config section and the
+    learning rate its architecture's tuning chose (:mod:`geoctx.tuning`)."""
 
     epochs: int = 3000
     batch_size: int = 128
-    learning_rate: float = 0.005
+    learning_rate: float = 0.001
     optimizer: str = "adam"
     validation_fraction: float = 0.2
     convergence: dict = field(
