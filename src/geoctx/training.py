@@ -84,7 +84,7 @@ class TrainSettings:
     optimizer: str = "adam"
     validation_fraction: float = 0.2
     convergence: dict = field(
-        default_factory=lambda: {"window": 100, "tolerance": 0.001}
+        default_factory=lambda: {"window": 50, "tolerance": 0.001}
     )
     failed_to_learn_margin: float = 0.2
 
