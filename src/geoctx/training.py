@@ -262,6 +262,20 @@ def _build(spec: ModelSpec, settings: TrainSettings, n_features: int, n_classes:
     return model
 
 
+def class_count(data: dict[str, np.ndarray]) -> int:
+    """The number of classes in the splits of ``data`` (labels 0 ... k - 1)."""
+    return int(max(data[f"y_{s}"].max() for s in ("train", "val", "test")) + 1)
+
+
+def initial_weights(
+    spec: ModelSpec, settings: TrainSettings, data, *, threads: int = 1
+) -> list[np.ndarray]:
+    """The weights :func:`train_model` starts ``spec`` from on ``data``."""
+    configure_backend(threads=threads, seed=spec.seed)
+    model = _build(spec, settings, data["X_train"].shape[1], class_count(data))
+    return model.get_weights()
+
+
 def _snapshot(model):
     """A copy of ``model`` with its current weights."""
     import keras
@@ -576,7 +590,7 @@ def train_model(
     x_train, y_train = data["X_train"], data["y_train"]
     probe = data["X_test"][data["probe_index"]]
     batch = (x_train[: settings.batch_size], y_train[: settings.batch_size])
-    n_classes = int(max(data[f"y_{s}"].max() for s in ("train", "val", "test")) + 1)
+    n_classes = class_count(data)
 
     model = _build(spec, settings, x_train.shape[1], n_classes)
     init_model = _snapshot(model)

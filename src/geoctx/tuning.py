@@ -146,13 +146,12 @@ def tune(
         for column in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
             runs[column] = math.nan
         return choose(runs, criterion=criterion).assign(chosen=True, **keys)
-    n_classes = int(max(data[f"y_{s}"].max() for s in ("train", "val", "test")) + 1)
-    weights = []
-    for seed in seeds:
-        spec = training.ModelSpec(**keys, seed=seed)
-        training.configure_backend(threads=threads, seed=seed)
-        model = training._build(spec, settings, data["X_train"].shape[1], n_classes)
-        weights.append(model.get_weights())
+    weights = [
+        training.initial_weights(
+            training.ModelSpec(**keys, seed=seed), settings, data, threads=threads
+        )
+        for seed in seeds
+    ]
     stack = _Stack(
         [weights[seeds.index(seed)] for _, seed in pairs],
         rates=[rate for rate, _ in pairs],
