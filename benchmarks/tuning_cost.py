@@ -32,7 +32,7 @@ ACCOUNTING = Path("logs/jobserver/jobs.jsonl")
 def costs(workdir: Path) -> pd.Series:
     """CPU seconds per rule, plus the job server and Snakemake, of one run."""
     records = pd.read_json(workdir / ACCOUNTING, lines=True)
-    jobs = records[records.event == "job"]
+    jobs = records[(records.event == "job") & (records.exit == 0)]
     per_rule = jobs.groupby("rule").cpu_s.sum()
     workers = records[records.event == "worker"]
     pooled = jobs[jobs.pid.isin(workers.pid)] if "pid" in jobs else jobs.iloc[:0]
