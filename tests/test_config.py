@@ -110,7 +110,7 @@ def test_defaults_are_filled():
         ),
         (
             minimal(training={"learning_rate": 0.005}),
-            "write tuning: {learning_rates: [0.005]}",
+            "tuning: {learning_rates: [0.005]}",
         ),
         (
             minimal(training={"early_stopping": {"patience": 60}}),

@@ -269,16 +269,11 @@ def _renamed_key_problems(config: Mapping) -> list[str]:
     training = config.get("training") or {}
     if "learning_rate" in training:
         problems.append(
-            "training.learning_rate was replaced by tuning.learning_rates, the "
-            "grid each architecture's rate is chosen from: write "
-            f"tuning: {{learning_rates: [{training['learning_rate']}]}} to keep "
-            "one rate for every model"
+            "training.learning_rate was replaced by tuning.learning_rates, the grid "
+            f"of rates tried: tuning: {{learning_rates: [{training['learning_rate']}]}}"
         )
     if "early_stopping" in training:
-        problems.append(
-            "training.early_stopping was replaced by training.convergence "
-            "(window, tolerance: stop when the training loss has plateaued)"
-        )
+        problems.append("training.early_stopping was replaced by training.convergence")
     return problems
 
 
@@ -394,8 +389,8 @@ def _tuning_problems(config: Mapping) -> list[str]:
     optimizer = config["training"]["optimizer"]
     if len(config["tuning"]["learning_rates"]) > 1 and optimizer != "adam":
         problems.append(
-            f"training.optimizer: {optimizer!r} cannot be tuned; the learning-rate "
-            "grid trains with adam only (or give tuning.learning_rates one rate)"
+            f"training.optimizer: {optimizer!r} cannot be tuned, only adam "
+            "(or give tuning.learning_rates one rate)"
         )
     return problems
 
