@@ -2,6 +2,7 @@
 #
 # results/
 # ├── data/{dataset}/s{seed}/          data.npz (splits, probe), meta.json
+# ├── tuning/{dataset}/{activation}/{initializer}/w{width}_d{depth}/tuning.parquet
 # ├── models/{model}/   ({model} = {dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed})
 # │       model.keras, init.keras, runs|history|units.parquet,
 # │       representations.npz
@@ -9,7 +10,7 @@
 # ├── robustness/{model}/              robustness.parquet
 # ├── inference/w{width}_d{depth}_r{run}.parquet   one cell's timing run
 # ├── tables/                          runs, history, units, geometry, robustness,
-# │                                    inference, claims (.parquet)
+# │                                    inference, tuning, claims (.parquet)
 # ├── figures/                         .png/.svg of every figure in the report
 # └── report/                          report.html, report.pdf, fingerprint.txt,
 #                                      CITATION.bib, study_config.json

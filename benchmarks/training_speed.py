@@ -96,7 +96,10 @@ def main() -> None:
         validation_fraction=0.2,
         probe_points=256,
     )
-    settings = TrainSettings(epochs=args.epochs, early_stopping={"patience": None})
+    # a window as long as the run: every epoch is trained
+    settings = TrainSettings(
+        epochs=args.epochs, convergence={"window": args.epochs, "tolerance": 0.001}
+    )
     sides = {"keras_fit": keras_fit, "geoctx": geoctx_fit, "hand": hand}
     totals = dict.fromkeys(sides, 0.0)
     print(f"{'depth':>5} " + " ".join(f"{name:>10}" for name in sides) + "  (CPU s)")

@@ -74,7 +74,7 @@ def timed(cmd, cwd, env=None) -> tuple[float, float]:
 
 def loop(config_path: str, out: str) -> None:
     """The notebook user's loop: every stage of every model, in this process."""
-    from geoctx import datasets, storage, training
+    from geoctx import datasets, storage, training, tuning
     from geoctx.config import (
         MODEL_PATH,
         dataset_params,
@@ -103,13 +103,26 @@ def loop(config_path: str, out: str) -> None:
         k: v for k, v in config["robustness"].items() if k != "transfer_from"
     }
     grid = model_grid(config)
+    rates = {}  # each architecture's tuned learning rate, as tune_learning_rate
+    for keys in grid:
+        cell = tuning.Cell.of(keys)
+        if cell not in rates:
+            table = tuning.tune(
+                data[keys["dataset"]],
+                cell,
+                training.TrainSettings(**config["training"]),
+                **config["tuning"],
+            )
+            rates[cell] = tuning.chosen_rate(table)
     for keys in grid:  # training first: transfer attacks need the matched models
         model_dir = results / "models" / MODEL_PATH.format(**keys)
         training.configure_backend(threads=1, seed=keys["seed"])
         result = training.train_model(
             data[keys["dataset"]],
             training.ModelSpec(**keys),
-            training.TrainSettings(**config["training"]),
+            training.TrainSettings(
+                **config["training"], learning_rate=rates[tuning.Cell.of(keys)]
+            ),
             threads=1,
         )
         outputs = {

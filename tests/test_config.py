@@ -66,9 +66,10 @@ def test_auto_initializer_pairs_he_with_relu_family_and_glorot_otherwise():
 def test_defaults_are_filled():
     config = validate_config(minimal())
     assert config["initializers"] == ["auto"]
-    assert config["training"]["early_stopping"]["patience"] == 60
-    assert config["training"]["early_stopping"]["monitor"] == "val_accuracy"
-    assert config["training"]["failed_to_learn_margin"] == 0.05
+    assert config["training"]["convergence"] == {"window": 50, "tolerance": 0.001}
+    assert config["training"]["failed_to_learn_margin"] == 0.2
+    assert config["tuning"]["learning_rates"] == [0.0003, 0.001, 0.003, 0.01]
+    assert config["tuning"]["criterion"] == "val_loss"
     assert config["study"]["title"]
 
 
@@ -96,8 +97,24 @@ def test_defaults_are_filled():
         (minimal(depths=[2.5]), "depths[0]: 2.5 is not of type 'integer'"),
         (minimal(training={"epochs": "ten"}), "training.epochs: 'ten' is not of type"),
         (
-            minimal(training={"early_stopping": {"monitor": "loss"}}),
-            "training.early_stopping.monitor: 'loss' is not one of ['val_accuracy'",
+            minimal(tuning={"criterion": "loss"}),
+            "tuning.criterion: 'loss' is not one of ['val_loss'",
+        ),
+        (
+            minimal(seeds=[0, 1, 7], tuning={"seeds": [7, 8]}),
+            "tuning.seeds: [7] are also study seeds [0, 1, 7]",
+        ),
+        (
+            minimal(training={"optimizer": "sgd"}),
+            "training.optimizer: 'sgd' cannot be tuned",
+        ),
+        (
+            minimal(training={"learning_rate": 0.005}),
+            "tuning: {learning_rates: [0.005]}",
+        ),
+        (
+            minimal(training={"early_stopping": {"patience": 60}}),
+            "training.early_stopping was replaced by training.convergence",
         ),
         (
             minimal(training={"failed_to_learn_margin": 1.0}),

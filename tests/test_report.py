@@ -33,6 +33,7 @@ def runs_table(n_seeds):
                     "train_loss": 0.3,
                     "test_loss": 0.3,
                     "epochs_run": 3,
+                    "hit_cap": False,
                     "wall_time_s": 1.0,
                 }
             )
@@ -191,6 +192,36 @@ def test_methods_values_come_from_the_config_and_the_package(study_tables):
     neighbours = methods._default(geometry.betti_numbers, "graph_neighbors")
     assert f"{neighbours}-NN graph" in html
     assert f"within {SATURATION_TOLERANCE} of a bound" in html
+
+
+def test_training_methods_and_capped_runs_come_from_config_and_runs(study_tables):
+    runs = study_tables["runs"]
+    runs.loc[runs.index[1], "hit_cap"] = True
+    study_tables["tuning"] = pd.DataFrame(
+        {
+            "dataset": "moons",
+            "activation": ["relu", "relu", "sigmoid", "sigmoid"],
+            "initializer": "auto",
+            "width": 8,
+            "depth": 2,
+            "learning_rate": [0.001, 0.02, 0.001, 0.02],
+            "chosen": [True, False, False, True],
+        }
+    )
+    html = render(
+        study_tables,
+        {"title": "T"},
+        training={"epochs": 777, "convergence": {"window": 33, "tolerance": 0.002}},
+        tuning={"learning_rates": [0.001, 0.02], "seeds": [99]},
+    )
+    assert "the best loss of the last 33 epochs" in html
+    assert "less than 0.002 times the first epoch" in html
+    assert "the cap of 777 epochs" in html
+    assert "learning rates 0.001, 0.02 are trained" in html
+    assert "tuning seed(s) 99" in html
+    assert "early stopping" not in html.lower()
+    assert "(1 of 6 runs):</strong> moons/sigmoid/auto/w8_d2_s0." in html
+    assert "<td>0.001</td><td>0.02</td>" in html  # relu, sigmoid
 
 
 def test_methods_list_every_evidence_item(study_tables):

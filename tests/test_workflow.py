@@ -47,7 +47,16 @@ def test_tables_have_their_schema_and_plausible_values(study):
     assert len(runs) == n_models(config)
     # 4 epochs leave some deep sigmoid models at chance: measured, not dropped
     assert set(runs.status) <= {"ok", "failed_to_learn"}
-    assert not runs.stopped_early.any()
+    # the convergence window is the budget: every run reaches the cap
+    assert not runs.stopped_early.any() and runs.hit_cap.all()
+    assert not runs.plateaued.any()
+    tuning = pd.read_parquet(study / "results/tables/tuning.parquet")
+    rates, seeds = config["tuning"]["learning_rates"], config["tuning"]["seeds"]
+    assert len(tuning) == n_models(config) // len(config["seeds"]) * len(rates) * len(
+        seeds
+    )
+    chosen = tuning[tuning.chosen].merge(runs, on=["dataset", "activation", "depth"])
+    assert (chosen.learning_rate_x == chosen.learning_rate_y).all()
     assert runs.test_accuracy.between(0, 1).all()
     # a few epochs are enough for the best model of each dataset to beat chance
     assert (runs.groupby("dataset").test_accuracy.max() > 0.7).all()
@@ -208,9 +217,13 @@ N_MODELS = 8  # the smoke study: 2 datasets x 2 activations x 2 depths
 N_CELLS = 4  # its cells (dataset x depth), evaluated one job each
 
 
-def per_model(n, cells):
-    """Training jobs of ``n`` models and the evaluation jobs of their ``cells``."""
-    return {"train_model": n, "evaluate_models": cells}
+def per_model(n, cells, *, tuned=0):
+    """Training jobs of ``n`` models, the evaluation jobs of their ``cells``
+    and the tuning jobs of ``tuned`` architectures."""
+    jobs = {"train_model": n, "evaluate_models": cells}
+    if tuned:
+        jobs["tune_learning_rate"] = tuned
+    return jobs
 
 
 REPORT = {"render_report": 1, "render_pdf": 1}
@@ -218,8 +231,9 @@ REPORT = {"render_report": 1, "render_pdf": 1}
 N_ATTACKS = len(attack_names(["sigmoid", "relu"], ["sigmoid", "relu"]))
 
 
-def figures(*, latency=False, projections=0, claims=True):
-    """The figure jobs that follow new model results, the scorecard and the report."""
+def figures(*, latency=False, projections=0, claims=True, tuning=False):
+    """The figure jobs that follow new model results, the scorecard and the
+    report; with ``tuning``, the learning-rate figure too."""
     jobs = {
         "plot_accuracy": 1,
         "plot_learning_curves": 1,
@@ -235,6 +249,8 @@ def figures(*, latency=False, projections=0, claims=True):
         jobs["plot_latency"] = 1
     if projections:
         jobs["plot_projections"] = projections
+    if tuning:
+        jobs["plot_learning_rates"] = 1
     return jobs
 
 
@@ -394,25 +410,27 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             lambda c: c["datasets"]["moons"].update(noise=0.2),
             {
                 "make_dataset": 1,
-                **per_model(4, 2),
-                "aggregate_table": 5,
-                **figures(projections=1),
+                **per_model(4, 2, tuned=4),
+                "aggregate_table": 6,
+                **figures(projections=1, tuning=True),
             },
             id="dataset-parameter",
         ),
         pytest.param(
-            # every cell's job reruns; it evaluates the new models only
+            # every cell's job reruns; it evaluates the new models only;
+            # only the new activation's architectures are tuned
             lambda c: c["activations"].append("tanh"),
             {
-                **per_model(4, N_CELLS),
+                **per_model(4, N_CELLS, tuned=4),
                 "benchmark_inference": INFERENCE_CELLS,
-                "aggregate_table": 6,
-                **figures(latency=True, projections=2),
+                "aggregate_table": 7,
+                **figures(latency=True, projections=2, tuning=True),
             },
             id="new-activation",
         ),
         pytest.param(
-            # one new split per dataset; projections show the first seed only
+            # one new split per dataset; projections show the first seed only;
+            # the new models train at the rates already chosen, nothing is tuned
             lambda c: c["seeds"].append(1),
             {
                 "make_dataset": 2,
@@ -455,8 +473,33 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
         ),
         pytest.param(
             lambda c: c["training"].update(epochs=5),
-            {**per_model(8, N_CELLS), "aggregate_table": 5, **figures(projections=2)},
+            {
+                **per_model(8, N_CELLS, tuned=8),
+                "aggregate_table": 6,
+                **figures(projections=2, tuning=True),
+            },
             id="training-budget",
+        ),
+        pytest.param(
+            # the grid reruns every tuning and what depends on the rates
+            lambda c: c["tuning"].update(learning_rates=[0.003, 0.02]),
+            {
+                **per_model(8, N_CELLS, tuned=8),
+                "aggregate_table": 6,
+                **figures(projections=2, tuning=True),
+            },
+            id="tuning-grid",
+        ),
+        pytest.param(
+            # the tuning data is the first tuning seed's own split: new data
+            lambda c: c["tuning"].update(seeds=[101]),
+            {
+                "make_dataset": 2,
+                **per_model(8, N_CELLS, tuned=8),
+                "aggregate_table": 6,
+                **figures(projections=2, tuning=True),
+            },
+            id="tuning-seeds",
         ),
         pytest.param(
             lambda c: c["geometry"].update(n_neighbors=4),
@@ -569,10 +612,18 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
         (
             "training",
             {
-                **per_model(8, N_CELLS),
+                **per_model(8, N_CELLS, tuned=8),
                 "benchmark_inference": INFERENCE_CELLS,
+                "aggregate_table": 7,
+                **figures(latency=True, projections=2, tuning=True),
+            },
+        ),
+        (
+            "tuning",
+            {
+                **per_model(8, N_CELLS, tuned=8),
                 "aggregate_table": 6,
-                **figures(latency=True, projections=2),
+                **figures(projections=2, tuning=True),
             },
         ),
         (
@@ -588,9 +639,9 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
             "datasets",
             {
                 "make_dataset": 2,
-                **per_model(8, N_CELLS),
-                "aggregate_table": 5,
-                **figures(projections=2),
+                **per_model(8, N_CELLS, tuned=8),
+                "aggregate_table": 6,
+                **figures(projections=2, tuning=True),
             },
         ),
         (
@@ -608,7 +659,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
                 **REPORT,
             },
         ),
-        ("plots", figures(latency=True, projections=2, claims=False)),
+        ("plots", figures(latency=True, projections=2, claims=False, tuning=True)),
         ("report", REPORT),
         ("claims", {"score_claims": 1, **REPORT}),
     ],

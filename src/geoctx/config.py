@@ -186,6 +186,8 @@ UNORDERED_LISTS = (
     ("inference", "depths"),
     ("inference", "widths"),
     ("inference", "batch_sizes"),
+    ("tuning", "learning_rates"),
+    ("tuning", "seeds"),
 )
 
 #: Config sections that determine the trained models (and so every table).
@@ -198,6 +200,7 @@ SWEEP_KEYS = (
     "seeds",
     "splits",
     "training",
+    "tuning",
 )
 
 #: The columns (and wildcards) that identify one model.
@@ -252,6 +255,15 @@ RENAMED_KEYS = {
 }
 
 
+#: Keys replaced by other settings, with their own messages in
+#: :func:`_renamed_key_problems`.
+REPLACED_KEYS = (
+    ("robustness", "reference_activation"),
+    ("training", "learning_rate"),
+    ("training", "early_stopping"),
+)
+
+
 def _renamed_key_problems(config: Mapping) -> list[str]:
     """Keys an earlier version of the config had, with what to write instead.
 
@@ -272,6 +284,15 @@ def _renamed_key_problems(config: Mapping) -> list[str]:
             "transfer_from, a list: write transfer_from: "
             f"[{robustness['reference_activation']}]"
         )
+    training = config.get("training")
+    training = training if isinstance(training, Mapping) else {}
+    if "learning_rate" in training:
+        problems.append(
+            "training.learning_rate was replaced by tuning.learning_rates, the grid "
+            f"of rates tried: tuning: {{learning_rates: [{training['learning_rate']}]}}"
+        )
+    if "early_stopping" in training:
+        problems.append("training.early_stopping was replaced by training.convergence")
     return problems
 
 
@@ -279,7 +300,7 @@ def _without_renamed_keys(config: Mapping) -> dict:
     """``config`` without the keys :func:`_renamed_key_problems` names, so that
     the schema does not report them a second time as unknown."""
     config = dict(config)
-    for section, old in [*RENAMED_KEYS, ("robustness", "reference_activation")]:
+    for section, old in [*RENAMED_KEYS, *REPLACED_KEYS]:
         if isinstance(config.get(section), Mapping) and old in config[section]:
             config[section] = {k: v for k, v in config[section].items() if k != old}
     return config
@@ -371,6 +392,7 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
         *_geometry_problems(config),
         *_choice_problems(config, written),
         *transfer_problems(written),
+        *_tuning_problems(config),
     ]
     if problems:
         raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
@@ -388,6 +410,24 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
         if parent.get(path[-1]) is not None:
             parent[path[-1]] = sorted(parent[path[-1]])
     return _sorted_keys(config)
+
+
+def _tuning_problems(config: Mapping) -> list[str]:
+    """Tuning seeds the study also uses, and a grid that cannot be stacked."""
+    problems = []
+    shared = sorted(set(config["tuning"]["seeds"]) & set(config["seeds"]))
+    if shared:
+        problems.append(
+            f"tuning.seeds: {shared} are also study seeds {config['seeds']}; "
+            "the learning rate must be chosen on seeds the study does not use"
+        )
+    optimizer = config["training"]["optimizer"]
+    if len(config["tuning"]["learning_rates"]) > 1 and optimizer != "adam":
+        problems.append(
+            f"training.optimizer: {optimizer!r} cannot be tuned, only adam "
+            "(or give tuning.learning_rates one rate)"
+        )
+    return problems
 
 
 def _name_problems(config: Mapping) -> list[str]:
@@ -636,6 +676,8 @@ TABLE_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "geometry": (*SWEEP_KEYS, "geometry"),
     "robustness": (*SWEEP_KEYS, "robustness"),
     "inference": ("activations", "depths", "widths", "inference"),
+    # the tuning models use no study seed
+    "tuning": tuple(key for key in SWEEP_KEYS if key != "seeds"),
 }
 
 #: Where one model's files live below each stage's directory (``results/<stage>/``).

@@ -241,8 +241,12 @@ VERDICT_RULE = (
 )
 
 LIMITATIONS = [
-    "Small MLPs on small datasets, trained for a short, fixed budget: conclusions "
-    "about large networks, convolutions or long training do not follow.",
+    "Small MLPs on small datasets: conclusions about large networks or "
+    "convolutions do not follow. Only the learning rate is tuned; batch size, "
+    "optimizer and width are shared by every activation.",
+    "Convergence is a plateau of the training loss over a fixed window: a run "
+    "on a saddle plateau longer than the window stops there, and the tuning "
+    "grid is the only way out of it.",
     "Geometry is measured on a fixed probe subset of the test split; metrics that "
     "need many points (TwoNN, Betti numbers) are noisy on small probes.",
     "The verdict rule needs enough conditions: the sign-flip test on n "
@@ -255,6 +259,81 @@ LIMITATIONS = [
     "attacks between the matched models and the worst case over the attacks run "
     "are the checks against gradient masking, not a proof of robustness.",
 ]
+
+
+def training_methods(config: Mapping) -> str:
+    """How every model was trained, in one paragraph written from the config.
+
+    >>> config = {"training": {"optimizer": "adam", "batch_size": 128,
+    ...     "epochs": 3000, "convergence": {"window": 100, "tolerance": 0.001},
+    ...     "failed_to_learn_margin": 0.2}, "tuning": {"learning_rates":
+    ...     [0.001, 0.01], "seeds": [1000], "criterion": "val_loss"}}
+    >>> text = training_methods(config)
+    >>> "cap of 3000 epochs" in text and "learning rates 0.001, 0.01 are" in text
+    True
+    """
+    train, tune = config["training"], config["tuning"]
+    window, tolerance = (
+        train["convergence"]["window"],
+        train["convergence"]["tolerance"],
+    )
+    seeds = tune["seeds"]
+    criterion = {
+        "val_loss": "the lowest mean final validation loss",
+        "val_accuracy": "the highest mean final validation accuracy",
+    }[tune["criterion"]]
+    margin = train["failed_to_learn_margin"]
+    return (
+        f"Every model trains with {train['optimizer']} on minibatches of "
+        f"{train['batch_size']} until its training loss has converged: it stops "
+        f"when the best loss of the last {window} epochs improved on the best "
+        f"before them by less than {tolerance:g} times the first epoch's loss, "
+        f"or at the cap of {train['epochs']} epochs (such runs are flagged "
+        "hit_cap and named below). The final weights are kept. Each "
+        "architecture (dataset, activation, initializer, width, depth) trains "
+        "with its own learning rate: models at each of the learning rates "
+        f"{', '.join(f'{r:g}' for r in tune['learning_rates'])} are trained the "
+        f"same way on tuning seed(s) {', '.join(map(str, seeds))}, which no study "
+        f"model uses, and the rate with {criterion} over them is chosen. A run "
+        f"failed to learn when its final training accuracy closed at most "
+        f"{margin:g} of the gap between chance and a perfect fit."
+    )
+
+
+def chosen_rates(tuning: pd.DataFrame) -> pd.DataFrame:
+    """The learning rate chosen for each architecture: a row per dataset,
+    initializer, width and depth, a column per activation.
+
+    >>> tuning = pd.DataFrame({"dataset": "moons", "initializer": "he_normal",
+    ...     "width": 8, "depth": 2, "activation": ["relu", "relu", "tanh"],
+    ...     "learning_rate": [0.01, 0.001, 0.001], "chosen": [True, False, True]})
+    >>> chosen_rates(tuning).to_dict("records")
+    [{'dataset': 'moons', 'initializer': 'he_normal', 'width': 8, 'depth': 2, \
+'relu': 0.01, 'tanh': 0.001}]
+    """
+    keys = ["dataset", "initializer", "width", "depth"]
+    chosen = tuning[tuning["chosen"]].drop_duplicates([*keys, "activation"])
+    table = chosen.pivot(index=keys, columns="activation", values="learning_rate")
+    table.columns.name = None
+    return table.reset_index()
+
+
+def capped_runs(runs: pd.DataFrame) -> list[str]:
+    """The models that stopped at the epoch cap before converging.
+
+    >>> runs = pd.DataFrame({"dataset": "moons", "activation": "relu",
+    ...     "initializer": "auto", "width": 8, "depth": 2, "seed": [0, 1],
+    ...     "hit_cap": [False, True]})
+    >>> capped_runs(runs)
+    ['moons/relu/auto/w8_d2_s1']
+    """
+    from geoctx.config import MODEL_KEYS, MODEL_PATH
+
+    capped = runs[runs["hit_cap"]]
+    return [
+        MODEL_PATH.format(**{key: row[key] for key in MODEL_KEYS})
+        for _, row in capped.iterrows()
+    ]
 
 
 def failed_to_learn_note(claim: str, n_failed: int) -> str:

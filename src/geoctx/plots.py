@@ -93,6 +93,41 @@ def learning_curves(df: pd.DataFrame, *, ax=None):
     return ax
 
 
+def learning_rates(df: pd.DataFrame, *, ax=None):
+    """The tuning criterion against the learning rate (log scale), one line
+    per architecture (activation and initializer) in its activation's
+    colour, each chosen rate marked with a black-edged dot. ``df`` is the
+    tuning table."""
+    ax = ax or plt.gca()
+    per_rate = df.groupby(
+        ["activation", "initializer", "learning_rate"], as_index=False
+    ).agg(score=("score", "first"), chosen=("chosen", "first"))
+    per_rate = per_rate[np.isfinite(per_rate["score"])]
+    colours = palette(per_rate["activation"])
+    for (activation, _), line in per_rate.groupby(["activation", "initializer"]):
+        ax.plot(
+            line["learning_rate"],
+            line["score"],
+            color=colours[activation],
+            lw=1,
+            label=activation,
+        )
+    chosen = per_rate[per_rate["chosen"]]
+    ax.scatter(
+        chosen["learning_rate"],
+        chosen["score"],
+        c=[colours[a] for a in chosen["activation"]],
+        edgecolors="black",
+        zorder=3,
+    )
+    ax.set_xscale("log")
+    criterion = df["criterion"].iloc[0] if len(df) else "criterion"
+    ax.set(xlabel="learning rate", ylabel=f"mean final {criterion.replace('_', ' ')}")
+    if criterion == "val_loss":
+        ax.set_yscale("log")
+    return ax
+
+
 def grad_norm_by_layer(df: pd.DataFrame, *, ax=None):
     """Gradient norm of each layer's kernel (log scale), 95% CI over seeds."""
     ax = _lines(df, x="layer", y="value", ax=ax)

@@ -28,9 +28,12 @@ from geoctx.config import MODEL_KEYS, MODEL_PATH, SATURATION_TOLERANCE
 from geoctx.methods import (
     LIMITATIONS,
     VERDICT_RULE,
+    capped_runs,
+    chosen_rates,
     controls,
     failed_to_learn_note,
     metric_definitions,
+    training_methods,
 )
 from geoctx.tables import cpu_name, package_versions
 from geoctx.units import INACTIVE_SHARE, INACTIVE_TOLERANCE
@@ -55,9 +58,15 @@ CAPTIONS = {
     "learning_curves": (
         "Validation accuracy after every epoch, one thin line per model (seed and "
         "initializer) coloured by activation, drawn to the epoch where it stopped; "
-        "rows are depths, columns datasets. Early stopping watches validation "
-        "accuracy; a flat end shows the run had converged (the runs table's "
-        "plateaued column says so per model)."
+        "rows are depths, columns datasets. Training stops when the training loss "
+        "has plateaued or at the epoch cap (the runs table's plateaued and hit_cap "
+        "columns say which per model)."
+    ),
+    "learning_rates": (
+        "The learning-rate choice: for every architecture, the tuning criterion "
+        "(mean over the tuning seeds) at each rate of the grid, one line per "
+        "activation and initializer; the dot marks the rate its study models "
+        "train with. Rows are depths, columns datasets."
     ),
     "grad_norm_by_layer": (
         "Norm of the loss gradient with respect to each layer's kernel on a fixed "
@@ -461,6 +470,9 @@ def render(
         metrics=metric_definitions(config),
         limitations=LIMITATIONS,
         accuracy=accuracy_table(runs),
+        training_methods=training_methods(config),
+        rates=chosen_rates(tables["tuning"]),
+        capped=capped_runs(runs),
         units=unit_table(tables["units"]),
         robustness=robustness_table(tables["robustness"]),
         worst_case=worst_case_table(tables["robustness"]),
@@ -472,7 +484,12 @@ def render(
         latency=latency_table(tables["inference"]),
         training_figures=[
             figs[n]
-            for n in ("accuracy_vs_depth", "learning_curves", "grad_norm_by_layer")
+            for n in (
+                "accuracy_vs_depth",
+                "learning_curves",
+                "learning_rates",
+                "grad_norm_by_layer",
+            )
             if n in figs
         ],
         projection_figures=[f for n, f in figs.items() if n.startswith("projections_")],

@@ -56,6 +56,18 @@ def allowed_values(field: pa.Field) -> list[str] | None:
     return json.loads(meta[b"values"]) if b"values" in meta else None
 
 
+#: How a training run ended, in the runs and the tuning tables.
+RUN_FIELDS = [
+    pa.field("epochs_run", pa.int64()),
+    pa.field("plateaued", pa.bool_()),
+    pa.field("hit_cap", pa.bool_()),
+    pa.field("train_loss", pa.float64()),
+    pa.field("train_accuracy", pa.float64()),
+    pa.field("val_loss", pa.float64()),
+    pa.field("val_accuracy", pa.float64()),
+]
+
+
 SCHEMAS: dict[str, pa.Schema] = {
     "runs": pa.schema(
         MODEL_FIELDS
@@ -65,15 +77,10 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("n_features", pa.int64()),
             pa.field("n_classes", pa.int64()),
             pa.field("n_params", pa.int64()),
-            pa.field("epochs_run", pa.int64()),
+            pa.field("learning_rate", pa.float64()),
             pa.field("best_epoch", pa.int64()),
             pa.field("stopped_early", pa.bool_()),
-            pa.field("curve_gain", pa.float64()),
-            pa.field("plateaued", pa.bool_()),
-            pa.field("train_loss", pa.float64()),
-            pa.field("train_accuracy", pa.float64()),
-            pa.field("val_loss", pa.float64()),
-            pa.field("val_accuracy", pa.float64()),
+            *RUN_FIELDS,
             pa.field("test_loss", pa.float64()),
             pa.field("test_accuracy", pa.float64()),
             pa.field("generalization_gap", pa.float64()),
@@ -168,6 +175,19 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("n_rows", pa.int64()),
             pa.field("sd_condition", pa.float64()),
             pa.field("sd_seed", pa.float64()),
+        ]
+    ),
+    # one row per learning rate and tuning seed of an architecture cell
+    "tuning": pa.schema(
+        [field for field in MODEL_FIELDS if field.name != "seed"]
+        + [
+            pa.field("learning_rate", pa.float64()),
+            pa.field("seed", pa.int64()),
+            pa.field("status", pa.string()),
+            *RUN_FIELDS,
+            pa.field("criterion", pa.string()),
+            pa.field("score", pa.float64()),
+            pa.field("chosen", pa.bool_()),
         ]
     ),
 }

@@ -22,18 +22,19 @@ of ``model.fit`` on these small models
   both stages, for the geometry measurements downstream.
 
 A run whose loss becomes NaN or infinite is stopped and returned with
-``status = "diverged"``; one whose test accuracy ends within
-``failed_to_learn_margin`` of chance (``1 / n_classes``) with
-``status = "failed_to_learn"`` (see :func:`run_status`). Either way the
-study carries on.
+``status = "diverged"``; one whose final training accuracy closed at
+most the fraction ``failed_to_learn_margin`` of the gap between chance
+and a perfect fit with ``status = "failed_to_learn"`` (see
+:func:`run_status`): learning is judged on the data the model was fit
+to, so a model that fit its training data but generalizes badly is not
+counted as failing to learn. Either way the study carries on.
 
-The stopping rule: early stopping watches validation *accuracy* by
-default (validation loss bottoms out while accuracy still rises) with a
-long patience (a smooth net climbing off a loss plateau dips in accuracy
-first) and keeps the final weights (restoring the best epoch selects on
-noisy validation data and keeps the first epoch that hit the maximum).
-Every run records whether it stopped early and whether its curve had
-flattened (``curve_gain``, ``plateaued``; :func:`curve_gain`).
+The stopping rule is convergence, not a budget: training stops when the
+training loss has plateaued (:func:`converged`: over the last ``window``
+epochs its best value improved on the best before by less than
+``tolerance`` times the first epoch's loss), or at the epoch cap
+``epochs``. A run records whether the rule fired (``plateaued``) or the
+cap stopped it first (``hit_cap``); the final weights are kept.
 """
 
 from __future__ import annotations
@@ -55,13 +56,6 @@ from geoctx.units import activation_derivative, pre_activations, unit_health
 
 log = logging.getLogger(__name__)
 
-#: ``curve_gain`` compares the last ``CURVE_WINDOW`` epochs with the rest.
-CURVE_WINDOW = 10
-#: A run has plateaued when its last epochs gained less validation accuracy
-#: than this: under one point in 200, below what a 1,000-point validation
-#: split resolves.
-PLATEAU_GAIN = 0.005
-
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -77,22 +71,18 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How a model is trained; the ``training:`` config section."""
+    """How a model is trained: the ``training:`` config section and the
+    learning rate its architecture's tuning chose (:mod:`geoctx.tuning`)."""
 
-    epochs: int = 300
+    epochs: int = 3000
     batch_size: int = 128
-    learning_rate: float = 0.005
+    learning_rate: float = 0.001
     optimizer: str = "adam"
     validation_fraction: float = 0.2
-    early_stopping: dict = field(
-        default_factory=lambda: {
-            "monitor": "val_accuracy",
-            "patience": 60,
-            "min_delta": 0.0,
-            "restore_best": False,
-        }
+    convergence: dict = field(
+        default_factory=lambda: {"window": 50, "tolerance": 0.001}
     )
-    failed_to_learn_margin: float = 0.05
+    failed_to_learn_margin: float = 0.2
 
 
 @dataclass
@@ -184,6 +174,20 @@ def _build(spec: ModelSpec, settings: TrainSettings, n_features: int, n_classes:
         metrics=["accuracy"],
     )
     return model
+
+
+def class_count(data: dict[str, np.ndarray]) -> int:
+    """The number of classes in the splits of ``data`` (labels 0 ... k - 1)."""
+    return int(max(data[f"y_{s}"].max() for s in ("train", "val", "test")) + 1)
+
+
+def initial_weights(
+    spec: ModelSpec, settings: TrainSettings, data, *, threads: int = 1
+) -> list[np.ndarray]:
+    """The weights :func:`train_model` starts ``spec`` from on ``data``."""
+    configure_backend(threads=threads, seed=spec.seed)
+    model = _build(spec, settings, data["X_train"].shape[1], class_count(data))
+    return model.get_weights()
 
 
 def _snapshot(model):
@@ -334,54 +338,39 @@ def _epoch_function(model, batch_size: int):
     return epoch
 
 
-class _EarlyStopping:
-    """Keras's ``EarlyStopping`` rule: stop after ``patience`` epochs without
-    an improvement of ``monitor`` by more than ``min_delta``."""
+def converged(losses, *, window: int, tolerance: float) -> bool:
+    """Whether a training-loss curve has plateaued.
 
-    def __init__(self, *, monitor, patience, min_delta, restore_best):
-        self.monitor, self.patience = monitor, patience
-        self.sign = 1.0 if "accuracy" in monitor else -1.0
-        self.min_delta, self.restore_best = min_delta, restore_best
-        self.best, self.wait, self.best_weights = None, 0, None
+    True when the best loss of the last ``window`` epochs improved on the
+    best loss before them by less than ``tolerance`` times the first
+    epoch's loss. Relative to where training started, not to the current
+    loss: a fitting model's loss keeps falling by a steady fraction long
+    after its gains stop mattering. False with ``window`` epochs or fewer.
 
-    def stop(self, epoch: int, logs: dict, model) -> bool:
-        """Record epoch ``epoch`` (from 0); whether training should stop."""
-        value = self.sign * logs[self.monitor]
-        self.wait += 1
-        if self.best is None or value - self.min_delta > self.best:
-            self.best, self.wait = value, 0
-            if self.restore_best:
-                self.best_weights = model.get_weights()
-            return False
-        return self.wait >= self.patience and epoch > 0
-
-    def finish(self, model) -> None:
-        """Restore the best weights, when asked to and there are any."""
-        if self.restore_best and self.best_weights is not None:
-            model.set_weights(self.best_weights)
+    >>> converged([1.0, 0.5, 0.4, 0.3999], window=2, tolerance=0.01)
+    False
+    >>> converged([1.0, 0.5, 0.4, 0.3999, 0.3998], window=2, tolerance=0.01)
+    True
+    """
+    values = np.asarray(losses, dtype=float)
+    if len(values) <= window:
+        return False
+    gain = np.min(values[:-window]) - np.min(values[-window:])
+    return bool(gain < tolerance * values[0])
 
 
 def _fit(trainer: _Trainer, data, settings: TrainSettings, *, seed: int):
-    """Train with per-epoch logging and early stopping; history and wall time.
+    """Train with per-epoch logging until convergence; history and wall time.
 
     Batches are drawn in a fresh order every epoch from a generator seeded
-    by ``seed``. Training stops at the first non-finite training loss, or
-    by early stopping (:class:`_EarlyStopping`, when ``patience`` is set).
+    by ``seed``. Training stops at the first non-finite training loss, when
+    the training loss has converged (:func:`converged` with
+    ``settings.convergence``) or after ``settings.epochs`` epochs.
     The history has one row per epoch run (``epoch`` from 1), ``loss``,
     ``accuracy``, ``val_loss``, ``val_accuracy`` and ``epoch_time_s``.
     """
     import tensorflow as tf
 
-    stopping = settings.early_stopping
-    stopper = None
-    if stopping.get("patience"):
-        stopper = _EarlyStopping(
-            monitor=stopping.get("monitor", "val_accuracy"),
-            patience=stopping["patience"],
-            min_delta=stopping.get("min_delta", 0.0),
-            restore_best=stopping.get("restore_best", False),
-        )
-    model = trainer.model
     arrays = [
         tf.constant(data[key]) for key in ("X_train", "y_train", "X_val", "y_val")
     ]
@@ -403,12 +392,10 @@ def _fit(trainer: _Trainer, data, settings: TrainSettings, *, seed: int):
             *(logs[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")),
             logs["epoch_time_s"],
         )
-        if not math.isfinite(logs["loss"]):
+        if not math.isfinite(logs["loss"]) or converged(
+            [row["loss"] for row in rows], **settings.convergence
+        ):
             break
-        if stopper is not None and stopper.stop(epoch, logs, model):
-            break
-    if stopper is not None:
-        stopper.finish(model)
     wall_time = time.perf_counter() - t0
     history = pd.DataFrame(rows)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
@@ -444,44 +431,27 @@ def best_epoch(history: pd.DataFrame, *, monitor: str = "val_accuracy") -> int:
     return int(pick(values)) + 1
 
 
-def curve_gain(val_accuracy, *, window: int = CURVE_WINDOW) -> float:
-    """Best validation accuracy of the last ``window`` epochs minus the best before.
-
-    Positive while the curve still rises; at most 0 once it has flattened.
-    NaN with ``window`` epochs or fewer, or no finite accuracy on a side.
-
-    >>> round(curve_gain([0.5, 0.7, 0.8, 0.81], window=2), 6)
-    0.11
-    >>> round(curve_gain([0.5, 0.9, 0.8, 0.85], window=2), 6)
-    -0.05
-    """
-    values = np.asarray(val_accuracy, dtype=float)
-    if len(values) <= window:
-        return math.nan
-    before, last = values[:-window], values[-window:]
-    if not (np.isfinite(before).any() and np.isfinite(last).any()):
-        return math.nan
-    return float(np.nanmax(last) - np.nanmax(before))
-
-
 def run_status(
-    test_accuracy: float, *, n_classes: int, diverged: bool, margin: float
+    train_accuracy: float, *, n_classes: int, diverged: bool, margin: float
 ) -> str:
     """``"diverged"``, ``"failed_to_learn"`` or ``"ok"``.
 
-    A run failed to learn when its test accuracy is at most ``margin``
-    above chance, ``1 / n_classes`` (every split is stratified, so chance
-    is also the majority-class rate up to one point per class); below
-    chance counts too. Divergence takes precedence.
+    A run failed to learn when its final training accuracy closed at most
+    the fraction ``margin`` of the gap between chance, ``1 / n_classes``,
+    and a perfect fit: ``accuracy <= chance + margin * (1 - chance)``.
+    Judged on the training data, so it asks whether the model fit what it
+    was trained on, not whether that generalized. Divergence takes
+    precedence.
 
-    >>> run_status(0.53, n_classes=2, diverged=False, margin=0.05)
+    >>> run_status(0.28, n_classes=10, diverged=False, margin=0.2)
     'failed_to_learn'
-    >>> run_status(0.56, n_classes=2, diverged=False, margin=0.05)
+    >>> run_status(0.61, n_classes=2, diverged=False, margin=0.2)
     'ok'
     """
     if diverged:
         return DIVERGED
-    if test_accuracy <= 1.0 / n_classes + margin:
+    chance = 1.0 / n_classes
+    if not train_accuracy > chance + margin * (1.0 - chance):
         return FAILED_TO_LEARN
     return OK
 
@@ -490,12 +460,11 @@ def _run_record(
     spec, model, data, history, scores, *, diverged, n_classes, wall_time, settings
 ):
     """The one-row summary of a run (the ``runs`` table)."""
-    monitor = settings.early_stopping.get("monitor", "val_accuracy")
-    gain = curve_gain(history["val_accuracy"])
+    plateaued = not diverged and converged(history["loss"], **settings.convergence)
     return {
         **asdict(spec),
         "status": run_status(
-            scores["test"][1],
+            scores["train"][1],
             n_classes=n_classes,
             diverged=diverged,
             margin=settings.failed_to_learn_margin,
@@ -504,11 +473,12 @@ def _run_record(
         "n_features": int(data["X_train"].shape[1]),
         "n_classes": n_classes,
         "n_params": int(model.count_params()),
+        "learning_rate": settings.learning_rate,
         "epochs_run": int(len(history)),
-        "best_epoch": best_epoch(history, monitor=monitor),
+        "best_epoch": best_epoch(history, monitor="val_accuracy"),
         "stopped_early": bool(len(history) < settings.epochs),
-        "curve_gain": gain,
-        "plateaued": bool(gain < PLATEAU_GAIN),
+        "plateaued": bool(plateaued),
+        "hit_cap": bool(len(history) == settings.epochs and not plateaued),
         **{f"{s}_loss": scores[s][0] for s in scores},
         **{f"{s}_accuracy": scores[s][1] for s in scores},
         "generalization_gap": scores["train"][1] - scores["test"][1],
@@ -534,7 +504,7 @@ def train_model(
     x_train, y_train = data["X_train"], data["y_train"]
     probe = data["X_test"][data["probe_index"]]
     batch = (x_train[: settings.batch_size], y_train[: settings.batch_size])
-    n_classes = int(max(data[f"y_{s}"].max() for s in ("train", "val", "test")) + 1)
+    n_classes = class_count(data)
 
     model = _build(spec, settings, x_train.shape[1], n_classes)
     init_model = _snapshot(model)

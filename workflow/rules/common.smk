@@ -47,6 +47,9 @@ ENV = "../../envs/geoctx.yaml"
 MODEL = MODEL_PATH
 # The models of one cell differ only in their activation.
 CELL = MODEL_PATH.replace("{activation}/", "")
+# The models of one architecture differ only in their seed; they share the
+# learning rate tune_learning_rate chose.
+ARCHITECTURE = MODEL_PATH.replace("_s{seed}", "")
 # Each study table and the per-job files it is aggregated from.
 TABLE_SOURCES = {
     "runs": [f"results/models/{MODEL}/runs.parquet"],
@@ -58,6 +61,7 @@ TABLE_SOURCES = {
     ],
     "robustness": [f"results/robustness/{MODEL}/robustness.parquet"],
     "inference": ["results/inference/w{width}_d{depth}_r{run}.parquet"],
+    "tuning": [f"results/tuning/{ARCHITECTURE}/tuning.parquet"],
 }
 TABLE_CATEGORIES = {
     "runs": "Training",
@@ -66,6 +70,7 @@ TABLE_CATEGORIES = {
     "geometry": "Geometry",
     "robustness": "Robustness",
     "inference": "Cost",
+    "tuning": "Training",
 }
 TABLES = list(STUDY_TABLES)
 assert set(TABLE_SOURCES) == set(TABLES), "every study table needs its sources"
@@ -80,6 +85,7 @@ FIGURE_NAMES = [
     "forest",
     "accuracy_vs_depth",
     "learning_curves",
+    "learning_rates",
     "grad_norm_by_layer",
     *(f"geometry_{metric}" for metric in GEOMETRY_METRICS),
     *(f"projections_{dataset}" for dataset in PROJECTED),
@@ -122,14 +128,21 @@ def model_data(wildcards):
     return data_file(wildcards.dataset, wildcards.seed)
 
 
+def tuning_data(wildcards):
+    """The data an architecture's learning rate is tuned on: the first tuning
+    seed's own split (never a study seed's), or the one shared split."""
+    return data_file(wildcards.dataset, config["tuning"]["seeds"][0])
+
+
 def split_seed(wildcards):
     """The seed of a split (None: the dataset's own, for the shared split)."""
     return None if wildcards.split == "shared" else int(wildcards.split[1:])
 
 
 def per_model(template):
-    """Expand a path template with the keys of every model in the sweep."""
-    return [template.format(**keys) for keys in model_grid(config)]
+    """Expand a path template with the keys of every model in the sweep; a
+    template without the seed (an architecture's) gives each path once."""
+    return list(dict.fromkeys(template.format(**keys) for keys in model_grid(config)))
 
 
 def table_inputs(wildcards):
@@ -238,6 +251,7 @@ def projection_inputs(wildcards):
 JOB_SIZES = {
     "make_dataset": (500, 5),
     "train_model": (1500, 3),
+    "tune_learning_rate": (1500, 10),
     "evaluate_models": (1500, 7),
     "benchmark_inference": (1500, 15),
     "aggregate_table": (750, 5),

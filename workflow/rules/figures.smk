@@ -52,6 +52,33 @@ rule plot_learning_curves:
         "../../scripts/plot_learning_curves.py"
 
 
+rule plot_learning_rates:
+    input:
+        tuning="results/tables/tuning.parquet",
+    output:
+        png=report(
+            "results/figures/learning_rates.png",
+            caption="../report/learning_rates.rst",
+            category="Training",
+        ),
+        svg="results/figures/learning_rates.svg",
+    log:
+        "logs/plot_learning_rates.log",
+    benchmark:
+        "benchmarks/rules/plot_learning_rates/learning_rates.tsv"
+    retries: 2
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
+    params:
+        code=code_digest("plots"),
+    script:
+        "../../scripts/plot_learning_rates.py"
+
+
 rule plot_grad_norms:
     input:
         units="results/tables/units.parquet",

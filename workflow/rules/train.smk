@@ -1,6 +1,31 @@
+rule tune_learning_rate:
+    input:
+        data=tuning_data,
+    output:
+        tuning=f"results/tuning/{ARCHITECTURE}/tuning.parquet",
+    log:
+        f"logs/tune_learning_rate/{ARCHITECTURE}.log",
+    benchmark:
+        f"benchmarks/rules/tune_learning_rate/{ARCHITECTURE}.tsv"
+    retries: 2
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("tune_learning_rate"),
+        runtime=job_runtime("tune_learning_rate"),
+    params:
+        code=code_digest("tune_learning_rate"),
+        training=config["training"],
+        tuning=config["tuning"],
+    script:
+        "../../scripts/tune_learning_rate.py"
+
+
 rule train_model:
     input:
         data=model_data,
+        tuning=f"results/tuning/{ARCHITECTURE}/tuning.parquet",
     output:
         model=f"results/models/{MODEL}/model.keras",
         init_model=f"results/models/{MODEL}/init.keras",

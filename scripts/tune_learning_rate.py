@@ -1,0 +1,28 @@
+"""tune_learning_rate: train one architecture at every rate of the grid, choose one."""
+
+from geoctx.jobserver import delegate
+
+# in a worker of this run's job server, if there is one (geoctx.training)
+delegate(pool=f"training/{snakemake.threads} threads")
+
+from geoctx.logs import log_to
+
+log_to(snakemake.log[0])
+
+from geoctx import datasets, storage, tables, training, tuning
+
+table = tuning.tune(
+    datasets.load(snakemake.input.data),
+    tuning.Cell.of(snakemake.wildcards),
+    training.TrainSettings(**snakemake.params.training),
+    learning_rates=snakemake.params.tuning["learning_rates"],
+    seeds=snakemake.params.tuning["seeds"],
+    criterion=snakemake.params.tuning["criterion"],
+    threads=snakemake.threads,
+)
+tables.write(
+    table,
+    snakemake.output.tuning,
+    "tuning",
+    metadata={"inputs": storage.input_digests(snakemake.input.data)},
+)

@@ -1,0 +1,336 @@
+"""Choose each architecture's learning rate on seeds the study does not use.
+
+For one architecture cell (dataset, activation, initializer, width, depth)
+:func:`tune` trains a model for every learning rate of a grid and every
+tuning seed, each to convergence under the study's own stopping rule
+(:func:`geoctx.training.converged`), and :func:`choose` picks the rate with
+the best validation criterion, averaged over the tuning seeds:
+
+- ``val_loss``: the lowest mean final validation loss;
+- ``val_accuracy``: the highest mean final validation accuracy.
+
+A diverged run scores the worst value; ties go to the smaller rate. Study
+models then train with the chosen rate (:func:`chosen_rate`), so every
+activation gets the same tuning effort rather than the same learning rate.
+
+The grid's models of one cell train together, in one compiled graph
+(:class:`_Stack`): their weights are stacked along a leading model axis and
+every layer is one batched matrix product, which runs small models several
+times faster than one by one. Each stacked model starts from the weights
+:func:`geoctx.training.train_model` would give its seed, sees the batches
+in the same order and takes Adam steps with Keras's formulas, so it
+computes what that model would alone, up to float rounding
+(``tests/test_tuning.py``). A model whose loss has converged or become
+non-finite stops updating while the others go on. Only Adam is stacked.
+
+Columns of the tuning table (one row per learning rate and tuning seed):
+the cell's keys, ``learning_rate``, ``seed``, ``status``, ``epochs_run``,
+``plateaued``, ``hit_cap``, final ``train_loss``/``train_accuracy``/
+``val_loss``/``val_accuracy``, ``criterion`` (its name), ``score`` (the
+rate's criterion over its seeds) and ``chosen``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from geoctx.names import DIVERGED, OK
+
+log = logging.getLogger(__name__)
+
+#: criterion -> (run column it averages, whether higher is better)
+CRITERIA = {"val_loss": ("val_loss", False), "val_accuracy": ("val_accuracy", True)}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The keys of one architecture: a model's keys without the seed."""
+
+    dataset: str
+    activation: str
+    initializer: str
+    width: int
+    depth: int
+
+    @classmethod
+    def of(cls, keys) -> Cell:
+        """The cell of a mapping with these keys (strings allowed, as wildcards)."""
+        return cls(
+            dataset=str(keys["dataset"]),
+            activation=str(keys["activation"]),
+            initializer=str(keys["initializer"]),
+            width=int(keys["width"]),
+            depth=int(keys["depth"]),
+        )
+
+
+def choose(runs: pd.DataFrame, *, criterion: str) -> pd.DataFrame:
+    """Score each learning rate over its seeds and mark the best one.
+
+    ``runs`` has one row per rate and seed with ``learning_rate`` and the
+    criterion's column; returns it with ``criterion``, ``score`` and
+    ``chosen`` added. A non-finite value counts as the worst.
+
+    >>> runs = pd.DataFrame({"learning_rate": [0.01, 0.01, 0.001, 0.001],
+    ...                      "val_loss": [0.2, 0.4, 0.1, float("nan")]})
+    >>> choose(runs, criterion="val_loss")[["learning_rate", "score", "chosen"]]
+       learning_rate  score  chosen
+    0          0.010    0.3    True
+    1          0.010    0.3    True
+    2          0.001    inf   False
+    3          0.001    inf   False
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(
+            f"criterion: {criterion!r} is not one of {', '.join(CRITERIA)}"
+        )
+    column, higher = CRITERIA[criterion]
+    worst = -math.inf if higher else math.inf
+    values = runs[column].astype(float).where(np.isfinite(runs[column]), worst)
+    score = values.groupby(runs["learning_rate"]).transform("mean")
+    rates = score.groupby(runs["learning_rate"]).first().sort_index()
+    best = rates.idxmax() if higher else rates.idxmin()
+    return runs.assign(
+        criterion=criterion, score=score, chosen=runs["learning_rate"] == best
+    )
+
+
+def chosen_rate(table: pd.DataFrame) -> float:
+    """The learning rate a tuning table chose.
+
+    >>> table = pd.DataFrame({"learning_rate": [0.1, 0.01], "chosen": [False, True]})
+    >>> chosen_rate(table)
+    0.01
+    """
+    rates = table.loc[table["chosen"], "learning_rate"].unique()
+    if len(rates) != 1:
+        raise ValueError(f"a tuning table chooses one rate, this one {list(rates)}")
+    return float(rates[0])
+
+
+def tune(
+    data: dict[str, np.ndarray],
+    cell: Cell,
+    settings,
+    *,
+    learning_rates: list[float],
+    seeds: list[int],
+    criterion: str,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Train ``cell`` at every rate and seed together; the tuning table.
+
+    ``settings`` is the study's :class:`geoctx.training.TrainSettings`
+    (its own learning rate is ignored). With one rate nothing is trained:
+    the table has one row per seed with NaN scores, that rate chosen.
+    """
+    from geoctx import training
+
+    if settings.optimizer != "adam":
+        raise ValueError(
+            f"training.optimizer: {settings.optimizer!r}; learning-rate tuning "
+            "trains the grid together with Adam only"
+        )
+    pairs = [(rate, seed) for rate in learning_rates for seed in seeds]
+    keys = asdict(cell)
+    if len(learning_rates) == 1:
+        rows = [
+            {"learning_rate": rate, "seed": seed, "status": OK} for rate, seed in pairs
+        ]
+        runs = pd.DataFrame(rows).assign(epochs_run=0, plateaued=False, hit_cap=False)
+        for column in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+            runs[column] = math.nan
+        return choose(runs, criterion=criterion).assign(chosen=True, **keys)
+    weights = [
+        training.initial_weights(
+            training.ModelSpec(**keys, seed=seed), settings, data, threads=threads
+        )
+        for seed in seeds
+    ]
+    stack = _Stack(
+        [weights[seeds.index(seed)] for _, seed in pairs],
+        rates=[rate for rate, _ in pairs],
+        activation=cell.activation,
+        batch_size=settings.batch_size,
+    )
+    histories = stack.fit(data, settings, seeds=[seed for _, seed in pairs])
+    final = stack.scores(data)
+    rows = []
+    for i, (rate, seed) in enumerate(pairs):
+        history = histories[i]
+        diverged = not np.isfinite(history["loss"]).all() or not all(
+            math.isfinite(final[split][0][i]) for split in ("train", "val")
+        )
+        plateaued = training.converged(history["loss"], **settings.convergence)
+        rows.append(
+            {
+                "learning_rate": rate,
+                "seed": seed,
+                "status": DIVERGED if diverged else OK,
+                "epochs_run": len(history),
+                "plateaued": bool(plateaued and not diverged),
+                "hit_cap": bool(len(history) == settings.epochs and not plateaued),
+                **{
+                    f"{split}_{name}": float(final[split][j][i])
+                    for split in ("train", "val")
+                    for j, name in enumerate(("loss", "accuracy"))
+                },
+            }
+        )
+        log.info("rate %g seed %d: %s", rate, seed, rows[-1])
+    return choose(pd.DataFrame(rows), criterion=criterion).assign(**keys)
+
+
+class _Stack:
+    """Models of one architecture trained side by side in one graph.
+
+    ``weights[m]`` are model ``m``'s Keras weights (kernel, bias per layer);
+    ``rates[m]`` its Adam learning rate.
+    """
+
+    BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7  # Keras's Adam defaults
+
+    def __init__(self, weights, *, rates, activation: str, batch_size: int):
+        import keras
+        import tensorflow as tf
+
+        self.n_models = len(weights)
+        self.params = [
+            tf.Variable(np.stack([w[i] for w in weights]).astype(np.float32))
+            for i in range(len(weights[0]))
+        ]
+        self.moments = [tf.Variable(tf.zeros_like(p)) for p in self.params]
+        self.velocities = [tf.Variable(tf.zeros_like(p)) for p in self.params]
+        self.iterations = tf.Variable(0, dtype=tf.int64)
+        self.rates = tf.constant(rates, dtype=tf.float32)
+        self.activation = keras.activations.get(activation)
+        self.batch_size = batch_size
+        self._epoch = tf.function(self._epoch_graph)
+        self._logits = tf.function(self.logits)
+
+    def logits(self, x):
+        """Every model's logits of ``x``, shaped ``(models, points, in)`` or
+        ``(points, in)``."""
+        import tensorflow as tf
+
+        h = x
+        if len(h.shape) == 2:
+            h = tf.broadcast_to(h[None], (self.n_models, *h.shape))
+        n_layers = len(self.params) // 2
+        for i in range(n_layers):
+            kernel, bias = self.params[2 * i], self.params[2 * i + 1]
+            h = tf.matmul(h, kernel) + bias[:, None, :]
+            if i < n_layers - 1:
+                h = self.activation(h)
+        return h
+
+    @staticmethod
+    def _losses_and_hits(logits, labels):
+        import tensorflow as tf
+
+        losses = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits), axis=1
+        )
+        hits = tf.argmax(logits, axis=2, output_type=labels.dtype) == labels
+        return losses, tf.reduce_sum(tf.cast(hits, tf.float32), axis=1)
+
+    def _adam(self, grads, active):
+        import tensorflow as tf
+
+        step = tf.cast(self.iterations + 1, tf.float32)
+        alpha = (
+            self.rates
+            * tf.sqrt(1 - tf.pow(self.BETA_2, step))
+            / (1 - tf.pow(self.BETA_1, step))
+        )
+        for p, g, m, v in zip(
+            self.params, grads, self.moments, self.velocities, strict=True
+        ):
+            shape = [-1] + [1] * (len(p.shape) - 1)
+            on = tf.reshape(active, shape)
+            m_new = m + (g - m) * (1 - self.BETA_1)
+            v_new = v + (tf.square(g) - v) * (1 - self.BETA_2)
+            update = (m_new * tf.reshape(alpha, shape)) / (
+                tf.sqrt(v_new) + self.EPSILON
+            )
+            m.assign(tf.where(on, m_new, m))
+            v.assign(tf.where(on, v_new, v))
+            p.assign(tf.where(on, p - update, p))
+        self.iterations.assign_add(1)
+
+    def _epoch_graph(self, x, y, x_val, y_val, orders, active):
+        import tensorflow as tf
+
+        n = int(x.shape[0])
+        size = self.batch_size
+        xs, ys = tf.gather(x, orders), tf.gather(y, orders)
+        loss_sum = tf.zeros(self.n_models)
+        hits = tf.zeros(self.n_models)
+        for i in tf.range(-(-n // size)):
+            xb, yb = xs[:, i * size : (i + 1) * size], ys[:, i * size : (i + 1) * size]
+            with tf.GradientTape() as tape:
+                losses, batch_hits = self._losses_and_hits(self.logits(xb), yb)
+                total = tf.reduce_sum(losses)
+            self._adam(tape.gradient(total, self.params), active)
+            loss_sum += losses * tf.cast(tf.shape(xb)[1], tf.float32)
+            hits += batch_hits
+        val_losses, val_hits = self._losses_and_hits(
+            self.logits(x_val),
+            tf.broadcast_to(y_val[None], (self.n_models, y_val.shape[0])),
+        )
+        return loss_sum / n, hits / n, val_losses, val_hits / int(x_val.shape[0])
+
+    def fit(self, data, settings, *, seeds: list[int]) -> list[pd.DataFrame]:
+        """Train until every model has converged, diverged or hit the cap.
+
+        Model ``m`` draws its batch order from a generator seeded by
+        ``seeds[m]``, as :func:`geoctx.training.train_model` does. Returns
+        each model's history (``loss``, ``accuracy``, ``val_loss``,
+        ``val_accuracy`` per epoch it trained).
+        """
+        import tensorflow as tf
+
+        from geoctx.training import converged
+
+        arrays = [
+            tf.constant(data[key]) for key in ("X_train", "y_train", "X_val", "y_val")
+        ]
+        rngs = {seed: np.random.default_rng(seed) for seed in dict.fromkeys(seeds)}
+        n = len(data["y_train"])
+        active = np.ones(self.n_models, dtype=bool)
+        names = ("loss", "accuracy", "val_loss", "val_accuracy")
+        rows = [[] for _ in range(self.n_models)]
+        for _ in range(settings.epochs):
+            # one draw per distinct seed, shared by the models of that seed
+            order = {seed: rng.permutation(n) for seed, rng in rngs.items()}
+            orders = np.stack([order[seed] for seed in seeds])
+            values = self._epoch(*arrays, tf.constant(orders), tf.constant(active))
+            values = np.stack([v.numpy() for v in values], axis=1)
+            for m in np.flatnonzero(active):
+                rows[m].append(dict(zip(names, map(float, values[m]), strict=True)))
+                losses = [row["loss"] for row in rows[m]]
+                if not math.isfinite(losses[-1]) or converged(
+                    losses, **settings.convergence
+                ):
+                    active[m] = False
+            if not active.any():
+                break
+        return [pd.DataFrame(r, columns=list(names)) for r in rows]
+
+    def scores(self, data) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{split: (losses, accuracies)}`` of every model on train and val."""
+        import tensorflow as tf
+
+        out = {}
+        for split in ("train", "val"):
+            x, y = tf.constant(data[f"X_{split}"]), tf.constant(data[f"y_{split}"])
+            losses, hits = self._losses_and_hits(
+                self._logits(x), tf.broadcast_to(y[None], (self.n_models, y.shape[0]))
+            )
+            out[split] = (losses.numpy(), hits.numpy() / len(data[f"y_{split}"]))
+        return out

@@ -1,0 +1,119 @@
+"""Learning-rate tuning: stacked models train as they would alone; the choice."""
+
+import dataclasses
+import math
+
+import pandas as pd
+import pytest
+
+from geoctx import training, tuning
+from geoctx.training import ModelSpec, TrainSettings
+
+
+@pytest.fixture(scope="module")
+def data(small_moons):
+    return small_moons
+
+
+SETTINGS = TrainSettings(
+    epochs=6, batch_size=32, convergence={"window": 50, "tolerance": 0.001}
+)
+CELL = tuning.Cell("moons", "tanh", "glorot_uniform", 8, 3)
+
+
+@pytest.fixture(scope="module")
+def tuned(data):
+    return tuning.tune(
+        data,
+        CELL,
+        SETTINGS,
+        learning_rates=[0.001, 0.03],
+        seeds=[5, 6],
+        criterion="val_loss",
+    )
+
+
+@pytest.mark.parametrize(("rate", "seed"), [(0.001, 5), (0.03, 6)])
+def test_a_stacked_run_is_the_run_trained_alone(data, tuned, rate, seed):
+    # train_model on its own, with Keras's optimizer: the same curve and end
+    alone = training.train_model(
+        data,
+        ModelSpec(**dataclasses.asdict(CELL), seed=seed),
+        dataclasses.replace(SETTINGS, learning_rate=rate),
+    )
+    row = tuned[(tuned["learning_rate"] == rate) & (tuned["seed"] == seed)].iloc[0]
+    assert row["epochs_run"] == alone.run["epochs_run"] == SETTINGS.epochs
+    for column in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        assert row[column] == pytest.approx(alone.run[column], rel=1e-4, abs=1e-5)
+
+
+def test_a_stacked_model_does_not_depend_on_its_neighbours(data, tuned):
+    single = tuning.tune(
+        data,
+        CELL,
+        SETTINGS,
+        learning_rates=[0.03, 0.1],
+        seeds=[6],
+        criterion="val_loss",
+    )
+    a = tuned[(tuned["learning_rate"] == 0.03) & (tuned["seed"] == 6)].iloc[0]
+    b = single[single["learning_rate"] == 0.03].iloc[0]
+    for column in ("train_loss", "val_loss", "val_accuracy"):
+        assert a[column] == pytest.approx(b[column], rel=1e-5, abs=1e-6)
+
+
+def test_each_stacked_model_stops_at_its_own_plateau(data):
+    # a rate of 1e-9 leaves the loss flat: it converges after the window,
+    # while 0.01 keeps improving to the cap
+    settings = dataclasses.replace(
+        SETTINGS, epochs=30, convergence={"window": 5, "tolerance": 0.001}
+    )
+    table = tuning.tune(
+        data,
+        CELL,
+        settings,
+        learning_rates=[1e-9, 0.01],
+        seeds=[5],
+        criterion="val_accuracy",
+    ).set_index("learning_rate")
+    assert table.loc[1e-9, "epochs_run"] == 6
+    assert table.loc[1e-9, "plateaued"] and not table.loc[1e-9, "hit_cap"]
+    assert table.loc[0.01, "epochs_run"] == 30
+    assert table.loc[0.01, "hit_cap"] and not table.loc[0.01, "plateaued"]
+    assert table.loc[0.01, "chosen"] and not table.loc[1e-9, "chosen"]
+
+
+def test_choose_averages_seeds_and_breaks_ties_to_the_smaller_rate():
+    runs = pd.DataFrame(
+        {
+            "learning_rate": [0.1, 0.1, 0.01, 0.01, 0.001],
+            "val_accuracy": [1.0, 0.6, 0.8, 0.8, 0.8],
+        }
+    )
+    out = choose = tuning.choose(runs, criterion="val_accuracy")
+    assert list(out["score"]) == pytest.approx([0.8] * 5)
+    assert tuning.chosen_rate(choose) == 0.001
+    diverged = runs.assign(val_accuracy=[math.nan, 0.99, 0.5, 0.5, 0.4])
+    assert tuning.chosen_rate(tuning.choose(diverged, criterion="val_accuracy")) == 0.01
+
+
+def test_one_rate_trains_nothing_and_is_chosen(data):
+    table = tuning.tune(
+        data, CELL, SETTINGS, learning_rates=[0.004], seeds=[7, 8], criterion="val_loss"
+    )
+    assert len(table) == 2 and table["chosen"].all()
+    assert tuning.chosen_rate(table) == 0.004 and (table["epochs_run"] == 0).all()
+
+
+def test_unknown_criterion_and_optimizer_are_refused(data):
+    with pytest.raises(ValueError, match="criterion: 'loss'"):
+        tuning.choose(pd.DataFrame({"learning_rate": [0.1]}), criterion="loss")
+    with pytest.raises(ValueError, match="training.optimizer: 'sgd'"):
+        tuning.tune(
+            data,
+            CELL,
+            dataclasses.replace(SETTINGS, optimizer="sgd"),
+            learning_rates=[0.1, 0.2],
+            seeds=[1],
+            criterion="val_loss",
+        )
