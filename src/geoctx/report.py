@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import inspect
 import platform
 import re
 from collections.abc import Mapping, Sequence
@@ -435,6 +436,9 @@ def render(
         n_breakdown_rows=int((scores.family == "").sum()),
         simulation=_records(simulation),
         design=simulation.iloc[0].to_dict() if len(simulation) else None,
+        icc=inspect.signature(stats.simulation.study_error_rates)
+        .parameters["icc"]
+        .default,
         forest=figs.get("forest"),
         controls=controls(config, runs),
         saturation_tolerance=SATURATION_TOLERANCE,
