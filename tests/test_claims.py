@@ -584,6 +584,12 @@ def test_c9_conditions_are_timing_cells_and_every_batch_size_is_reported():
     assert (by.n_conditions == 4).all() and by.verdict.isna().all()
     for column in ("depth", "width"):
         assert len(claims.breakdown(scores, lead, column)) == 2
+    # The scorecard shows C9's estimates per batch size (it has no datasets).
+    shown = claims.claim_verdicts(scores).set_index("claim").datasets["C9"]
+    estimates = dict(item.split(" ") for item in shown.split(", "))
+    assert {k: float(v) for k, v in estimates.items()} == pytest.approx(
+        {"batch_size=1": 0.0, "batch_size=256": 0.3}, abs=0.01
+    )
 
 
 def test_sensitivity_keeps_pairs_where_both_models_reached_the_threshold():

@@ -318,8 +318,8 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
 
     The lead item (the first agreeing with the claim's verdict) gives
     ``effect``, its interval, ``n_pairs``, ``n_conditions``, ``i2`` and
-    ``between_dataset_sd``, and ``datasets``: each dataset's estimate of it
-    (an estimate, not a verdict).
+    ``between_dataset_sd``, and ``datasets``: each dataset's estimate of it,
+    for C9 each batch size's (:func:`estimates`; an estimate, not a verdict).
 
     Beside it: ``init_verdict``, the combination of the claim's rows in the
     ``initialization`` family ("" when it has none), per part of the claim
@@ -475,9 +475,36 @@ def forest_rows(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts).drop_duplicates()
 
 
+#: Each item's breakdown columns, by (claim, evidence name).
+_BREAKDOWN = {(e.claim, e.name): e.breakdown for e in EVIDENCE}
+
+
+def estimates(scores: pd.DataFrame, row) -> pd.DataFrame:
+    """The estimates shown beside an overall row: each dataset's; for an
+    item without datasets (C9), each value of its last breakdown column
+    (C9: each batch size). ``label`` names the dataset or the value.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({
+    ...     "claim": "C9", "evidence": "log2_latency_ratio", "comparison": "s vs r",
+    ...     "analysis": "main", "stage": "", "dataset": "all",
+    ...     "condition": ["all", "depth=1", "batch_size=1", "batch_size=256"],
+    ...     "effect": [0.1, 0.3, 0.0, 0.2]})
+    >>> estimates(scores, scores.iloc[0]).label.tolist()
+    ['batch_size=1', 'batch_size=256']
+    """
+    rows = breakdown(scores, row)
+    columns = _BREAKDOWN.get((row.claim, row.evidence), ())
+    if rows.empty and columns:
+        rows = breakdown(scores, row, columns[-1])
+    label = rows.dataset.where(rows.dataset != "all", rows.condition)
+    return rows.assign(label=label)
+
+
 def _per_dataset(scores: pd.DataFrame, row) -> str:
-    parts = breakdown(scores, row).dropna(subset=["effect"])
-    return ", ".join(f"{r.dataset} {r.effect:+.3g}" for r in parts.itertuples())
+    parts = estimates(scores, row).dropna(subset=["effect"])
+    return ", ".join(f"{r.label} {r.effect:+.3g}" for r in parts.itertuples())
 
 
 def origin(init_verdict: str, trained_verdict: str) -> str:

@@ -361,9 +361,10 @@ def _breakable(text) -> markupsafe.Markup:
 
 
 def _item_records(scores: pd.DataFrame, rows: pd.DataFrame) -> list[dict]:
-    """A claim's rows of one family, each with its per-dataset estimates."""
+    """A claim's rows of one family, each with its per-dataset (C9: per batch
+    size) estimates."""
     return [
-        {**r, "datasets": _records(claims.breakdown(scores, row))}
+        {**r, "datasets": _records(claims.estimates(scores, row))}
         for r, row in zip(_records(rows), rows.itertuples(), strict=True)
     ]
 
