@@ -290,3 +290,19 @@ def test_summary_says_where_a_verdict_comes_from():
         "C1 at initialization: supported at initialization, contradicted after "
         "training: training changes it." in lines
     )
+
+
+def test_scorecard_shows_the_initialization_verdict_per_part(study_tables):
+    scores = study_tables["claims"]
+    init = (scores.family == "initialization") & (scores.claim == "C1")
+    relative = init & (scores.part == "relative distances")
+    assert relative.sum() == 3 and (init & ~relative).sum() == 1
+    scores["verdict"] = scores.verdict.astype(object)
+    scores.loc[relative, "verdict"] = "contradicted"
+    scores.loc[init & ~relative, "verdict"] = "inconclusive"
+    html = render(study_tables, {"title": "T"})
+    scorecard = html[html.index('id="scorecard"') : html.index('id="error-rates"')]
+    assert (
+        'relative distances: <span class="verdict stance-against">contradicted</span>; '
+        'compression: <span class="verdict stance-open">inconclusive</span>'
+    ) in scorecard
