@@ -480,6 +480,7 @@ def test_an_item_contradicted_at_initialization_shows_beside_the_claim():
             "analysis": "main",
             "stage": "init",
             "family": "initialization",
+            "part": "relative distances",
             "dataset": "all",
             "condition": "all",
             "verdict": ["contradicted", "inconclusive"],
@@ -488,6 +489,107 @@ def test_an_item_contradicted_at_initialization_shows_beside_the_claim():
     claim = claims.claim_verdicts(scores).set_index("claim").loc["C1"]
     assert claim.init_verdict == "inconclusive"
     assert claim.init_note == "items: 1 contradicted, 1 inconclusive"
+
+
+def init_geometry(runs, shift):
+    """C1's four metrics at initialization, last hidden layer: sigmoid's
+    value is relu's plus ``shift[metric]`` (plus noise)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for model in runs[KEYS].itertuples(index=False):
+        m = model._asdict()
+        for metric, effect in shift.items():
+            base = 0.5 + 0.01 * m["depth"] + rng.normal(0, 0.01)
+            value = base + (effect if m["activation"] == "sigmoid" else 0.0)
+            rows.append(
+                {**m, "stage": "init", "layer": m["depth"], "metric": metric}
+                | {"value": value}
+            )
+    return pd.DataFrame(rows)
+
+
+def test_a_part_contradicted_at_initialization_shows_in_the_init_verdict():
+    # Sigmoid keeps relative distances better at initialization (against
+    # C1's predicted sign, -1) and its distance contrast matches relu's.
+    runs = runs_with(-0.1)
+    shift = dict(
+        distance_spearman=0.1, knn_overlap=0.1, trustworthiness=0.1, distance_contrast=0
+    )
+    scores = score(study(runs, geometry=init_geometry(runs, shift)))
+    init = scores[(scores.family == "initialization") & (scores.claim == "C1")]
+    assert init.set_index("evidence").verdict.to_dict() == {
+        "distance_spearman": "contradicted",
+        "knn_overlap": "contradicted",
+        "trustworthiness": "contradicted",
+        "distance_contrast": "no effect",
+    }
+    claim = claims.claim_verdicts(scores).set_index("claim").loc["C1"]
+    assert claim.init_verdict == (
+        "relative distances: contradicted; compression: no effect"
+    )
+    assert claim.init_parts == [
+        ("relative distances", "contradicted"),
+        ("compression", "no effect"),
+    ]
+    # Trained rows are not measured here: each part's origin says so.
+    assert claim.origin == (
+        "relative distances: contradicted at initialization; after training the "
+        "data do not decide; compression: no effect at initialization; after "
+        "training the data do not decide"
+    )
+
+
+def test_c7_gets_no_initialization_verdict_from_its_shallow_contrast():
+    scores = scorecard(runs_with(-0.1))
+    shallow = overall(scores, "grad_ratio_log10_shallow")
+    assert shallow.stage == "init" and not shallow.at_init
+    assert shallow.family == "controls"
+    assert set(scores[scores.family == "initialization"].evidence) == {
+        e.name for e in evidence.EVIDENCE if e.at_init
+    }
+    verdicts = claims.claim_verdicts(scores).set_index("claim")
+    assert verdicts.init_verdict["C7"] == "" and verdicts.origin["C7"] == ""
+    assert verdicts.init_verdict["C2"] != ""
+
+
+def timing_with(log2_effect, *, runs=3, blocks=3, seed=0):
+    """mlp_forward timings: per depth x width x batch size cell, timing run
+    and block, sigmoid's latency is relu's times 2 ** log2_effect[batch_size]."""
+    rng = np.random.default_rng(seed)
+    keys = ["depth", "width", "batch_size", "run", "block"]
+    grid = pd.MultiIndex.from_product(
+        [(1, 4), (8, 64), list(log2_effect), range(runs), range(blocks)], names=keys
+    ).to_frame(index=False)
+    relu = grid.assign(
+        activation="relu", latency_ms_median=rng.uniform(1, 2, len(grid))
+    )
+    power = grid.batch_size.map(log2_effect) + rng.normal(0, 0.01, len(grid))
+    sigmoid = relu.assign(
+        activation="sigmoid", latency_ms_median=relu.latency_ms_median * 2**power
+    )
+    return pd.concat([relu, sigmoid], ignore_index=True).assign(op="mlp_forward")
+
+
+def test_c9_conditions_are_timing_cells_and_every_batch_size_is_reported():
+    t = study(runs_with(-0.1), inference=timing_with({1: 0.0, 256: 0.3}))
+    scores = score(t)
+    lead = overall(scores, "log2_latency_ratio")
+    # 2 depths x 2 widths x 2 batch sizes = 8 cells, 3 timing runs in each.
+    assert (lead.n_conditions, lead.n_pairs) == (8, 24)
+    assert lead.effect == pytest.approx(0.15, abs=0.01)
+    by = claims.breakdown(scores, lead, "batch_size").set_index("condition")
+    assert by.effect.to_dict() == pytest.approx(
+        {"batch_size=1": 0.0, "batch_size=256": 0.3}, abs=0.01
+    )
+    assert (by.n_conditions == 4).all() and by.verdict.isna().all()
+    for column in ("depth", "width"):
+        assert len(claims.breakdown(scores, lead, column)) == 2
+    # The scorecard shows C9's estimates per batch size (it has no datasets).
+    shown = claims.claim_verdicts(scores).set_index("claim").datasets["C9"]
+    estimates = dict(item.split(" ") for item in shown.split(", "))
+    assert {k: float(v) for k, v in estimates.items()} == pytest.approx(
+        {"batch_size=1": 0.0, "batch_size=256": 0.3}, abs=0.01
+    )
 
 
 def test_sensitivity_keeps_pairs_where_both_models_reached_the_threshold():

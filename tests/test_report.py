@@ -85,60 +85,71 @@ def test_config_strings_are_escaped(study_tables):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_summary_is_written_from_the_verdicts():
-    verdicts = pd.DataFrame(
-        {
-            "claim": ["C1", "C2"],
-            "verdict": ["supported", "not measured"],
-            "evidence": ["distance_spearman (supported)", "x (not measured)"],
-            "effect": [-0.1, np.nan],
-            "ci_low": [-0.15, np.nan],
-            "ci_high": [-0.05, np.nan],
-            "n_pairs": [36, 0],
-            "n_conditions": [12, 0],
-            "datasets": ["circles -0.2, spirals +0.01", ""],
-            "i2": [0.83, np.nan],
-        }
-    )
-    scores = pd.DataFrame({"primary": [True], "comparison": ["sigmoid vs relu"]})
-    lines = report.summary_sentences(verdicts, scores)
-    assert lines[0].startswith(
-        "Of the argument's 2 claims, this study finds 1 supported"
-    )
-    assert lines[1].startswith(
-        "C1 (supported): the whole interval lies beyond the smallest effect of "
-        "interest d on the predicted side"
-    )
-    assert "-0.1 [-0.15, -0.05] over 12 conditions" in lines[1]
-    assert "By dataset: circles -0.2, spirals +0.01 (I² 0.83)." in lines[1]
-    assert "Not measured (the sweep lacks what they need): C2." in lines
-
-
-def test_summary_says_no_effect_and_mixed_in_words():
-    verdicts = pd.DataFrame(
-        {
-            "claim": ["C8", "C4"],
-            "verdict": ["no effect", "mixed"],
-            "evidence": [
-                "dead_fraction (no effect)",
-                "a (supported), b (contradicted)",
+@pytest.mark.parametrize(
+    ("verdicts", "starts", "details"),
+    [
+        (
+            {
+                "claim": ["C1", "C2"],
+                "verdict": ["supported", "not measured"],
+                "evidence": ["distance_spearman (supported)", "x (not measured)"],
+                "effect": [-0.1, np.nan],
+                "ci_low": [-0.15, np.nan],
+                "ci_high": [-0.05, np.nan],
+                "n_pairs": [36, 0],
+                "n_conditions": [12, 0],
+                "datasets": ["circles -0.2, spirals +0.01", ""],
+                "i2": [0.83, np.nan],
+            },
+            [
+                "Of the argument's 2 claims, this study finds 1 supported, "
+                "1 not measured (primary comparison: sigmoid vs relu).",
+                "C1 (supported): the whole interval lies beyond the smallest effect "
+                "of interest d on the predicted side",
+                "Not measured (the sweep lacks what they need): C2.",
             ],
-            "effect": [0.001, -0.1],
-            "ci_low": [-0.002, -0.15],
-            "ci_high": [0.004, -0.05],
-            "n_pairs": [18, 18],
-            "n_conditions": [6, 6],
-            "datasets": ["", ""],
-            "i2": [np.nan, np.nan],
-        }
-    )
+            [
+                "-0.1 [-0.15, -0.05] over 12 conditions",
+                "By dataset: circles -0.2, spirals +0.01 (I² 0.83).",
+            ],
+        ),
+        (
+            {
+                "claim": ["C8", "C4"],
+                "verdict": ["no effect", "mixed"],
+                "evidence": [
+                    "dead_fraction (no effect)",
+                    "a (supported), b (contradicted)",
+                ],
+                "effect": [0.001, -0.1],
+                "ci_low": [-0.002, -0.15],
+                "ci_high": [0.004, -0.05],
+                "n_pairs": [18, 18],
+                "n_conditions": [6, 6],
+                "datasets": ["", ""],
+                "i2": [np.nan, np.nan],
+            },
+            [
+                "Of the argument's 2 claims, this study finds 1 no effect, 1 mixed "
+                "(primary comparison: sigmoid vs relu).",
+                "C8 (no effect): no effect of practical size",
+                "C4 (mixed): the claim's evidence items disagree",
+            ],
+            ["+0.001 [-0.002, +0.004] over 6 conditions"],
+        ),
+    ],
+    ids=["supported-and-not-measured", "no-effect-and-mixed"],
+)
+def test_summary_is_written_from_the_verdicts(verdicts, starts, details):
+    """One line per expected start, in order; the first claim's line holds
+    each of ``details``."""
     scores = pd.DataFrame({"primary": [True], "comparison": ["sigmoid vs relu"]})
-    lines = report.summary_sentences(verdicts, scores)
-    assert lines[0].endswith(
-        "finds 1 no effect, 1 mixed (primary comparison: sigmoid vs relu)."
-    )
-    assert lines[1].startswith("C8 (no effect): no effect of practical size")
-    assert lines[2].startswith("C4 (mixed): the claim's evidence items disagree")
+    lines = report.summary_sentences(pd.DataFrame(verdicts), scores)
+    assert len(lines) == len(starts)
+    for line, start in zip(lines, starts, strict=True):
+        assert line.startswith(start)
+    for detail in details:
+        assert detail in lines[1]
 
 
 def test_methods_state_every_verdict():
@@ -310,3 +321,19 @@ def test_summary_says_where_a_verdict_comes_from():
         "C1 at initialization: supported at initialization, contradicted after "
         "training: training changes it." in lines
     )
+
+
+def test_scorecard_shows_the_initialization_verdict_per_part(study_tables):
+    scores = study_tables["claims"]
+    init = (scores.family == "initialization") & (scores.claim == "C1")
+    relative = init & (scores.part == "relative distances")
+    assert relative.sum() == 3 and (init & ~relative).sum() == 1
+    scores["verdict"] = scores.verdict.astype(object)
+    scores.loc[relative, "verdict"] = "contradicted"
+    scores.loc[init & ~relative, "verdict"] = "inconclusive"
+    html = render(study_tables, {"title": "T"})
+    scorecard = html[html.index('id="scorecard"') : html.index('id="error-rates"')]
+    assert (
+        'relative distances: <span class="verdict stance-against">contradicted</span>; '
+        'compression: <span class="verdict stance-open">inconclusive</span>'
+    ) in scorecard

@@ -549,3 +549,44 @@ def test_score_table_validates_rows():
     empty = stats.score_table([])
     assert empty.empty
     assert {"p_supported_holm", "verdict"} <= set(empty.columns)
+
+
+# Each setting's message as the single validator of every setting wrote it
+# before the checks were split by kind of input; a value of the wrong kind,
+# and one of the right kind out of range.
+SETTING_MESSAGES = [
+    ("n_resamples", "x", "n_resamples must be a positive integer, got 'x'"),
+    ("n_resamples", 0, "n_resamples must be a positive integer, got 0"),
+    ("confidence", "x", "confidence must lie in (0, 1), got 'x'"),
+    ("confidence", 1.0, "confidence must lie in (0, 1), got 1.0"),
+    ("alpha", "x", "alpha must lie in (0, 1), got 'x'"),
+    ("alpha", 0, "alpha must lie in (0, 1), got 0"),
+    ("predicted_sign", "x", "predicted_sign must be +1 or -1, got 'x'"),
+    ("predicted_sign", True, "predicted_sign must be +1 or -1, got True"),
+    ("smallest_effect", "x", "smallest_effect must be a finite number >= 0, got 'x'"),
+    ("smallest_effect", -0.1, "smallest_effect must be a finite number >= 0, got -0.1"),
+    ("n_pairs", "x", "n_pairs must be an integer >= 0, got 'x'"),
+    ("n_pairs", 2.5, "n_pairs must be an integer >= 0, got 2.5"),
+    ("min_pairs", "x", "min_pairs must be an integer >= 2, got 'x'"),
+    ("min_pairs", 1, "min_pairs must be an integer >= 2, got 1"),
+    *(
+        (p, value, f"{p} must lie in [0, 1] or be NaN, got {value!r}")
+        for p in ("p_supported", "p_contradicted", "p_no_effect")
+        for value in ("x", 1.5)
+    ),
+]
+
+
+def test_every_setting_has_a_message():
+    from geoctx.stats._common import SETTINGS
+
+    assert {name for name, _, _ in SETTING_MESSAGES} == set(SETTINGS)
+
+
+@pytest.mark.parametrize(("name", "value", "message"), SETTING_MESSAGES)
+def test_every_setting_names_itself_and_its_value(name, value, message):
+    from geoctx.stats._common import _check_settings
+
+    with pytest.raises(ValueError) as raised:
+        _check_settings(**{name: value})
+    assert str(raised.value) == message

@@ -8,16 +8,20 @@ says loses geometry (sigmoid) and ``b`` the one it says keeps it (ReLU).
 
 Every comparison is made on matched pairs: models that differ only in
 activation (same dataset, initializer setting, width, depth and seed; for
-C9 the same depth, width and batch size). The unit of inference is the
-*condition*, the matched unit without its seed (:data:`REPLICATES`): seeds
-of one condition share their data and are averaged first, and the effect,
+C9 the same depth, width, batch size and timing run). The unit of inference
+is the *condition*: the item's :attr:`~geoctx.evidence.Evidence.condition_on`
+columns, else the matched unit without its replicates (:data:`REPLICATES`:
+seeds, timing runs). Replicates of one condition are averaged first, and the effect,
 its BCa cluster-bootstrap interval and the sign-flip tests are on the
 condition means (:func:`geoctx.stats.compare`). :func:`score_claims` runs it
 for every evidence item, comparison and breakdown (all models; each
-dataset; each depth; each initializer setting), then
+dataset; each value of the item's
+:attr:`~geoctx.evidence.Evidence.breakdown` columns: depth and initializer
+setting, for C9 depth, width and batch size), then
 :func:`geoctx.stats.score_table` adjusts and decides within separate
 families (:data:`FAMILIES`): only the rows that decide a claim share the
-family that carries the scorecard; initialization rows, control
+family that carries the scorecard; the initialization counterparts of
+deciding items (:attr:`~geoctx.evidence.Evidence.at_init`), control
 comparisons and the sensitivity re-analysis are families of their own; the
 breakdowns are estimates (effect and interval, no verdict), so nothing is
 ever called a flip because it was adjusted differently.
@@ -57,8 +61,10 @@ TABLES = STUDY_TABLES
 #: Claim verdicts in report order (names defined in :mod:`geoctx.stats`).
 VERDICT_ORDER = stats.CLAIM_VERDICTS
 
-#: Unit columns that replicate a condition (left out of the condition).
-REPLICATES = ("seed",)
+#: Unit columns that replicate a condition (left out of the condition unless
+#: the item names its condition, :attr:`Evidence.condition_on`): the seeds of
+#: a trained condition, the timing runs (fresh processes) of a timed cell.
+REPLICATES = ("seed", "run")
 
 DECIDES, INITIALIZATION, CONTROLS, SENSITIVITY_FAMILY = FAMILY_NAMES
 #: The Holm families, each adjusted on its own. Rows outside them (the
@@ -66,8 +72,8 @@ DECIDES, INITIALIZATION, CONTROLS, SENSITIVITY_FAMILY = FAMILY_NAMES
 #: that decide nothing) are estimates: ``family`` is "" and the verdict null.
 FAMILIES = {
     DECIDES: "primary comparison, all models: the rows that decide the claims",
-    INITIALIZATION: "primary comparison, all models, measured at initialization "
-    "(they give each claim's initialization verdict)",
+    INITIALIZATION: "primary comparison, all models: the initialization "
+    "counterparts of deciding items (they give each claim's initialization verdict)",
     CONTROLS: "every other comparison, and descriptive rows, over all models",
     SENSITIVITY_FAMILY: "the deciding rows again, on the models that reached the "
     "accuracy threshold",
@@ -84,15 +90,17 @@ def comparisons(activations, primary=("sigmoid", "relu")) -> list[tuple[str, str
     return list(dict.fromkeys(pairs))
 
 
-def _conditions(obs: pd.DataFrame, unit) -> list[tuple[str, str, pd.DataFrame]]:
-    """(dataset, condition, rows): all, then each dataset / depth / initializer."""
+def _conditions(obs: pd.DataFrame, ev) -> list[tuple[str, str, pd.DataFrame]]:
+    """(dataset, condition, rows): all, then each dataset, then each value of
+    each of the item's breakdown columns (:attr:`Evidence.breakdown`) that
+    takes more than one value."""
     out = [("all", "all", obs)]
     if obs.empty:
         return out
-    if "dataset" in unit and obs.dataset.nunique() > 1:
+    if "dataset" in ev.unit and obs.dataset.nunique() > 1:
         out += [(d, "all", obs[obs.dataset == d]) for d in sorted(obs.dataset.unique())]
-    for column in ("depth", "initializer"):
-        if column in unit and obs[column].nunique() > 1:
+    for column in ev.breakdown:
+        if column in ev.unit and obs[column].nunique() > 1:
             out += [
                 ("all", f"{column}={v}", obs[obs[column] == v])
                 for v in sorted(obs[column].unique())
@@ -152,21 +160,26 @@ def family(rows: pd.DataFrame) -> pd.Series:
 
     Examples
     --------
+    Only the items marked :attr:`~geoctx.evidence.Evidence.at_init` form
+    the initialization family; another row measured at initialization that
+    decides nothing (C7's shallow contrast) is a control.
+
     >>> rows = pd.DataFrame({
-    ...     "analysis": ["main"] * 4 + ["sensitivity"], "primary": True,
-    ...     "decides": [True, True, False, True, True],
-    ...     "stage": ["trained", "trained", "init", "trained", "trained"],
-    ...     "dataset": ["all", "a", "all", "all", "all"], "condition": "all"})
+    ...     "analysis": ["main"] * 5 + ["sensitivity"], "primary": True,
+    ...     "decides": [True, True, False, True, False, True],
+    ...     "at_init": [False, False, True, False, False, False],
+    ...     "stage": ["trained", "trained", "init", "trained", "init", "trained"],
+    ...     "dataset": ["all", "a", "all", "all", "all", "all"], "condition": "all"})
     >>> rows.loc[3, "primary"] = False
     >>> family(rows).tolist()
-    ['decides', '', 'initialization', 'controls', 'sensitivity']
+    ['decides', '', 'initialization', 'controls', 'controls', 'sensitivity']
     """
     overall = (rows.dataset == "all") & (rows.condition == "all")
     main = rows.analysis == MAIN
     deciding = rows.primary & rows.decides
     out = pd.Series("", index=rows.index, dtype=object)
     out[main & overall] = CONTROLS
-    out[main & overall & rows.primary & (rows.stage == "init")] = INITIALIZATION
+    out[main & overall & rows.primary & rows.at_init] = INITIALIZATION
     out[main & overall & deciding] = DECIDES
     out[(rows.analysis == SENSITIVITY) & deciding] = SENSITIVITY_FAMILY
     return out
@@ -185,9 +198,7 @@ def _rows(
         for a, b in pairs:
             subset = _pair(obs, a, b)
             parts = (
-                _conditions(subset, ev.unit)
-                if by_condition
-                else [("all", "all", subset)]
+                _conditions(subset, ev) if by_condition else [("all", "all", subset)]
             )
             for dataset, condition, part in parts:
                 rows.append(
@@ -199,6 +210,8 @@ def _rows(
                         "evidence_description": ev.description,
                         "stage": ev.stage,
                         "decides": ev.decides,
+                        "at_init": ev.at_init,
+                        "part": ev.part,
                         "comparison": f"{a} vs {b}",
                         "primary": (a, b) == tuple(primary),
                         "dataset": dataset,
@@ -221,6 +234,20 @@ def _models(
     for name in ("units", "geometry", "robustness"):
         out[name] = tables[name].merge(keep, on=MODEL, how="inner")
     return out
+
+
+def condition_columns(ev) -> list[str]:
+    """The columns that make one of the item's conditions: its
+    :attr:`~geoctx.evidence.Evidence.condition_on`, else its unit without
+    the :data:`REPLICATES`.
+
+    >>> from geoctx.evidence import EVIDENCE
+    >>> [condition_columns(e) for e in EVIDENCE if e.claim in ("C3", "C9")][::3]
+    [['dataset', 'initializer', 'width', 'depth'], ['depth', 'width', 'batch_size']]
+    """
+    if ev.condition_on is not None:
+        return list(ev.condition_on)
+    return [c for c in ev.unit if c not in REPLICATES]
 
 
 def _pair(obs: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
@@ -248,7 +275,7 @@ def _compare(part, ev, a, b, smallest_effect, n_resamples, seed) -> dict:
         "predicted_sign": ev.predicted_sign,
         "smallest_effect": smallest_effect * ev.scale,
     }
-    condition_on = [c for c in ev.unit if c not in REPLICATES]
+    condition_on = condition_columns(ev)
     # Fewer than two conditions: not measured, without asking stats.compare
     # (which would warn for the same reason).
     measured = part.dropna(subset=["value"])
@@ -291,14 +318,16 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
 
     The lead item (the first agreeing with the claim's verdict) gives
     ``effect``, its interval, ``n_pairs``, ``n_conditions``, ``i2`` and
-    ``between_dataset_sd``, and ``datasets``: each dataset's estimate of it
-    (an estimate, not a verdict).
+    ``between_dataset_sd``, and ``datasets``: each dataset's estimate of it,
+    for C9 each batch size's (:func:`estimates`; an estimate, not a verdict).
 
     Beside it: ``init_verdict``, the combination of the claim's rows in the
-    ``initialization`` family ("" when it has none), ``init_note``, their
-    verdict counts when they differ (so an item contradicted at
-    initialization shows even when the combination is inconclusive), and
-    ``origin``, what the two together say (:func:`origin`); ``sensitivity_verdict`` and
+    ``initialization`` family ("" when it has none), per part of the claim
+    when its parts' combinations differ ("relative distances: contradicted;
+    compression: inconclusive"; the pairs are ``init_parts``), ``init_note``,
+    their verdict counts when they differ, and ``origin``, what the
+    initialization verdict and the trained one together say (:func:`origin`,
+    per part likewise); ``sensitivity_verdict`` and
     ``sensitivity_pairs``, the verdict and lead pair count on the models
     that reached ``claims.min_test_accuracy``.
     """
@@ -310,7 +339,10 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
         rows = deciding[deciding.claim == claim]
         verdict = stats.combine(rows.verdict)
         init = init_rows[init_rows.claim == claim]
-        init_verdict = stats.combine(init.verdict) if len(init) else ""
+        init_parts = _by_part(init)
+        init_verdict = "; ".join(
+            f"{p}: {v}" if len(init_parts) > 1 else v for p, v in init_parts
+        )
         sens_rows = sens[sens.claim == claim]
         sens_verdict = stats.combine(sens_rows.verdict)
         lead = _lead(rows, verdict)
@@ -339,12 +371,46 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
                 "datasets": "" if lead is None else _per_dataset(scores, lead),
                 "init_verdict": init_verdict,
                 "init_note": _note(init_verdict, init.verdict) if len(init) else "",
-                "origin": origin(init_verdict, verdict) if init_verdict else "",
+                "init_parts": init_parts,
+                "origin": "; ".join(
+                    f"{p}: {o}" if len(init_parts) > 1 else o
+                    for p, v in init_parts
+                    if (o := origin(v, verdict))
+                ),
                 "sensitivity_verdict": sens_verdict,
                 "sensitivity_pairs": 0 if sens_lead is None else int(sens_lead.n_pairs),
             }
         )
     return pd.DataFrame(out)
+
+
+def _by_part(rows: pd.DataFrame) -> list[tuple[str, str]]:
+    """(part, verdict) of a claim's initialization rows: one pair, the
+    combination of every row, when the parts' combinations agree (or the
+    claim has one part, or one measured part); else one pair per part
+    (:attr:`Evidence.part`), in order, so one part's contradictions are not
+    hidden by the other's.
+
+    >>> rows = pd.DataFrame({"part": ["distances", "compression", "distances"],
+    ...     "verdict": ["contradicted", "inconclusive", "contradicted"]})
+    >>> _by_part(rows)
+    [('distances', 'contradicted'), ('compression', 'inconclusive')]
+    >>> _by_part(rows.assign(verdict="supported"))
+    [('', 'supported')]
+    >>> _by_part(rows.assign(verdict=["supported", "not measured", "supported"]))
+    [('', 'supported')]
+    >>> _by_part(rows.iloc[:0])
+    []
+    """
+    if not len(rows):
+        return []
+    parts = rows.part.fillna("") if "part" in rows else pd.Series("", rows.index)
+    verdicts = [
+        (p, stats.combine(r.verdict)) for p, r in rows.groupby(parts, sort=False)
+    ]
+    if len({v for _, v in verdicts if v != stats.NOT_MEASURED}) <= 1:
+        return [("", stats.combine(rows.verdict))]
+    return verdicts
 
 
 def _lead(rows: pd.DataFrame, verdict: str):
@@ -409,9 +475,36 @@ def forest_rows(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts).drop_duplicates()
 
 
+#: Each item's breakdown columns, by (claim, evidence name).
+_BREAKDOWN = {(e.claim, e.name): e.breakdown for e in EVIDENCE}
+
+
+def estimates(scores: pd.DataFrame, row) -> pd.DataFrame:
+    """The estimates shown beside an overall row: each dataset's; for an
+    item without datasets (C9), each value of its last breakdown column
+    (C9: each batch size). ``label`` names the dataset or the value.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({
+    ...     "claim": "C9", "evidence": "log2_latency_ratio", "comparison": "s vs r",
+    ...     "analysis": "main", "stage": "", "dataset": "all",
+    ...     "condition": ["all", "depth=1", "batch_size=1", "batch_size=256"],
+    ...     "effect": [0.1, 0.3, 0.0, 0.2]})
+    >>> estimates(scores, scores.iloc[0]).label.tolist()
+    ['batch_size=1', 'batch_size=256']
+    """
+    rows = breakdown(scores, row)
+    columns = _BREAKDOWN.get((row.claim, row.evidence), ())
+    if rows.empty and columns:
+        rows = breakdown(scores, row, columns[-1])
+    label = rows.dataset.where(rows.dataset != "all", rows.condition)
+    return rows.assign(label=label)
+
+
 def _per_dataset(scores: pd.DataFrame, row) -> str:
-    parts = breakdown(scores, row).dropna(subset=["effect"])
-    return ", ".join(f"{r.dataset} {r.effect:+.3g}" for r in parts.itertuples())
+    parts = estimates(scores, row).dropna(subset=["effect"])
+    return ", ".join(f"{r.label} {r.effect:+.3g}" for r in parts.itertuples())
 
 
 def origin(init_verdict: str, trained_verdict: str) -> str:

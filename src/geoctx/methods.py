@@ -210,8 +210,9 @@ def metric_definitions(config: Mapping) -> list[tuple[str, str, str]]:
 VERDICT_RULE = (
     "Each evidence row compares matched pairs of models that differ only in "
     "activation. The unit of inference is the condition (dataset × depth × "
-    "initializer × width, the matched unit without its seed): seeds of one "
-    "condition share data and are averaged first. Effect = mean over conditions "
+    "initializer × width, the matched unit without its seed; for inference cost "
+    "the timed cell, depth × width × batch size, without its timing run): the "
+    "replicates of one condition are averaged first. Effect = mean over conditions "
     "of the paired difference a − b; interval = 95% BCa interval from a two-stage "
     "bootstrap (conditions resampled, then seeds within them; Efron & Tibshirani "
     "1993; Davison & Hinkley 1997). Tests = exact sign-flip permutation tests on "
@@ -220,10 +221,11 @@ VERDICT_RULE = (
     "effect ≤ d on the predicted side; H0 effect ≥ −d) and an equivalence test "
     "(TOST, H0 |effect| ≥ d), d the smallest effect of interest. Holm's "
     "correction runs over all three tests of every row of a family; the families "
-    "are the deciding rows (primary comparison, all models), the rows at "
-    "initialization, the control comparisons and descriptive rows, and the "
-    "sensitivity re-analysis; breakdowns by dataset, depth and initializer are "
-    "estimates with no verdict. A row is supported when its whole interval lies "
+    "are the deciding rows (primary comparison, all models), the initialization "
+    "counterparts of deciding items, the control comparisons and descriptive "
+    "rows, and the sensitivity re-analysis; breakdowns by dataset, depth and "
+    "initializer (inference cost: depth, width and batch size) are estimates "
+    "with no verdict. A row is supported when its whole interval lies "
     "beyond +d on the predicted side and its Holm-adjusted minimal-effect p ≤ α; "
     "contradicted when the same holds beyond −d on the opposite side; no effect "
     "(no effect of practical size) when the whole interval lies within ±d and the "
@@ -389,18 +391,10 @@ def controls(config: Mapping, runs: pd.DataFrame) -> list[str]:
             else "."
         ),
         "Initialization vs training: the geometry evidence of "
-        + ", ".join(
-            sorted(
-                {
-                    e.claim
-                    for e in evidence.EVIDENCE
-                    if e.stage == "init" and not e.decides
-                }
-            )
-        )
+        + ", ".join(sorted({e.claim for e in evidence.EVIDENCE if e.at_init}))
         + " is scored at initialization and after training; only the trained rows "
         "decide, the initialization rows say whether the activation alone makes the "
-        "difference.",
+        "difference (per part of the claim when its parts' verdicts differ).",
         f"Runs that failed to learn (test accuracy {chance}; {n_failed} in this "
         f"study) are left out of the evidence that needs a working classifier "
         f"({', '.join(needs)}) and kept in the rest ({', '.join(kept)}).",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import inspect
 import platform
 import re
 from collections.abc import Mapping, Sequence
@@ -369,9 +370,10 @@ def _breakable(text) -> markupsafe.Markup:
 
 
 def _item_records(scores: pd.DataFrame, rows: pd.DataFrame) -> list[dict]:
-    """A claim's rows of one family, each with its per-dataset estimates."""
+    """A claim's rows of one family, each with its per-dataset (C9: per batch
+    size) estimates."""
     return [
-        {**r, "datasets": _records(claims.breakdown(scores, row))}
+        {**r, "datasets": _records(claims.estimates(scores, row))}
         for r, row in zip(_records(rows), rows.itertuples(), strict=True)
     ]
 
@@ -444,6 +446,9 @@ def render(
         n_breakdown_rows=int((scores.family == "").sum()),
         simulation=_records(simulation),
         design=simulation.iloc[0].to_dict() if len(simulation) else None,
+        icc=inspect.signature(stats.simulation.study_error_rates)
+        .parameters["icc"]
+        .default,
         forest=figs.get("forest"),
         controls=controls(config, runs),
         saturation_tolerance=SATURATION_TOLERANCE,

@@ -136,6 +136,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("evidence_description", pa.string()),
             _categorical("stage", STAGES),
             pa.field("decides", pa.bool_()),
+            pa.field("at_init", pa.bool_()),
+            pa.field("part", pa.string()),
             pa.field("comparison", pa.string()),
             pa.field("primary", pa.bool_()),
             pa.field("dataset", pa.string()),

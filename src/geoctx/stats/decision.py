@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from geoctx.stats._common import _check_inputs
+from geoctx.stats._common import _check_settings
 from geoctx.stats.heterogeneity import heterogeneity
 from geoctx.stats.multiplicity import holm
 from geoctx.stats.permutation import effect_tests, min_p
@@ -149,23 +149,17 @@ def verdict(
     ...         smallest_effect=0.1, n_pairs=36, n_conditions=12)
     'no effect'
     """
-    for name, p in (
-        ("p_supported", p_supported),
-        ("p_contradicted", p_contradicted),
-        ("p_no_effect", p_no_effect),
-    ):
-        try:
-            _check_inputs(p_holm=p)
-        except ValueError as exc:
-            raise ValueError(str(exc).replace("p_holm", name)) from None
-    _check_inputs(
+    _check_settings(
+        p_supported=p_supported,
+        p_contradicted=p_contradicted,
+        p_no_effect=p_no_effect,
         predicted_sign=predicted_sign,
         smallest_effect=smallest_effect,
         alpha=alpha,
         n_pairs=n_pairs,
         min_pairs=min_pairs,
     )
-    _check_inputs(n_pairs=n_conditions)
+    _check_settings(n_pairs=n_conditions)
     summary = np.array([effect, ci_low, ci_high], dtype=np.float64)
     if n_pairs < min_pairs or n_conditions < 2 or np.isnan(summary).any():
         return NOT_MEASURED
@@ -291,7 +285,7 @@ def compare(
     >>> row["n_pairs"], row["n_conditions"], round(row["effect"], 3)
     (6, 3, 0.142)
     """
-    _check_inputs(
+    _check_settings(
         n_resamples=n_resamples,
         confidence=confidence,
         predicted_sign=predicted_sign,
@@ -423,7 +417,7 @@ def score_table(
     >>> score_table([row, row])[["p_supported_holm", "verdict"]].to_dict("list")
     {'p_supported_holm': [0.006, 0.006], 'verdict': ['supported', 'supported']}
     """
-    _check_inputs(alpha=alpha, min_pairs=min_pairs)
+    _check_settings(alpha=alpha, min_pairs=min_pairs)
     table = pd.DataFrame(rows).reset_index(drop=True)
     missing = [c for c in _ROW_COLUMNS if c not in table.columns]
     if missing and len(table):

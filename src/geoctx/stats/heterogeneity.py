@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from geoctx.stats._common import _check_inputs
+from geoctx.stats._common import _check_values
 
 
 def heterogeneity(means, datasets) -> dict[str, float]:
@@ -46,7 +46,7 @@ def heterogeneity(means, datasets) -> dict[str, float]:
     >>> heterogeneity([1.0, 3.0, 1.0, 3.0], ["a", "a", "b", "b"])["i2"]
     0.0
     """
-    x = _check_inputs(means, name="means")
+    x = _check_values(means, name="means")
     labels = np.asarray(datasets, dtype=object)
     if labels.shape != x.shape:
         raise ValueError(

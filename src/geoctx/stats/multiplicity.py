@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geoctx.stats._common import _check_inputs
+from geoctx.stats._common import _check_values
 
 
 def holm(p_values) -> np.ndarray:
@@ -32,7 +32,7 @@ def holm(p_values) -> np.ndarray:
     >>> holm([0.01, 0.04, 0.03, 0.005]).round(4).tolist()
     [0.03, 0.06, 0.06, 0.02]
     """
-    p = _check_inputs(p_values, name="p_values", nan_ok=True, unit_interval=True)
+    p = _check_values(p_values, name="p_values", nan_ok=True, unit_interval=True)
     out = np.full(p.shape, np.nan)
     idx = np.flatnonzero(~np.isnan(p))
     m = idx.size

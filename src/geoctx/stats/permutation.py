@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from geoctx.stats._common import _check_inputs
+from geoctx.stats._common import _check_settings, _check_values
 
 #: Up to this many conditions every sign pattern is enumerated.
 EXACT_MAX = 16
@@ -69,7 +69,7 @@ def sign_flip_p(means, *, shift: float = 0.0, seed=0) -> float:
     >>> sign_flip_p([0.3, 0.1, 0.2], shift=0.25)
     0.875
     """
-    x = _check_inputs(means, name="means")
+    x = _check_values(means, name="means")
     if x.size < 2:
         return math.nan
     return _greater(x, float(shift), _signs(x.size, np.random.default_rng(seed)))
@@ -82,7 +82,7 @@ def min_p(n_conditions: int) -> float:
     >>> min_p(12)
     0.000244140625
     """
-    _check_inputs(n_pairs=n_conditions)
+    _check_settings(n_pairs=n_conditions)
     n = int(n_conditions)
     return 1.0 if n < 2 else 2.0**-n if n <= EXACT_MAX else 1 / (_N_RANDOM + 1)
 
@@ -114,12 +114,8 @@ def effect_tests(
     >>> out["p_supported"], out["p_contradicted"], out["p_no_effect"]
     (0.015625, 1.0, 1.0)
     """
-    x = _check_inputs(
-        means,
-        name="means",
-        predicted_sign=predicted_sign,
-        smallest_effect=smallest_effect,
-    )
+    _check_settings(predicted_sign=predicted_sign, smallest_effect=smallest_effect)
+    x = _check_values(means, name="means")
     keys = ("p_supported", "p_contradicted", "p_no_effect", "p_value")
     if x.size < 2:
         return dict.fromkeys(keys, math.nan)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from geoctx.stats._common import _check_inputs
+from geoctx.stats._common import _check_settings, _check_table, _check_values
 
 # Cap on bootstrap resamples x units held in memory at once.
 _BOOTSTRAP_CELLS = 2**22
@@ -104,7 +104,7 @@ def paired_differences(
     >>> out.attrs["n_unmatched"]
     1
     """
-    _check_inputs(df=df, value=value, factor=factor, levels=(a, b), match_on=match_on)
+    _check_table(df, value=value, factor=factor, levels=(a, b), match_on=match_on)
     match_on = list(match_on)
     in_a = (df[factor] == a).to_numpy(dtype=bool)
     in_b = (df[factor] == b).to_numpy(dtype=bool)
@@ -183,7 +183,7 @@ def condition_means(diffs, conditions) -> tuple[np.ndarray, list[np.ndarray]]:
     >>> condition_means([-3.0, 1.0, -2.0, 0.0], ["x", "y", "x", "y"])[0].tolist()
     [0.5, -2.5]
     """
-    x = _check_inputs(diffs)
+    x = _check_values(diffs)
     labels = pd.Series(list(conditions), dtype=object)
     if len(labels) != x.size:
         raise ValueError(
@@ -310,7 +310,7 @@ def cluster_bootstrap_ci(
     >>> bool(0.4 <= low < 0.5 < high <= 0.6)
     True
     """
-    _check_inputs(n_resamples=n_resamples, confidence=confidence)
+    _check_settings(n_resamples=n_resamples, confidence=confidence)
     _, groups = condition_means(diffs, conditions)
     if len(groups) < 2:
         warnings.warn(
@@ -338,7 +338,8 @@ def bootstrap_ci(
     >>> bool(0.4 <= low <= 0.5 <= high <= 0.6)
     True
     """
-    x = _check_inputs(diffs, n_resamples=n_resamples, confidence=confidence)
+    _check_settings(n_resamples=n_resamples, confidence=confidence)
+    x = _check_values(diffs)
     if x.size < 2:
         warnings.warn(
             f"bootstrap_ci needs at least 2 units, got {x.size}; returning NaN",
@@ -388,7 +389,7 @@ def effect_size(diffs) -> float:
     >>> effect_size([-0.5, -0.5])
     -inf
     """
-    x = _check_inputs(diffs)
+    x = _check_values(diffs)
     if x.size < 2:
         warnings.warn(
             f"effect_size needs at least 2 units, got {x.size}; returning NaN",
