@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from geoctx.renamed_keys import renamed_key_problems, without_renamed_keys
 from geoctx.schema import Validator, short, size_problems
 from geoctx.schema import key as _key
 
@@ -247,65 +248,6 @@ def _fill_defaults(instance: Any, schema: Mapping) -> None:
                 _fill_defaults(value, extra)
 
 
-#: Keys an earlier version of the config had: (section, old) -> new name.
-RENAMED_KEYS = {
-    ("splits", "probe_size"): "probe_points",
-    ("geometry", "probe_size"): "measured_points",
-    ("geometry", "k"): "n_neighbors",
-}
-
-
-#: Keys replaced by other settings, with their own messages in
-#: :func:`_renamed_key_problems`.
-REPLACED_KEYS = (
-    ("robustness", "reference_activation"),
-    ("training", "learning_rate"),
-    ("training", "early_stopping"),
-)
-
-
-def _renamed_key_problems(config: Mapping) -> list[str]:
-    """Keys an earlier version of the config had, with what to write instead.
-
-    >>> _renamed_key_problems({"geometry": {"k": 10}})
-    ['geometry.k was renamed: write geometry.n_neighbors: 10']
-    """
-    problems = []
-    for (section, old), new in RENAMED_KEYS.items():
-        values = config.get(section)
-        if isinstance(values, Mapping) and old in values:
-            problems.append(
-                f"{section}.{old} was renamed: write {section}.{new}: {values[old]!r}"
-            )
-    robustness = config.get("robustness")
-    if isinstance(robustness, Mapping) and "reference_activation" in robustness:
-        problems.append(
-            "robustness.reference_activation was replaced by robustness."
-            "transfer_from, a list: write transfer_from: "
-            f"[{robustness['reference_activation']}]"
-        )
-    training = config.get("training")
-    training = training if isinstance(training, Mapping) else {}
-    if "learning_rate" in training:
-        problems.append(
-            "training.learning_rate was replaced by tuning.learning_rates, the grid "
-            f"of rates tried: tuning: {{learning_rates: [{training['learning_rate']}]}}"
-        )
-    if "early_stopping" in training:
-        problems.append("training.early_stopping was replaced by training.convergence")
-    return problems
-
-
-def _without_renamed_keys(config: Mapping) -> dict:
-    """``config`` without the keys :func:`_renamed_key_problems` names, so that
-    the schema does not report them a second time as unknown."""
-    config = dict(config)
-    for section, old in [*RENAMED_KEYS, *REPLACED_KEYS]:
-        if isinstance(config.get(section), Mapping) and old in config[section]:
-            config[section] = {k: v for k, v in config[section].items() if k != old}
-    return config
-
-
 def transfer_problems(written: Mapping) -> list[str]:
     """Problems of the written ``robustness.transfer_from`` (before defaults).
 
@@ -374,11 +316,11 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
     if problems:
         raise ConfigError("invalid study config:\n  " + "\n  ".join(problems))
     config = copy.deepcopy(dict(config))
-    problems = _renamed_key_problems(config)
+    problems = renamed_key_problems(config)
     problems += [
         f"{_key(err.absolute_path)}: {_cut(err.message)}"
         for err in sorted(
-            Validator(schema).iter_errors(_without_renamed_keys(config)),
+            Validator(schema).iter_errors(without_renamed_keys(config)),
             key=lambda e: e.path,
         )
     ]

@@ -74,7 +74,7 @@ rule plot_learning_rates:
         mem_mb=job_mem_mb("plot"),
         runtime=job_runtime("plot"),
     params:
-        code=code_digest("plots"),
+        code=code_digest("plot_learning_rates"),
     script:
         "../../scripts/plot_learning_rates.py"
 
