@@ -63,8 +63,12 @@ def plan(workdir, configfile, profile, *targets):
 
 
 def first_dataset(configfile):
+    """The data of the config's first dataset and seed (its own split, or the
+    shared one)."""
     config = yaml.safe_load((ROOT / configfile).read_text())
-    return f"results/data/{next(iter(config['datasets']))}/meta.json"
+    per_seed = (config.get("splits") or {}).get("per_seed", True)
+    split = f"s{config['seeds'][0]}" if per_seed else "shared"
+    return f"results/data/{next(iter(config['datasets']))}/{split}/meta.json"
 
 
 def test_every_config_and_profile_is_found():

@@ -40,7 +40,7 @@ REPLACED_KEYS = (
 def renamed_key_problems(config: Mapping) -> list[str]:
     """Keys an earlier version of the config had, with what to write instead.
 
-    >>> _renamed_key_problems({"geometry": {"k": 10}})
+    >>> renamed_key_problems({"geometry": {"k": 10}})
     ['geometry.k was renamed: write geometry.n_neighbors: 10']
     """
     problems = []
