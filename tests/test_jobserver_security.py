@@ -267,6 +267,14 @@ def test_a_server_stopped_before_the_job_lets_it_run_here(started, tmp_path):
     assert f"{stopped} did not answer within 10 s" in plain.stderr
 
 
+def test_a_server_that_fails_its_imports_leaves_nothing(tmp_path):
+    with serving(tmp_path, preload=("no_such_module",)) as server:
+        assert server.proc.wait(timeout=60) == 1
+        assert not Path(server.path).parent.exists()
+        plain = run(tmp_path, "3", socket=server.path)
+    assert plain.returncode == 3 and plain.stdout.endswith("v1 None\n")
+
+
 def test_a_server_stopped_in_its_imports_lets_the_job_run_here(tmp_path):
     (tmp_path / "slow_import.py").write_text("import time\ntime.sleep(120)\n")
     with serving(tmp_path, preload=("slow_import",)) as server:
