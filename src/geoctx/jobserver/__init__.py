@@ -40,10 +40,10 @@ only that run's own jobs may use it:
 - Its socket is in a new private directory (``mkdtemp``: a random name,
   mode 0700, in ``$XDG_RUNTIME_DIR`` if that is a directory of this user's
   that no one else can enter, else in the temporary directory), bound and
-  listening before its path is handed to the server and the jobs. No
-  other file is written outside the run's ``logs/``, none through a
-  symlink, and there is no pid file: :meth:`Server.stop` signals the
-  process object it started.
+  listening before its path is handed to the server and the jobs. Beside
+  the socket and a ``ready`` file next to it, the server writes only the
+  run's ``logs/jobserver/``, never through a symlink. There is no pid
+  file: :meth:`Server.stop` signals the process object it started.
 - A connection whose peer (``SO_PEERCRED``) is another user is dropped.
   Then server and client each prove they know the run's key (32 random
   bytes handed to the jobs in ``GEOCTX_JOBSERVER_KEY``) by an HMAC of the
@@ -51,6 +51,8 @@ only that run's own jobs may use it:
   its request, environment and streams only to a server of its own user
   that proved it; a server that is another user's or does not prove it
   fails the job with a message saying so.
+- Other processes of the same user (and root) are trusted: they could
+  read the key in a job's environment, as they could trace the jobs.
 - The server runs only the workflow's own scripts (``scripts/``, or
   Snakemake's copy of one); it refuses any other, and the client then runs
   the script itself.
