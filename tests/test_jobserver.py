@@ -33,14 +33,14 @@ sys.exit(int(sys.argv[1]))
 def serving(tmp_path, scripts=None, **options):
     """A server for the test's jobs (started as a run starts it), which runs
     the scripts in ``scripts`` (``tmp_path``, where :func:`run` writes its)."""
-    saved = {k: os.environ.get(k) for k in (jobserver.ENV_SOCKET, jobserver.ENV_KEY)}
+    names = (jobserver.ENV_SOCKET, jobserver.ENV_KEY, jobserver.ENV_PID)
+    saved = {name: os.environ.get(name) for name in names}
     server = jobserver.start(
         scripts=str(scripts or tmp_path),
         log=str(tmp_path / "server.log"),
         accounting=str(tmp_path / "jobs.jsonl"),
-        env={"PYTHONPATH": SRC},
-        preload=("json",),
-        **options,
+        env={"PYTHONPATH": os.pathsep.join([SRC, str(tmp_path)])},
+        **{"preload": ("json",), **options},
     )
     try:
         yield server

@@ -263,7 +263,31 @@ def test_a_server_stopped_before_the_job_lets_it_run_here(started, tmp_path):
     finally:
         os.kill(started.proc.pid, signal.SIGCONT)
     assert plain.returncode == 3 and plain.stdout.endswith("v1 None\n")
-    assert f"server at {started.path} did not answer within 10 s" in plain.stderr
+    stopped = f"server at {started.path} (pid {started.proc.pid}, stopped)"
+    assert f"{stopped} did not answer within 10 s" in plain.stderr
+
+
+def test_a_server_that_fails_its_imports_leaves_nothing(tmp_path):
+    with serving(tmp_path, preload=("no_such_module",)) as server:
+        assert server.proc.wait(timeout=60) == 1
+        assert not Path(server.path).parent.exists()
+        plain = run(tmp_path, "3", socket=server.path)
+    assert plain.returncode == 3 and plain.stdout.endswith("v1 None\n")
+
+
+def test_a_server_stopped_in_its_imports_lets_the_job_run_here(tmp_path):
+    (tmp_path / "slow_import.py").write_text("import time\ntime.sleep(120)\n")
+    with serving(tmp_path, preload=("slow_import",)) as server:
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        began = time.monotonic()
+        try:
+            plain = run(tmp_path, "3", socket=server.path)
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        took = time.monotonic() - began
+    assert plain.returncode == 3 and plain.stdout.endswith("v1 None\n")
+    assert "stopped) did not answer within 10 s" in plain.stderr
+    assert took < 3 * wire.HANDSHAKE_S  # not the wait for a server importing
 
 
 def test_a_server_stopped_during_the_job_fails_it(started, tmp_path):

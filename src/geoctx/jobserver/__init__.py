@@ -40,10 +40,10 @@ only that run's own jobs may use it:
 - Its socket is in a new private directory (``mkdtemp``: a random name,
   mode 0700, in ``$XDG_RUNTIME_DIR`` if that is a directory of this user's
   that no one else can enter, else in the temporary directory), bound and
-  listening before its path is handed to the server and the jobs. No
-  other file is written outside the run's ``logs/``, none through a
-  symlink, and there is no pid file: :meth:`Server.stop` signals the
-  process object it started.
+  listening before its path is handed to the server and the jobs. Beside
+  the socket and a ``ready`` file next to it, the server writes only the
+  run's ``logs/jobserver/``, never through a symlink. There is no pid
+  file: :meth:`Server.stop` signals the process object it started.
 - A connection whose peer (``SO_PEERCRED``) is another user is dropped.
   Then server and client each prove they know the run's key (32 random
   bytes handed to the jobs in ``GEOCTX_JOBSERVER_KEY``) by an HMAC of the
@@ -51,16 +51,21 @@ only that run's own jobs may use it:
   its request, environment and streams only to a server of its own user
   that proved it; a server that is another user's or does not prove it
   fails the job with a message saying so.
+- Other processes of the same user (and root) are trusted: they could
+  read the key in a job's environment, as they could trace the jobs.
 - The server runs only the workflow's own scripts (``scripts/``, or
   Snakemake's copy of one); it refuses any other, and the client then runs
   the script itself.
 - Every connection must finish its handshake and request within 5 s or is
   dropped and logged; the server never waits on one client. A server that
-  does not answer a client's handshake within 10 s (hung, or stopped) gets
-  no job: the client runs the script itself, as a plain process, and says
-  so. A job that the server took sends its client a heartbeat every
-  second; a client that hears nothing for 30 s kills the job's process and
-  fails with a message saying the server hangs.
+  does not answer a client's handshake within 10 s of being ready or found
+  stopped (``GEOCTX_JOBSERVER_PID`` names it; a client waits up to 5
+  minutes for a server still importing) gets no job: nothing was sent, so
+  the client runs the script itself, as a plain process, and says so. The
+  server sends the client of a job it took a heartbeat every second; a
+  client that hears nothing for 30 s kills the job's process and fails
+  with a message saying the server hangs (the job may have done part of
+  its work, so it is not run again here).
 
 This module imports nothing heavy itself: it runs in every job's client.
 """
@@ -98,6 +103,8 @@ __all__ = [
 ENV_SOCKET = "GEOCTX_JOBSERVER"
 #: ... and the one that holds the run's key (hex).
 ENV_KEY = "GEOCTX_JOBSERVER_KEY"
+#: The server's pid (only to tell a client that the server is stopped).
+ENV_PID = "GEOCTX_JOBSERVER_PID"
 #: Where a run's server logs, and appends each job's cost (JSON lines).
 LOG, ACCOUNTING = "logs/jobserver/server.log", "logs/jobserver/jobs.jsonl"
 
@@ -233,9 +240,10 @@ def _handshake(conn: socket.socket, path: str) -> tuple[socket.socket, int] | No
         return None
     challenge = _await_challenge(conn, path)
     if challenge is None:
+        server = _server_pid()
         _note(
-            f"the server at {path} did not answer within "
-            f"{wire.HANDSHAKE_S:g} s; running the job here"
+            f"the server at {path} (pid {server}{_state(server)}) did not "
+            f"answer within {wire.HANDSHAKE_S:g} s; running the job here"
         )
         return None
     mine = secrets.token_bytes(wire.CHALLENGE)
@@ -256,14 +264,16 @@ def _handshake(conn: socket.socket, path: str) -> tuple[socket.socket, int] | No
 def _await_challenge(conn: socket.socket, path: str) -> bytes | None:
     """The server's challenge, or None if it did not come: within
     :data:`~geoctx.jobserver._wire.HANDSHAKE_S` of the server being ready
-    (it says so by a file beside its socket once its imports are done),
-    or :data:`~geoctx.jobserver._wire.READY_TIMEOUT_S` while it imports."""
+    (it says so by a file beside its socket once its imports are done) or
+    found stopped, or :data:`~geoctx.jobserver._wire.READY_TIMEOUT_S`
+    while it imports."""
     ready = os.path.join(os.path.dirname(path), "ready")
+    server = _server_pid()
     started = time.monotonic()
     ready_at = None
     while not select.select([conn], [], [], 0.25)[0]:
         now = time.monotonic()
-        if ready_at is None and os.path.exists(ready):
+        if ready_at is None and (os.path.exists(ready) or _state(server)):
             ready_at = now
         if now - started > wire.READY_TIMEOUT_S or (
             ready_at is not None and now - ready_at > wire.HANDSHAKE_S
@@ -304,8 +314,15 @@ def _wait(conn: socket.socket, server: int, script: str) -> int | None:
             return None
 
 
+def _server_pid() -> int:
+    try:
+        return int(os.environ.get(ENV_PID, ""))
+    except ValueError:
+        return 0
+
+
 def _state(pid: int) -> str:
-    """``", stopped"`` if process ``pid`` is stopped (for messages)."""
+    """``", stopped"`` if process ``pid`` is stopped, else ``""``."""
     with contextlib.suppress(OSError, IndexError):
         stat_ = Path(f"/proc/{pid}/stat").read_text()
         if stat_.rsplit(")", 1)[1].split()[0] in ("T", "t"):
@@ -339,6 +356,7 @@ class Server:
         if os.environ.get(ENV_SOCKET) == self.path:
             os.environ.pop(ENV_SOCKET, None)
             os.environ.pop(ENV_KEY, None)
+            os.environ.pop(ENV_PID, None)
 
 
 def start(
@@ -407,7 +425,7 @@ def start(
     finally:
         os.close(out)
         listener.close()
-    os.environ.update({ENV_SOCKET: path, ENV_KEY: key})
+    os.environ.update({ENV_SOCKET: path, ENV_KEY: key, ENV_PID: str(proc.pid)})
     return Server(proc, path)
 
 

@@ -43,6 +43,21 @@ def serve(
     or until ``watch_pid`` (the Snakemake process that started it) is gone
     and no job is running; it looks for that every ``poll_s`` seconds.
     """
+    path = listener.getsockname()
+    try:  # the directory goes however the server ends, even in its imports
+        _import(preload, accounting)
+        os.close(wire.open_nofollow(ready, os.O_WRONLY | os.O_EXCL))
+        _serve(listener, key, scripts, watch_pid, poll_s, worker_rss_mb)
+    finally:
+        listener.close()
+        for leftover in (path, ready):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(ready))
+
+
+def _import(preload, accounting: str | None) -> None:
     jobs.ACCOUNTING = accounting
     started = time.process_time()
     for name in preload:
@@ -55,6 +70,9 @@ def serve(
     jobs.append(
         {"event": "imports", "modules": len(preload), "cpu_s": round(imports_s, 3)}
     )
+
+
+def _serve(listener, key, scripts, watch_pid, poll_s, worker_rss_mb) -> None:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     # a signal (a job exiting, SIGTERM) writes to `wake`, which ends the wait
@@ -65,8 +83,6 @@ def serve(
     signal.signal(signal.SIGCHLD, lambda *_: None)
     listener.setblocking(False)
     server = _Server(listener, wake, key=key, scripts=scripts, rss_mb=worker_rss_mb)
-    path = listener.getsockname()
-    os.close(wire.open_nofollow(ready, os.O_WRONLY | os.O_EXCL))
     try:
         while not stopping:
             wait = server.next_deadline(poll_s)
@@ -79,15 +95,9 @@ def serve(
                 break
     finally:
         server.stop_all()
-        listener.close()
         signal.set_wakeup_fd(-1)
         for fd in wake:
             os.close(fd)
-        for leftover in (path, ready):
-            with contextlib.suppress(OSError):
-                os.unlink(leftover)
-        with contextlib.suppress(OSError):
-            os.rmdir(os.path.dirname(ready))
 
 
 def script_source(script: str, scripts: str) -> tuple[str | None, str]:
