@@ -268,9 +268,9 @@ BOMB = (
     ("config", "needle"),
     [
         pytest.param(
-            minimal(training={"learning_rate": NAN}),
-            "training.learning_rate: nan is not a finite number",
-            id="learning_rate-nan",
+            minimal(tuning={"learning_rates": [0.001, NAN]}),
+            "tuning.learning_rates[1]: nan is not a finite number",
+            id="learning_rates-nan",
         ),
         pytest.param(
             minimal(claims={"min_test_accuracy": NAN}),
