@@ -109,3 +109,22 @@ def test_shipped_config_plans_every_job(workdir, configfile):
         f"\n{configfile}: planned in {time.perf_counter() - start:.1f} s wall, "
         f"{cpu:.1f} s CPU, max RSS <= {after.ru_maxrss / 1024:.0f} MB"
     )
+
+
+def test_every_rule_has_a_slurm_group_or_is_meant_to_run_alone():
+    # a new rule left out of the profile's groups becomes one Slurm job per
+    # job: thousands on the full sweep
+    rules = {
+        name
+        for path in ROOT.glob("workflow/rules/*.smk")
+        for name in re.findall(r"^rule (\w+):", path.read_text(), flags=re.M)
+    }
+    profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    grouped = {entry.split("=")[0] for entry in profile["groups"]}
+    components = {entry.split("=")[0] for entry in profile["group-components"]}
+    groups = {entry.split("=")[1] for entry in profile["groups"]}
+    # data jobs are few; a timing job needs a node to itself
+    alone = {"make_dataset", "benchmark_inference"}
+    assert rules - grouped == alone
+    assert grouped <= rules
+    assert groups == components
