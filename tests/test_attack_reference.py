@@ -47,7 +47,7 @@ def saved_model(request, tmp_path_factory):
         datasets.moons(n_samples=1500, noise=0.15, seed=0),
         test_fraction=0.3,
         validation_fraction=0.1,
-        attacked_points=PROBE_SIZE,
+        probe_points=PROBE_SIZE,
         seed=0,
     )
     keras.utils.set_random_seed(0)

@@ -227,6 +227,8 @@ def per_model(n, cells, *, tuned=0):
 
 
 REPORT = {"render_report": 1, "render_pdf": 1}
+# a new scorecard also redraws the forest plot and reruns the rule's simulation
+CLAIMS = {"score_claims": 1, "simulate_verdicts": 1, "plot_forest": 1}
 # one robustness figure per attack of the smoke study (sigmoid and ReLU)
 N_ATTACKS = len(attack_names(["sigmoid", "relu"], ["sigmoid", "relu"]))
 
@@ -244,7 +246,7 @@ def figures(*, latency=False, projections=0, claims=True, tuning=False):
         **REPORT,
     }
     if claims:
-        jobs["score_claims"] = 1
+        jobs.update(CLAIMS)
     if latency:
         jobs["plot_latency"] = 1
     if projections:
@@ -262,11 +264,11 @@ INFERENCE_CELLS = INFERENCE_RUNS * (
 )
 
 
-GEOMETRY_ONLY = {"plot_geometry": len(GEOMETRY_METRICS), "score_claims": 1, **REPORT}
+GEOMETRY_ONLY = {"plot_geometry": len(GEOMETRY_METRICS), **CLAIMS, **REPORT}
 ROBUSTNESS_ONLY = {
     "plot_robustness": N_ATTACKS,
     "plot_boundary_accuracy": 1,
-    "score_claims": 1,
+    **CLAIMS,
     **REPORT,
 }
 # A cell's evaluation is one job that updates its models' geometry and
@@ -395,7 +397,10 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = proc.stdout + proc.stderr
     finished = log.count("Finished jobid")
-    assert finished == len(smoke_config()["datasets"])
+    config = smoke_config()
+    # a split per dataset and seed, and the tuning seed's split
+    splits = {*config["seeds"], config["tuning"]["seeds"][0]}
+    assert finished == len(config["datasets"]) * len(splits)
     rounds = log.count("Ready jobs")
     if user_limit:
         assert rounds > finished + 1
@@ -522,7 +527,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
                 "benchmark_inference": INFERENCE_CELLS,
                 "aggregate_table": 1,
                 "plot_latency": 1,
-                "score_claims": 1,
+                **CLAIMS,
                 **REPORT,
             },
             id="inference-setting",
@@ -534,7 +539,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
                 "benchmark_inference": INFERENCE_CELLS // INFERENCE_RUNS,
                 "aggregate_table": 1,
                 "plot_latency": 1,
-                "score_claims": 1,
+                **CLAIMS,
                 **REPORT,
             },
             id="inference-runs",
@@ -547,14 +552,14 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
                 "benchmark_inference": 2 * INFERENCE_RUNS,
                 "aggregate_table": 1,
                 "plot_latency": 1,
-                "score_claims": 1,
+                **CLAIMS,
                 **REPORT,
             },
             id="inference-grid",
         ),
         pytest.param(
             lambda c: c.update(claims={"smallest_effect": 0.05}),
-            {"score_claims": 1, **REPORT},
+            {**CLAIMS, **REPORT},
             id="claims-setting",
         ),
     ],
@@ -655,13 +660,13 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
                 "benchmark_inference": INFERENCE_CELLS,
                 "aggregate_table": 1,
                 "plot_latency": 1,
-                "score_claims": 1,
+                **CLAIMS,
                 **REPORT,
             },
         ),
         ("plots", figures(latency=True, projections=2, claims=False, tuning=True)),
         ("report", REPORT),
-        ("claims", {"score_claims": 1, **REPORT}),
+        ("claims", {**CLAIMS, **REPORT}),
     ],
 )
 def test_code_edit_reruns_exactly(study, module, expected):

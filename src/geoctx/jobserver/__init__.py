@@ -192,9 +192,24 @@ def _delegate(path: str, argv: list[str] | None, pool: str | None) -> int | None
         sent = socket.send_fds(conn, [data], [0, 1, 2])
         conn.sendall(data[sent:])
     except OSError as err:  # the server has no whole request: it runs nothing
-        _note(f"could not send the job to the server ({err}); running it here")
+        if _refused_early(conn):  # it read the script's path and said no
+            _note(
+                f"the server refused {request['script']} (see its log); running it here"
+            )
+        else:
+            _note(f"could not send the job to the server ({err}); running it here")
         return None
     return _wait(conn, server, request["script"])
+
+
+def _refused_early(conn: socket.socket) -> bool:
+    """Whether the server sent its refusal before the request was all sent."""
+    conn.settimeout(1.0)
+    try:
+        data = wire.recv_exact(conn, wire.FRAME_SIZE)
+    except OSError:
+        return False
+    return data is not None and wire.unframe(data)[0] == wire.REFUSED
 
 
 def _note(message: str) -> None:
