@@ -412,9 +412,10 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
     ("edit", "expected"),
     [
         pytest.param(
+            # the study seed's split and the tuning seed's
             lambda c: c["datasets"]["moons"].update(noise=0.2),
             {
-                "make_dataset": 1,
+                "make_dataset": 2,
                 **per_model(4, 2, tuned=4),
                 "aggregate_table": 6,
                 **figures(projections=1, tuning=True),
@@ -447,12 +448,13 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
         ),
         pytest.param(
             # every seed on the dataset's one split: new data, every model anew
+            # (the tuning seed's too: every rate is chosen again)
             lambda c: c["splits"].update(per_seed=False),
             {
                 "make_dataset": 2,
-                **per_model(8, N_CELLS),
-                "aggregate_table": 5,
-                **figures(projections=2),
+                **per_model(8, N_CELLS, tuned=8),
+                "aggregate_table": 6,
+                **figures(projections=2, tuning=True),
             },
             id="shared-split",
         ),
@@ -633,17 +635,19 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
         ),
         (
             # unit health: every model retrains (its units table), no timing
+            # the timing job imports training, which imports units
             "units",
             {
-                **per_model(8, N_CELLS),
-                "aggregate_table": 5,
-                **figures(projections=2),
+                **per_model(8, N_CELLS, tuned=8),
+                "benchmark_inference": INFERENCE_CELLS,
+                "aggregate_table": 7,
+                **figures(latency=True, projections=2, tuning=True),
             },
         ),
         (
             "datasets",
             {
-                "make_dataset": 2,
+                "make_dataset": 4,
                 **per_model(8, N_CELLS, tuned=8),
                 "aggregate_table": 6,
                 **figures(projections=2, tuning=True),
@@ -664,7 +668,13 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
                 **REPORT,
             },
         ),
-        ("plots", figures(latency=True, projections=2, claims=False, tuning=True)),
+        (
+            "plots",
+            {
+                **figures(latency=True, projections=2, claims=False, tuning=True),
+                "plot_forest": 1,
+            },
+        ),
         ("report", REPORT),
         ("claims", {**CLAIMS, **REPORT}),
     ],
