@@ -36,7 +36,7 @@ test: lint
 	$(BIN)/pytest $(FAST)
 
 test-all: lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 clean:
 	rm -rf results/data results/models results/tables results/figures results/report logs benchmarks/rules .snakemake
