@@ -28,13 +28,18 @@ RENAMED_KEYS = {
 }
 
 
-#: Keys replaced by other settings, with their own messages in
-#: :func:`renamed_key_problems`.
-REPLACED_KEYS = (
-    ("robustness", "reference_activation"),
-    ("training", "learning_rate"),
-    ("training", "early_stopping"),
-)
+#: Keys replaced by other settings: (section, old) -> what to write, given
+#: the old value.
+REPLACED_KEYS = {
+    ("robustness", "reference_activation"): lambda value: (
+        f"robustness.transfer_from, a list: write transfer_from: [{value}]"
+    ),
+    ("training", "learning_rate"): lambda value: (
+        "tuning.learning_rates, the grid of rates tried: "
+        f"tuning: {{learning_rates: [{value}]}}"
+    ),
+    ("training", "early_stopping"): lambda value: "training.convergence",
+}
 
 
 def renamed_key_problems(config: Mapping) -> list[str]:
@@ -42,6 +47,8 @@ def renamed_key_problems(config: Mapping) -> list[str]:
 
     >>> renamed_key_problems({"geometry": {"k": 10}})
     ['geometry.k was renamed: write geometry.n_neighbors: 10']
+    >>> renamed_key_problems({"training": {"early_stopping": {}}})
+    ['training.early_stopping was replaced by training.convergence']
     """
     problems = []
     for (section, old), new in RENAMED_KEYS.items():
@@ -50,22 +57,10 @@ def renamed_key_problems(config: Mapping) -> list[str]:
             problems.append(
                 f"{section}.{old} was renamed: write {section}.{new}: {values[old]!r}"
             )
-    robustness = config.get("robustness")
-    if isinstance(robustness, Mapping) and "reference_activation" in robustness:
-        problems.append(
-            "robustness.reference_activation was replaced by robustness."
-            "transfer_from, a list: write transfer_from: "
-            f"[{robustness['reference_activation']}]"
-        )
-    training = config.get("training")
-    training = training if isinstance(training, Mapping) else {}
-    if "learning_rate" in training:
-        problems.append(
-            "training.learning_rate was replaced by tuning.learning_rates, the grid "
-            f"of rates tried: tuning: {{learning_rates: [{training['learning_rate']}]}}"
-        )
-    if "early_stopping" in training:
-        problems.append("training.early_stopping was replaced by training.convergence")
+    for (section, old), instead in REPLACED_KEYS.items():
+        values = config.get(section)
+        if isinstance(values, Mapping) and old in values:
+            problems.append(f"{section}.{old} was replaced by {instead(values[old])}")
     return problems
 
 
