@@ -9,6 +9,11 @@ BIN := $(VENV)/bin
 # Tests marked slow (pyproject.toml): the smoke studies end to end, the live
 # Slurm cluster, the browser, the Monte-Carlo simulations.
 FAST := -m "not slow"
+# Tests run in parallel processes (pytest-xdist), each module's tests in one
+# process (tests/conftest.py): the suite waits on subprocesses about half of
+# its time, so two workers nearly halve it even on two cores.
+WORKERS ?= 2
+PARALLEL := -n $(WORKERS) --dist loadgroup
 
 .PHONY: install study test test-all lint clean
 
@@ -33,10 +38,10 @@ lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint --cores 1
 
 test: lint
-	$(BIN)/pytest $(FAST)
+	$(BIN)/pytest $(PARALLEL) $(FAST)
 
 test-all: lint
-	$(BIN)/pytest --durations=25
+	$(BIN)/pytest $(PARALLEL) --durations=25
 
 clean:
 	rm -rf results/data results/models results/tables results/figures results/report logs benchmarks/rules .snakemake

@@ -715,12 +715,13 @@ def test_bad_config_fails_before_any_job(study, edit, message):
     assert "Job stats" not in proc.stdout + proc.stderr
 
 
-def test_escaped_title_in_a_rendered_report(study):
+def test_escaped_title_in_a_rendered_report(study, tmp_path):
+    workdir = copy_study(study, tmp_path)  # the shared study's report stays
     path = edited_config(
-        study, lambda c: c["study"].update(title="<script>alert(1)</script>")
+        workdir, lambda c: c["study"].update(title="<script>alert(1)</script>")
     )
-    proc = snakemake(study, "results/report/report.html", configfile=path)
+    proc = snakemake(workdir, "results/report/report.html", configfile=path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    html = (study / "results/report/report.html").read_text()
+    html = (workdir / "results/report/report.html").read_text()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
