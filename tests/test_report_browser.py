@@ -190,7 +190,8 @@ def test_every_contents_link_resolves_to_an_anchor(page):
 
 # Per viewport width: every scorecard word (letters and digits; a name may
 # wrap after an underscore) on one line, and how far the table may overflow
-# its scrolling box (a narrow window scrolls it rather than break words).
+# its scrolling box (a narrow window scrolls it rather than break words), and
+# which of the page's blocks stick out of the window.
 SCORECARD_LAYOUT = """(() => {
     const broken = [];
     for (const td of document.querySelectorAll('table.scorecard td')) {
@@ -207,7 +208,12 @@ SCORECARD_LAYOUT = """(() => {
         }
     }
     const box = document.querySelector('table.scorecard').parentElement;
-    return {broken: broken, overflow: box.scrollWidth - box.clientWidth};
+    // whatever sticks out of the page's own width, named by its first words
+    const page = document.documentElement.clientWidth;
+    const wide = Array.from(document.querySelectorAll('body > *'))
+        .filter(e => e.getBoundingClientRect().right > page + 0.5)
+        .map(e => e.tagName + ': ' + e.textContent.trim().slice(0, 60));
+    return {broken: broken, overflow: box.scrollWidth - box.clientWidth, wide: wide};
 })()"""
 
 
@@ -227,6 +233,7 @@ def test_scorecard_breaks_no_word_and_fits_a_desktop_window(page, width):
     assert layout["broken"] == []
     if width >= 1100:
         assert layout["overflow"] <= 0
+        assert layout["wide"] == []  # no horizontal scrollbar on the page
 
 
 def test_prints_to_pdf_without_cut_figures(page):
