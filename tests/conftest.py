@@ -47,6 +47,7 @@ def study(tmp_path_factory):
             done.touch()
     return workdir
 
+
 def pytest_collection_modifyitems(items):
     """Groups for ``pytest -n`` (``--dist loadgroup``, see the Makefile).
 
