@@ -12,7 +12,7 @@ C9 the same depth, width, batch size and timing run). The unit of inference
 is the *condition*: the item's :attr:`~geoctx.evidence.Evidence.condition_on`
 columns, else the matched unit without its replicates (:data:`REPLICATES`:
 seeds, timing runs). Replicates of one condition are averaged first, and the effect,
-its BCa cluster-bootstrap interval and the sign-flip tests are on the
+its studentized bootstrap interval and the t-tests are on the
 condition means (:func:`geoctx.stats.compare`). :func:`score_claims` runs it
 for every evidence item, comparison and breakdown (all models; each
 dataset; each value of the item's
@@ -267,7 +267,7 @@ def _compare(part, ev, a, b, smallest_effect, n_resamples, seed) -> dict:
         "effect": np.nan,
         "ci_low": np.nan,
         "ci_high": np.nan,
-        **dict.fromkeys(("p_value", *stats.TESTS), np.nan),
+        **dict.fromkeys(("p_value", *stats.TESTS, "p_sign_flip"), np.nan),
         "p_floor": 1.0,
         "effect_size_dz": np.nan,
         "i2": np.nan,
