@@ -84,8 +84,8 @@ from geoctx.stats.resampling import (
     paired_differences,
     studentized_ci,
 )
-from geoctx.stats.ttests import effect_tests, t_greater
 from geoctx.stats.simulation import SCENARIOS, error_rates, simulate_verdicts
+from geoctx.stats.ttests import effect_tests, t_greater
 
 __all__ = [
     "SUPPORTED",

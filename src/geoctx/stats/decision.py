@@ -13,8 +13,9 @@ The rule is a minimal-effect test and an equivalence test -- one-sample
 t-tests on the condition means, as Lakens, Scheel & Isager (2018,
 "Equivalence testing for psychological research", AMPPS 1:259-269) use them
 (Murphy & Myors 1999 for minimal-effect tests) -- on one studentized
-bootstrap interval and one family-wise error control. Every other module (claims, report, tables, the
-report template) takes the verdict names from here.
+bootstrap interval and one family-wise error control. Every other module
+(claims, report, tables, the report template) takes the verdict names from
+here.
 """
 
 from __future__ import annotations
@@ -402,7 +403,9 @@ def summarise(
         **dict(
             zip(
                 ("ci_low", "ci_high"),
-                studentized_ci(means, n_resamples=n_resamples, confidence=confidence, seed=seed)
+                studentized_ci(
+                    means, n_resamples=n_resamples, confidence=confidence, seed=seed
+                )
                 if len(groups) >= 2
                 else (math.nan, math.nan),
                 strict=True,

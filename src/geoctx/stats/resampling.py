@@ -334,12 +334,8 @@ def studentized_ci(
     ----------
     means : array_like, shape (n_conditions,)
         One value per condition; finite.
-    n_resamples : int, default 10_000
-        Number of bootstrap resamples.
-    confidence : float, default 0.95
-        Confidence level, in (0, 1).
-    seed : int or numpy.random.SeedSequence, default 0
-        Seed of the :class:`numpy.random.Generator` used for resampling.
+    n_resamples, confidence, seed
+        As in :func:`cluster_bootstrap_ci`.
 
     Returns
     -------
@@ -359,8 +355,7 @@ def studentized_ci(
     x = _check_values(means, name="means")
     if x.size < 2:
         warnings.warn(
-            f"studentized_ci needs at least 2 conditions, got {x.size}; "
-            "returning NaN",
+            f"studentized_ci needs at least 2 conditions, got {x.size}; returning NaN",
             RuntimeWarning,
             stacklevel=2,
         )

@@ -259,7 +259,7 @@ def interval_coverage(
                 "method": name,
                 "distribution": distribution,
                 "n_conditions": n_conditions,
-                "coverage": float(np.mean((low <= 0) & (0 <= high))),
+                "coverage": float(np.mean((low <= 0) & (high >= 0))),
                 "width": float(np.mean(high - low)),
                 "n_samples": n_samples,
             }
