@@ -320,9 +320,11 @@ def studentized_ci(
     t interval it takes the skew of the condition means into account, and
     unlike the percentile or BCa interval it widens for the uncertainty of
     the standard error: in simulation at 6 and 12 conditions, with skewed
-    noise, it keeps coverage at 0.93 or more where the t interval falls to
-    0.90 and the cluster BCa interval to 0.85 (``python
-    benchmarks/verdict_simulation.py --compare-intervals``).
+    noise, it keeps coverage at about 0.93 (0.92-0.94) where the t interval
+    falls to 0.90-0.91 and the cluster BCa interval to 0.85-0.90 (``python
+    benchmarks/verdict_simulation.py --compare-intervals``). With few,
+    bimodal condition means it can reach beyond the data (resamples of only
+    the close values have a tiny ``se*``).
 
     Resamples with no spread (all draws of one condition) have no
     studentized value and are left out. Below 3 conditions the bootstrap
