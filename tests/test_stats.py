@@ -389,9 +389,10 @@ def test_t_tests_of_symmetric_data_hold_their_level():
 def test_studentized_ci_is_the_bootstrap_t_formula(n):
     """Known answer: the interval is mean - t*_q * se with t*_q numpy's
     (linear) quantiles of (mean* - mean) / se* over the same resamples,
-    resamples without spread left out (the means sorted by size, as the
-    function sorts them; these are positive)."""
-    x = np.sort(np.random.default_rng(n).exponential(1.0, n))
+    resamples without spread left out (the means in the order the function
+    resamples them: by distance from their mean)."""
+    x = np.random.default_rng(n).exponential(1.0, n)
+    x = x[np.argsort(np.abs(x - x.mean()))]
     picks = np.random.default_rng(5).integers(0, n, (1, 999, n))[0]
     draws = x[picks]
     keep = draws.std(-1, ddof=1) > 0
@@ -414,11 +415,14 @@ def test_studentized_ci_small_and_degenerate_samples():
     assert math.isnan(low) and math.isnan(high)
 
 
-def test_studentized_ci_is_mirrored_and_seeded():
+def test_studentized_ci_is_mirrored_shifted_and_seeded():
     x = np.random.default_rng(3).normal(0.2, 0.3, 12)
     first = stats.studentized_ci(x, n_resamples=500, seed=2)
     low, high = stats.studentized_ci(-x, n_resamples=500, seed=2)
     assert (-high, -low) == pytest.approx(first, rel=1e-12)
+    shifted = stats.studentized_ci(x + 0.7, n_resamples=500, seed=2)
+    assert shifted == pytest.approx((first[0] + 0.7, first[1] + 0.7), rel=1e-9)
+    assert stats.studentized_ci(x[::-1], n_resamples=500, seed=2) == first
     assert stats.studentized_ci(x, n_resamples=500, seed=3) != first
 
 

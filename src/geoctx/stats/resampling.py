@@ -326,7 +326,10 @@ def studentized_ci(
     bimodal condition means it can reach beyond the data (resamples of only
     the close values have a tiny ``se*``).
 
-    Resamples with no spread (all draws of one condition) have no
+    The means are resampled in the order of their distance from the mean,
+    so adding a constant to every mean shifts the interval by it and
+    negating them mirrors it (on the same seed). Resamples with no spread
+    (all draws of one condition) have no
     studentized value and are left out. Below 3 conditions the bootstrap
     cannot studentize (every resample of 2 values with spread gives
     ``t* = 0``), so the interval is the t interval ``mean -+
@@ -362,8 +365,11 @@ def studentized_ci(
             stacklevel=2,
         )
         return math.nan, math.nan
+    # Order by distance from the mean: a shift of every value, or mirroring
+    # them, keeps the order, so the interval shifts or mirrors exactly.
+    order = np.argsort(np.abs(x - x.mean()), kind="stable")
     low, high = _studentized(
-        _by_size(x)[None, :], n_resamples, confidence, np.random.default_rng(seed)
+        x[order][None, :], n_resamples, confidence, np.random.default_rng(seed)
     )
     return float(low[0]), float(high[0])
 
