@@ -524,18 +524,15 @@ def test_a_part_contradicted_at_initialization_shows_in_the_init_verdict():
         "distance_contrast": "no effect",
     }
     claim = claims.claim_verdicts(scores).set_index("claim").loc["C1"]
-    assert claim.init_verdict == (
-        "relative distances: contradicted; compression: no effect"
-    )
+    # Combined by the rule of every combination: all against, one contradicted.
+    assert claim.init_verdict == "contradicted"
     assert claim.init_parts == [
         ("relative distances", "contradicted"),
         ("compression", "no effect"),
     ]
-    # Trained rows are not measured here: each part's origin says so.
+    # Trained rows are not measured here.
     assert claim.origin == (
-        "relative distances: contradicted at initialization; after training the "
-        "data do not decide; compression: no effect at initialization; after "
-        "training the data do not decide"
+        "contradicted at initialization; after training the data do not decide"
     )
 
 

@@ -18,7 +18,7 @@ can be used from a notebook without the workflow:
   (the only backend autodiff)
 - :mod:`geoctx.robustness`  attacks, boundary distance, calibration (a subpackage)
 - :mod:`geoctx.cost`        latency timers, inference-cost benchmark, ratios to ReLU
-- :mod:`geoctx.stats`       cluster bootstrap, sign-flip tests, Holm, the verdict rule
+- :mod:`geoctx.stats`       studentized bootstrap, t-tests, Holm, the verdict rule
 - :mod:`geoctx.evidence`    what each claim's evidence measures, from which table
 - :mod:`geoctx.claims`      claims C1-C9 mapped to evidence; the scorecard
 - :mod:`geoctx.fingerprint` the study fingerprint (``python -m geoctx.fingerprint``)

@@ -12,7 +12,7 @@ C9 the same depth, width, batch size and timing run). The unit of inference
 is the *condition*: the item's :attr:`~geoctx.evidence.Evidence.condition_on`
 columns, else the matched unit without its replicates (:data:`REPLICATES`:
 seeds, timing runs). Replicates of one condition are averaged first, and the effect,
-its BCa cluster-bootstrap interval and the sign-flip tests are on the
+its studentized bootstrap interval and the t-tests are on the
 condition means (:func:`geoctx.stats.compare`). :func:`score_claims` runs it
 for every evidence item, comparison and breakdown (all models; each
 dataset; each value of the item's
@@ -267,7 +267,7 @@ def _compare(part, ev, a, b, smallest_effect, n_resamples, seed) -> dict:
         "effect": np.nan,
         "ci_low": np.nan,
         "ci_high": np.nan,
-        **dict.fromkeys(("p_value", *stats.TESTS), np.nan),
+        **dict.fromkeys(("p_value", *stats.TESTS, "p_sign_flip"), np.nan),
         "p_floor": 1.0,
         "effect_size_dz": np.nan,
         "i2": np.nan,
@@ -322,12 +322,15 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
     for C9 each batch size's (:func:`estimates`; an estimate, not a verdict).
 
     Beside it: ``init_verdict``, the combination of the claim's rows in the
-    ``initialization`` family ("" when it has none), per part of the claim
-    when its parts' combinations differ ("relative distances: contradicted;
-    compression: inconclusive"; the pairs are ``init_parts``), ``init_note``,
-    their verdict counts when they differ, and ``origin``, what the
-    initialization verdict and the trained one together say (:func:`origin`,
-    per part likewise); ``sensitivity_verdict`` and
+    ``initialization`` family by the same rule, :func:`geoctx.stats.combine`
+    ("" when it has none); ``init_parts``, each part's combination by that
+    rule when the claim's parts disagree (:func:`_by_part`, e.g.
+    ``[("relative distances", "contradicted"), ("compression", "no
+    effect")]`` beside an init verdict "contradicted"), so one part's
+    contradictions are not hidden by the other's; ``init_note``, the item
+    verdict counts when they differ; and ``origin``, what the
+    initialization verdict and the trained one together say
+    (:func:`origin`); ``sensitivity_verdict`` and
     ``sensitivity_pairs``, the verdict and lead pair count on the models
     that reached ``claims.min_test_accuracy``.
     """
@@ -339,10 +342,8 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
         rows = deciding[deciding.claim == claim]
         verdict = stats.combine(rows.verdict)
         init = init_rows[init_rows.claim == claim]
+        init_verdict = stats.combine(init.verdict) if len(init) else ""
         init_parts = _by_part(init)
-        init_verdict = "; ".join(
-            f"{p}: {v}" if len(init_parts) > 1 else v for p, v in init_parts
-        )
         sens_rows = sens[sens.claim == claim]
         sens_verdict = stats.combine(sens_rows.verdict)
         lead = _lead(rows, verdict)
@@ -372,11 +373,7 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
                 "init_verdict": init_verdict,
                 "init_note": _note(init_verdict, init.verdict) if len(init) else "",
                 "init_parts": init_parts,
-                "origin": "; ".join(
-                    f"{p}: {o}" if len(init_parts) > 1 else o
-                    for p, v in init_parts
-                    if (o := origin(v, verdict))
-                ),
+                "origin": origin(init_verdict, verdict) if init_verdict else "",
                 "sensitivity_verdict": sens_verdict,
                 "sensitivity_pairs": 0 if sens_lead is None else int(sens_lead.n_pairs),
             }
@@ -385,31 +382,32 @@ def claim_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _by_part(rows: pd.DataFrame) -> list[tuple[str, str]]:
-    """(part, verdict) of a claim's initialization rows: one pair, the
-    combination of every row, when the parts' combinations agree (or the
-    claim has one part, or one measured part); else one pair per part
-    (:attr:`Evidence.part`), in order, so one part's contradictions are not
-    hidden by the other's.
+    """(part, verdict) of each part of a claim's rows (:attr:`Evidence.part`),
+    in order, each part combined by :func:`geoctx.stats.combine` -- the rule
+    of every other combination: a part is supported (contradicted) only when
+    every measured item of it is supported (goes against the claim), so an
+    undecided item leaves its part inconclusive. Empty when the claim has one
+    part, or its measured parts agree.
 
     >>> rows = pd.DataFrame({"part": ["distances", "compression", "distances"],
-    ...     "verdict": ["contradicted", "inconclusive", "contradicted"]})
+    ...     "verdict": ["contradicted", "no effect", "contradicted"]})
     >>> _by_part(rows)
-    [('distances', 'contradicted'), ('compression', 'inconclusive')]
+    [('distances', 'contradicted'), ('compression', 'no effect')]
+    >>> _by_part(rows.assign(verdict=["contradicted", "no effect", "inconclusive"]))
+    [('distances', 'inconclusive'), ('compression', 'no effect')]
     >>> _by_part(rows.assign(verdict="supported"))
-    [('', 'supported')]
+    []
     >>> _by_part(rows.assign(verdict=["supported", "not measured", "supported"]))
-    [('', 'supported')]
-    >>> _by_part(rows.iloc[:0])
     []
     """
-    if not len(rows):
+    if not len(rows) or "part" not in rows:
         return []
-    parts = rows.part.fillna("") if "part" in rows else pd.Series("", rows.index)
+    parts = rows.part.fillna("")
     verdicts = [
         (p, stats.combine(r.verdict)) for p, r in rows.groupby(parts, sort=False)
     ]
     if len({v for _, v in verdicts if v != stats.NOT_MEASURED}) <= 1:
-        return [("", stats.combine(rows.verdict))]
+        return []
     return verdicts
 
 

@@ -44,7 +44,7 @@ from geoctx.units import INACTIVE_SHARE, INACTIVE_TOLERANCE
 CAPTIONS = {
     "forest": (
         "The scorecard in one picture. Each line is an evidence item that decides "
-        "a claim: its effect (tick) and 95% BCa cluster-bootstrap interval over "
+        "a claim: its effect (tick) and 95% studentized bootstrap interval over "
         "conditions (line, coloured by the item's verdict), in units of the item's "
         "smallest effect of interest d and signed so that the direction the claim "
         "predicts points right; the shaded band is ±d. Open markers are each "

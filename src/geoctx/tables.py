@@ -151,6 +151,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("p_value", pa.float64()),
             *(pa.field(t, pa.float64()) for t in stats.TESTS),
             *(pa.field(f"{t}_holm", pa.float64()) for t in stats.TESTS),
+            pa.field("p_sign_flip", pa.float64()),
             pa.field("p_floor", pa.float64()),
             pa.field("effect_size", pa.float64()),
             pa.field("i2", pa.float64()),

@@ -13,10 +13,14 @@ every verdict name is defined here, nowhere else):
 
 - :func:`paired_differences`    tidy table -> one row per matched unit
 - :func:`condition_means`       pairs -> one mean per condition
+- :func:`studentized_ci`        bootstrap-t interval of the mean of condition means
 - :func:`cluster_bootstrap_ci`  BCa interval, conditions then seeds resampled
+                                (a comparison; it under-covers at 12 conditions)
 - :func:`bootstrap_ci`          the same, every unit its own condition
-- :func:`sign_flip_p`           exact sign-flip test on condition means
-- :func:`effect_tests`          minimal-effect and equivalence tests of one row
+- :func:`effect_tests`          minimal-effect and equivalence t-tests of one row
+- :func:`t_greater`             one-sided one-sample t-test
+- :func:`sign_flip_p`           exact sign-flip test on condition means (robustness)
+- :func:`sign_flip_two_sided`   its two-sided form, the scorecard's ``p_sign_flip``
 - :func:`heterogeneity`         I^2 and between-dataset SD
 - :func:`holm`                  Holm-Bonferroni adjusted p-values (NaN-aware)
 - :func:`effect_size`           standardised paired effect ``d_z = mean / sd``
@@ -41,7 +45,8 @@ so the claim is reported as ``"not measured"`` instead of failing the whole
 scorecard.
 
 Modules: :mod:`~geoctx.stats.resampling` (pairs, conditions, bootstrap,
-effect size), :mod:`~geoctx.stats.permutation` (sign-flip tests),
+effect size), :mod:`~geoctx.stats.ttests` (the rule's tests),
+:mod:`~geoctx.stats.permutation` (sign-flip tests),
 :mod:`~geoctx.stats.heterogeneity`, :mod:`~geoctx.stats.multiplicity`
 (Holm), :mod:`~geoctx.stats.decision` (the verdict rule),
 :mod:`~geoctx.stats.simulation` (its operating characteristics); this package
@@ -70,15 +75,17 @@ from geoctx.stats.decision import (
 )
 from geoctx.stats.heterogeneity import heterogeneity
 from geoctx.stats.multiplicity import holm
-from geoctx.stats.permutation import effect_tests, min_p, sign_flip_p
+from geoctx.stats.permutation import min_p, sign_flip_p, sign_flip_two_sided
 from geoctx.stats.resampling import (
     bootstrap_ci,
     cluster_bootstrap_ci,
     condition_means,
     effect_size,
     paired_differences,
+    studentized_ci,
 )
 from geoctx.stats.simulation import SCENARIOS, error_rates, simulate_verdicts
+from geoctx.stats.ttests import effect_tests, t_greater
 
 __all__ = [
     "SUPPORTED",
@@ -96,10 +103,13 @@ __all__ = [
     "TESTS",
     "paired_differences",
     "condition_means",
+    "studentized_ci",
     "cluster_bootstrap_ci",
     "bootstrap_ci",
-    "sign_flip_p",
     "effect_tests",
+    "t_greater",
+    "sign_flip_p",
+    "sign_flip_two_sided",
     "min_p",
     "heterogeneity",
     "holm",

@@ -9,11 +9,13 @@
 - :func:`compare`         one comparison -> one scorecard row (a dict)
 - :func:`score_table`     rows -> Holm within each family, then verdicts
 
-The rule is a minimal-effect test and an equivalence test on one interval
-and one family-wise error control (Lakens, Scheel & Isager 2018, "Equivalence
-testing for psychological research", AMPPS 1:259-269; Murphy & Myors 1999 for
-minimal-effect tests). Every other module (claims, report, tables, the
-report template) takes the verdict names from here.
+The rule is a minimal-effect test and an equivalence test -- one-sample
+t-tests on the condition means, as Lakens, Scheel & Isager (2018,
+"Equivalence testing for psychological research", AMPPS 1:259-269) use them
+(Murphy & Myors 1999 for minimal-effect tests) -- on one studentized
+bootstrap interval and one family-wise error control. Every other module
+(claims, report, tables, the report template) takes the verdict names from
+here.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ import pandas as pd
 from geoctx.stats._common import _check_settings
 from geoctx.stats.heterogeneity import heterogeneity
 from geoctx.stats.multiplicity import holm
-from geoctx.stats.permutation import effect_tests, min_p
+from geoctx.stats.permutation import min_p, sign_flip_two_sided
 from geoctx.stats.resampling import (
-    _cluster_ci,
     _effect_size,
     condition_means,
     paired_differences,
+    studentized_ci,
 )
+from geoctx.stats.ttests import effect_tests
 
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
@@ -165,15 +168,46 @@ def verdict(
         return NOT_MEASURED
     if ci_low > ci_high:
         raise ValueError(f"ci_low must be <= ci_high, got ({ci_low!r}, {ci_high!r})")
-    lo, hi = sorted((predicted_sign * ci_low, predicted_sign * ci_high))
-    d = smallest_effect
-    if lo > d and p_supported <= alpha:
-        return SUPPORTED
-    if hi < -d and p_contradicted <= alpha:
-        return CONTRADICTED
-    if -d < lo and hi < d and p_no_effect <= alpha:
-        return NO_EFFECT
-    return INCONCLUSIVE
+    return str(
+        _decide(
+            ci_low,
+            ci_high,
+            p_supported,
+            p_contradicted,
+            p_no_effect,
+            predicted_sign=predicted_sign,
+            smallest_effect=smallest_effect,
+            alpha=alpha,
+        )
+    )
+
+
+def _decide(
+    ci_low,
+    ci_high,
+    p_supported,
+    p_contradicted,
+    p_no_effect,
+    *,
+    predicted_sign,
+    smallest_effect,
+    alpha: float,
+) -> np.ndarray:
+    """Steps 2-5 of :func:`verdict` on arrays of measured rows (broadcast
+    together), without validation; the simulation calls it directly."""
+    s = np.asarray(predicted_sign, dtype=np.float64)
+    lo = np.minimum(s * ci_low, s * ci_high)
+    hi = np.maximum(s * ci_low, s * ci_high)
+    d = np.asarray(smallest_effect, dtype=np.float64)
+    return np.select(
+        [
+            (lo > d) & (np.asarray(p_supported) <= alpha),
+            (hi < -d) & (np.asarray(p_contradicted) <= alpha),
+            (-d < lo) & (hi < d) & (np.asarray(p_no_effect) <= alpha),
+        ],
+        [SUPPORTED, CONTRADICTED, NO_EFFECT],
+        INCONCLUSIVE,
+    )
 
 
 def combine(verdicts: Iterable[str]) -> str:
@@ -252,8 +286,8 @@ def compare(
     groups the pairs by condition -- the ``condition_on`` columns, by default
     ``match_on`` without ``"seed"`` -- and works on the condition means
     (:func:`condition_means`): the effect is their mean, the interval is the
-    BCa two-stage bootstrap (:func:`cluster_bootstrap_ci`), the p-values are
-    the sign-flip tests of :func:`effect_tests`. The Holm adjustment and
+    studentized bootstrap of the condition means (:func:`studentized_ci`),
+    the p-values are the t-tests of :func:`effect_tests`. The Holm adjustment and
     the verdict need the whole family, so they are left to
     :func:`score_table`.
 
@@ -264,8 +298,11 @@ def compare(
         ``smallest_effect``, ``n_pairs``, ``n_conditions``, ``n_unmatched``,
         ``effect`` (mean of the condition means), ``ci_low``, ``ci_high``,
         ``p_value`` (two-sided, effect = 0), ``p_supported``,
-        ``p_contradicted``, ``p_no_effect`` (raw), ``p_floor`` (the
-        smallest one-sided p-value the conditions allow), ``effect_size_dz``
+        ``p_contradicted``, ``p_no_effect`` (raw), ``p_sign_flip`` (the
+        exact sign-flip test of effect = 0, two-sided: a robustness check
+        that needs no normality) and ``p_floor`` (the smallest one-sided
+        p-value a sign-flip test on these conditions allows; the verdict's
+        t-tests have none), ``effect_size_dz``
         (mean / SD of the condition means), ``i2`` and
         ``between_dataset_sd`` (:func:`heterogeneity`, when ``"dataset"`` is
         a condition column). Numbers are NaN below 2 conditions (with one
@@ -347,8 +384,8 @@ def summarise(
     seed=0,
 ) -> dict:
     """The numbers of one scorecard row from paired differences and their
-    conditions (the part of :func:`compare` after the pairing; the
-    simulation calls it directly). ``datasets`` (one label per unit,
+    conditions (the part of :func:`compare` after the pairing).
+    ``datasets`` (one label per unit,
     constant within a condition) adds :func:`heterogeneity`."""
     x = np.asarray(diffs, dtype=np.float64)
     means, groups = condition_means(x, conditions)
@@ -366,13 +403,18 @@ def summarise(
         **dict(
             zip(
                 ("ci_low", "ci_high"),
-                _cluster_ci(groups, n_resamples, confidence, seed),
+                studentized_ci(
+                    means, n_resamples=n_resamples, confidence=confidence, seed=seed
+                )
+                if len(groups) >= 2
+                else (math.nan, math.nan),
                 strict=True,
             )
         ),
         **effect_tests(
             means, predicted_sign=predicted_sign, smallest_effect=smallest_effect
         ),
+        "p_sign_flip": sign_flip_two_sided(means) if len(groups) else math.nan,
         "p_floor": min_p(len(groups)),
         "effect_size_dz": _effect_size(means),
         **spread,

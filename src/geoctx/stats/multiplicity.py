@@ -33,12 +33,18 @@ def holm(p_values) -> np.ndarray:
     [0.03, 0.06, 0.06, 0.02]
     """
     p = _check_values(p_values, name="p_values", nan_ok=True, unit_interval=True)
-    out = np.full(p.shape, np.nan)
-    idx = np.flatnonzero(~np.isnan(p))
-    m = idx.size
-    if m == 0:
-        return out
-    order = idx[np.argsort(p[idx], kind="stable")]
-    scaled = p[order] * np.arange(m, 0, -1, dtype=np.float64)
-    out[order] = np.minimum(1.0, np.maximum.accumulate(scaled))
+    return _holm(p[None, :])[0]
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """:func:`holm` on each row of ``p`` (shape ``(n_families, m_total)``),
+    one family per row."""
+    order = np.argsort(p, axis=-1, kind="stable")  # NaN last
+    ranked = np.take_along_axis(p, order, axis=-1)
+    m = np.count_nonzero(~np.isnan(p), axis=-1)[:, None]
+    scaled = ranked * (m - np.arange(p.shape[-1]))
+    adjusted = np.minimum(1.0, np.fmax.accumulate(scaled, axis=-1))
+    adjusted[np.isnan(ranked)] = np.nan
+    out = np.empty_like(adjusted)
+    np.put_along_axis(out, order, adjusted, axis=-1)
     return out

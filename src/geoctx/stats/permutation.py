@@ -1,8 +1,14 @@
 """Sign-flip permutation tests on condition means.
 
 - :func:`sign_flip_p`   one-sided p-value of "the mean exceeds ``shift``"
-- :func:`effect_tests`  the three tests of the decision rule for one row
+- :func:`sign_flip_two_sided`  two-sided p-value of "mean = 0"
 - :func:`min_p`         the smallest one-sided p-value ``n`` conditions allow
+
+These tests are a robustness column of the scorecard (``p_sign_flip``), not
+the verdict's tests (:mod:`~geoctx.stats.ttests`): on ``n`` conditions an
+exact sign-flip test cannot give a p-value below ``2**-n``, so under Holm's
+correction over a family of tests it could not decide a row of few
+conditions however large and consistent its effect.
 
 Under the null hypothesis that the condition means are symmetric about
 ``shift``, every pattern of signs of ``x - shift`` is equally likely
@@ -87,42 +93,16 @@ def min_p(n_conditions: int) -> float:
     return 1.0 if n < 2 else 2.0**-n if n <= EXACT_MAX else 1 / (_N_RANDOM + 1)
 
 
-def effect_tests(
-    means, *, predicted_sign: int, smallest_effect: float, seed=0
-) -> dict[str, float]:
-    """The three one-sided tests behind a verdict (Lakens, Scheel & Isager 2018).
+def sign_flip_two_sided(means, *, seed=0) -> float:
+    """Two-sided sign-flip p-value of "mean = 0": twice the smaller one-sided
+    p-value, capped at 1. A robustness check beside the t-test, which the
+    verdict uses: it needs no normality but cannot go below ``2 * min_p(n)``.
 
-    With ``y = predicted_sign * means`` and ``d = smallest_effect``:
-
-    - ``p_supported``: minimal-effect test of H0 "effect <= d" (on the
-      predicted side);
-    - ``p_contradicted``: minimal-effect test of H0 "effect >= -d" (an
-      effect of practical size on the opposite side);
-    - ``p_no_effect``: equivalence test (two one-sided tests, TOST) of H0
-      "|effect| >= d": the larger of the tests of "effect <= -d" and
-      "effect >= d";
-    - ``p_value``: two-sided test of "effect = 0", for reference (twice the
-      smaller one-sided p, capped at 1).
-
-    Mirroring the data and the prediction (``means -> -means``,
-    ``predicted_sign -> -predicted_sign``) leaves every p-value unchanged.
-
-    Examples
-    --------
-    >>> out = effect_tests([0.5, 0.4, 0.6, 0.5, 0.45, 0.55], predicted_sign=1,
-    ...                    smallest_effect=0.1)
-    >>> out["p_supported"], out["p_contradicted"], out["p_no_effect"]
-    (0.015625, 1.0, 1.0)
+    >>> sign_flip_two_sided([0.3, 0.1, 0.2])  # 2 x 1 of 8 patterns
+    0.25
     """
-    _check_settings(predicted_sign=predicted_sign, smallest_effect=smallest_effect)
     x = _check_values(means, name="means")
-    keys = ("p_supported", "p_contradicted", "p_no_effect", "p_value")
     if x.size < 2:
-        return dict.fromkeys(keys, math.nan)
+        return math.nan
     signs = _signs(x.size, np.random.default_rng(seed))
-    y, d = predicted_sign * x, float(smallest_effect)
-    above_d = _greater(y, d, signs)
-    below_minus_d = _greater(-y, d, signs)
-    tost = max(_greater(y, -d, signs), _greater(-y, -d, signs))
-    zero = min(1.0, 2 * min(_greater(y, 0.0, signs), _greater(-y, 0.0, signs)))
-    return dict(zip(keys, (above_d, below_minus_d, tost, zero), strict=True))
+    return min(1.0, 2 * min(_greater(x, 0.0, signs), _greater(-x, 0.0, signs)))

@@ -2,7 +2,11 @@
 
 - :func:`paired_differences`     tidy table -> one row per matched unit
 - :func:`condition_means`        paired differences -> one mean per condition
+- :func:`studentized_ci`         bootstrap-t interval of the mean of condition means
+                                 (the scorecard's interval)
 - :func:`cluster_bootstrap_ci`   BCa interval from a two-stage (cluster) bootstrap
+                                 (kept for comparison: it under-covers at 12
+                                 conditions, see ``benchmarks/verdict_simulation.py``)
 - :func:`bootstrap_ci`           the same with every unit its own condition
 - :func:`effect_size`            standardised paired effect ``d_z = mean / sd``
 
@@ -24,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
 from geoctx.stats._common import _check_settings, _check_table, _check_values
 
@@ -254,6 +258,120 @@ def _cluster_ci(groups, n_resamples, confidence, seed) -> tuple[float, float]:
     boot = _two_stage(groups, n_resamples, np.random.default_rng(seed))
     jack = (means.sum() - means) / (n - 1)
     return _bca(float(means.mean()), boot, jack, confidence)
+
+
+def _order_statistic(sorted_t: np.ndarray, valid: np.ndarray, q: float):
+    """Quantile ``q`` (linear interpolation) of each row's first ``valid``
+    entries of ``sorted_t`` (rows sorted, NaN last)."""
+    pos = q * (valid - 1)
+    low = np.floor(pos).astype(np.intp)
+    high = np.minimum(low + 1, valid - 1)
+    frac = pos - low
+    rows = np.arange(sorted_t.shape[0])
+    a, b = sorted_t[rows, low], sorted_t[rows, high]
+    return np.where(frac > 0, a + frac * (b - a), a)
+
+
+def _studentized(means: np.ndarray, n_resamples: int, confidence: float, rng):
+    """Bootstrap-t intervals of the mean of each row of ``means`` (shape
+    ``(n_rows, n)``, ``n >= 2``); the rule is in :func:`studentized_ci`."""
+    n_rows, n = means.shape
+    centre = means.mean(-1)
+    se = means.std(-1, ddof=1) / math.sqrt(n)
+    z = stats.t.ppf(0.5 + confidence / 2, n - 1)
+    low, high = centre - z * se, centre + z * se
+    if n < 3:
+        return low, high
+    tail = (1 - confidence) / 2
+    step = max(1, _BOOTSTRAP_CELLS // (n_resamples * n))
+    for start in range(0, n_rows, step):
+        block = means[start : start + step]
+        picks = rng.integers(0, n, (block.shape[0], n_resamples, n))
+        draws = np.take_along_axis(block[:, None, :], picks, axis=-1)
+        boot_se = draws.std(-1, ddof=1) / math.sqrt(n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (draws.mean(-1) - centre[start : start + step, None]) / boot_se
+        # A resample with no spread has no studentized value.
+        t[boot_se == 0.0] = np.nan
+        t.sort(axis=-1)
+        valid = np.count_nonzero(~np.isnan(t), axis=-1)
+        ok = valid >= 2
+        rows = slice(start, start + block.shape[0])
+        hi_t = _order_statistic(t, np.maximum(valid, 1), 1 - tail)
+        lo_t = _order_statistic(t, np.maximum(valid, 1), tail)
+        s = se[rows]
+        low[rows] = np.where(ok, centre[rows] - hi_t * s, low[rows])
+        high[rows] = np.where(ok, centre[rows] - lo_t * s, high[rows])
+    flat = se == 0.0
+    return np.where(flat, centre, low), np.where(flat, centre, high)
+
+
+def studentized_ci(
+    means, *, n_resamples: int = 10_000, confidence: float = 0.95, seed=0
+) -> tuple[float, float]:
+    """Studentized (bootstrap-t) confidence interval of the mean of
+    condition means (Efron & Tibshirani 1993, sec. 12.5; Davison & Hinkley
+    1997, sec. 5.2).
+
+    Each resample draws ``n`` condition means with replacement and gives
+    ``t* = (mean* - mean) / se*``; the interval is ``[mean - t*_(1-a/2) se,
+    mean - t*_(a/2) se]`` with ``se = sd / sqrt(n)`` and ``t*_q`` the
+    ``q``-quantile of the resamples (linear interpolation). Unlike the
+    t interval it takes the skew of the condition means into account, and
+    unlike the percentile or BCa interval it widens for the uncertainty of
+    the standard error: in simulation at 6 and 12 conditions, with skewed
+    noise, it keeps coverage at about 0.93 (0.92-0.94) where the t interval
+    falls to 0.90-0.91 and the cluster BCa interval to 0.85-0.90 (``python
+    benchmarks/verdict_simulation.py --compare-intervals``). With few,
+    bimodal condition means it can reach beyond the data (resamples of only
+    the close values have a tiny ``se*``).
+
+    The means are resampled in the order of their distance from the mean,
+    so adding a constant to every mean shifts the interval by it and
+    negating them mirrors it (on the same seed). Resamples with no spread
+    (all draws of one condition) have no
+    studentized value and are left out. Below 3 conditions the bootstrap
+    cannot studentize (every resample of 2 values with spread gives
+    ``t* = 0``), so the interval is the t interval ``mean -+
+    t_(n-1) se``. A sample with no spread gives the point ``(mean, mean)``.
+
+    Parameters
+    ----------
+    means : array_like, shape (n_conditions,)
+        One value per condition; finite.
+    n_resamples, confidence, seed
+        As in :func:`cluster_bootstrap_ci`.
+
+    Returns
+    -------
+    (low, high) : tuple of float
+        ``(nan, nan)`` with a warning for fewer than 2 conditions.
+
+    Examples
+    --------
+    >>> low, high = studentized_ci([0.4, 0.5, 0.6, 0.5, 0.45, 0.55],
+    ...                            n_resamples=2000, seed=1)
+    >>> bool(0.4 < low < 0.5 < high < 0.6)
+    True
+    >>> [round(v, 4) for v in studentized_ci([0.1, 0.3])]  # the t interval, 1 df
+    [-1.0706, 1.4706]
+    """
+    _check_settings(n_resamples=n_resamples, confidence=confidence)
+    x = _check_values(means, name="means")
+    if x.size < 2:
+        warnings.warn(
+            f"studentized_ci needs at least 2 conditions, got {x.size}; returning NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return math.nan, math.nan
+    # Order by distance from the mean: a shift of every value, or mirroring
+    # them, keeps the order, so the interval shifts or mirrors exactly.
+    order = np.argsort(np.abs(x - x.mean()), kind="stable")
+    low, high = _studentized(
+        x[order][None, :], n_resamples, confidence, np.random.default_rng(seed)
+    )
+    return float(low[0]), float(high[0])
 
 
 def cluster_bootstrap_ci(
