@@ -13,8 +13,11 @@ One machine can only emulate another processor: a cap lower than the
 machine's ISA makes oneDNN dispatch the kernels a machine of that level
 would, but its blocking still follows this machine's caches. Settings that
 agree with each other under different caps and thread counts are the
-candidates for portable bits. The last line is the CPU-time ratio of the
-pinned setting (``--pinned``) to the default.
+candidates for portable bits. A second table does the same for numpy's
+BLAS (OpenBLAS picks its kernel core by CPU too; the geometry metrics'
+distances and products run in it): the digest of a float32 and a float64
+matrix product under each ``OPENBLAS_CORETYPE``. The last line is the
+CPU-time ratio of the pinned setting (``--pinned``) to the default.
 
     python benchmarks/isa_bits.py [--epochs 20] [--repeats 2] [--pinned AVX2]
 """
@@ -85,6 +88,28 @@ def train_once(epochs: int, threads: int) -> dict:
     }
 
 
+#: OpenBLAS kernel cores to compare ("" lets OpenBLAS choose for this CPU).
+BLAS_CORES = ("", "Haswell", "SkylakeX", "Zen", "Sandybridge")
+
+
+def blas_once() -> dict:
+    """Digests of a float32 and a float64 product in numpy, and the core used."""
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((512, 64)), rng.standard_normal((64, 512))
+    digest = {
+        str(dtype): hashlib.sha256((a.astype(dtype) @ b.astype(dtype)).tobytes())
+        for dtype in ("float32", "float64")
+    }
+    cores = [i["architecture"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return {
+        "core": " ".join(cores),
+        **{k: v.hexdigest() for k, v in digest.items()},
+    }
+
+
 def kernels(verbose: str) -> str:
     """The ISA oneDNN reported and the implementations it created, from its log."""
     isa = re.search(r"onednn_verbose,.*?info,cpu,isa:([^\n]*)", verbose)
@@ -128,10 +153,29 @@ def main() -> None:
     parser.add_argument("--pinned", default="AVX2", help="setting for the cost ratio")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--blas-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(train_once(args.epochs, args.threads)))
         return
+    if args.blas_child:
+        print(json.dumps(blas_once()))
+        return
+    print(f"{'OPENBLAS_CORETYPE':<18} {'core used':<12} {'float32':<16} float64")
+    for core in BLAS_CORES:
+        env = {k: v for k, v in os.environ.items() if k not in _CONTROLLED}
+        proc = subprocess.run(
+            [sys.executable, __file__, "--blas-child"],
+            env={**env, **({"OPENBLAS_CORETYPE": core} if core else {})},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        row = json.loads(proc.stdout.splitlines()[-1])
+        print(
+            f"{core or '(default)':<18} {row['core']:<12} {row['float32'][:16]} "
+            f"{row['float64'][:16]}"
+        )
     rows = {}
     print(
         f"{'setting':<26} {'weights':<16} {'data':<16} {'test acc':>8} "
