@@ -249,3 +249,15 @@ def test_a_negative_tolerance_is_refused(cited):
         replicate.replicate(cited, cited, tolerance=-1.0)
     with pytest.raises(ValueError, match="tolerance: nan"):
         replicate.replicate(cited, cited, tolerance=np.nan)
+
+
+def test_check_writes_the_report_and_explains(cited, tmp_path):
+    ok, text = replicate.check(cited, cited, out=tmp_path / "out")
+    assert ok and text.endswith("REPLICATES")
+    assert (tmp_path / "out" / "replication.html").is_file()
+    rerun = write_study(
+        tmp_path / "rerun",
+        edited(lambda t: t["claims"].loc.__setitem__((0, "verdict"), "inconclusive")),
+    )
+    ok, text = replicate.check(cited, rerun, out=tmp_path / "out")
+    assert not ok and "supported → inconclusive" in text

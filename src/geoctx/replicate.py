@@ -630,6 +630,14 @@ def replicate(
     return result
 
 
+def check(cited_dir, rerun_dir, *, out) -> tuple[bool, str]:
+    """Replicate ``rerun_dir`` against ``cited_dir``, write the report into
+    ``out``; (whether it replicates, what the command would print). For a
+    test: ``ok, text = check(local, cluster, out=...); assert ok, text``."""
+    result = replicate(cited_dir, rerun_dir, out=out)
+    return result.replicates, "\n".join(summary(result))
+
+
 #: At most this many differences are printed (all are in the table).
 SHOWN = 40
 
