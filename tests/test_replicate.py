@@ -199,7 +199,7 @@ def test_config_and_platform_differences_are_listed(cited, tmp_path):
     ]
     html = (tmp_path / "out" / "replication.html").read_text()
     assert "datasets.moons.noise" in html
-    assert replicate._css() in html  # the study report's stylesheet
+    assert replicate.report._css() in html  # the study report's stylesheet
 
 
 def test_a_row_only_one_study_has_is_a_difference(cited, tmp_path):

@@ -1,62 +1,22 @@
-"""Does a rerun replicate a cited study? Two finished studies, compared from
-their published artefacts alone (``results/tables``,
-``results/report/study_config.json`` and ``fingerprint.txt``; no models).
-
-The fingerprint says whether two runs are bit for bit the same, which only
-runs on processors of one instruction-set level can be. This answers what a
-reader on another machine asks: does my rerun reach the same conclusions,
-and are its numbers within the noise?
-
-- **Config**: every key (dotted path) whose value differs.
-- **Platform**: what each study recorded of the machine that made it
-  (:mod:`geoctx.machine`), side by side.
-- **Per model**: the models matched by their keys (and each table's own
-  identity columns: stage, layer, metric, attack, epsilon), the distribution
-  of the differences rerun − cited of test accuracy and of every geometry,
-  unit and robustness metric.
-- **Per claim and per scorecard row**: cited against rerun verdict, effect
-  and 95% interval, whether each effect lies inside the other's interval,
-  whether the verdicts agree and whether the effects differ by at most the
-  tolerance: ``tolerance × d``, ``d`` the row's smallest effect of interest
-  (:data:`TOLERANCE` by default).
-
-The study replicates (exit status 0) when every verdict agrees (every
-claim's verdict, its verdict at initialization and on the sensitivity
-re-analysis, and every scorecard row with a verdict) and every row's effect
-is within the tolerance. Evidence measured as time on the machine (C9's
-latency ratios) is shown but decides nothing unless asked
-(``--include-timings``): timings are not expected to replicate across
-machines, nor run to run on a shared one. Run it as::
-
-    python -m geoctx.replicate CITED_DIR RERUN_DIR [--tolerance 0.5] [--out replication]
-
-``CITED_DIR`` and ``RERUN_DIR`` are each a results directory (with
-``tables/`` and ``report/``), a workflow directory holding ``results/``, or
-a shipped reference (``reference/default``).
-"""
+"""The comparison behind :mod:`geoctx.replicate`: load two studies' published
+artefacts, compare config, platform, per-model values and verdicts."""
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-import markupsafe
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from geoctx import __version__, claims, evidence, stats
+from geoctx import claims, evidence
 from geoctx.config import MODEL_KEYS
 from geoctx.fingerprint import VOLATILE
 from geoctx.machine import PLATFORM_KEY
-from geoctx.storage import atomic_path
 
 #: Default tolerance on an effect's difference, in units of the row's
 #: smallest effect of interest d: half the smallest effect the study calls
@@ -110,6 +70,7 @@ TIMED_CLAIMS = frozenset(
 CLAIM_VERDICT_COLUMNS = ("verdict", "init_verdict", "sensitivity_verdict")
 
 _EFFECT = ("effect", "ci_low", "ci_high")
+
 
 #: Schema of ``replication.parquet``: one row per compared verdict.
 VERDICT_SCHEMA = pa.schema(
@@ -534,193 +495,3 @@ def compare(
         models=model_differences(cited.tables, rerun.tables),
         verdicts=verdicts,
     )
-
-
-def _css() -> markupsafe.Markup:
-    """The study report's stylesheet, read from its template."""
-    env = _environment()
-    source = env.loader.get_source(env, "report.html.j2")[0]
-    start, end = source.index("<style>") + len("<style>"), source.index("</style>")
-    return markupsafe.Markup(source[start:end])
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("geoctx", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
-def render(result: Replication) -> str:
-    """The replication report as a string of HTML, in the study report's look."""
-    v = result.verdicts
-    claim_rows = v[(v.level == "claim")]
-    return (
-        _environment()
-        .get_template("replication.html.j2")
-        .render(
-            css=_css(),
-            version=__version__,
-            r=result,
-            replicates=result.replicates,
-            problems=result.problems(),
-            cited_title=result.cited.config.get("study", {}).get("title", ""),
-            same_fingerprint=result.cited.fingerprint == result.rerun.fingerprint,
-            claim_rows=claim_rows.replace({np.nan: None}).to_dict("records"),
-            rows=v[v.level == "row"].replace({np.nan: None}).to_dict("records"),
-            n_rows=int((v.level == "row").sum()),
-            n_rows_agree=int(((v.level == "row") & v.agrees).sum()),
-            config=result.config.to_dict("records"),
-            platform=result.platform.to_dict("records"),
-            models=result.models.replace({np.nan: None}).to_dict("records"),
-            stance=stats.STANCE,
-        )
-    )
-
-
-def write(result: Replication, out) -> dict[str, Path]:
-    """Write ``replication.parquet``, ``replication_models.parquet`` and
-    ``replication.html`` into ``out``; returns their paths."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    meta = {
-        b"cited": str(result.cited.path).encode(),
-        b"rerun": str(result.rerun.path).encode(),
-        b"tolerance": repr(result.tolerance).encode(),
-        b"config_differences": result.config.to_json(orient="records").encode(),
-    }
-    paths = {
-        "verdicts": out / "replication.parquet",
-        "models": out / "replication_models.parquet",
-        "html": out / "replication.html",
-    }
-    for key, df, schema in (
-        ("verdicts", result.verdicts, VERDICT_SCHEMA),
-        ("models", result.models, MODEL_SCHEMA),
-    ):
-        table = pa.Table.from_pandas(
-            df[schema.names], schema=schema, preserve_index=False
-        ).replace_schema_metadata(meta)
-        with atomic_path(paths[key]) as tmp:
-            pq.write_table(table, tmp)
-    with atomic_path(paths["html"]) as tmp:
-        tmp.write_text(render(result))
-    return paths
-
-
-def replicate(
-    cited_dir,
-    rerun_dir,
-    *,
-    out=None,
-    tolerance: float = TOLERANCE,
-    include_timings: bool = False,
-) -> Replication:
-    """Load, compare and (when ``out`` is given) write the replication report:
-    the one call a test or a notebook needs."""
-    result = compare(
-        load_study(cited_dir),
-        load_study(rerun_dir),
-        tolerance=tolerance,
-        include_timings=include_timings,
-    )
-    if out is not None:
-        write(result, out)
-    return result
-
-
-def check(cited_dir, rerun_dir, *, out) -> tuple[bool, str]:
-    """Replicate ``rerun_dir`` against ``cited_dir``, write the report into
-    ``out``; (whether it replicates, what the command would print). For a
-    test: ``ok, text = check(local, cluster, out=...); assert ok, text``."""
-    result = replicate(cited_dir, rerun_dir, out=out)
-    return result.replicates, "\n".join(summary(result))
-
-
-#: At most this many differences are printed (all are in the table).
-SHOWN = 40
-
-
-def summary(result: Replication) -> list[str]:
-    """What the command prints: the answer, then what differs."""
-    lines = []
-    if result.cited.fingerprint == result.rerun.fingerprint:
-        lines.append(f"same study fingerprint {result.cited.fingerprint[:16]}…")
-    else:
-        lines.append(
-            f"fingerprints differ ({result.cited.fingerprint[:12]}… cited, "
-            f"{result.rerun.fingerprint[:12]}… rerun): the numbers are not "
-            "bit-identical; comparing conclusions"
-        )
-    if len(result.config):
-        lines.append(
-            f"config differs in {len(result.config)} key(s): "
-            + ", ".join(result.config["key"])
-        )
-    if len(result.platform):
-        lines.append(
-            "platform differs: "
-            + ", ".join(
-                f"{r.key} {r.cited} → {r.rerun}" for r in result.platform.itertuples()
-            )
-        )
-    v = result.verdicts
-    decided = v[v.decides]
-    lines.append(
-        f"{int(decided.verdict_agrees.sum())}/{len(decided)} verdicts agree, "
-        f"{int(decided.effect_within_tolerance.sum())}/{len(decided)} effects within "
-        f"{result.tolerance:g} d"
-        + ("" if result.include_timings else " (timed evidence, C9, not checked)")
-    )
-    problems = result.problems()
-    lines.extend(f"  differs: {p}" for p in problems[:SHOWN])
-    if len(problems) > SHOWN:
-        lines.append(f"  … and {len(problems) - SHOWN} more (see the table)")
-    lines.append("REPLICATES" if result.replicates else "DOES NOT REPLICATE")
-    return lines
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m geoctx.replicate",
-        description="Does a rerun of a geoctx study reach the cited conclusions?",
-    )
-    parser.add_argument(
-        "cited", help="the cited study (results dir, workdir or reference)"
-    )
-    parser.add_argument("rerun", help="the rerun to check against it")
-    parser.add_argument(
-        "--tolerance",
-        type=float,
-        default=TOLERANCE,
-        help="largest accepted |rerun - cited| of an effect, in units of the row's "
-        f"smallest effect of interest d (default {TOLERANCE})",
-    )
-    parser.add_argument(
-        "--include-timings",
-        action="store_true",
-        help="let timed evidence (C9's latency ratios) decide too",
-    )
-    parser.add_argument(
-        "--out", default="replication", help="directory for the table and HTML report"
-    )
-    args = parser.parse_args(argv)
-    try:
-        result = replicate(
-            args.cited,
-            args.rerun,
-            out=args.out,
-            tolerance=args.tolerance,
-            include_timings=args.include_timings,
-        )
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print("\n".join(summary(result)))
-    print(f"report: {Path(args.out) / 'replication.html'}")
-    return 0 if result.replicates else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
