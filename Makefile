@@ -3,6 +3,7 @@
 #   make test       install, run the linters and the fast tests (a few minutes)
 #   make test-all   install, run the linters and every test (CI; about 20 minutes)
 #   make install    only install (.venv), e.g. on a cluster's login node
+#   make reference  the shipped references (reference/smoke, reference/default)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,7 @@ FAST := -m "not slow"
 WORKERS ?= 2
 PARALLEL := -n $(WORKERS) --dist loadgroup
 
-.PHONY: install study test test-all lint clean
+.PHONY: install study test test-all lint clean reference reference-smoke reference-default
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,20 @@ test: lint
 
 test-all: lint
 	$(BIN)/pytest $(PARALLEL) --durations=25
+
+# The shipped references (README "Citing"): the smoke study run afresh in a
+# scratch directory, and the default study's results (run first if needed).
+reference: reference-smoke reference-default
+
+reference-smoke: $(VENV)/.installed
+	rm -rf .reference-smoke
+	$(BIN)/snakemake --configfile tests/config/smoke.yaml -d .reference-smoke
+	$(BIN)/python -m geoctx.reference .reference-smoke/results reference/smoke
+	rm -rf .reference-smoke
+
+reference-default: $(VENV)/.installed
+	$(BIN)/snakemake
+	$(BIN)/python -m geoctx.reference results reference/default
 
 clean:
 	rm -rf results/data results/models results/tables results/figures results/report logs benchmarks/rules .snakemake

@@ -13,13 +13,14 @@ import json
 
 import pandas as pd
 
-from geoctx import fingerprint, report, storage
+from geoctx import fingerprint, machine, report, storage
 from geoctx.config import STUDY_TABLES
 
 names = [*STUDY_TABLES, "claims"]
 tables = {name: pd.read_parquet(snakemake.input[name]) for name in names}
 config = snakemake.params.config
 value = fingerprint.study_fingerprint(config, tables)
+platform = machine.platform_record()
 today = datetime.date.today()
 html = report.render(
     tables=tables,
@@ -31,13 +32,15 @@ html = report.render(
     commit=snakemake.params.commit,
     min_pairs=snakemake.params.min_pairs,
     date=today,
+    machine_record=platform,
 )
 with storage.atomic_path(snakemake.output.html) as tmp:
     tmp.write_text(html)
 with storage.atomic_path(snakemake.output.fingerprint) as tmp:
-    tmp.write_text(value + "\n")
+    tmp.write_text(fingerprint.file_text(value, platform))
 with storage.atomic_path(snakemake.output.bibtex) as tmp:
     tmp.write_text(report.bibtex(snakemake.params.study, fingerprint=value, date=today))
 with storage.atomic_path(snakemake.output.config) as tmp:
-    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    record = {**config, machine.PLATFORM_KEY: platform}
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 log.info("fingerprint %s", value)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoctx import fingerprint, tables
+from geoctx import fingerprint, machine, tables
 
 CONFIG = {"datasets": {"moons": {}}, "activations": ["relu"], "seeds": [0]}
 
@@ -81,3 +81,44 @@ def test_a_missing_value_differs_from_every_number():
         fingerprint.table_digest(pd.DataFrame({"v": [v]})) for v in (np.nan, 0.0)
     }
     assert len(digests) == 2
+
+
+AVX512 = {"cpu_isa": "AVX512_CORE_BF16", "onednn_isa": "AVX512_CORE_BF16"}
+AVX2 = {"cpu_isa": "AVX2", "onednn_isa": "AVX2"}
+
+
+def test_the_platform_record_is_beside_the_fingerprint_not_in_it(tmp_path):
+    a = study_tables()
+    for name, df in a.items():
+        tables.write(df, tmp_path / f"{name}.parquet", name)
+    expected = fingerprint.study_fingerprint(CONFIG, a)
+    for record in (AVX512, AVX2):
+        config = {**CONFIG, machine.PLATFORM_KEY: record}
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        assert fingerprint.from_files(tmp_path / "config.json", tmp_path) == expected
+    text = fingerprint.file_text(expected, AVX2)
+    assert text.split()[0] == expected
+    (tmp_path / "fingerprint.txt").write_text(text)
+    assert fingerprint.read_file(tmp_path / "fingerprint.txt") == (expected, AVX2)
+
+
+@pytest.mark.parametrize(
+    ("cited", "says"),
+    [
+        (AVX512, "The platforms differ (cpu_isa: AVX512_CORE_BF16 → AVX2; onednn_isa"),
+        (AVX2, "The platforms are the same as far as recorded"),
+        ({}, "records no platform"),
+    ],
+)
+def test_a_mismatch_says_whether_the_platforms_differ(tmp_path, capsys, cited, says):
+    a = study_tables()
+    for name, df in a.items():
+        tables.write(df, tmp_path / f"{name}.parquet", name)
+    config = {**CONFIG, machine.PLATFORM_KEY: AVX2}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "fingerprint.txt").write_text(fingerprint.file_text("0" * 64, cited))
+    args = [str(tmp_path / "config.json"), str(tmp_path)]
+    assert fingerprint.main([*args, "--check", str(tmp_path / "fingerprint.txt")]) == 1
+    err = capsys.readouterr().err
+    assert says in err
+    assert "python -m geoctx.replicate CITED_DIR RERUN_DIR" in err

@@ -66,6 +66,14 @@ def render(study_tables, study, **sections):
     )
 
 
+def test_reproducibility_records_the_platform(study_tables):
+    html = render(study_tables, {"title": "T"})
+    section = html[html.index('id="reproducibility"') : html.index('id="cite"')]
+    for key in ("cpu_isa", "onednn_isa", "ONEDNN_MAX_CPU_ISA", "tensorflow", "blas"):
+        assert f"<td>{key}</td>" in section
+    assert "python -m geoctx.replicate" in section
+
+
 @pytest.mark.parametrize("study_tables", [1, 3], indirect=True)
 def test_renders_with_one_or_few_pairs(study_tables):
     html = render(study_tables, {"title": "T"})

@@ -20,7 +20,7 @@ import slurm_cluster
 from smoke_study import SMOKE, copy_workflow
 from test_workflow import EVALUATION, edited_config, rule_counts
 
-from geoctx import fingerprint
+from geoctx import fingerprint, replicate
 
 pytestmark = pytest.mark.slow
 
@@ -133,6 +133,9 @@ def test_tables_match_a_local_run(study, slurm_study):  # noqa: F811
     assert (workdir / "results/report/fingerprint.txt").read_text() == (
         study / "results/report/fingerprint.txt"
     ).read_text()
+    # the replication report of the Slurm run against the local one
+    ok, text = replicate.check(study, workdir, out=workdir / "replication")
+    assert ok, text
 
 
 def test_groups_change_nothing_about_what_reruns(cluster, slurm_study):

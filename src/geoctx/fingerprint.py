@@ -14,6 +14,14 @@ any changed number changes it. Verify a cited report with::
 
     python -m geoctx.fingerprint results/report/study_config.json results/tables \\
         --check results/report/fingerprint.txt
+
+Bit-identity also needs a processor of the same instruction-set level
+(:mod:`geoctx.machine`). ``fingerprint.txt`` lists the platform record
+below the fingerprint and ``study_config.json`` holds it under
+:data:`~geoctx.machine.PLATFORM_KEY`; neither enters the hash (the module
+docstring of :mod:`geoctx.machine` says why). On a mismatch ``--check``
+says whether the platforms differ and points to ``python -m
+geoctx.replicate``, which compares conclusions instead of bits.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from geoctx.config import STUDY_TABLES, TIMING_TABLES, canonical_json
+from geoctx.machine import PLATFORM_KEY, decisive_differences, platform_record
 
 #: Tables the fingerprint covers, in hashing order: every study table but timings.
 TABLES = tuple(t for t in STUDY_TABLES if t not in TIMING_TABLES)
@@ -53,9 +62,34 @@ def study_fingerprint(config: Mapping, tables: Mapping[str, pd.DataFrame]) -> st
     return digest.hexdigest()
 
 
+#: The line of ``fingerprint.txt`` that opens the platform record.
+PLATFORM_HEADER = "# platform (recorded beside the fingerprint, not hashed):"
+
+
+def file_text(value: str, platform: Mapping[str, str]) -> str:
+    """``fingerprint.txt``: the fingerprint, then one ``key: value`` line
+    per platform field (its first word stays the fingerprint)."""
+    lines = [value, PLATFORM_HEADER, *(f"{k}: {v}" for k, v in platform.items())]
+    return "\n".join(lines) + "\n"
+
+
+def read_file(path) -> tuple[str, dict[str, str]]:
+    """The fingerprint and platform record of a ``fingerprint.txt`` (an
+    older file without a record gives an empty one)."""
+    lines = Path(path).read_text().splitlines()
+    if not lines or not lines[0].split():
+        raise ValueError(f"{path} holds no fingerprint")
+    record = dict(
+        line.split(": ", 1) for line in lines[1:] if ": " in line and line[0] != "#"
+    )
+    return lines[0].split()[0], record
+
+
 def from_files(config_path, tables_dir) -> str:
-    """The fingerprint of a results directory, from its files."""
+    """The fingerprint of a results directory, from its files (the platform
+    record in the config JSON is not part of it)."""
     config = json.loads(Path(config_path).read_text())
+    config.pop(PLATFORM_KEY, None)
     tables = {
         name: pd.read_parquet(Path(tables_dir) / f"{name}.parquet") for name in TABLES
     }
@@ -80,12 +114,43 @@ def main(argv=None) -> int:
     value = from_files(args.config, args.tables)
     print(value)
     if args.check:
-        expected = Path(args.check).read_text().split()[0]
+        expected, cited = read_file(args.check)
         if expected != value:
             print(f"MISMATCH: {args.check} says {expected}", file=sys.stderr)
+            print(mismatch_advice(cited, rerun_platform(args.config)), file=sys.stderr)
             return 1
         print("matches", args.check)
     return 0
+
+
+def rerun_platform(config_path) -> dict[str, str]:
+    """The platform the rerun recorded in its config JSON, else this machine's."""
+    config = json.loads(Path(config_path).read_text())
+    return config.get(PLATFORM_KEY) or platform_record()
+
+
+def mismatch_advice(cited: Mapping[str, str], rerun: Mapping[str, str]) -> str:
+    """What a fingerprint mismatch means, given both platforms."""
+    replicate = (
+        "Check whether the rerun reaches the cited conclusions instead:\n"
+        "    python -m geoctx.replicate CITED_DIR RERUN_DIR"
+    )
+    if not cited:
+        return (
+            "The cited fingerprint file records no platform, so whether the "
+            "platforms differ is unknown. " + replicate
+        )
+    differ = decisive_differences(cited, rerun)
+    if differ:
+        return (
+            "The platforms differ (" + "; ".join(differ) + "): bits are not expected "
+            "to match across them. " + replicate
+        )
+    return (
+        "The platforms are the same as far as recorded, so some number differs "
+        "for another reason (code, config, data or a nondeterministic step). "
+        + replicate
+    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import yaml
 
 from geoctx import __version__, claims, cost, evidence, names, stats
 from geoctx.config import MODEL_KEYS, MODEL_PATH, SATURATION_TOLERANCE
+from geoctx.machine import platform_record
 from geoctx.methods import (
     LIMITATIONS,
     VERDICT_RULE,
@@ -389,8 +390,11 @@ def render(
     commit: str,
     min_pairs: int = 3,
     date: datetime.date | None = None,
+    machine_record: Mapping[str, str] | None = None,
 ) -> str:
-    """Render the report as a string of HTML."""
+    """Render the report as a string of HTML; ``machine_record`` is the
+    record of :func:`geoctx.machine.platform_record` (this machine's by
+    default)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("geoctx", "templates"),
         autoescape=True,
@@ -519,6 +523,7 @@ def render(
         ),
         versions=package_versions(),
         machine=f"{cpu_name()} ({platform.machine()}, {platform.system()})",
+        platform_record=machine_record or platform_record(),
         commit=commit,
         table_files={name: sha256_file(path) for name, path in table_files.items()},
         fingerprint=fingerprint,
