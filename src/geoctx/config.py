@@ -132,6 +132,31 @@ GENERATORS: dict[str, dict[str, Any]] = {
     "mnist1d": {"n_samples": 6667, "seed": 0},
 }
 
+#: Datasets read from existing data (:mod:`geoctx.own_data`), each with every
+#: parameter it accepts and its default (None: required, but ``features``
+#: and ``sha256``). :func:`validate_config` checks these keys; the workflow
+#: checks the data itself before any job (``own_data.source_problems``).
+DATA_SOURCES: dict[str, dict[str, Any]] = {
+    "file": {
+        "path": None,
+        "label": None,
+        "features": None,
+        "drop_missing": False,
+        "sha256": None,
+        "seed": 0,
+    },
+    "sklearn": {"name": None, "seed": 0},
+}
+_OPTIONAL = ("features", "sha256")
+#: Tables scikit-learn ships and loads offline (``sklearn.datasets.load_<name>``),
+#: with their rows, features and rows per class (in class order);
+#: ``tests/test_own_data.py`` checks them against the loaders.
+SKLEARN_TABLES: dict[str, dict[str, Any]] = {
+    "wine": {"rows": 178, "features": 13, "class_counts": [59, 71, 48]},
+    "breast_cancer": {"rows": 569, "features": 30, "class_counts": [212, 357]},
+    "iris": {"rows": 150, "features": 4, "class_counts": [50, 50, 50]},
+}
+
 #: Generators that draw from a fixed collection, with its size.
 AVAILABLE_SAMPLES = {"digits": 1797}
 
@@ -341,7 +366,7 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
     for name, params in config["datasets"].items():
         generator = params.get("generator", name)
         config["datasets"][name] = {
-            **GENERATORS[generator],
+            **{**GENERATORS, **DATA_SOURCES}[generator],
             **params,
             "generator": generator,
         }
@@ -469,20 +494,32 @@ def _increasing(values) -> bool:
 def _dataset_problems(config: Mapping) -> list[str]:
     """Generator names and parameters, and splits every class can be in."""
     problems = []
+    generators = {**GENERATORS, **DATA_SOURCES}
     for name, params in config["datasets"].items():
         generator = params.get("generator", name)
-        if generator not in GENERATORS:
+        if generator not in generators:
             problems.append(
                 f"datasets.{name}: unknown dataset generator {generator!r}; "
-                f"valid: {', '.join(GENERATORS)} (or set 'generator:')"
+                f"valid: {', '.join(generators)} (or set 'generator:')"
             )
             continue
-        unknown = sorted(set(params) - set(GENERATORS[generator]) - {"generator"})
+        unknown = sorted(set(params) - set(generators[generator]) - {"generator"})
         if unknown:
             problems.append(
                 f"datasets.{name}: {generator} takes no parameter "
                 f"{', '.join(map(repr, unknown))}; valid: "
-                f"{', '.join(sorted(GENERATORS[generator]))}"
+                f"{', '.join(sorted(generators[generator]))}"
+            )
+        problems += [
+            f"datasets.{name}.{key}: required for generator {generator}"
+            for key, default in DATA_SOURCES.get(generator, {}).items()
+            if default is None and key not in _OPTIONAL and params.get(key) is None
+        ]
+        table = params.get("name") if generator == "sklearn" else None
+        if table is not None and table not in SKLEARN_TABLES:
+            problems.append(
+                f"datasets.{name}.name: {table!r} is not a table scikit-learn "
+                f"ships; valid: {', '.join(SKLEARN_TABLES)}"
             )
     for name, generator, params in _known_datasets(config):
         radii = params.get("radii")
