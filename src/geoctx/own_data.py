@@ -36,6 +36,7 @@ from geoctx.config import SKLEARN_TABLES, split_sizes
 #: File formats by suffix.
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".npz": "NPZ"}
 
+
 @dataclass
 class Table:
     """Features ``X`` (n, d) float64, integer labels ``y`` (n,), and what was done."""
@@ -208,11 +209,17 @@ def read_table(
                     f"{key}.features: column {name!r} of {path} is the label"
                 )
             if name not in numeric:
-                bad = frame[name][pd.to_numeric(frame[name], errors="coerce").isna()]
-                where = f", e.g. {bad.iloc[0]!r} at {_line(fmt, bad.index[0])}"
+                column = frame[name]
+                bad = column[pd.to_numeric(column, errors="coerce").isna()]
+                bad = bad[bad.notna()]
+                where = (
+                    f"e.g. {bad.iloc[0]!r} at {_line(fmt, bad.index[0])}"
+                    if len(bad)
+                    else f"dtype {column.dtype}"
+                )
                 raise SourceError(
                     f"{key}.features: column {name!r} of {path} is not numeric "
-                    f"(dtype {frame[name].dtype}{where if len(bad) else ''})"
+                    f"({where})"
                 )
         chosen, ignored = list(features), []
     if not chosen:
@@ -307,7 +314,7 @@ def min_class_rows(
 
     >>> min_class_rows(178, test_fraction=0.25, validation_fraction=0.2,
     ...                probe_points=256)
-    8
+    7
     """
     sizes = split_sizes(
         n_rows,
@@ -352,6 +359,25 @@ def table_problems(key: str, source: str, table_counts, config: Mapping) -> list
         "validation_fraction": config["training"]["validation_fraction"],
         "probe_points": config["splits"]["probe_points"],
     }
+    sizes = split_sizes(n, **settings)
+    parts = {
+        "test": sizes["test"],
+        "validation": sizes["val"],
+        "training": sizes["train"],
+    }
+    if sizes["probe"] < sizes["test"]:
+        parts["probe"] = sizes["probe"]
+        parts["test rows left beside the probe"] = sizes["test"] - sizes["probe"]
+    problems = [
+        f"{key}: the {n} rows of {source} give {size} {part} row(s) for "
+        f"{len(counts)} classes (splits.test_fraction {settings['test_fraction']}, "
+        f"training.validation_fraction {settings['validation_fraction']}, "
+        f"splits.probe_points {settings['probe_points']}); every class needs one"
+        for part, size in parts.items()
+        if size < len(counts)
+    ]
+    if problems:
+        return problems
     need = min_class_rows(n, **settings)
     problems = [
         f"{key}.label: class {name!r} of {source} has {rows} row(s); the splits "
@@ -368,8 +394,7 @@ def table_problems(key: str, source: str, table_counts, config: Mapping) -> list
     # at its expected size, needs a point per linear-probe fold and the
     # neighbourhoods fewer neighbours than half the points
     geometry = config["geometry"]
-    probe = split_sizes(n, **settings)["probe"]
-    measured = min(geometry["measured_points"], probe)
+    measured = min(geometry["measured_points"], sizes["probe"])
     smallest_name, smallest = min(counts.items(), key=lambda kv: kv[1])
     expected = math.floor(measured * smallest / n)
     if expected < geometry["probe_folds"]:
