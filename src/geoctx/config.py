@@ -549,8 +549,15 @@ def _study_split_sizes(config: Mapping, n: int) -> dict[str, int]:
     )
 
 
-def _split_problems(name: str, n: int, classes: int, config: Mapping) -> list[str]:
-    """Stratified splits need every class in every part of every split."""
+def split_parts(config: Mapping, n: int, *, unit: str = "points") -> dict[str, int]:
+    """Size of every part a stratified split of ``n`` points draws a class into.
+
+    >>> config = {"splits": {"test_fraction": 0.25, "probe_points": 64},
+    ...           "training": {"validation_fraction": 0.2}}
+    >>> split_parts(config, 400)  # doctest: +NORMALIZE_WHITESPACE
+    {'test': 100, 'validation': 60, 'training': 240, 'probe': 64,
+     'test points left beside the probe': 36}
+    """
     sizes = _study_split_sizes(config, n)
     parts = {
         "test": sizes["test"],
@@ -560,9 +567,14 @@ def _split_problems(name: str, n: int, classes: int, config: Mapping) -> list[st
     if sizes["probe"] < sizes["test"]:
         # the probe is drawn stratified from the test split: both parts
         parts["probe"] = sizes["probe"]
-        parts["test points left beside the probe"] = sizes["test"] - sizes["probe"]
+        parts[f"test {unit} left beside the probe"] = sizes["test"] - sizes["probe"]
+    return parts
+
+
+def _split_problems(name: str, n: int, classes: int, config: Mapping) -> list[str]:
+    """Stratified splits need every class in every part of every split."""
     problems = []
-    for part, size in parts.items():
+    for part, size in split_parts(config, n).items():
         if size < classes:
             problems.append(
                 f"datasets.{name}.n_samples: {n} gives {size} {part} point(s) "

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geoctx.config import SKLEARN_TABLES, split_sizes
+from geoctx.config import SKLEARN_TABLES, split_parts, split_sizes
 
 #: File formats by suffix.
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".npz": "NPZ"}
@@ -359,21 +359,12 @@ def table_problems(key: str, source: str, table_counts, config: Mapping) -> list
         "validation_fraction": config["training"]["validation_fraction"],
         "probe_points": config["splits"]["probe_points"],
     }
-    sizes = split_sizes(n, **settings)
-    parts = {
-        "test": sizes["test"],
-        "validation": sizes["val"],
-        "training": sizes["train"],
-    }
-    if sizes["probe"] < sizes["test"]:
-        parts["probe"] = sizes["probe"]
-        parts["test rows left beside the probe"] = sizes["test"] - sizes["probe"]
     problems = [
         f"{key}: the {n} rows of {source} give {size} {part} row(s) for "
         f"{len(counts)} classes (splits.test_fraction {settings['test_fraction']}, "
         f"training.validation_fraction {settings['validation_fraction']}, "
         f"splits.probe_points {settings['probe_points']}); every class needs one"
-        for part, size in parts.items()
+        for part, size in split_parts(config, n, unit="rows").items()
         if size < len(counts)
     ]
     if problems:
@@ -394,7 +385,8 @@ def table_problems(key: str, source: str, table_counts, config: Mapping) -> list
     # at its expected size, needs a point per linear-probe fold and the
     # neighbourhoods fewer neighbours than half the points
     geometry = config["geometry"]
-    measured = min(geometry["measured_points"], sizes["probe"])
+    probe = split_sizes(n, **settings)["probe"]
+    measured = min(geometry["measured_points"], probe)
     smallest_name, smallest = min(counts.items(), key=lambda kv: kv[1])
     expected = math.floor(measured * smallest / n)
     if expected < geometry["probe_folds"]:
