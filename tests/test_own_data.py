@@ -369,3 +369,34 @@ def test_a_bundled_table_too_small_for_the_probe_folds():
         "raise splits.probe_points and geometry.measured_points, or lower "
         "geometry.probe_folds"
     ]
+
+
+def test_the_data_only_boundary_distance_is_capped_in_points(monkeypatch):
+    # a file has no analytic boundary: each test point's distance to the
+    # nearest point of another class stands in for it, quadratic in the
+    # points, so a large test split is subsampled (the same points each time)
+    keras = pytest.importorskip("keras")
+    from geoctx.robustness import rows
+    from geoctx.robustness.settings import RobustnessSettings, prepare
+
+    monkeypatch.setattr(rows, "BOUNDARY_MAX_POINTS", 60)
+    seen = []
+    measure = rows.nearest_other_class_distance
+    monkeypatch.setattr(
+        rows,
+        "nearest_other_class_distance",
+        lambda x, y: seen.append(x.copy()) or measure(x, y),
+    )
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    settings = RobustnessSettings(boundary_quantiles=(0.0, 0.5, 1.0))
+    data = {"x_test": x, "y_test": y, "x_val": x[:20], "y_val": y[:20]}
+    first = rows.boundary_rows(model, prepare(data, settings), settings)
+    again = rows.boundary_rows(model, prepare(data, settings), settings)
+    assert [len(points) for points in seen] == [60, 60]
+    np.testing.assert_array_equal(seen[0], seen[1])
+    assert first == again
+    # every kept point is a test point, none twice
+    assert len({tuple(p) for p in seen[0]} & {tuple(p) for p in x}) == 60
