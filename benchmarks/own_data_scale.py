@@ -9,10 +9,10 @@ workflow, then
 2. runs every job up to the evaluation (``--until evaluate_models``:
    make_dataset, tune_learning_rate, train_model, evaluate_models) with one
    activation pair at one small architecture and a few epochs, without the
-   job server, so that each job's ``benchmark:`` file measures the job
-   itself;
+   job server;
 
-and prints, per stage, the jobs, wall and CPU seconds and peak RSS. The
+and prints, per job and per stage, the CPU seconds and peak RSS each job
+logged itself (its last line). The
 geometry and attacks see only the probe set (``splits.probe_points``,
 ``geometry.measured_points``), so their cost does not grow with the rows;
 training and the data stage are linear in the rows.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -99,20 +100,28 @@ def snakemake(workdir: Path, *args: str) -> tuple[float, float, float]:
     return wall, cpu, after.ru_maxrss / 1024
 
 
+#: The line each job's log ends with (geoctx.jobserver's accounting, also
+#: without the server): the job's own CPU and peak RSS.
+JOB_LINE = re.compile(r"job CPU: ([\d.]+) s .*peak RSS (\d+) MB")
+
+
 def job_costs(workdir: Path) -> pd.DataFrame:
+    """One row per job of the measured stages: its CPU seconds and peak RSS."""
     rows = []
     for rule, stage in STAGES.items():
-        for path in sorted((workdir / "benchmarks/rules" / rule).glob("**/*.tsv")):
-            df = pd.read_csv(path, sep="\t")
-            rows.append(
-                {
-                    "stage": stage,
-                    "rule": rule,
-                    "wall_s": float(df.s.iloc[0]),
-                    "cpu_s": float(df.cpu_time.iloc[0]),
-                    "max_rss_mb": float(df.max_rss.iloc[0]),
-                }
-            )
+        for path in sorted((workdir / "logs" / rule).glob("**/*.log")):
+            found = JOB_LINE.findall(path.read_text())
+            if found:
+                cpu, rss = found[-1]
+                rows.append(
+                    {
+                        "stage": stage,
+                        "rule": rule,
+                        "job": str(path.relative_to(workdir / "logs" / rule)),
+                        "cpu_s": float(cpu),
+                        "max_rss_mb": float(rss),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -148,7 +157,6 @@ def main() -> None:
     print(costs.to_string(index=False))
     summary = costs.groupby("stage", sort=False).agg(
         jobs=("rule", "size"),
-        wall_s=("wall_s", "sum"),
         cpu_s=("cpu_s", "sum"),
         max_rss_mb=("max_rss_mb", "max"),
     )

@@ -400,3 +400,37 @@ def test_the_data_only_boundary_distance_is_capped_in_points(monkeypatch):
     assert first == again
     # every kept point is a test point, none twice
     assert len({tuple(p) for p in seen[0]} & {tuple(p) for p in x}) == 60
+
+
+def test_the_report_row_says_what_was_done_to_the_file():
+    from geoctx.report import data_source_row
+
+    meta = {
+        "dataset": "mine",
+        "source": {"path": "data/mine.csv", "sha256": "ab" * 32},
+        "rows_read": 120,
+        "rows_dropped": 3,
+        "classes": ["a", "b"],
+        "features": ["x1", "x2"],
+        "ignored_columns": ["note"],
+        "class_counts": {"train": [40, 30], "val": [10, 8], "test": [15, 14]},
+        "sizes": {"train": 70, "val": 18, "test": 29},
+        "probe_points": 20,
+    }
+    assert data_source_row(meta) == {
+        "dataset": "mine",
+        "source": "data/mine.csv",
+        "sha256": "ab" * 32,
+        "rows": "120 read, 3 dropped",
+        "features": 2,
+        "ignored": "note",
+        "classes": "a (65), b (52)",
+        "sizes": "70 / 18 / 29 (probe 20)",
+    }
+    table = {**meta, "source": {"sklearn": "iris"}, "ignored_columns": []}
+    row = data_source_row(table)
+    assert (row["source"], row["sha256"], row["ignored"]) == (
+        "scikit-learn iris",
+        "—",
+        "—",
+    )
