@@ -434,3 +434,16 @@ def test_the_report_row_says_what_was_done_to_the_file():
         "—",
         "—",
     )
+
+
+@pytest.mark.parametrize("generator", ["file", "sklearn"])
+def test_source_defaults_match_the_functions(generator):
+    import inspect
+
+    from geoctx.config import DATA_SOURCES
+
+    function = datasets.GENERATOR_FUNCTIONS[generator]
+    defaults = {
+        name: p.default for name, p in inspect.signature(function).parameters.items()
+    }
+    assert defaults == DATA_SOURCES[generator]
