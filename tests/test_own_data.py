@@ -295,7 +295,8 @@ def test_too_many_classes(tmp_path, monkeypatch):
     [
         (
             {"max_file_mb": 0.001},
-            "datasets.mine.path: mine.csv is 0 MB, more than data_limits.max_file_mb "
+            "datasets.mine.path: mine.csv is {size:.3g} MB, more than "
+            "data_limits.max_file_mb "
             "(0.001); raise data_limits.max_file_mb to use it",
         ),
         (
@@ -316,7 +317,8 @@ def test_a_file_beyond_the_limits_names_the_key_to_raise(
     tmp_path, monkeypatch, limits, start
 ):
     _, found = problems(tmp_path, monkeypatch, frame(), data_limits=limits)
-    assert found == [start]
+    size = (tmp_path / "mine.csv").stat().st_size / 2**20  # about 0.006 MB
+    assert found == [start.format(size=size)]
 
 
 def test_a_written_sha256_must_match_the_file(tmp_path, monkeypatch):

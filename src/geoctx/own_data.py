@@ -176,7 +176,7 @@ def read_table(
     size_mb = path.stat().st_size / 2**20
     if max_mb is not None and size_mb > max_mb:
         raise SourceError(
-            f"{key}.path: {path} is {size_mb:.0f} MB, more than "
+            f"{key}.path: {path} is {size_mb:.3g} MB, more than "
             f"data_limits.max_file_mb ({max_mb}); raise data_limits.max_file_mb "
             "to use it"
         )
