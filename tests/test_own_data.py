@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from geoctx import datasets, own_data
-from geoctx.config import SKLEARN_TABLES, ConfigError, validate_config
+from geoctx.config import ConfigError, validate_config
 from geoctx.datasets import Dataset, split_and_standardize
+from geoctx.sources import SKLEARN_TABLES
 
 SPLIT = {"test_fraction": 0.25, "validation_fraction": 0.2, "probe_points": 40}
 
@@ -442,7 +443,7 @@ def test_the_report_row_says_what_was_done_to_the_file():
 def test_source_defaults_match_the_functions(generator):
     import inspect
 
-    from geoctx.config import DATA_SOURCES
+    from geoctx.sources import DATA_SOURCES
 
     function = datasets.GENERATOR_FUNCTIONS[generator]
     defaults = {

@@ -29,6 +29,7 @@ import yaml
 from geoctx.renamed_keys import renamed_key_problems, without_renamed_keys
 from geoctx.schema import Validator, short, size_problems
 from geoctx.schema import key as _key
+from geoctx.sources import DATA_SOURCES, source_key_problems
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
@@ -130,31 +131,6 @@ GENERATORS: dict[str, dict[str, Any]] = {
     "interlocked_rings": {"n_samples": 2000, "noise": 0.05, "pairs": 1, "seed": 0},
     "digits": {"n_samples": 1797, "seed": 0},
     "mnist1d": {"n_samples": 6667, "seed": 0},
-}
-
-#: Datasets read from existing data (:mod:`geoctx.own_data`), each with every
-#: parameter it accepts and its default (None: required, but ``features``
-#: and ``sha256``). :func:`validate_config` checks these keys; the workflow
-#: checks the data itself before any job (``own_data.source_problems``).
-DATA_SOURCES: dict[str, dict[str, Any]] = {
-    "file": {
-        "path": None,
-        "label": None,
-        "features": None,
-        "drop_missing": False,
-        "sha256": None,
-        "seed": 0,
-    },
-    "sklearn": {"name": None, "seed": 0},
-}
-_OPTIONAL = ("features", "sha256")
-#: Tables scikit-learn ships and loads offline (``sklearn.datasets.load_<name>``),
-#: with their rows, features and rows per class (in class order);
-#: ``tests/test_own_data.py`` checks them against the loaders.
-SKLEARN_TABLES: dict[str, dict[str, Any]] = {
-    "wine": {"rows": 178, "features": 13, "class_counts": [59, 71, 48]},
-    "breast_cancer": {"rows": 569, "features": 30, "class_counts": [212, 357]},
-    "iris": {"rows": 150, "features": 4, "class_counts": [50, 50, 50]},
 }
 
 #: Generators that draw from a fixed collection, with its size.
@@ -510,17 +486,7 @@ def _dataset_problems(config: Mapping) -> list[str]:
                 f"{', '.join(map(repr, unknown))}; valid: "
                 f"{', '.join(sorted(generators[generator]))}"
             )
-        problems += [
-            f"datasets.{name}.{key}: required for generator {generator}"
-            for key, default in DATA_SOURCES.get(generator, {}).items()
-            if default is None and key not in _OPTIONAL and params.get(key) is None
-        ]
-        table = params.get("name") if generator == "sklearn" else None
-        if table is not None and table not in SKLEARN_TABLES:
-            problems.append(
-                f"datasets.{name}.name: {table!r} is not a table scikit-learn "
-                f"ships; valid: {', '.join(SKLEARN_TABLES)}"
-            )
+        problems += source_key_problems(name, generator, params)
     for name, generator, params in _known_datasets(config):
         radii = params.get("radii")
         if radii is not None and not _increasing(radii):

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from geoctx.config import DATA_SOURCES, GENERATORS
+from geoctx.config import GENERATORS
+from geoctx.sources import DATA_SOURCES
 
 SPLITS = ("train", "val", "test")
 

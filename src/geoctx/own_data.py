@@ -31,7 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geoctx.config import SKLEARN_TABLES, split_parts, split_sizes
+from geoctx.config import split_parts, split_sizes
+from geoctx.sources import SKLEARN_TABLES
 
 #: File formats by suffix.
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".npz": "NPZ"}

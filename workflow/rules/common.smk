@@ -19,8 +19,8 @@ os.environ.update(
 
 from geoctx import imports, jobserver  # noqa: E402
 from geoctx.names import attack_names  # noqa: E402
+from geoctx.sources import DATA_SOURCES  # noqa: E402
 from geoctx.config import (  # noqa: E402
-    DATA_SOURCES,
     GEOMETRY_METRICS,
     LOW_DIMENSIONAL,
     MODEL_PATH,
