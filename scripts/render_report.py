@@ -33,6 +33,12 @@ html = report.render(
     min_pairs=snakemake.params.min_pairs,
     date=today,
     machine_record=platform,
+    data_sources=[
+        {**storage.read_json(path), "dataset": name}
+        for name, path in zip(
+            snakemake.params.data_sources, snakemake.input.data_meta, strict=True
+        )
+    ],
 )
 with storage.atomic_path(snakemake.output.html) as tmp:
     tmp.write_text(html)

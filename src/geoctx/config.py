@@ -29,6 +29,7 @@ import yaml
 from geoctx.renamed_keys import renamed_key_problems, without_renamed_keys
 from geoctx.schema import Validator, short, size_problems
 from geoctx.schema import key as _key
+from geoctx.sources import DATA_SOURCES, source_key_problems
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml"
@@ -341,7 +342,7 @@ def validate_config(config: Mapping, schema: Mapping | None = None) -> dict:
     for name, params in config["datasets"].items():
         generator = params.get("generator", name)
         config["datasets"][name] = {
-            **GENERATORS[generator],
+            **{**GENERATORS, **DATA_SOURCES}[generator],
             **params,
             "generator": generator,
         }
@@ -469,21 +470,23 @@ def _increasing(values) -> bool:
 def _dataset_problems(config: Mapping) -> list[str]:
     """Generator names and parameters, and splits every class can be in."""
     problems = []
+    generators = {**GENERATORS, **DATA_SOURCES}
     for name, params in config["datasets"].items():
         generator = params.get("generator", name)
-        if generator not in GENERATORS:
+        if generator not in generators:
             problems.append(
                 f"datasets.{name}: unknown dataset generator {generator!r}; "
-                f"valid: {', '.join(GENERATORS)} (or set 'generator:')"
+                f"valid: {', '.join(generators)} (or set 'generator:')"
             )
             continue
-        unknown = sorted(set(params) - set(GENERATORS[generator]) - {"generator"})
+        unknown = sorted(set(params) - set(generators[generator]) - {"generator"})
         if unknown:
             problems.append(
                 f"datasets.{name}: {generator} takes no parameter "
                 f"{', '.join(map(repr, unknown))}; valid: "
-                f"{', '.join(sorted(GENERATORS[generator]))}"
+                f"{', '.join(sorted(generators[generator]))}"
             )
+        problems += source_key_problems(name, generator, params)
     for name, generator, params in _known_datasets(config):
         radii = params.get("radii")
         if radii is not None and not _increasing(radii):
@@ -512,8 +515,15 @@ def _study_split_sizes(config: Mapping, n: int) -> dict[str, int]:
     )
 
 
-def _split_problems(name: str, n: int, classes: int, config: Mapping) -> list[str]:
-    """Stratified splits need every class in every part of every split."""
+def split_parts(config: Mapping, n: int, *, unit: str = "points") -> dict[str, int]:
+    """Size of every part a stratified split of ``n`` points draws a class into.
+
+    >>> config = {"splits": {"test_fraction": 0.25, "probe_points": 64},
+    ...           "training": {"validation_fraction": 0.2}}
+    >>> split_parts(config, 400)  # doctest: +NORMALIZE_WHITESPACE
+    {'test': 100, 'validation': 60, 'training': 240, 'probe': 64,
+     'test points left beside the probe': 36}
+    """
     sizes = _study_split_sizes(config, n)
     parts = {
         "test": sizes["test"],
@@ -523,9 +533,14 @@ def _split_problems(name: str, n: int, classes: int, config: Mapping) -> list[st
     if sizes["probe"] < sizes["test"]:
         # the probe is drawn stratified from the test split: both parts
         parts["probe"] = sizes["probe"]
-        parts["test points left beside the probe"] = sizes["test"] - sizes["probe"]
+        parts[f"test {unit} left beside the probe"] = sizes["test"] - sizes["probe"]
+    return parts
+
+
+def _split_problems(name: str, n: int, classes: int, config: Mapping) -> list[str]:
+    """Stratified splits need every class in every part of every split."""
     problems = []
-    for part, size in parts.items():
+    for part, size in split_parts(config, n).items():
         if size < classes:
             problems.append(
                 f"datasets.{name}.n_samples: {n} gives {size} {part} point(s) "

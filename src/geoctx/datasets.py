@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from geoctx.config import GENERATORS
+from geoctx.sources import DATA_SOURCES
 
 SPLITS = ("train", "val", "test")
 
@@ -210,6 +211,42 @@ def _subsample(data: Dataset, n_samples, seed, name) -> Dataset:
     return Dataset(data.X[keep], data.y[keep], info=data.info)
 
 
+def file(
+    *, path=None, label=None, features=None, drop_missing=False, sha256=None, seed=0
+) -> Dataset:
+    """A CSV, Parquet or NPZ file (:func:`geoctx.own_data.read_table`).
+
+    ``sha256``, when given, must be the file's: the workflow fills it in
+    when it checks the file, so a file edited since then is refused rather
+    than read. ``seed`` seeds the split only.
+    """
+    from geoctx import own_data
+
+    digest = own_data.file_sha256(path)
+    if sha256 is not None and digest != sha256:
+        raise ValueError(
+            f"{path} changed since the workflow checked it (SHA-256 {digest}, "
+            f"expected {sha256}); run the workflow again"
+        )
+    table = own_data.read_table(
+        path, label=label, features=features, drop_missing=drop_missing
+    )
+    info = own_data.file_info(table, path=str(path), sha256=digest)
+    return Dataset(table.X, table.y, info=info)
+
+
+def sklearn(*, name=None, seed=0) -> Dataset:
+    """A table scikit-learn ships: wine, breast_cancer or iris (``load_<name>``).
+
+    >>> sklearn(name="iris").X.shape
+    (150, 4)
+    """
+    from geoctx import own_data
+
+    table = own_data.load_sklearn_table(name)
+    return Dataset(table.X, table.y, info=own_data.file_info(table, sklearn=name))
+
+
 GENERATOR_FUNCTIONS = {
     "moons": moons,
     "circles": circles,
@@ -219,8 +256,10 @@ GENERATOR_FUNCTIONS = {
     "interlocked_rings": interlocked_rings,
     "digits": digits,
     "mnist1d": mnist1d,
+    "file": file,
+    "sklearn": sklearn,
 }
-assert set(GENERATOR_FUNCTIONS) == set(GENERATORS)
+assert set(GENERATOR_FUNCTIONS) == set(GENERATORS) | set(DATA_SOURCES)
 
 
 def generate(generator: str, **params) -> Dataset:

@@ -391,10 +391,15 @@ def render(
     min_pairs: int = 3,
     date: datetime.date | None = None,
     machine_record: Mapping[str, str] | None = None,
+    data_sources: Sequence[Mapping] = (),
 ) -> str:
-    """Render the report as a string of HTML; ``machine_record`` is the
-    record of :func:`geoctx.machine.platform_record` (this machine's by
-    default)."""
+    """Render the report as a string of HTML.
+
+    ``machine_record`` is the record of :func:`geoctx.machine.platform_record`
+    (this machine's by default). ``data_sources``: the ``meta.json`` of each
+    file or scikit-learn table dataset (:mod:`geoctx.own_data`) with its
+    ``dataset`` name, whose reading the report accounts for.
+    """
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("geoctx", "templates"),
         autoescape=True,
@@ -528,8 +533,28 @@ def render(
         table_files={name: sha256_file(path) for name, path in table_files.items()},
         fingerprint=fingerprint,
         bibtex=bibtex(study, fingerprint=fingerprint, version=__version__, date=date),
+        data_sources=[data_source_row(meta) for meta in data_sources],
         config_yaml=yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True),
     )
+
+
+def data_source_row(meta: Mapping) -> dict:
+    """One row of the report's account of a file or table dataset."""
+    source = meta["source"]
+    counts = [sum(c) for c in zip(*meta["class_counts"].values(), strict=True)]
+    return {
+        "dataset": meta["dataset"],
+        "source": source.get("path") or f"scikit-learn {source['sklearn']}",
+        "sha256": source.get("sha256", "—"),
+        "rows": f"{meta['rows_read']} read, {meta['rows_dropped']} dropped",
+        "features": len(meta["features"]),
+        "ignored": ", ".join(meta["ignored_columns"]) or "—",
+        "classes": ", ".join(
+            f"{name} ({n})" for name, n in zip(meta["classes"], counts, strict=True)
+        ),
+        "sizes": " / ".join(str(meta["sizes"][s]) for s in ("train", "val", "test"))
+        + f" (probe {meta['probe_points']})",
+    }
 
 
 def write_pdf(html_path, pdf_path) -> None:

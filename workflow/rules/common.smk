@@ -19,6 +19,7 @@ os.environ.update(
 
 from geoctx import imports, jobserver  # noqa: E402
 from geoctx.names import attack_names  # noqa: E402
+from geoctx.sources import DATA_SOURCES  # noqa: E402
 from geoctx.config import (  # noqa: E402
     GEOMETRY_METRICS,
     LOW_DIMENSIONAL,
@@ -40,6 +41,20 @@ try:
     )
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
+# A file dataset (or a table scikit-learn ships) is checked here, before any
+# job, and its file's SHA-256 becomes one of its parameters (own_data). Read
+# only when the study has one: it imports numpy and pandas.
+SOURCES = [
+    name
+    for name, spec in _valid["datasets"].items()
+    if spec["generator"] in DATA_SOURCES
+]
+if SOURCES:
+    from geoctx import own_data
+
+    _valid, _problems = own_data.source_problems(_valid)
+    if _problems:
+        raise WorkflowError("invalid study data:\n  " + "\n  ".join(_problems))
 config.clear()
 config.update(_valid)
 
@@ -122,6 +137,24 @@ def data_file(dataset, seed):
     measured on: its seed's own split, or the one shared split."""
     split = f"s{seed}" if config["splits"]["per_seed"] else "shared"
     return f"results/data/{dataset}/{split}/data.npz"
+
+
+def dataset_file(wildcards):
+    """A file dataset's file, as an input of its make_dataset jobs: moving it
+    (a new path) reruns them. ``ancient``: the SHA-256 in the job's params,
+    not the file's time, tells whether its content changed, so a copy of the
+    study with its data (new times, same bytes) reruns nothing."""
+    spec = config["datasets"][wildcards.dataset]
+    return {"source": ancient(spec["path"])} if spec["generator"] == "file" else {}
+
+
+def source_metas():
+    """meta.json of each file or sklearn dataset (its first seed's split), for
+    the report's account of what was done to the data."""
+    return [
+        data_file(name, config["seeds"][0]).replace("data.npz", "meta.json")
+        for name in SOURCES
+    ]
 
 
 def model_data(wildcards):

@@ -1,6 +1,8 @@
 # One job per dataset and split: {split} is s{seed} (each seed its own split
 # and probe set, splits.per_seed) or "shared" (one split for every seed).
 rule make_dataset:
+    input:
+        unpack(dataset_file),
     output:
         data="results/data/{dataset}/{split}/data.npz",
         meta="results/data/{dataset}/{split}/meta.json",

@@ -58,6 +58,7 @@ rule render_report:
         claims="results/tables/claims.parquet",
         verdict_simulation="results/tables/verdict_simulation.parquet",
         figures=[f for f in FIGURES if f.endswith(".png")],
+        data_meta=source_metas(),
     output:
         html="results/report/report.html",
         fingerprint="results/report/fingerprint.txt",
@@ -80,6 +81,7 @@ rule render_report:
         config=config,
         commit=workflow_commit(),
         min_pairs=config["claims"]["min_pairs"],
+        data_sources=SOURCES,
     script:
         "../../scripts/render_report.py"
 

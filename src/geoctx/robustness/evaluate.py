@@ -95,7 +95,8 @@ def evaluate_robustness(
         ``probe_index`` (indices into the test split; default a random
         subset of ``attacked_points``), ``boundary_distance`` or
         ``boundary_distance_test`` (n,) (default
-        :func:`nearest_other_class_distance` within the test split), ``clip``
+        :func:`nearest_other_class_distance` within the test split, at most
+        ``rows.BOUNDARY_MAX_POINTS`` of its points), ``clip``
         ((low, high) data range, or None) and ``data_std`` (float). Other keys
         are ignored; in particular the datasets' ``scale`` (the raw-unit
         standardization scale) is not read.
