@@ -228,7 +228,9 @@ class _Trainer:
     def start(self, model, *, learning_rate: float) -> None:
         self.model.set_weights(model.get_weights())
         optimizer = self.model.optimizer
-        for variable, value in zip(optimizer.variables, self.optimizer_start, strict=True):
+        for variable, value in zip(
+            optimizer.variables, self.optimizer_start, strict=True
+        ):
             variable.assign(value)
         # a variable the graphs read, so runs at any rate share them
         optimizer.learning_rate.assign(learning_rate)

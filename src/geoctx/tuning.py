@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from geoctx.names import DIVERGED, OK
+from geoctx.recent import Recent
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def tune(
         )
         for seed in seeds
     ]
-    stack = _Stack(
+    stack = _stack(
         [weights[seeds.index(seed)] for _, seed in pairs],
         rates=[rate for rate, _ in pairs],
         activation=cell.activation,
@@ -186,6 +187,23 @@ def tune(
     return choose(pd.DataFrame(rows), criterion=criterion).assign(**keys)
 
 
+# activation, weight shapes and batch size -> _Stack, for this process
+_STACKS: Recent = Recent()
+
+
+def _stack(weights, *, rates, activation: str, batch_size: int) -> _Stack:
+    """A stack of these models, reusing this process's traced graphs of the
+    architecture if it has them (a worker kept across tuning jobs)."""
+    key = (activation, tuple(tuple(w.shape) for w in weights[0]), batch_size)
+    if key not in _STACKS:
+        _STACKS[key] = _Stack(
+            weights, rates=rates, activation=activation, batch_size=batch_size
+        )
+    else:
+        _STACKS[key].reset(weights, rates=rates)
+    return _STACKS[key]
+
+
 class _Stack:
     """Models of one architecture trained side by side in one graph.
 
@@ -202,24 +220,33 @@ class _Stack:
         import keras
         import tensorflow as tf
 
-        self.n_models = len(weights)
         self.shapes = [tuple(w.shape) for w in weights[0]]
         self.sizes = [int(np.prod(shape)) for shape in self.shapes]
-        flat = np.stack([np.concatenate([np.ravel(w) for w in ws]) for ws in weights])
 
-        def variable(value, dtype=tf.float32):
-            shape = tf.TensorShape([None, *np.shape(value)[1:]])
-            return tf.Variable(tf.constant(value, dtype=dtype), shape=shape)
+        def variable(shape, dtype=tf.float32):
+            return tf.Variable(tf.zeros([0, *shape], dtype), shape=[None, *shape])
 
-        self.params = variable(flat)
-        self.moments = variable(np.zeros_like(flat))
-        self.velocities = variable(np.zeros_like(flat))
-        self.rates = variable(np.asarray(rates))
+        self.params = variable([sum(self.sizes)])
+        self.moments = variable([sum(self.sizes)])
+        self.velocities = variable([sum(self.sizes)])
+        self.rates = variable([])
         self.iterations = tf.Variable(0, dtype=tf.int64)
         self.activation = keras.activations.get(activation)
         self.batch_size = batch_size
         self._epoch = tf.function(self._epoch_graph)
         self._logits = tf.function(self.logits)
+        self.reset(weights, rates=rates)
+
+    def reset(self, weights, *, rates) -> None:
+        """Start over with these models, each at its initial weights with a
+        fresh Adam state."""
+        flat = np.stack([np.concatenate([np.ravel(w) for w in ws]) for ws in weights])
+        self.n_models = len(weights)
+        self.params.assign(flat.astype(np.float32))
+        self.moments.assign(np.zeros_like(flat, dtype=np.float32))
+        self.velocities.assign(np.zeros_like(flat, dtype=np.float32))
+        self.rates.assign(np.asarray(rates, dtype=np.float32))
+        self.iterations.assign(0)
 
     def keep(self, models) -> None:
         """Go on with only the rows ``models`` (their optimizer state too)."""
