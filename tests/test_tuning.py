@@ -63,8 +63,9 @@ def test_a_stacked_model_does_not_depend_on_its_neighbours(data, tuned):
 
 
 def test_each_stacked_model_stops_at_its_own_plateau(data):
-    # a rate of 1e-9 leaves the loss flat: it converges after the window,
-    # while 0.01 keeps improving to the cap
+    # a rate of 1e-9 leaves the loss flat: it converges after the window and
+    # leaves the stack, while 0.01 keeps improving to the cap, and ends
+    # where it would alone
     settings = dataclasses.replace(
         SETTINGS, epochs=30, convergence={"window": 5, "tolerance": 0.001}
     )
@@ -81,6 +82,15 @@ def test_each_stacked_model_stops_at_its_own_plateau(data):
     assert table.loc[0.01, "epochs_run"] == 30
     assert table.loc[0.01, "hit_cap"] and not table.loc[0.01, "plateaued"]
     assert table.loc[0.01, "chosen"] and not table.loc[1e-9, "chosen"]
+    spec = ModelSpec(**dataclasses.asdict(CELL), seed=5)
+    for rate in (1e-9, 0.01):
+        alone = training.train_model(
+            data, spec, dataclasses.replace(settings, learning_rate=rate)
+        ).run
+        for column in ("train_loss", "val_loss", "val_accuracy"):
+            assert table.loc[rate, column] == pytest.approx(
+                alone[column], rel=1e-4, abs=1e-5
+            )
 
 
 def test_choose_averages_seeds_and_breaks_ties_to_the_smaller_rate():
