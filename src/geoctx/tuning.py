@@ -21,7 +21,8 @@ times faster than one by one. Each stacked model starts from the weights
 in the same order and takes Adam steps with Keras's formulas, so it
 computes what that model would alone, up to float rounding
 (``tests/test_tuning.py``). A model whose loss has converged or become
-non-finite stops updating while the others go on. Only Adam is stacked.
+non-finite leaves the stack while the others go on, so a stack costs what
+its unfinished models cost. Only Adam is stacked.
 
 Columns of the tuning table (one row per learning rate and tuning seed):
 the cell's keys, ``learning_rate``, ``seed``, ``status``, ``epochs_run``,
