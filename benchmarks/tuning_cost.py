@@ -59,22 +59,41 @@ def costs(workdir: Path) -> pd.Series:
     return pd.concat([per_rule, pd.Series(extra)])
 
 
-def main(before: str, after: str) -> None:
+def main(before: str, after: str, *, rest: tuple[str, str] | None = None) -> None:
+    """Print both runs' CPU by rule and the ratio of the totals.
+
+    ``rest`` (two finished full runs, before and after) fills in the rules
+    that neither run ran, each side from its own full run, marked
+    ``(from full runs)``: the side-by-side runs then time what changed and
+    the full runs the stages that did not.
+    """
     table = pd.DataFrame(
         {"before_cpu_s": costs(Path(before)), "after_cpu_s": costs(Path(after))}
     )
+    note = pd.Series("", index=table.index)
+    if rest is not None:
+        full = pd.DataFrame(
+            {"before_cpu_s": costs(Path(rest[0])), "after_cpu_s": costs(Path(rest[1]))}
+        )
+        absent = full.index.difference(table.index[table.notna().any(axis=1)])
+        table = table.combine_first(full.loc[absent])
+        note = note.reindex(table.index, fill_value="")
+        note[absent] = "(from full runs)"
     missing = table.after_cpu_s.isna() | (
         table.index.isin(["(snakemake process)"]) & (table.after_cpu_s == 0)
     )
     table.loc[missing, "after_cpu_s"] = table.loc[missing, "before_cpu_s"]
+    note[missing] = "(from before)"
     table = table.fillna(0.0)
     table["after/before"] = table.after_cpu_s / table.before_cpu_s
-    table["note"] = ["(from before)" if m else "" for m in missing]
+    table["note"] = note
     print(table.round(2).to_string())
     total = table[["before_cpu_s", "after_cpu_s"]].sum()
     before_s, after_s = total.before_cpu_s, total.after_cpu_s
     print(f"\ntotal CPU: before {before_s:.1f} s, after {after_s:.1f} s")
-    kind = "extrapolated, see (from before)" if missing.any() else "measured"
+    kind = "measured"
+    if (note != "").any():
+        kind = "extrapolated, see " + ", ".join(sorted(set(note[note != ""])))
     print(f"ratio after/before = {after_s / before_s:.3f} ({kind})")
 
 
@@ -96,7 +115,9 @@ def clone(repo: Path, rev: str, dest: Path) -> Path:
     return dest
 
 
-def side_by_side(out: Path, *, before: str, after: str, nice: int, args) -> None:
+def side_by_side(
+    out: Path, *, before: str, after: str, nice: int, args, rest=None
+) -> None:
     """Clone both revisions, run snakemake in both at once, compare."""
     repo = Path(__file__).resolve().parents[1]
     out.mkdir(parents=True, exist_ok=False)
@@ -129,7 +150,7 @@ def side_by_side(out: Path, *, before: str, after: str, nice: int, args) -> None
         text = fingerprint.read_text().split()[0] if fingerprint.exists() else "-"
         print(f"{name}: {path} fingerprint {text}")
     print()
-    main(str(dirs["before"]), str(dirs["after"]))
+    main(str(dirs["before"]), str(dirs["after"]), rest=rest)
 
 
 if __name__ == "__main__":
@@ -144,6 +165,12 @@ if __name__ == "__main__":
     parser.add_argument("--before", default=BEFORE)
     parser.add_argument("--after", default="HEAD")
     parser.add_argument("--nice", type=int, default=10)
+    parser.add_argument(
+        "--rest",
+        nargs=2,
+        metavar=("BEFORE_FULL", "AFTER_FULL"),
+        help="finished full runs that give the rules the two runs did not run",
+    )
     options = parser.parse_args(own)
     side_by_side(
         options.run,
@@ -151,4 +178,5 @@ if __name__ == "__main__":
         after=options.after,
         nice=options.nice,
         args=rest,
+        rest=options.rest,
     )
