@@ -95,23 +95,38 @@ def learning_curves(df: pd.DataFrame, *, ax=None):
 
 def learning_rates(df: pd.DataFrame, *, ax=None):
     """The tuning criterion against the learning rate (log scale), one line
-    per architecture (activation and initializer) in its activation's
-    colour, each chosen rate marked with a black-edged dot. ``df`` is the
-    tuning table."""
+    per architecture in its activation's colour (line style: initializer),
+    each chosen rate marked with a black-edged dot and each rate at which
+    no tuning run learned (``status`` other than ``ok``) with a cross.
+    ``df`` is the tuning table."""
     ax = ax or plt.gca()
     per_rate = df.groupby(
         ["activation", "initializer", "learning_rate"], as_index=False
-    ).agg(score=("score", "first"), chosen=("chosen", "first"))
+    ).agg(
+        score=("score", "first"),
+        chosen=("chosen", "first"),
+        learned=("status", lambda s: bool((s == "ok").any())),
+    )
     per_rate = per_rate[np.isfinite(per_rate["score"])]
     colours = palette(per_rate["activation"])
-    for (activation, _), line in per_rate.groupby(["activation", "initializer"]):
+    styles = dict(
+        zip(
+            sorted(df["initializer"].unique()), ["-", "--", ":", "-."] * 8, strict=False
+        )
+    )
+    for (activation, initializer), line in per_rate.groupby(
+        ["activation", "initializer"]
+    ):
         ax.plot(
             line["learning_rate"],
             line["score"],
             color=colours[activation],
+            ls=styles[initializer],
             lw=1,
             label=activation,
         )
+    for initializer, style in styles.items():
+        ax.plot([], [], color="grey", ls=style, lw=1, label=initializer)
     chosen = per_rate[per_rate["chosen"]]
     ax.scatter(
         chosen["learning_rate"],
@@ -119,6 +134,16 @@ def learning_rates(df: pd.DataFrame, *, ax=None):
         c=[colours[a] for a in chosen["activation"]],
         edgecolors="black",
         zorder=3,
+    )
+    stuck = per_rate[~per_rate["learned"]]
+    ax.scatter(
+        stuck["learning_rate"],
+        stuck["score"],
+        c=[colours[a] for a in stuck["activation"]],
+        marker="x",
+        s=60,
+        zorder=4,
+        label="no run learned",
     )
     ax.set_xscale("log")
     criterion = df["criterion"].iloc[0] if len(df) else "criterion"

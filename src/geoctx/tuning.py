@@ -25,7 +25,9 @@ non-finite leaves the stack while the others go on, so a stack costs what
 its unfinished models cost. Only Adam is stacked.
 
 Columns of the tuning table (one row per learning rate and tuning seed):
-the cell's keys, ``learning_rate``, ``seed``, ``status``, ``epochs_run``,
+the cell's keys, ``learning_rate``, ``seed``, ``status`` (``ok``,
+``diverged`` or ``failed_to_learn``, as a study run's:
+:func:`geoctx.training.run_status`), ``epochs_run``,
 ``plateaued``, ``hit_cap``, final ``train_loss``/``train_accuracy``/
 ``val_loss``/``val_accuracy``, ``criterion`` (its name), ``score`` (the
 rate's criterion over its seeds) and ``chosen``.
@@ -40,7 +42,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from geoctx.names import DIVERGED, OK
+from geoctx.names import OK
 from geoctx.recent import Recent
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,23 @@ def chosen_rate(table: pd.DataFrame) -> float:
     return float(rates[0])
 
 
+def failed_everywhere(table: pd.DataFrame) -> pd.DataFrame:
+    """The architectures whose every tuning run, at every rate and seed,
+    failed to learn or diverged: a failure at every tuned rate, not of the
+    choice. One row per architecture, its keys only.
+
+    >>> table = pd.DataFrame({"dataset": "moons", "activation": ["relu"] * 2
+    ...     + ["sigmoid"] * 2, "initializer": "auto", "width": 8, "depth": 2,
+    ...     "status": ["ok", "failed_to_learn", "failed_to_learn", "diverged"]})
+    >>> failed_everywhere(table).to_dict("records")
+    [{'dataset': 'moons', 'activation': 'sigmoid', 'initializer': 'auto', \
+'width': 8, 'depth': 2}]
+    """
+    keys = list(Cell.__dataclass_fields__)
+    learned = table["status"].eq(OK).groupby([table[k] for k in keys]).any()
+    return learned[~learned].index.to_frame(index=False)
+
+
 def tune(
     data: dict[str, np.ndarray],
     cell: Cell,
@@ -162,6 +181,7 @@ def tune(
     )
     histories = stack.fit(data, settings, seeds=[seed for _, seed in pairs])
     final = stack.scores(data)
+    n_classes = training.class_count(data)
     rows = []
     for i, (rate, seed) in enumerate(pairs):
         history = histories[i]
@@ -173,7 +193,12 @@ def tune(
             {
                 "learning_rate": rate,
                 "seed": seed,
-                "status": DIVERGED if diverged else OK,
+                "status": training.run_status(
+                    final["train"][1][i],
+                    n_classes=n_classes,
+                    diverged=diverged,
+                    margin=settings.failed_to_learn_margin,
+                ),
                 "epochs_run": len(history),
                 "plateaued": bool(plateaued and not diverged),
                 "hit_cap": bool(len(history) == settings.epochs and not plateaued),
