@@ -127,24 +127,19 @@ def learning_rates(df: pd.DataFrame, *, ax=None):
         )
     for initializer, style in styles.items():
         ax.plot([], [], color="grey", ls=style, lw=1, label=initializer)
-    chosen = per_rate[per_rate["chosen"]]
-    ax.scatter(
-        chosen["learning_rate"],
-        chosen["score"],
-        c=[colours[a] for a in chosen["activation"]],
-        edgecolors="black",
-        zorder=3,
-    )
-    stuck = per_rate[~per_rate["learned"]]
-    ax.scatter(
-        stuck["learning_rate"],
-        stuck["score"],
-        c=[colours[a] for a in stuck["activation"]],
-        marker="x",
-        s=60,
-        zorder=4,
-        label="no run learned",
-    )
+    marks = [
+        (per_rate["chosen"], {"edgecolors": "black", "zorder": 3}),
+        (~per_rate["learned"], {"marker": "x", "s": 60, "zorder": 4}),
+    ]
+    for (rows, style), label in zip(marks, [None, "no run learned"], strict=True):
+        points = per_rate[rows]
+        ax.scatter(
+            points["learning_rate"],
+            points["score"],
+            c=[colours[a] for a in points["activation"]],
+            label=label,
+            **style,
+        )
     ax.set_xscale("log")
     criterion = df["criterion"].iloc[0] if len(df) else "criterion"
     ax.set(xlabel="learning rate", ylabel=f"mean final {criterion.replace('_', ' ')}")
