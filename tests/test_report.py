@@ -225,6 +225,8 @@ def test_training_methods_and_capped_runs_come_from_config_and_runs(study_tables
             "depth": 2,
             "learning_rate": [0.001, 0.02, 0.001, 0.02],
             "chosen": [True, False, False, True],
+            # sigmoid learned at neither rate: a failure at every tuned rate
+            "status": ["ok", "diverged", "failed_to_learn", "diverged"],
         }
     )
     html = render(
@@ -241,6 +243,7 @@ def test_training_methods_and_capped_runs_come_from_config_and_runs(study_tables
     assert "early stopping" not in html.lower()
     assert "(1 of 6 runs):</strong> moons/sigmoid/auto/w8_d2_s0." in html
     assert "<td>0.001</td><td>0.02</td>" in html  # relu, sigmoid
+    assert "(1 architecture(s)):</strong> moons/sigmoid/auto/w8_d2." in html
 
 
 def test_methods_list_every_evidence_item(study_tables):

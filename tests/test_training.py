@@ -65,11 +65,13 @@ def training_outputs(result):
 
 def test_a_run_in_a_used_process_is_the_run_in_a_fresh_one(data, tmp_path):
     # the second run borrows the first's traced trainer (same architecture,
-    # other initializer and seed): its every output must be what a fresh
-    # process computes, bit for bit, and its model its own
+    # other initializer, seed and learning rate): its every output must be
+    # what a fresh process computes, bit for bit, and its model its own
     settings = dataclasses.replace(SETTINGS, epochs=5)
     spec = dataclasses.replace(SPEC, initializer="glorot_uniform", seed=3)
-    before = training.train_model(data, SPEC, settings)
+    before = training.train_model(
+        data, SPEC, dataclasses.replace(settings, learning_rate=0.5)
+    )
     kept = [w.copy() for w in before.model.get_weights()]
     used = training_outputs(training.train_model(data, spec, settings))
     source = inspect.getsource(training_outputs) + FRESH_RUN

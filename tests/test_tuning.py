@@ -63,8 +63,9 @@ def test_a_stacked_model_does_not_depend_on_its_neighbours(data, tuned):
 
 
 def test_each_stacked_model_stops_at_its_own_plateau(data):
-    # a rate of 1e-9 leaves the loss flat: it converges after the window,
-    # while 0.01 keeps improving to the cap
+    # a rate of 1e-9 leaves the loss flat: it converges after the window and
+    # leaves the stack, while 0.01 keeps improving to the cap, and ends
+    # where it would alone
     settings = dataclasses.replace(
         SETTINGS, epochs=30, convergence={"window": 5, "tolerance": 0.001}
     )
@@ -81,6 +82,23 @@ def test_each_stacked_model_stops_at_its_own_plateau(data):
     assert table.loc[0.01, "epochs_run"] == 30
     assert table.loc[0.01, "hit_cap"] and not table.loc[0.01, "plateaued"]
     assert table.loc[0.01, "chosen"] and not table.loc[1e-9, "chosen"]
+    # a run's status is a study run's rule on its training accuracy
+    assert table.loc[0.01, "status"] == "ok"
+    assert table.loc[1e-9, "status"] == training.run_status(
+        table.loc[1e-9, "train_accuracy"],
+        n_classes=2,
+        diverged=False,
+        margin=settings.failed_to_learn_margin,
+    )
+    spec = ModelSpec(**dataclasses.asdict(CELL), seed=5)
+    for rate in (1e-9, 0.01):
+        alone = training.train_model(
+            data, spec, dataclasses.replace(settings, learning_rate=rate)
+        ).run
+        for column in ("train_loss", "val_loss", "val_accuracy"):
+            assert table.loc[rate, column] == pytest.approx(
+                alone[column], rel=1e-4, abs=1e-5
+            )
 
 
 def test_choose_averages_seeds_and_breaks_ties_to_the_smaller_rate():
@@ -117,3 +135,27 @@ def test_unknown_criterion_and_optimizer_are_refused(data):
             seeds=[1],
             criterion="val_loss",
         )
+
+
+def test_the_figure_crosses_the_rates_no_run_learned():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from geoctx import plots
+
+    table = pd.DataFrame(
+        {
+            "activation": ["sigmoid"] * 4,
+            "initializer": "auto",
+            "learning_rate": [0.001, 0.001, 0.01, 0.01],
+            "seed": [1, 2, 1, 2],
+            # 0.001: one seed learned; 0.01: neither did
+            "status": ["ok", "failed_to_learn", "failed_to_learn", "diverged"],
+            "criterion": "val_loss",
+            "score": [0.3, 0.3, 0.7, 0.7],
+            "chosen": [True, True, False, False],
+        }
+    )
+    ax = plots.learning_rates(table)
+    crosses = [c for c in ax.collections if c.get_label() == "no run learned"]
+    assert [tuple(p) for p in crosses[0].get_offsets()] == [(0.01, 0.7)]

@@ -343,6 +343,25 @@ def capped_runs(runs: pd.DataFrame) -> list[str]:
     ]
 
 
+def failed_at_every_rate(tuning_table: pd.DataFrame) -> list[str]:
+    """The architectures no tuning run learned at any rate of the grid
+    (:func:`geoctx.tuning.failed_everywhere`), as ``dataset/activation/
+    initializer/w<width>_d<depth>``.
+
+    >>> table = pd.DataFrame({"dataset": "moons", "activation": "sigmoid",
+    ...     "initializer": "auto", "width": 8, "depth": 2,
+    ...     "status": ["failed_to_learn", "diverged"]})
+    >>> failed_at_every_rate(table)
+    ['moons/sigmoid/auto/w8_d2']
+    """
+    from geoctx.tuning import failed_everywhere
+
+    return [
+        "{dataset}/{activation}/{initializer}/w{width}_d{depth}".format(**row)
+        for row in failed_everywhere(tuning_table).to_dict("records")
+    ]
+
+
 def failed_to_learn_note(claim: str, n_failed: int) -> str:
     """What happens to the runs that failed to learn in one claim's evidence.
 

@@ -95,31 +95,51 @@ def learning_curves(df: pd.DataFrame, *, ax=None):
 
 def learning_rates(df: pd.DataFrame, *, ax=None):
     """The tuning criterion against the learning rate (log scale), one line
-    per architecture (activation and initializer) in its activation's
-    colour, each chosen rate marked with a black-edged dot. ``df`` is the
-    tuning table."""
+    per architecture in its activation's colour (line style: initializer),
+    each chosen rate marked with a black-edged dot and each rate at which
+    no tuning run learned (``status`` other than ``ok``) with a cross.
+    ``df`` is the tuning table."""
     ax = ax or plt.gca()
     per_rate = df.groupby(
         ["activation", "initializer", "learning_rate"], as_index=False
-    ).agg(score=("score", "first"), chosen=("chosen", "first"))
+    ).agg(
+        score=("score", "first"),
+        chosen=("chosen", "first"),
+        learned=("status", lambda s: bool((s == "ok").any())),
+    )
     per_rate = per_rate[np.isfinite(per_rate["score"])]
     colours = palette(per_rate["activation"])
-    for (activation, _), line in per_rate.groupby(["activation", "initializer"]):
+    styles = dict(
+        zip(
+            sorted(df["initializer"].unique()), ["-", "--", ":", "-."] * 8, strict=False
+        )
+    )
+    for (activation, initializer), line in per_rate.groupby(
+        ["activation", "initializer"]
+    ):
         ax.plot(
             line["learning_rate"],
             line["score"],
             color=colours[activation],
+            ls=styles[initializer],
             lw=1,
             label=activation,
         )
-    chosen = per_rate[per_rate["chosen"]]
-    ax.scatter(
-        chosen["learning_rate"],
-        chosen["score"],
-        c=[colours[a] for a in chosen["activation"]],
-        edgecolors="black",
-        zorder=3,
-    )
+    for initializer, style in styles.items():
+        ax.plot([], [], color="grey", ls=style, lw=1, label=initializer)
+    marks = [
+        (per_rate["chosen"], {"edgecolors": "black", "zorder": 3}),
+        (~per_rate["learned"], {"marker": "x", "s": 60, "zorder": 4}),
+    ]
+    for (rows, style), label in zip(marks, [None, "no run learned"], strict=True):
+        points = per_rate[rows]
+        ax.scatter(
+            points["learning_rate"],
+            points["score"],
+            c=[colours[a] for a in points["activation"]],
+            label=label,
+            **style,
+        )
     ax.set_xscale("log")
     criterion = df["criterion"].iloc[0] if len(df) else "criterion"
     ax.set(xlabel="learning rate", ylabel=f"mean final {criterion.replace('_', ' ')}")

@@ -33,6 +33,7 @@ from geoctx.methods import (
     capped_runs,
     chosen_rates,
     controls,
+    failed_at_every_rate,
     failed_to_learn_note,
     metric_definitions,
     training_methods,
@@ -67,8 +68,10 @@ CAPTIONS = {
     "learning_rates": (
         "The learning-rate choice: for every architecture, the tuning criterion "
         "(mean over the tuning seeds) at each rate of the grid, one line per "
-        "activation and initializer; the dot marks the rate its study models "
-        "train with. Rows are depths, columns datasets."
+        "activation and initializer (line style); the dot marks the rate its "
+        "study models train with, a cross a rate at which no tuning run learned "
+        "(training accuracy at most the failed-to-learn threshold, or diverged). "
+        "Rows are depths, columns datasets."
     ),
     "grad_norm_by_layer": (
         "Norm of the loss gradient with respect to each layer's kernel on a fixed "
@@ -487,6 +490,7 @@ def render(
         training_methods=training_methods(config),
         rates=chosen_rates(tables["tuning"]),
         capped=capped_runs(runs),
+        failed_everywhere=failed_at_every_rate(tables["tuning"]),
         units=unit_table(tables["units"]),
         robustness=robustness_table(tables["robustness"]),
         worst_case=worst_case_table(tables["robustness"]),

@@ -225,12 +225,15 @@ class _Trainer:
         start = [variable.numpy() for variable in model.optimizer.variables]
         return cls(model, layer_outputs_model(model), epoch, start)
 
-    def start(self, model) -> None:
+    def start(self, model, *, learning_rate: float) -> None:
         self.model.set_weights(model.get_weights())
+        optimizer = self.model.optimizer
         for variable, value in zip(
-            self.model.optimizer.variables, self.optimizer_start, strict=True
+            optimizer.variables, self.optimizer_start, strict=True
         ):
             variable.assign(value)
+        # a variable the graphs read, so runs at any rate share them
+        optimizer.learning_rate.assign(learning_rate)
 
     def finish(self, model) -> None:
         model.set_weights(self.model.get_weights())
@@ -249,8 +252,9 @@ def _trainer(spec, settings, n_features: int, n_classes: int) -> _Trainer:
     """This process's :class:`_Trainer` for the architecture of ``spec``.
 
     Keyed by what its graphs depend on: the input and output sizes, the
-    activation, width and depth, the optimizer, learning rate and batch
-    size. Not by the initializer or seed, which only set initial weights.
+    activation, width and depth, the optimizer and batch size. Not by the
+    initializer or seed, which only set initial weights, nor by the
+    learning rate, an optimizer variable that :meth:`_Trainer.start` sets.
     """
     key = (
         n_features,
@@ -259,7 +263,6 @@ def _trainer(spec, settings, n_features: int, n_classes: int) -> _Trainer:
         spec.width,
         spec.depth,
         settings.optimizer,
-        settings.learning_rate,
         settings.batch_size,
     )
     if key not in _TRAINERS:
@@ -510,7 +513,7 @@ def train_model(
     init_model = _snapshot(model)
     # trains in this architecture's trainer, traced once per process
     trainer = _trainer(spec, settings, x_train.shape[1], n_classes)
-    trainer.start(model)
+    trainer.start(model, learning_rate=settings.learning_rate)
     measure = {
         "model": trainer.model,
         "outputs_model": trainer.outputs_model,

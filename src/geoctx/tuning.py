@@ -21,10 +21,13 @@ times faster than one by one. Each stacked model starts from the weights
 in the same order and takes Adam steps with Keras's formulas, so it
 computes what that model would alone, up to float rounding
 (``tests/test_tuning.py``). A model whose loss has converged or become
-non-finite stops updating while the others go on. Only Adam is stacked.
+non-finite leaves the stack while the others go on, so a stack costs what
+its unfinished models cost. Only Adam is stacked.
 
 Columns of the tuning table (one row per learning rate and tuning seed):
-the cell's keys, ``learning_rate``, ``seed``, ``status``, ``epochs_run``,
+the cell's keys, ``learning_rate``, ``seed``, ``status`` (``ok``,
+``diverged`` or ``failed_to_learn``, as a study run's:
+:func:`geoctx.training.run_status`), ``epochs_run``,
 ``plateaued``, ``hit_cap``, final ``train_loss``/``train_accuracy``/
 ``val_loss``/``val_accuracy``, ``criterion`` (its name), ``score`` (the
 rate's criterion over its seeds) and ``chosen``.
@@ -39,7 +42,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from geoctx.names import DIVERGED, OK
+from geoctx.names import OK
+from geoctx.recent import Recent
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +117,23 @@ def chosen_rate(table: pd.DataFrame) -> float:
     return float(rates[0])
 
 
+def failed_everywhere(table: pd.DataFrame) -> pd.DataFrame:
+    """The architectures whose every tuning run, at every rate and seed,
+    failed to learn or diverged: a failure at every tuned rate, not of the
+    choice. One row per architecture, its keys only.
+
+    >>> table = pd.DataFrame({"dataset": "moons", "activation": ["relu"] * 2
+    ...     + ["sigmoid"] * 2, "initializer": "auto", "width": 8, "depth": 2,
+    ...     "status": ["ok", "failed_to_learn", "failed_to_learn", "diverged"]})
+    >>> failed_everywhere(table).to_dict("records")
+    [{'dataset': 'moons', 'activation': 'sigmoid', 'initializer': 'auto', \
+'width': 8, 'depth': 2}]
+    """
+    keys = list(Cell.__dataclass_fields__)
+    learned = table["status"].eq(OK).groupby([table[k] for k in keys]).any()
+    return learned[~learned].index.to_frame(index=False)
+
+
 def tune(
     data: dict[str, np.ndarray],
     cell: Cell,
@@ -152,7 +173,7 @@ def tune(
         )
         for seed in seeds
     ]
-    stack = _Stack(
+    stack = _stack(
         [weights[seeds.index(seed)] for _, seed in pairs],
         rates=[rate for rate, _ in pairs],
         activation=cell.activation,
@@ -160,6 +181,7 @@ def tune(
     )
     histories = stack.fit(data, settings, seeds=[seed for _, seed in pairs])
     final = stack.scores(data)
+    n_classes = training.class_count(data)
     rows = []
     for i, (rate, seed) in enumerate(pairs):
         history = histories[i]
@@ -171,7 +193,12 @@ def tune(
             {
                 "learning_rate": rate,
                 "seed": seed,
-                "status": DIVERGED if diverged else OK,
+                "status": training.run_status(
+                    final["train"][1][i],
+                    n_classes=n_classes,
+                    diverged=diverged,
+                    margin=settings.failed_to_learn_margin,
+                ),
                 "epochs_run": len(history),
                 "plateaued": bool(plateaued and not diverged),
                 "hit_cap": bool(len(history) == settings.epochs and not plateaued),
@@ -186,11 +213,31 @@ def tune(
     return choose(pd.DataFrame(rows), criterion=criterion).assign(**keys)
 
 
+# activation, weight shapes and batch size -> _Stack, for this process
+_STACKS: Recent = Recent()
+
+
+def _stack(weights, *, rates, activation: str, batch_size: int) -> _Stack:
+    """A stack of these models, reusing this process's traced graphs of the
+    architecture if it has them (a worker kept across tuning jobs)."""
+    key = (activation, tuple(tuple(w.shape) for w in weights[0]), batch_size)
+    if key not in _STACKS:
+        _STACKS[key] = _Stack(
+            weights, rates=rates, activation=activation, batch_size=batch_size
+        )
+    else:
+        _STACKS[key].reset(weights, rates=rates)
+    return _STACKS[key]
+
+
 class _Stack:
     """Models of one architecture trained side by side in one graph.
 
     ``weights[m]`` are model ``m``'s Keras weights (kernel, bias per layer);
-    ``rates[m]`` its Adam learning rate.
+    ``rates[m]`` its Adam learning rate. Every model's weights are one row
+    of a flat parameter matrix, so one Adam update serves all layers and
+    models; the matrix's leading (model) axis has no fixed size, so models
+    that stop leave the stack without a new trace.
     """
 
     BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7  # Keras's Adam defaults
@@ -199,31 +246,59 @@ class _Stack:
         import keras
         import tensorflow as tf
 
-        self.n_models = len(weights)
-        self.params = [
-            tf.Variable(np.stack([w[i] for w in weights]).astype(np.float32))
-            for i in range(len(weights[0]))
-        ]
-        self.moments = [tf.Variable(tf.zeros_like(p)) for p in self.params]
-        self.velocities = [tf.Variable(tf.zeros_like(p)) for p in self.params]
+        self.shapes = [tuple(w.shape) for w in weights[0]]
+        self.sizes = [int(np.prod(shape)) for shape in self.shapes]
+
+        def variable(shape, dtype=tf.float32):
+            return tf.Variable(tf.zeros([0, *shape], dtype), shape=[None, *shape])
+
+        self.params = variable([sum(self.sizes)])
+        self.moments = variable([sum(self.sizes)])
+        self.velocities = variable([sum(self.sizes)])
+        self.rates = variable([])
         self.iterations = tf.Variable(0, dtype=tf.int64)
-        self.rates = tf.constant(rates, dtype=tf.float32)
         self.activation = keras.activations.get(activation)
         self.batch_size = batch_size
         self._epoch = tf.function(self._epoch_graph)
         self._logits = tf.function(self.logits)
+        self.reset(weights, rates=rates)
+
+    def reset(self, weights, *, rates) -> None:
+        """Start over with these models, each at its initial weights with a
+        fresh Adam state."""
+        flat = np.stack([np.concatenate([np.ravel(w) for w in ws]) for ws in weights])
+        self.n_models = len(weights)
+        self.params.assign(flat.astype(np.float32))
+        self.moments.assign(np.zeros_like(flat, dtype=np.float32))
+        self.velocities.assign(np.zeros_like(flat, dtype=np.float32))
+        self.rates.assign(np.asarray(rates, dtype=np.float32))
+        self.iterations.assign(0)
+
+    def keep(self, models) -> None:
+        """Go on with only the rows ``models`` (their optimizer state too)."""
+        import tensorflow as tf
+
+        index = tf.constant(np.asarray(models, dtype=np.int64))
+        for variable in (self.params, self.moments, self.velocities, self.rates):
+            variable.assign(tf.gather(variable, index))
 
     def logits(self, x):
         """Every model's logits of ``x``, shaped ``(models, points, in)`` or
         ``(points, in)``."""
         import tensorflow as tf
 
+        n_models = tf.shape(self.params)[0]
         h = x
         if len(h.shape) == 2:
-            h = tf.broadcast_to(h[None], (self.n_models, *h.shape))
-        n_layers = len(self.params) // 2
+            h = tf.broadcast_to(h[None], tf.concat([[n_models], tf.shape(h)], 0))
+        pieces = tf.split(self.params, self.sizes, axis=1)
+        layers = [
+            tf.reshape(piece, [n_models, *shape])
+            for piece, shape in zip(pieces, self.shapes, strict=True)
+        ]
+        n_layers = len(layers) // 2
         for i in range(n_layers):
-            kernel, bias = self.params[2 * i], self.params[2 * i + 1]
+            kernel, bias = layers[2 * i], layers[2 * i + 1]
             h = tf.matmul(h, kernel) + bias[:, None, :]
             if i < n_layers - 1:
                 h = self.activation(h)
@@ -239,87 +314,90 @@ class _Stack:
         hits = tf.argmax(logits, axis=2, output_type=labels.dtype) == labels
         return losses, tf.reduce_sum(tf.cast(hits, tf.float32), axis=1)
 
-    def _adam(self, grads, active):
+    def _adam(self, grads):
         import tensorflow as tf
 
+        # Keras's Adam update, in its order of operations, on every weight at once
         step = tf.cast(self.iterations + 1, tf.float32)
         alpha = (
             self.rates
             * tf.sqrt(1 - tf.pow(self.BETA_2, step))
             / (1 - tf.pow(self.BETA_1, step))
         )
-        for p, g, m, v in zip(
-            self.params, grads, self.moments, self.velocities, strict=True
-        ):
-            shape = [-1] + [1] * (len(p.shape) - 1)
-            on = tf.reshape(active, shape)
-            m_new = m + (g - m) * (1 - self.BETA_1)
-            v_new = v + (tf.square(g) - v) * (1 - self.BETA_2)
-            update = (m_new * tf.reshape(alpha, shape)) / (
-                tf.sqrt(v_new) + self.EPSILON
-            )
-            m.assign(tf.where(on, m_new, m))
-            v.assign(tf.where(on, v_new, v))
-            p.assign(tf.where(on, p - update, p))
+        m, v = self.moments, self.velocities
+        m.assign_add((grads - m) * (1 - self.BETA_1))
+        v.assign_add((tf.square(grads) - v) * (1 - self.BETA_2))
+        self.params.assign_sub((m * alpha[:, None]) / (tf.sqrt(v) + self.EPSILON))
         self.iterations.assign_add(1)
 
-    def _epoch_graph(self, x, y, x_val, y_val, orders, active):
+    def _epoch_graph(self, x, y, orders):
         import tensorflow as tf
 
         n = int(x.shape[0])
         size = self.batch_size
         xs, ys = tf.gather(x, orders), tf.gather(y, orders)
-        loss_sum = tf.zeros(self.n_models)
-        hits = tf.zeros(self.n_models)
+        n_models = tf.shape(self.params)[0]  # not fixed: models leave
+        loss_sum = tf.zeros([n_models])
+        hits = tf.zeros([n_models])
         for i in tf.range(-(-n // size)):
             xb, yb = xs[:, i * size : (i + 1) * size], ys[:, i * size : (i + 1) * size]
             with tf.GradientTape() as tape:
                 losses, batch_hits = self._losses_and_hits(self.logits(xb), yb)
                 total = tf.reduce_sum(losses)
-            self._adam(tape.gradient(total, self.params), active)
+            self._adam(tape.gradient(total, self.params))
             loss_sum += losses * tf.cast(tf.shape(xb)[1], tf.float32)
             hits += batch_hits
-        val_losses, val_hits = self._losses_and_hits(
-            self.logits(x_val),
-            tf.broadcast_to(y_val[None], (self.n_models, y_val.shape[0])),
-        )
-        return loss_sum / n, hits / n, val_losses, val_hits / int(x_val.shape[0])
+        return loss_sum / n, hits / n
 
     def fit(self, data, settings, *, seeds: list[int]) -> list[pd.DataFrame]:
         """Train until every model has converged, diverged or hit the cap.
 
         Model ``m`` draws its batch order from a generator seeded by
-        ``seeds[m]``, as :func:`geoctx.training.train_model` does. Returns
-        each model's history (``loss``, ``accuracy``, ``val_loss``,
-        ``val_accuracy`` per epoch it trained).
+        ``seeds[m]``, as :func:`geoctx.training.train_model` does; a model
+        that stops leaves the stack, which goes on with the others, and
+        its final weights come back into the stack when all have stopped.
+        Returns each model's history (``loss`` and ``accuracy`` per epoch
+        it trained: the criterion is computed on the final weights, so
+        validation is not evaluated every epoch).
         """
         import tensorflow as tf
 
         from geoctx.training import converged
 
-        arrays = [
-            tf.constant(data[key]) for key in ("X_train", "y_train", "X_val", "y_val")
-        ]
+        x, y = tf.constant(data["X_train"]), tf.constant(data["y_train"])
         rngs = {seed: np.random.default_rng(seed) for seed in dict.fromkeys(seeds)}
         n = len(data["y_train"])
-        active = np.ones(self.n_models, dtype=bool)
-        names = ("loss", "accuracy", "val_loss", "val_accuracy")
+        active = list(range(self.n_models))  # the stack's rows, in order
+        final = np.zeros((self.n_models, sum(self.sizes)), dtype=np.float32)
+        names = ("loss", "accuracy")
         rows = [[] for _ in range(self.n_models)]
         for _ in range(settings.epochs):
             # one draw per distinct seed, shared by the models of that seed
             order = {seed: rng.permutation(n) for seed, rng in rngs.items()}
-            orders = np.stack([order[seed] for seed in seeds])
-            values = self._epoch(*arrays, tf.constant(orders), tf.constant(active))
+            orders = np.stack([order[seeds[m]] for m in active])
+            values = self._epoch(x, y, tf.constant(orders))
             values = np.stack([v.numpy() for v in values], axis=1)
-            for m in np.flatnonzero(active):
-                rows[m].append(dict(zip(names, map(float, values[m]), strict=True)))
-                losses = [row["loss"] for row in rows[m]]
+            stopped = []
+            for row, m in enumerate(active):
+                rows[m].append(dict(zip(names, map(float, values[row]), strict=True)))
+                losses = [r["loss"] for r in rows[m]]
                 if not math.isfinite(losses[-1]) or converged(
                     losses, **settings.convergence
                 ):
-                    active[m] = False
-            if not active.any():
-                break
+                    stopped.append(row)
+            if stopped:
+                params = self.params.numpy()
+                for row in stopped:
+                    final[active[row]] = params[row]
+                keep = [row for row in range(len(active)) if row not in stopped]
+                active = [active[row] for row in keep]
+                if not active:
+                    break
+                self.keep(keep)
+        params = self.params.numpy()
+        for row, m in enumerate(active):
+            final[m] = params[row]
+        self.params.assign(final)
         return [pd.DataFrame(r, columns=list(names)) for r in rows]
 
     def scores(self, data) -> dict[str, tuple[np.ndarray, np.ndarray]]:
