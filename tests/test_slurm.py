@@ -38,13 +38,27 @@ def unavailable(reason):
     pytest.skip(reason)
 
 
+def node_conf_dir():
+    """The machine's own /etc/slurm: each file's path and content."""
+    root = slurm_cluster.NODE_CONF_DIR
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()
+    }
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def machine_slurm_conf():
+    """The machine's /etc/slurm before the test cluster starts."""
     if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
         unavailable("snakemake-executor-plugin-slurm is not installed")
-    reason = slurm_cluster.install()
+    reason = slurm_cluster.install() or slurm_cluster.private_mounts()
     if reason:
         unavailable(reason)
+    return node_conf_dir()
+
+
+@pytest.fixture(scope="module")
+def cluster(machine_slurm_conf, tmp_path_factory):
     # munged's socket path must stay short (108 bytes)
     root = tmp_path_factory.mktemp("slurm", numbered=True)
     running = slurm_cluster.start(root)
@@ -174,8 +188,24 @@ def test_a_failing_job_is_retried_then_reported(cluster, slurm_study):
     print(f"injected failure: {len(attempts)} attempts, error after {wall:.0f} s")
 
 
-def test_daemons_stop_by_their_pid_files(cluster):
+def test_job_steps_see_the_private_config(cluster, machine_slurm_conf):
+    # srun in a job reads /etc/slurm/slurm.conf (the job step drops SLURM_CONF)
+    proc = subprocess.run(
+        ["srun", "--quiet", "cat", "/etc/slurm/slurm.conf"],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(slurm_cluster.MARK)
+    assert f"StateSaveLocation={cluster.root}/state" in proc.stdout
+    # ... which is this cluster's, not the machine's: that is untouched
+    assert node_conf_dir() == machine_slurm_conf
+
+
+def test_daemons_stop_by_their_pid_files(cluster, machine_slurm_conf):
     assert slurm_cluster.running(cluster.root) == slurm_cluster.DAEMONS
     assert slurm_cluster.stop(cluster.root) == slurm_cluster.DAEMONS
     assert slurm_cluster.running(cluster.root) == []
-    assert not slurm_cluster.NODE_CONF.exists()
+    assert node_conf_dir() == machine_slurm_conf
