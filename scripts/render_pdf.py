@@ -8,6 +8,7 @@ from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
 
-from geoctx import report
+from geoctx import report, storage
 
-report.write_pdf(snakemake.input.html, snakemake.output[0])
+with storage.atomic_path(snakemake.output[0]) as tmp:
+    report.write_pdf(snakemake.input.html, tmp)
