@@ -7,6 +7,7 @@ is compared with a local run of the same config. Skipped, with the reason,
 where Slurm cannot run (not root, no apt); in CI (``CI=true``) that fails.
 """
 
+import collections
 import datetime
 import importlib.util
 import itertools
@@ -344,10 +345,13 @@ def test_failures_are_retried_then_reported(cluster, slurm_study):
     wall = time.monotonic() - start
     assert proc.returncode not in (0, 124, 137), log[-3000:]
     jobs = {i: job for i, job in this_run(cluster, workdir).items() if i not in before}
-    states = sorted(job["JobState"] for job in jobs.values())
-    # the data job: three attempts (`retries: 2`), each failed; the group:
-    # cancelled, resubmitted, completed
-    assert states == ["CANCELLED", "COMPLETED", "FAILED", "FAILED", "FAILED"], states
+    states = collections.Counter(job["JobState"] for job in jobs.values())
+    # the moons data job: three attempts (`retries: 2`), each failed; the
+    # group: cancelled, resubmitted, completed; and the circles data and
+    # tuning the edited script reruns (its digest is in every data job's params)
+    retries = 2
+    assert states["FAILED"] == 1 + retries and states["CANCELLED"] == 1, states
+    assert set(states) == {"FAILED", "CANCELLED", "COMPLETED"}, states
     assert all(model.joinpath("model.keras").exists() for model in models)
     # the terminal names the failing rule, its logs and their last lines
     assert re.search(r"^Error in rule make_dataset \(job \d+\)", log, flags=re.M)
