@@ -10,10 +10,10 @@ log_to(snakemake.log[0])
 
 import pandas as pd
 
-from geoctx import plots, storage
+from geoctx import plots
 
 history = pd.read_parquet(snakemake.input.history)
 history = history.assign(depth="depth " + history["depth"].astype(str))
 fig = plots.facet(history, plots.learning_curves, col="dataset", row="depth")
-storage.save_figure(fig, snakemake.output.png, dpi=150)
-storage.save_figure(fig, snakemake.output.svg)
+fig.savefig(snakemake.output.png, dpi=150)
+fig.savefig(snakemake.output.svg)

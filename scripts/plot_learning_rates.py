@@ -10,10 +10,10 @@ log_to(snakemake.log[0])
 
 import pandas as pd
 
-from geoctx import plots, storage
+from geoctx import plots
 
 tuning = pd.read_parquet(snakemake.input.tuning)
 tuning = tuning.assign(depth="depth " + tuning["depth"].astype(str))
 fig = plots.facet(tuning, plots.learning_rates, col="dataset", row="depth")
-storage.save_figure(fig, snakemake.output.png, dpi=150)
-storage.save_figure(fig, snakemake.output.svg)
+fig.savefig(snakemake.output.png, dpi=150)
+fig.savefig(snakemake.output.svg)

@@ -8,7 +8,6 @@ from geoctx.logs import log_to
 
 log_to(snakemake.log[0])
 
-from geoctx import report, storage
+from geoctx import report
 
-with storage.atomic_path(snakemake.output[0]) as tmp:
-    report.write_pdf(snakemake.input.html, tmp)
+report.write_pdf(snakemake.input.html, snakemake.output[0])

@@ -7,8 +7,9 @@ cluster that buries the few lines a user needs. This handler prints:
 - messages without a job event (the job table, warnings, the executor's
   "submitted with SLURM jobid" line: one line per Slurm job) and progress;
 - for a failed job, one line naming the rule, its job id and message, and
-  the last ``tail`` lines of its log (of the executor's log, for a group:
-  the failing member's error is there, and a cancellation);
+  the last ``tail`` lines of its log and of the executor's log (a group's
+  failing member's error is there), with Slurm's line on why it ended the
+  job (a cancellation, a time or memory limit) when it comes earlier;
 - for a failed group, also one line per member that did not finish, with
   its log's path; members that finished are not listed.
 
@@ -16,6 +17,7 @@ Job and group blocks, finished-job notices and shell commands are dropped.
 """
 
 import logging
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,8 @@ SILENT = {
     LogEvent.RULEGRAPH,
     LogEvent.WORKFLOW_STARTED,
 }
+#: Slurm's own account of why it ended a job (cancelled, out of time or memory).
+SLURM_EVENT = re.compile(r"\*\*\* (JOB|STEP) .* \*\*\*|oom[-_]kill", flags=re.I)
 #: Plain messages Snakemake repeats each time it selects jobs.
 ROUTINE = ("Select jobs to execute...", "Execute ", "Assuming unrestricted")
 
@@ -50,12 +54,15 @@ class LogHandlerSettings(LogHandlerSettingsBase):
 
 
 def tail(path, n):
-    """The last ``n`` lines of a text file, or a note that it cannot be read."""
+    """The last ``n`` lines of a text file, after the first of Slurm's lines
+    on why it ended the job if they come earlier; or a note that it cannot be
+    read."""
     try:
         lines = Path(path).read_text(errors="replace").splitlines()
     except OSError as error:
         return [f"    ({error.strerror})"]
-    return [f"    | {line}" for line in lines[-n:]] or ["    (empty)"]
+    events = [line for line in lines[:-n] if SLURM_EVENT.search(line)][:1]
+    return [f"    | {line}" for line in events + lines[-n:]] or ["    (empty)"]
 
 
 def job_error(msg, n):
