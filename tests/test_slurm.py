@@ -155,7 +155,8 @@ def peak_rss_mb(workdir):
     for path in (workdir / "logs").rglob("*.log"):
         found = PEAK_RSS.findall(path.read_text(errors="replace"))
         if found:
-            rule = path.relative_to(workdir / "logs").parts[0]
+            # logs/<rule>/... or logs/<rule>.log
+            rule = path.relative_to(workdir / "logs").parts[0].removesuffix(".log")
             peaks[rule] = max(peaks.get(rule, 0), max(map(int, found)))
     return peaks
 
