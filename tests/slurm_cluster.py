@@ -3,16 +3,21 @@
 Starts munged, slurmctld and slurmd directly (no systemd) with a generated
 ``slurm.conf`` in a scratch directory: the node's CPUs and memory are the
 machine's, there is no accounting database (as on many small clusters), and
-every finished job is written to a job-completion log. The config is
-written to the node-wide ``/etc/slurm/slurm.conf`` as on a real node (the
-plugin's job step drops ``SLURM_CONF`` before its nested ``srun``) and
-removed again by :func:`stop`; a config this module did not write is never
-replaced.
+every finished job is written to a job-completion log.
+
+The daemons run in a private mount namespace (``unshare --mount``) in which
+the scratch directory is bind-mounted on ``/etc/slurm``: a job step, which
+inherits slurmd's namespace, finds this cluster's config at the node-wide
+path (the plugin's job step drops ``SLURM_CONF`` before its nested
+``srun``), while the machine's own ``/etc/slurm`` is never written, and
+another test cluster on the same machine keeps its own. Clients outside the
+namespace (sbatch, squeue) are pointed to the config by ``SLURM_CONF``.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -24,7 +29,7 @@ from pathlib import Path
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
 DAEMONS = ["slurmd", "slurmctld", "munged"]
 DEF_MEM_PER_CPU_MB = 1000
-NODE_CONF = Path("/etc/slurm/slurm.conf")
+NODE_CONF_DIR = Path("/etc/slurm")
 MARK = "# geoctx test cluster\n"
 
 
@@ -53,6 +58,22 @@ def install() -> str | None:
             return f"{' '.join(args)} failed: {proc.stderr[-500:]}"
     missing = missing_binaries()
     return f"still missing after install: {missing}" if missing else None
+
+
+def private_mounts() -> str | None:
+    """Why a private mount namespace cannot be made here, or None."""
+    if shutil.which("unshare") is None:
+        return "unshare (util-linux) is not available"
+    if not NODE_CONF_DIR.is_dir():
+        return f"{NODE_CONF_DIR} does not exist (the slurm-client package makes it)"
+    probe = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "true"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode != 0:
+        return f"cannot make a private mount namespace: {probe.stderr.strip()}"
+    return None
 
 
 def free_port() -> int:
@@ -148,11 +169,10 @@ def start(root: Path) -> Cluster:
     for sub in ("state", "spool"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     node = socket.gethostname().split(".")[0]
-    conf = NODE_CONF
-    if conf.exists() and not conf.read_text().startswith(MARK):
-        raise RuntimeError(f"{conf} exists and is not this test's: not replacing it")
+    etc = root / "etc"
+    etc.mkdir(exist_ok=True)
+    conf = etc / "slurm.conf"
     memory = machine_memory_mb() - 512  # leave the OS room
-    conf.parent.mkdir(parents=True, exist_ok=True)
     conf.write_text(slurm_conf(root, node=node, cpus=os.cpu_count(), memory_mb=memory))
     env = {
         **os.environ,
@@ -171,11 +191,20 @@ def start(root: Path) -> Cluster:
         f"--log-file={root}/munged.log",
         f"--seed-file={root}/munged.seed",
     ]
-    for args in (munged, ["slurmctld", "-c"], ["slurmd", "-N", node]):
-        proc = _run(args, env)
-        if proc.returncode != 0:
-            stop(root)
-            raise RuntimeError(f"{args[0]} failed to start: {proc.stderr}")
+    # Each daemon forks into the background and keeps the namespace alive.
+    script = " && ".join(
+        [
+            f"mount --bind {shlex.quote(str(etc))} {NODE_CONF_DIR}",
+            shlex.join(munged),
+            "slurmctld -c",
+            f"slurmd -N {shlex.quote(node)}",
+        ]
+    )
+    unshare = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+    proc = _run(unshare, env)
+    if proc.returncode != 0:
+        stop(root)
+        raise RuntimeError(f"the Slurm daemons failed to start: {proc.stderr}")
     cluster = Cluster(root, env)
 
     def idle():
@@ -217,8 +246,6 @@ def stop(root: Path) -> list[str]:
         else:
             os.kill(pid, signal.SIGKILL)
         stopped.append(name)
-    if NODE_CONF.exists() and NODE_CONF.read_text().startswith(MARK):
-        NODE_CONF.unlink()
     return stopped
 
 
