@@ -155,7 +155,32 @@ def test_an_effect_within_the_tolerance_in_units_of_d(
     assert row.rerun_in_cited_ci is (shift <= 0.01)
     if not replicates:
         (line,) = result.problems()
-        assert f"(|Δ| = {shift / D:.2g} d > {tolerance:g} d)" in line
+        assert f"(|Δ| = {shift / D:.2g} d > {tolerance:g} d, outside" in line
+
+
+def test_an_effect_inside_the_cited_interval_agrees_beyond_the_tolerance(
+    cited, tmp_path
+):
+    # a rerun on another processor moves a noisy effect by several d: it
+    # agrees while it stays within the cited study's own 95% interval
+    def widen(t):
+        t["claims"].loc[0, ["ci_low", "ci_high"]] -= [3 * D, -3 * D]
+
+    wide = write_study(tmp_path / "wide", edited(widen))
+
+    def moved(shift):
+        def change(t):
+            widen(t)
+            t["claims"].loc[0, "effect"] += shift
+
+        return write_study(tmp_path / f"moved{shift}", edited(change))
+
+    inside = replicate.replicate(wide, moved(2 * D))  # 2 d, inside +-3.5 d
+    assert inside.replicates
+    outside = replicate.replicate(wide, moved(4 * D))  # 4 d, beyond the interval
+    assert not outside.replicates
+    (line,) = outside.problems()
+    assert "(|Δ| = 4 d > 0.5 d, outside the cited interval)" in line
 
 
 def test_timings_decide_only_when_asked(cited, tmp_path):

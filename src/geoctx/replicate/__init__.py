@@ -16,14 +16,15 @@ and are its numbers within the noise?
   unit and robustness metric.
 - **Per claim and per scorecard row**: cited against rerun verdict, effect
   and 95% interval, whether each effect lies inside the other's interval,
-  whether the verdicts agree and whether the effects differ by at most the
-  tolerance: ``tolerance × d``, ``d`` the row's smallest effect of interest
-  (:data:`TOLERANCE` by default).
+  whether the verdicts agree and whether the effects agree: the rerun's
+  effect lies inside the cited 95% interval (within the cited study's own
+  noise) or differs by at most ``tolerance × d``, ``d`` the row's smallest
+  effect of interest (:data:`TOLERANCE` by default).
 
 The study replicates (exit status 0) when every verdict agrees (every
 claim's verdict, its verdict at initialization and on the sensitivity
 re-analysis, and every scorecard row with a verdict) and every row's effect
-is within the tolerance. Evidence measured as time on the machine (C9's
+agrees. Evidence measured as time on the machine (C9's
 latency ratios) is shown but decides nothing unless asked
 (``--include-timings``): timings are not expected to replicate across
 machines, nor run to run on a shared one. Run it as::
@@ -151,8 +152,8 @@ def summary(result: Replication) -> list[str]:
     decided = v[v.decides]
     lines.append(
         f"{int(decided.verdict_agrees.sum())}/{len(decided)} verdicts agree, "
-        f"{int(decided.effect_within_tolerance.sum())}/{len(decided)} effects within "
-        f"{result.tolerance:g} d"
+        f"{int(decided.effect_within_tolerance.sum())}/{len(decided)} effects agree "
+        f"(inside the cited 95% interval or within {result.tolerance:g} d)"
         + ("" if result.include_timings else " (timed evidence, C9, not checked)")
     )
     problems = result.problems()
