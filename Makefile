@@ -1,7 +1,7 @@
 # The commands of README.md:
 #   make study      install everything and run the default study
 #   make test       install, run the linters and the fast tests (a few minutes)
-#   make test-all   install, run the linters and every test (CI; about 20 minutes)
+#   make test-all   install, run the linters and every test (CI; about 25 minutes)
 #   make install    only install (.venv), e.g. on a cluster's login node
 #   make reference  the shipped references (reference/smoke, reference/default)
 PYTHON ?= python3

@@ -292,6 +292,16 @@ def edited_config(workdir, edit):
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def study(study, tmp_path_factory):
+    """This module's own copy of the session's smoke study: the reruns below
+    are planned on a directory that no test in another process (``pytest
+    -n``) reads while they edit it, nor edits while they plan."""
+    copy = tmp_path_factory.mktemp("workflow_study") / "study"
+    shutil.copytree(study, copy, symlinks=True)
+    return copy
+
+
 def test_nothing_to_do_after_the_run(study):
     assert dry_run(study) == {}
 

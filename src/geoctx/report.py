@@ -358,17 +358,20 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return df.replace({np.nan: None}).to_dict("records")
 
 
-def _breakable(text) -> markupsafe.Markup:
-    """``text`` escaped, with a line-break opportunity after each ``_`` and ``=``.
+def _breakable(text, marks: str = "_=") -> markupsafe.Markup:
+    """``text`` escaped, with a line-break opportunity after each of ``marks``
+    (``_`` and ``=``; table headers such as ``ε=0.1`` use ``_`` only).
 
     Evidence and condition names are long words joined by underscores; a
     narrow table column may wrap them there, never inside a word.
 
     >>> str(_breakable("knn_overlap <x>"))
     'knn_<wbr>overlap &lt;x&gt;'
+    >>> str(_breakable("dead_fraction ε=0.1", "_"))
+    'dead_<wbr>fraction ε=0.1'
     """
     escaped = markupsafe.escape(text)
-    for mark in ("_", "="):
+    for mark in marks:
         escaped = escaped.replace(mark, markupsafe.Markup(f"{mark}<wbr>"))
     return escaped
 
