@@ -145,17 +145,6 @@ def test_every_rule_has_a_slurm_group_or_is_meant_to_run_alone():
     assert groups == components
 
 
-def flat(config, prefix=""):
-    """``{"a.b": value}`` for every leaf of a nested config."""
-    leaves = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            leaves.update(flat(value, f"{prefix}{key}."))
-        else:
-            leaves[f"{prefix}{key}"] = value
-    return leaves
-
-
 #: What config/full.yaml may set otherwise than the default study (its header
 #: comment says the same): the grid, the text, the datasets, timing and PGD.
 FULL_SWEEP_DIFFERS = (
@@ -173,11 +162,9 @@ FULL_SWEEP_DIFFERS = (
 
 
 def test_full_sweep_is_the_default_study_but_for_its_grid():
-    default = flat(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
-    full = flat(yaml.safe_load((ROOT / "config/full.yaml").read_text()))
-    differ = {
-        key
-        for key in default.keys() | full.keys()
-        if default.get(key, "<absent>") != full.get(key, "<absent>")
-    }
+    from geoctx.replicate.compare import mapping_diff
+
+    default = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    full = yaml.safe_load((ROOT / "config/full.yaml").read_text())
+    differ = set(mapping_diff(default, full).key)
     assert {k for k in differ if not k.startswith(FULL_SWEEP_DIFFERS)} == set()
