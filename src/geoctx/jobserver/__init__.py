@@ -61,7 +61,10 @@ only that run's own jobs may use it:
   does not answer a client's handshake within 10 s of being ready or found
   stopped (``GEOCTX_JOBSERVER_PID`` names it; a client waits up to 5
   minutes for a server still importing) gets no job: nothing was sent, so
-  the client runs the script itself, as a plain process, and says so. The
+  the client runs the script itself, as a plain process, and says so. A
+  client runs it itself only if the server has no whole request: once it
+  sent all of it, it takes the job's status, even from a server that ran
+  the job and closed the connection before the client went on. The
   server sends the client of a job it took a heartbeat every second; a
   client that hears nothing for 30 s kills the job's process and fails
   with a message saying the server hangs (the job may have done part of
@@ -190,7 +193,8 @@ def _delegate(path: str, argv: list[str] | None, pool: str | None) -> int | None
     data = wire.LENGTH.pack(len(payload)) + payload
     try:
         sent = socket.send_fds(conn, [data], [0, 1, 2])
-        conn.sendall(data[sent:])
+        if sent < len(data):  # an empty send fails once the server has closed
+            conn.sendall(data[sent:])  # (it may have run the whole job by now)
     except OSError as err:  # the server has no whole request: it runs nothing
         if _refused_early(conn):  # it read the script's path and said no
             _note(
