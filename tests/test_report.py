@@ -350,3 +350,22 @@ def test_scorecard_shows_the_initialization_verdict_per_part(study_tables):
         '<span class="verdict stance-open">inconclusive</span><br><small>'
         "relative distances: contradicted; compression: inconclusive</small>"
     ) in scorecard
+
+
+def test_the_trailing_section_lists_each_activation_behind_its_cell(study_tables):
+    # sigmoid's mean (0.81) trails ReLU's (0.91) by 10 points, and no tuning
+    # run of it came within 2 points: a failure at every tuned rate
+    html = render(study_tables, {"title": "T"})
+    section = html[html.index('id="trailing"') : html.index('id="geometry"')]
+    assert "more than 2 points (0.02" in section
+    row = section[section.index("<td>moons/") :]
+    row = row[: row.index("</tr>")]
+    assert "<td>sigmoid</td>" in row and "relu 0.910" in row
+    assert "0.100" in row and "fails at every tuned rate" in row
+    # within the margin, nothing is listed
+    runs = study_tables["runs"]
+    study_tables["runs"] = runs.assign(
+        test_accuracy=runs["test_accuracy"].where(runs["activation"] == "relu", 0.9)
+    )
+    html = render(study_tables, {"title": "T"})
+    assert "No activation trails its cell's best" in html
