@@ -90,7 +90,7 @@ def run(results: Path, *, windows, seeds, width: int, depth: int, escaped: float
                         "learning_rate": rate,
                         "rule": f"window {window}" if window != "cap" else "cap",
                         "epochs_run": r["epochs_run"],
-                        "hit_cap": r["hit_cap"] or window == "cap",
+                        "hit_cap": r["hit_cap"],
                         "train_accuracy": r["train_accuracy"],
                         "test_accuracy": r["test_accuracy"],
                         "escaped": r["train_accuracy"] > escaped,

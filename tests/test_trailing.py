@@ -234,3 +234,29 @@ def test_curves_keep_the_trailing_activations_runs_and_the_figure_draws_them():
         "No activation trails"
         in plots.trailing_curves(empty).axes[0].texts[0].get_text()
     )
+
+
+def test_the_shipped_default_study_trails_in_the_cells_config_readme_names():
+    # the eight deep cells config/README.md lists, with their kinds
+    from smoke_study import ROOT
+
+    tables = ROOT / "reference/default/tables"
+    out = trailing.classify(
+        pd.read_parquet(tables / "runs.parquet"),
+        pd.read_parquet(tables / "tuning.parquet"),
+    )
+    found = {
+        (r.dataset, r.initializer[:2], r.activation): r.kind for r in out.itertuples()
+    }
+    assert (out["depth"] == 8).all()
+    every, seed = trailing.EVERY_RATE, trailing.SEED_DEPENDENT
+    assert found == {
+        ("circles", "gl", "sigmoid"): every,
+        ("digits", "gl", "sigmoid"): every,
+        ("spirals", "gl", "sigmoid"): every,
+        ("circles", "he", "tanh"): seed,
+        ("digits", "he", "sigmoid"): seed,
+        ("digits", "he", "relu"): seed,
+        ("digits", "he", "gelu"): seed,
+        ("spirals", "he", "sigmoid"): seed,
+    }
