@@ -43,7 +43,7 @@ wildcard_constraints:
     width=r"\d+",
     depth=r"\d+",
     seed=r"\d+",
-    table=alternatives(TABLES),
+    table=alternatives(TABLE_KEYS),
     attack=alternatives(ATTACKS),
     metric=alternatives(GEOMETRY_METRICS),
 
@@ -60,7 +60,7 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        expand("results/tables/{table}.parquet", table=TABLES),
+        expand("results/tables/{table}.parquet", table=TABLE_KEYS),
         FIGURES,
         "results/report/report.html",
         "results/report/report.pdf",

@@ -11,7 +11,7 @@ log_to(snakemake.log[0])
 
 from geoctx import datasets, storage, tables, training, tuning
 
-table = tuning.tune(
+table, curves = tuning.tune_with_curves(
     datasets.load(snakemake.input.data),
     tuning.Cell.of(snakemake.wildcards),
     training.TrainSettings(**snakemake.params.training),
@@ -20,9 +20,6 @@ table = tuning.tune(
     criterion=snakemake.params.tuning["criterion"],
     threads=snakemake.threads,
 )
-tables.write(
-    table,
-    snakemake.output.tuning,
-    "tuning",
-    metadata={"inputs": storage.input_digests(snakemake.input.data)},
-)
+meta = {"inputs": storage.input_digests(snakemake.input.data)}
+tables.write(table, snakemake.output.tuning, "tuning", metadata=meta)
+tables.write(curves, snakemake.output.curves, "tuning_history", metadata=meta)

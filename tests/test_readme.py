@@ -14,3 +14,15 @@ def test_readme_package_example_runs():
         # raises on any name, keyword or setting the code no longer has
         exec(compile(block, "README.md", "exec"), namespace)
         assert 0.0 <= namespace["result"].run["test_accuracy"] <= 1.0
+
+
+def test_config_readme_shows_the_rates_the_shipped_default_study_chose():
+    # the table config/README.md shows is the one the default study's
+    # tuning table (shipped in reference/default) gives: it fails on drift
+    import pandas as pd
+
+    from geoctx.methods import rates_markdown
+
+    text = (ROOT / "config" / "README.md").read_text()
+    tuning = pd.read_parquet(ROOT / "reference/default/tables/tuning.parquet")
+    assert rates_markdown(tuning) in text

@@ -227,6 +227,9 @@ def test_training_methods_and_capped_runs_come_from_config_and_runs(study_tables
             "chosen": [True, False, False, True],
             # sigmoid learned at neither rate: a failure at every tuned rate
             "status": ["ok", "diverged", "failed_to_learn", "diverged"],
+            "train_accuracy": [0.95, np.nan, 0.5, np.nan],
+            "val_accuracy": [0.9, np.nan, 0.5, np.nan],
+            "epochs_run": [40, 3, 60, 2],
         }
     )
     html = render(
@@ -244,6 +247,9 @@ def test_training_methods_and_capped_runs_come_from_config_and_runs(study_tables
     assert "(1 of 6 runs):</strong> moons/sigmoid/auto/w8_d2_s0." in html
     assert "<td>0.001</td><td>0.02</td>" in html  # relu, sigmoid
     assert "(1 architecture(s)):</strong> moons/sigmoid/auto/w8_d2." in html
+    # and the trailing sigmoid's row gives each rate's outcome, diverged as 0
+    assert "0.001: 0.500 / 0.500, failed_to_learn, 60<br>" in html
+    assert "0.02: 0.000 / 0.000, diverged, 2 (chosen)" in html
 
 
 def test_methods_list_every_evidence_item(study_tables):
@@ -350,3 +356,22 @@ def test_scorecard_shows_the_initialization_verdict_per_part(study_tables):
         '<span class="verdict stance-open">inconclusive</span><br><small>'
         "relative distances: contradicted; compression: inconclusive</small>"
     ) in scorecard
+
+
+def test_the_trailing_section_lists_each_activation_behind_its_cell(study_tables):
+    # sigmoid's mean (0.81) trails ReLU's (0.91) by 10 points, and no tuning
+    # run of it came within 2 points: a failure at every tuned rate
+    html = render(study_tables, {"title": "T"})
+    section = html[html.index('id="trailing"') : html.index('id="geometry"')]
+    assert "more than 2 points (0.02" in section
+    row = section[section.index("<td>moons/") :]
+    row = row[: row.index("</tr>")]
+    assert "<td>sigmoid</td>" in row and "relu 0.910" in row
+    assert "0.100" in row and "fails at every tuned rate" in row
+    # within the margin, nothing is listed
+    runs = study_tables["runs"]
+    study_tables["runs"] = runs.assign(
+        test_accuracy=runs["test_accuracy"].where(runs["activation"] == "relu", 0.9)
+    )
+    html = render(study_tables, {"title": "T"})
+    assert "No activation trails its cell's best" in html

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from geoctx import training, tuning
+from geoctx import tables, training, tuning
 from geoctx.training import ModelSpec, TrainSettings
 
 
@@ -22,8 +22,8 @@ CELL = tuning.Cell("moons", "tanh", "glorot_uniform", 8, 3)
 
 
 @pytest.fixture(scope="module")
-def tuned(data):
-    return tuning.tune(
+def tuned_with_curves(data):
+    return tuning.tune_with_curves(
         data,
         CELL,
         SETTINGS,
@@ -33,8 +33,14 @@ def tuned(data):
     )
 
 
+@pytest.fixture(scope="module")
+def tuned(tuned_with_curves):
+    return tuned_with_curves[0]
+
+
 @pytest.mark.parametrize(("rate", "seed"), [(0.001, 5), (0.03, 6)])
-def test_a_stacked_run_is_the_run_trained_alone(data, tuned, rate, seed):
+def test_a_stacked_run_is_the_run_trained_alone(data, tuned_with_curves, rate, seed):
+    tuned, curves = tuned_with_curves
     # train_model on its own, with Keras's optimizer: the same curve and end
     alone = training.train_model(
         data,
@@ -45,6 +51,16 @@ def test_a_stacked_run_is_the_run_trained_alone(data, tuned, rate, seed):
     assert row["epochs_run"] == alone.run["epochs_run"] == SETTINGS.epochs
     for column in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
         assert row[column] == pytest.approx(alone.run[column], rel=1e-4, abs=1e-5)
+    # its training curve, epoch by epoch, is the one train_model records
+    curve = curves[(curves["learning_rate"] == rate) & (curves["seed"] == seed)]
+    assert list(curve["epoch"]) == list(alone.history["epoch"])
+    for column in ("loss", "accuracy"):
+        assert list(curve[column]) == pytest.approx(
+            list(alone.history[column]), rel=1e-4, abs=1e-5
+        )
+    assert (curve[list(dataclasses.asdict(CELL))] == dataclasses.asdict(CELL)).all(
+        axis=None
+    )
 
 
 def test_a_stacked_model_does_not_depend_on_its_neighbours(data, tuned):
@@ -116,11 +132,24 @@ def test_choose_averages_seeds_and_breaks_ties_to_the_smaller_rate():
 
 
 def test_one_rate_trains_nothing_and_is_chosen(data):
-    table = tuning.tune(
+    table, curves = tuning.tune_with_curves(
         data, CELL, SETTINGS, learning_rates=[0.004], seeds=[7, 8], criterion="val_loss"
     )
     assert len(table) == 2 and table["chosen"].all()
     assert tuning.chosen_rate(table) == 0.004 and (table["epochs_run"] == 0).all()
+    # no curve, and still a table of the tuning_history schema
+    assert tables.to_table(curves, "tuning_history").num_rows == 0
+
+
+def test_the_curves_fit_their_table_schema(tuned_with_curves):
+    table, curves = tuned_with_curves
+    written = tables.to_table(curves, "tuning_history").to_pandas()
+    # one row per epoch each run trained
+    runs = written.groupby(["learning_rate", "seed"])["epoch"].max()
+    assert (
+        runs.to_dict()
+        == table.set_index(["learning_rate", "seed"])["epochs_run"].to_dict()
+    )
 
 
 def test_unknown_criterion_and_optimizer_are_refused(data):

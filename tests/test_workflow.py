@@ -146,6 +146,8 @@ def test_figures_and_report(study):
         assert model_id(row) in html
     assert "geoctx smoke study" in html
     assert 'src="data:image/png;base64,' in html
+    # the trailing activations' section and its curves, drawn from the tables
+    assert 'id="trailing"' in html and "trailing_curves" in html
     for section in TOC:
         assert f'id="{section}"' in html
     for claim in ("c1", "c5", "c9"):
@@ -235,10 +237,12 @@ N_ATTACKS = len(attack_names(["sigmoid", "relu"], ["sigmoid", "relu"]))
 
 def figures(*, latency=False, projections=0, claims=True, tuning=False):
     """The figure jobs that follow new model results, the scorecard and the
-    report; with ``tuning``, the learning-rate figure too."""
+    report; with ``tuning``, the learning-rate figure too (its aggregated
+    tuning curves are one more aggregate_table job each test counts)."""
     jobs = {
         "plot_accuracy": 1,
         "plot_learning_curves": 1,
+        "plot_trailing_curves": 1,
         "plot_grad_norms": 1,
         "plot_geometry": len(GEOMETRY_METRICS),
         "plot_robustness": N_ATTACKS,
@@ -427,7 +431,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             {
                 "make_dataset": 2,
                 **per_model(4, 2, tuned=4),
-                "aggregate_table": 6,
+                "aggregate_table": 7,
                 **figures(projections=1, tuning=True),
             },
             id="dataset-parameter",
@@ -439,7 +443,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             {
                 **per_model(4, N_CELLS, tuned=4),
                 "benchmark_inference": INFERENCE_CELLS,
-                "aggregate_table": 7,
+                "aggregate_table": 8,
                 **figures(latency=True, projections=2, tuning=True),
             },
             id="new-activation",
@@ -463,7 +467,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             {
                 "make_dataset": 2,
                 **per_model(8, N_CELLS, tuned=8),
-                "aggregate_table": 6,
+                "aggregate_table": 7,
                 **figures(projections=2, tuning=True),
             },
             id="shared-split",
@@ -492,7 +496,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             lambda c: c["training"].update(epochs=5),
             {
                 **per_model(8, N_CELLS, tuned=8),
-                "aggregate_table": 6,
+                "aggregate_table": 7,
                 **figures(projections=2, tuning=True),
             },
             id="training-budget",
@@ -502,7 +506,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             lambda c: c["tuning"].update(learning_rates=[0.003, 0.02]),
             {
                 **per_model(8, N_CELLS, tuned=8),
-                "aggregate_table": 6,
+                "aggregate_table": 7,
                 **figures(projections=2, tuning=True),
             },
             id="tuning-grid",
@@ -513,7 +517,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             {
                 "make_dataset": 2,
                 **per_model(8, N_CELLS, tuned=8),
-                "aggregate_table": 6,
+                "aggregate_table": 7,
                 **figures(projections=2, tuning=True),
             },
             id="tuning-seeds",
@@ -631,7 +635,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
             {
                 **per_model(8, N_CELLS, tuned=8),
                 "benchmark_inference": INFERENCE_CELLS,
-                "aggregate_table": 7,
+                "aggregate_table": 8,
                 **figures(latency=True, projections=2, tuning=True),
             },
         ),
@@ -639,7 +643,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
             "tuning",
             {
                 **per_model(8, N_CELLS, tuned=8),
-                "aggregate_table": 6,
+                "aggregate_table": 7,
                 **figures(projections=2, tuning=True),
             },
         ),
@@ -650,7 +654,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
             {
                 **per_model(8, N_CELLS, tuned=8),
                 "benchmark_inference": INFERENCE_CELLS,
-                "aggregate_table": 7,
+                "aggregate_table": 8,
                 **figures(latency=True, projections=2, tuning=True),
             },
         ),
@@ -659,7 +663,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
             {
                 "make_dataset": 4,
                 **per_model(8, N_CELLS, tuned=8),
-                "aggregate_table": 6,
+                "aggregate_table": 7,
                 **figures(projections=2, tuning=True),
             },
         ),

@@ -642,6 +642,13 @@ MODEL_PATH = "{dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed}"
 
 #: The study tables (``results/tables/<name>.parquet``), in report order.
 STUDY_TABLES: tuple[str, ...] = tuple(TABLE_CONFIG_KEYS)
+#: Tables of training curves that only the report's figures read, with the
+#: config keys each depends on: aggregated like the study tables, but not
+#: scored, fingerprinted or kept in a shipped reference (the tuning table
+#: already holds where each of these curves ended).
+CURVE_TABLES: dict[str, tuple[str, ...]] = {
+    "tuning_history": TABLE_CONFIG_KEYS["tuning"],
+}
 #: Study tables that measure the machine (timings), not the study.
 TIMING_TABLES: tuple[str, ...] = ("inference",)
 

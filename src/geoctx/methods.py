@@ -325,6 +325,35 @@ def chosen_rates(tuning: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def rates_markdown(tuning: pd.DataFrame) -> str:
+    """:func:`chosen_rates` as the Markdown table ``config/README.md`` shows
+    (one width: the width column left out when the study has one).
+
+    >>> tuning = pd.DataFrame({"dataset": "moons", "initializer": "he_normal",
+    ...     "width": 8, "depth": 2, "activation": ["relu", "tanh"],
+    ...     "learning_rate": [0.01, 0.0003], "chosen": True})
+    >>> print(rates_markdown(tuning))
+    | dataset | depth | initializer | relu | tanh |
+    |---|---|---|---|---|
+    | moons | 2 | he_normal | 0.01 | 0.0003 |
+    """
+    table = chosen_rates(tuning)
+    keys = ["dataset", "depth", "initializer"]
+    if table["width"].nunique() > 1:
+        keys.append("width")
+    table = table.sort_values(keys)[
+        keys + [c for c in table.columns if c not in (*keys, "width")]
+    ]
+    lines = [
+        "| " + " | ".join(table.columns) + " |",
+        "|" + "---|" * len(table.columns),
+    ]
+    for row in table.itertuples(index=False):
+        cells = [f"{v:g}" if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def capped_runs(runs: pd.DataFrame) -> list[str]:
     """The models that stopped at the epoch cap before converging.
 

@@ -148,6 +148,56 @@ def learning_rates(df: pd.DataFrame, *, ax=None):
     return ax
 
 
+def run_curves(df: pd.DataFrame, *, y: str = "loss", ax=None):
+    """Training ``y`` against epoch, one line per run of one trailing
+    activation (:func:`geoctx.trailing.curves`): tuning rates solid in a
+    colour per rate, study seeds dashed in grey, each drawn to the epoch it
+    stopped. The loss is on a log scale, so a plateau and an escape from it
+    read as a flat stretch and a drop."""
+    ax = ax or plt.gca()
+    tuned = sorted(df.loc[df["source"] == "tuning", "run"].unique())
+    seeds = sorted(df.loc[df["source"] == "study", "run"].unique())
+    colours = dict(zip(tuned, sns.color_palette("viridis", len(tuned)), strict=True))
+    greys = dict(zip(seeds, sns.color_palette("Greys_d", len(seeds)), strict=True))
+    for run, part in df.groupby("run", sort=True):
+        study = run in greys
+        ax.plot(
+            part["epoch"],
+            part[y],
+            color=greys[run] if study else colours[run],
+            ls="--" if study else "-",
+            lw=1.0,
+            label=run,
+        )
+    if y == "loss":
+        ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel=f"training {y}")
+    return ax
+
+
+def trailing_curves(df: pd.DataFrame) -> plt.Figure:
+    """One row per trailing activation (``panel``), training loss left and
+    training accuracy right (:func:`run_curves`); a one-line figure that
+    says so when nothing trails."""
+    panels = list(dict.fromkeys(df["panel"]))
+    if not panels:
+        fig, ax = plt.subplots(figsize=(6, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "No activation trails its cell's best.", ha="center")
+        return fig
+    fig, axes = plt.subplots(
+        len(panels), 2, figsize=(10, 2.6 * len(panels)), squeeze=False
+    )
+    for (loss_ax, acc_ax), panel in zip(axes, panels, strict=True):
+        part = df[df["panel"] == panel]
+        run_curves(part, y="loss", ax=loss_ax)
+        run_curves(part, y="accuracy", ax=acc_ax)
+        loss_ax.set_title(panel, loc="left", fontsize=9)
+        acc_ax.legend(fontsize=7, loc="lower right", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def grad_norm_by_layer(df: pd.DataFrame, *, ax=None):
     """Gradient norm of each layer's kernel (log scale), 95% CI over seeds."""
     ax = _lines(df, x="layer", y="value", ax=ax)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from geoctx import __version__, claims, cost, evidence, names, stats
+from geoctx import __version__, claims, cost, evidence, names, stats, trailing
 from geoctx.config import MODEL_KEYS, MODEL_PATH, SATURATION_TOLERANCE
 from geoctx.machine import platform_record
 from geoctx.methods import (
@@ -72,6 +72,15 @@ CAPTIONS = {
         "study models train with, a cross a rate at which no tuning run learned "
         "(training accuracy at most the failed-to-learn threshold, or diverged). "
         "Rows are depths, columns datasets."
+    ),
+    "trailing_curves": (
+        "The training curves behind every activation listed as trailing its "
+        "cell's best: training loss (left, log scale) and training accuracy "
+        "(right) per epoch at every learning rate of the tuning grid (solid, "
+        "coloured by rate, on the tuning seed) and of every study seed (dashed, "
+        "at the chosen rate), each drawn to the epoch it stopped. A flat stretch "
+        "that ends in a drop is a plateau the run escaped; a curve that ends on a "
+        "flat stretch is one the convergence rule stopped there."
     ),
     "grad_norm_by_layer": (
         "Norm of the loss gradient with respect to each layer's kernel on a fixed "
@@ -494,6 +503,11 @@ def render(
         rates=chosen_rates(tables["tuning"]),
         capped=capped_runs(runs),
         failed_everywhere=failed_at_every_rate(tables["tuning"]),
+        trailing=trailing.report_rows(runs, tables["tuning"]),
+        trailing_margin=trailing.TRAILING_MARGIN,
+        trailing_kinds=trailing.KIND_MEANING,
+        plateau_note=trailing.PLATEAU_NOTE,
+        trailing_figure=figs.get("trailing_curves"),
         units=unit_table(tables["units"]),
         robustness=robustness_table(tables["robustness"]),
         worst_case=worst_case_table(tables["robustness"]),

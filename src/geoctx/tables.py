@@ -193,6 +193,17 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("chosen", pa.bool_()),
         ]
     ),
+    # one row per epoch of every tuning run (geoctx.tuning.tune_with_curves)
+    "tuning_history": pa.schema(
+        [field for field in MODEL_FIELDS if field.name != "seed"]
+        + [
+            pa.field("learning_rate", pa.float64()),
+            pa.field("seed", pa.int64()),
+            pa.field("epoch", pa.int64()),
+            pa.field("loss", pa.float64()),
+            pa.field("accuracy", pa.float64()),
+        ]
+    ),
 }
 
 #: Packages whose versions every study table records.

@@ -30,7 +30,11 @@ the cell's keys, ``learning_rate``, ``seed``, ``status`` (``ok``,
 :func:`geoctx.training.run_status`), ``epochs_run``,
 ``plateaued``, ``hit_cap``, final ``train_loss``/``train_accuracy``/
 ``val_loss``/``val_accuracy``, ``criterion`` (its name), ``score`` (the
-rate's criterion over its seeds) and ``chosen``.
+rate's criterion over its seeds) and ``chosen``. :func:`tune_with_curves`
+also returns every tuning run's training curve (the ``tuning_history``
+table: the cell's keys, ``learning_rate``, ``seed``, ``epoch`` from 1 and
+that epoch's training ``loss`` and ``accuracy``), so the report can show a
+plateau, or an escape from one, at every rate.
 """
 
 from __future__ import annotations
@@ -134,7 +138,19 @@ def failed_everywhere(table: pd.DataFrame) -> pd.DataFrame:
     return learned[~learned].index.to_frame(index=False)
 
 
-def tune(
+#: Columns of the tuning curves after the cell's keys.
+CURVE_COLUMNS = ["learning_rate", "seed", "epoch", "loss", "accuracy"]
+
+
+def tune(data: dict[str, np.ndarray], cell: Cell, settings, **options) -> pd.DataFrame:
+    """Train ``cell`` at every rate and seed together; the tuning table.
+
+    Takes the arguments of :func:`tune_with_curves` and leaves out the curves.
+    """
+    return tune_with_curves(data, cell, settings, **options)[0]
+
+
+def tune_with_curves(
     data: dict[str, np.ndarray],
     cell: Cell,
     settings,
@@ -143,12 +159,14 @@ def tune(
     seeds: list[int],
     criterion: str,
     threads: int = 1,
-) -> pd.DataFrame:
-    """Train ``cell`` at every rate and seed together; the tuning table.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train ``cell`` at every rate and seed together; the tuning table and
+    the training curves of its runs (one row per rate, seed and epoch).
 
     ``settings`` is the study's :class:`geoctx.training.TrainSettings`
     (its own learning rate is ignored). With one rate nothing is trained:
-    the table has one row per seed with NaN scores, that rate chosen.
+    the table has one row per seed with NaN scores, that rate chosen, and
+    there are no curves.
     """
     from geoctx import training
 
@@ -166,7 +184,8 @@ def tune(
         runs = pd.DataFrame(rows).assign(epochs_run=0, plateaued=False, hit_cap=False)
         for column in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
             runs[column] = math.nan
-        return choose(runs, criterion=criterion).assign(chosen=True, **keys)
+        curves = pd.DataFrame(columns=CURVE_COLUMNS).assign(**keys)
+        return choose(runs, criterion=criterion).assign(chosen=True, **keys), curves
     weights = [
         training.initial_weights(
             training.ModelSpec(**keys, seed=seed), settings, data, threads=threads
@@ -210,7 +229,16 @@ def tune(
             }
         )
         log.info("rate %g seed %d: %s", rate, seed, rows[-1])
-    return choose(pd.DataFrame(rows), criterion=criterion).assign(**keys)
+    curves = pd.concat(
+        [
+            histories[i].assign(
+                learning_rate=rate, seed=seed, epoch=np.arange(1, len(histories[i]) + 1)
+            )
+            for i, (rate, seed) in enumerate(pairs)
+        ],
+        ignore_index=True,
+    )[CURVE_COLUMNS].assign(**keys)
+    return choose(pd.DataFrame(rows), criterion=criterion).assign(**keys), curves
 
 
 # activation, weight shapes and batch size -> _Stack, for this process

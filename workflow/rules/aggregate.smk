@@ -20,8 +20,6 @@ rule aggregate_table:
         runtime=job_runtime("aggregate_table"),
     params:
         code=code_digest("aggregate_table"),
-        config_sha256=lambda wildcards: config_hash(
-            config, TABLE_CONFIG_KEYS[wildcards.table]
-        ),
+        config_sha256=lambda wildcards: config_hash(config, TABLE_KEYS[wildcards.table]),
     script:
         "../../scripts/aggregate_table.py"

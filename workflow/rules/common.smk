@@ -24,6 +24,7 @@ from geoctx.config import (  # noqa: E402
     GEOMETRY_METRICS,
     LOW_DIMENSIONAL,
     MODEL_PATH,
+    CURVE_TABLES,
     STUDY_TABLES,
     TABLE_CONFIG_KEYS,
     ConfigError,
@@ -77,6 +78,7 @@ TABLE_SOURCES = {
     "robustness": [f"results/robustness/{MODEL}/robustness.parquet"],
     "inference": ["results/inference/w{width}_d{depth}_r{run}.parquet"],
     "tuning": [f"results/tuning/{ARCHITECTURE}/tuning.parquet"],
+    "tuning_history": [f"results/tuning/{ARCHITECTURE}/tuning_history.parquet"],
 }
 TABLE_CATEGORIES = {
     "runs": "Training",
@@ -86,9 +88,12 @@ TABLE_CATEGORIES = {
     "robustness": "Robustness",
     "inference": "Cost",
     "tuning": "Training",
+    "tuning_history": "Training",
 }
 TABLES = list(STUDY_TABLES)
-assert set(TABLE_SOURCES) == set(TABLES), "every study table needs its sources"
+# the config keys each aggregated table depends on (its config_sha256)
+TABLE_KEYS = {**TABLE_CONFIG_KEYS, **CURVE_TABLES}
+assert set(TABLE_SOURCES) == set(TABLE_KEYS), "every table needs its sources"
 # Attacks with a figure: geoctx.names defines them for the package too.
 ATTACKS = attack_names(config["activations"], config["robustness"]["transfer_from"])
 PROJECTED = [
@@ -101,6 +106,7 @@ FIGURE_NAMES = [
     "accuracy_vs_depth",
     "learning_curves",
     "learning_rates",
+    "trailing_curves",
     "grad_norm_by_layer",
     *(f"geometry_{metric}" for metric in GEOMETRY_METRICS),
     *(f"projections_{dataset}" for dataset in PROJECTED),

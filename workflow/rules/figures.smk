@@ -79,6 +79,36 @@ rule plot_learning_rates:
         "../../scripts/plot_learning_rates.py"
 
 
+rule plot_trailing_curves:
+    input:
+        runs="results/tables/runs.parquet",
+        history="results/tables/history.parquet",
+        tuning="results/tables/tuning.parquet",
+        tuning_history="results/tables/tuning_history.parquet",
+    output:
+        png=report(
+            "results/figures/trailing_curves.png",
+            caption="../report/trailing_curves.rst",
+            category="Training",
+        ),
+        svg="results/figures/trailing_curves.svg",
+    log:
+        "logs/plot_trailing_curves.log",
+    benchmark:
+        "benchmarks/rules/plot_trailing_curves/trailing_curves.tsv"
+    retries: 2
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("plot"),
+        runtime=job_runtime("plot"),
+    params:
+        code=code_digest("plot_trailing_curves"),
+    script:
+        "../../scripts/plot_trailing_curves.py"
+
+
 rule plot_grad_norms:
     input:
         units="results/tables/units.parquet",

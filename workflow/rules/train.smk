@@ -3,6 +3,7 @@ rule tune_learning_rate:
         data=tuning_data,
     output:
         tuning=f"results/tuning/{ARCHITECTURE}/tuning.parquet",
+        curves=f"results/tuning/{ARCHITECTURE}/tuning_history.parquet",
     log:
         f"logs/tune_learning_rate/{ARCHITECTURE}.log",
     benchmark:

@@ -1,0 +1,292 @@
+"""Activations that trail the best activation of their cell, and why.
+
+A cell is one condition of the sweep without the activation (dataset,
+initializer, width, depth). An activation *trails* its cell when its mean
+test accuracy over the study seeds is more than :data:`TRAILING_MARGIN`
+below the best activation's mean in that cell. The best activation never
+trails, tied activations neither, and an activation with a run whose test
+accuracy is NaN (diverged) trails with a NaN gap: it has no accuracy to
+compare. Each trailing activation gets one of three kinds
+(:func:`classify`), computed from its study runs and its tuning table:
+
+- ``seed-dependent``: a study seed comes within the margin of the best
+  activation's mean, or the tuning seed at the chosen rate came within the
+  margin of the best activation's tuning result: the architecture can
+  learn the task at this rate, some seeds do not;
+- ``trails at the chosen rate only``: another rate of the grid came within
+  the margin in tuning, the chosen one did not;
+- ``fails at every tuned rate``: no rate of the grid came within the
+  margin of the best activation's tuning result, and no study seed within
+  the margin of its test accuracy.
+
+The best activation's tuning result is its validation accuracy at its
+chosen rate (mean over tuning seeds); a rate's result is its mean over
+the tuning seeds, a diverged run counting as 0. Validation accuracy is the
+tuning stage's only held-out score, so tuning is compared with tuning and
+study runs with study runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: How far (in accuracy, 0.02 = 2 points) an activation may stay below the
+#: best activation of its cell before the report lists it.
+TRAILING_MARGIN = 0.02
+
+#: The keys of a cell: a model's keys without the activation and the seed.
+CELL_KEYS = ["dataset", "initializer", "width", "depth"]
+
+SEED_DEPENDENT = "seed-dependent"
+CHOSEN_RATE_ONLY = "trails at the chosen rate only"
+EVERY_RATE = "fails at every tuned rate"
+#: The kinds :func:`classify` gives, from the most benign, with what each means.
+KIND_MEANING = {
+    SEED_DEPENDENT: (
+        "a study seed comes within the margin of the best activation's mean, or "
+        "the tuning seed did at the chosen rate: it learns the task at this rate "
+        "on some seeds and not on others"
+    ),
+    CHOSEN_RATE_ONLY: (
+        "in tuning another rate of the grid came within the margin of the best "
+        "activation's tuning result, the chosen rate did not"
+    ),
+    EVERY_RATE: (
+        "no rate of the grid came within the margin of the best activation's "
+        "tuning result and no study seed within the margin of its test accuracy: "
+        "a real failure of this activation under this training"
+    ),
+}
+KINDS = tuple(KIND_MEANING)
+
+
+def _check_margin(margin: float) -> None:
+    if not (np.isfinite(margin) and margin >= 0):
+        raise ValueError(f"margin: {margin!r} is not a finite number >= 0")
+
+
+def trailing(runs: pd.DataFrame, *, margin: float = TRAILING_MARGIN) -> pd.DataFrame:
+    """The activations that trail their cell's best by more than ``margin``.
+
+    ``runs`` has the runs table's keys and ``test_accuracy``. One row per
+    trailing (cell, activation): the cell's keys, ``activation``,
+    ``test_accuracy`` (its mean over seeds; NaN if a run has none),
+    ``best_activation`` and ``best_accuracy`` (the cell's highest mean,
+    the first by name on a tie) and ``gap`` (best minus its mean, > margin,
+    or NaN).
+
+    >>> runs = pd.DataFrame({"dataset": "moons", "initializer": "auto",
+    ...     "width": 8, "depth": 2, "seed": [0, 1, 0, 1],
+    ...     "activation": ["relu", "relu", "sigmoid", "sigmoid"],
+    ...     "test_accuracy": [0.98, 0.96, 0.97, 0.90]})
+    >>> row = trailing(runs).iloc[0]
+    >>> row["activation"], row["best_activation"], round(float(row["gap"]), 6)
+    ('sigmoid', 'relu', 0.035)
+    """
+    _check_margin(margin)
+    means = (
+        runs.groupby([*CELL_KEYS, "activation"])["test_accuracy"]
+        .apply(lambda a: a.mean(skipna=False))
+        .rename("test_accuracy")
+        .reset_index()
+        .sort_values([*CELL_KEYS, "activation"])
+    )
+    finite = means.dropna(subset=["test_accuracy"])
+    best = finite.loc[finite.groupby(CELL_KEYS)["test_accuracy"].idxmax()].rename(
+        columns={"activation": "best_activation", "test_accuracy": "best_accuracy"}
+    )
+    out = means.merge(best, on=CELL_KEYS)
+    out["gap"] = out["best_accuracy"] - out["test_accuracy"]
+    # rounding: a mean equal to the best's, summed in another order, is a tie
+    keep = out["gap"].round(12).gt(margin) | out["gap"].isna()
+    return out[keep].reset_index(drop=True)
+
+
+def _rate_results(tuning: pd.DataFrame) -> pd.DataFrame:
+    """Per architecture and rate: mean train/val accuracy over tuning seeds
+    (diverged runs as 0), the statuses, and whether the rate was chosen."""
+    keys = [*CELL_KEYS, "activation", "learning_rate"]
+    table = tuning.assign(
+        val_accuracy=tuning["val_accuracy"].fillna(0.0),
+        train_accuracy=tuning["train_accuracy"].fillna(0.0),
+    )
+    return (
+        table.groupby(keys)
+        .agg(
+            train_accuracy=("train_accuracy", "mean"),
+            val_accuracy=("val_accuracy", "mean"),
+            status=("status", lambda s: "/".join(sorted(set(s)))),
+            epochs_run=("epochs_run", "max"),
+            chosen=("chosen", "any"),
+        )
+        .reset_index()
+    )
+
+
+def classify(
+    runs: pd.DataFrame, tuning: pd.DataFrame, *, margin: float = TRAILING_MARGIN
+) -> pd.DataFrame:
+    """:func:`trailing` with each row's ``kind`` (one of :data:`KINDS`),
+    ``seeds_within`` (study seeds within the margin of the best mean),
+    ``rates_within`` (tuning rates within the margin of the best
+    activation's tuning result, ascending), ``best_tuning_accuracy`` and
+    ``chosen_rate``.
+
+    ``tuning`` is the tuning table (one row per rate and tuning seed).
+    """
+    out = trailing(runs, margin=margin)
+    rates = _rate_results(tuning)
+    chosen = rates[rates["chosen"]].set_index([*CELL_KEYS, "activation"])
+    rows = []
+    for row in out.to_dict("records"):
+        cell = tuple(row[k] for k in CELL_KEYS)
+        best_key = (*cell, row["best_activation"])
+        best_tuned = (
+            float(chosen.loc[best_key, "val_accuracy"])
+            if best_key in chosen.index
+            else np.nan
+        )
+        mine = rates[
+            np.logical_and.reduce(
+                [rates[k] == v for k, v in zip(CELL_KEYS, cell, strict=True)]
+                + [rates["activation"] == row["activation"]]
+            )
+        ]
+        within = mine["val_accuracy"].round(12) >= round(best_tuned - margin, 12)
+        seeds = runs[
+            np.logical_and.reduce(
+                [runs[k] == v for k, v in zip(CELL_KEYS, cell, strict=True)]
+                + [runs["activation"] == row["activation"]]
+            )
+        ]
+        seeds_within = seeds.loc[
+            seeds["test_accuracy"].round(12)
+            >= round(row["best_accuracy"] - margin, 12),
+            "seed",
+        ]
+        chosen_within = bool((within & mine["chosen"]).any())
+        if len(seeds_within) or chosen_within:
+            kind = SEED_DEPENDENT
+        elif within.any():
+            kind = CHOSEN_RATE_ONLY
+        else:
+            kind = EVERY_RATE
+        rows.append(
+            {
+                **row,
+                "kind": kind,
+                "seeds_within": sorted(int(s) for s in seeds_within),
+                "rates_within": sorted(
+                    float(r) for r in mine.loc[within, "learning_rate"]
+                ),
+                "best_tuning_accuracy": best_tuned,
+                "chosen_rate": (
+                    float(mine.loc[mine["chosen"], "learning_rate"].iloc[0])
+                    if mine["chosen"].any()
+                    else np.nan
+                ),
+            }
+        )
+    columns = [
+        *out.columns,
+        "kind",
+        "seeds_within",
+        "rates_within",
+        "best_tuning_accuracy",
+        "chosen_rate",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def report_rows(
+    runs: pd.DataFrame, tuning: pd.DataFrame, *, margin: float = TRAILING_MARGIN
+) -> list[dict]:
+    """The report's records: each trailing activation with its study seeds'
+    test accuracies and every tuning rate's outcome (mean train and val
+    accuracy over the tuning seeds, status, epochs, whether chosen)."""
+    rates = _rate_results(tuning)
+    records = []
+    for row in classify(runs, tuning, margin=margin).to_dict("records"):
+        match = {k: row[k] for k in [*CELL_KEYS, "activation"]}
+        seeds = runs.loc[
+            np.logical_and.reduce([runs[k] == v for k, v in match.items()])
+        ].sort_values("seed")
+        mine = rates.loc[
+            np.logical_and.reduce([rates[k] == v for k, v in match.items()])
+        ].sort_values("learning_rate")
+        records.append(
+            {
+                **row,
+                "cell": "{dataset}/{initializer}/w{width}_d{depth}".format(**row),
+                "seeds": [
+                    (int(s), float(a))
+                    for s, a in zip(seeds["seed"], seeds["test_accuracy"], strict=True)
+                ],
+                "rates": mine.to_dict("records"),
+            }
+        )
+    return records
+
+
+def curves(
+    history: pd.DataFrame,
+    tuning_history: pd.DataFrame,
+    cells: pd.DataFrame,
+) -> pd.DataFrame:
+    """The training curves of the trailing activations ``cells`` (rows of
+    :func:`trailing`): every tuning rate's and every study seed's loss and
+    accuracy per epoch, long, with ``panel`` (``cell · activation``) and
+    ``run`` (``lr <rate>`` for a tuning run, ``seed <n>`` for a study run).
+    """
+    keys = [*CELL_KEYS, "activation"]
+    wanted = cells[keys].drop_duplicates()
+    study = history.merge(wanted, on=keys)
+    study = study.assign(run=[f"seed {s}" for s in study["seed"]], source="study")
+    tuned = tuning_history.merge(wanted, on=keys)
+    several = tuned["seed"].nunique() > 1  # name the tuning seed only if needed
+    tuned = tuned.assign(
+        run=[
+            f"lr {r:g}" + (f" s{s}" if several else "")
+            for r, s in zip(tuned["learning_rate"], tuned["seed"], strict=True)
+        ],
+        source="tuning",
+    )
+    columns = [*keys, "run", "source", "epoch", "loss", "accuracy"]
+    both = pd.concat([study[columns], tuned[columns]], ignore_index=True)
+    return both.assign(
+        panel=both["dataset"]
+        + " · "
+        + both["initializer"]
+        + " · d"
+        + both["depth"].astype(str)
+        + " · "
+        + both["activation"]
+    )
+
+
+#: What a longer plateau window did to the trailing deep-sigmoid cells of the
+#: default study, measured by ``benchmarks/plateau_window.py`` (the report
+#: shows it under the table of trailing activations).
+PLATEAU_NOTE = (
+    "The convergence rule stops a run whose training loss improved by less "
+    "than the tolerance over the last window of epochs, and a deep sigmoid "
+    "network can sit on a plateau longer than that. Measured on the default "
+    "study (benchmarks/plateau_window.py: the 12 study models of its four "
+    "trailing deep-sigmoid cells, spirals with Glorot and He, digits with He "
+    "and circles with Glorot initialization, retrained at their chosen rates "
+    "with the same tolerance and cap), the runs that left the plateau "
+    "(training accuracy above 0.95) went from 1 of 12 with the default window "
+    "of 50 epochs to 5 with 200, 8 with 500 and 8 with the 3,000-epoch cap "
+    "alone, for 4.1, 9.7 and 20 times the epochs. Only digits with He reached "
+    "the 2-point target (0.949 test accuracy at a window of 200, against "
+    "tanh's 0.966); on spirals with Glorot two seeds escaped after 2,500 to "
+    "2,950 epochs and one not in 3,000, on spirals with He two never did, on "
+    "circles one stayed at 0.79. These plateaus are left by some seeds given "
+    "time, so they are flat regions or saddles, not where training ends, but "
+    "no window the study's CPU budget allows lets every seed out: a window of "
+    "200 epochs would add at least 417 s of CPU to the default study's "
+    "training alone (150 more epochs for each of its 144 models, before the "
+    "tuning runs), a third of its whole cost, which is already above its "
+    "budget. The window stays at 50 epochs, and such cells are listed here."
+)

@@ -1,0 +1,262 @@
+"""Which activations trail their cell's best, and of which kind: hand-made tables."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geoctx import plots, trailing
+
+CELL = {"dataset": "moons", "initializer": "he_normal", "width": 8, "depth": 4}
+
+
+def runs(accuracies: dict[str, list[float]], **cell) -> pd.DataFrame:
+    """A runs table of one cell: ``{activation: [test accuracy per seed]}``."""
+    return pd.DataFrame(
+        [
+            {**CELL, **cell, "activation": a, "seed": s, "test_accuracy": acc}
+            for a, accs in accuracies.items()
+            for s, acc in enumerate(accs)
+        ]
+    )
+
+
+def tuning(results: dict[str, dict[float, float]], chosen: dict[str, float]):
+    """A tuning table of one cell, one tuning seed:
+    ``{activation: {rate: val accuracy}}`` and each activation's chosen rate."""
+    return pd.DataFrame(
+        [
+            {
+                **CELL,
+                "activation": a,
+                "learning_rate": rate,
+                "seed": 1000,
+                "status": "ok" if math.isfinite(acc) else "diverged",
+                "epochs_run": 100,
+                "train_accuracy": acc,
+                "val_accuracy": acc,
+                "chosen": rate == chosen[a],
+            }
+            for a, rates in results.items()
+            for rate, acc in rates.items()
+        ]
+    )
+
+
+def test_the_gap_is_the_best_mean_minus_the_activation_mean():
+    table = trailing.trailing(
+        runs({"relu": [0.98, 0.96], "sigmoid": [0.90, 0.86], "tanh": [0.97, 0.96]})
+    )
+    assert table["activation"].tolist() == ["sigmoid"]
+    row = table.iloc[0]
+    assert row["best_activation"] == "relu" and row["best_accuracy"] == 0.97
+    assert row["test_accuracy"] == pytest.approx(0.88)
+    assert row["gap"] == pytest.approx(0.09)
+
+
+def test_a_gap_of_exactly_the_margin_does_not_trail_and_ties_never_do():
+    # 0.98 - 0.96 is 0.020000000000000018 in floats: still exactly 2 points
+    exact = runs({"relu": [0.98], "gelu": [0.98], "tanh": [0.96], "sigmoid": [0.959]})
+    table = trailing.trailing(exact)
+    assert table["activation"].tolist() == ["sigmoid"]
+    # the tie at the top: the first by name is named best, neither trails
+    assert table["best_activation"].tolist() == ["gelu"]
+
+
+def test_a_run_without_accuracy_trails_with_no_gap_and_is_never_best():
+    table = trailing.trailing(
+        runs({"relu": [0.9, math.nan], "sigmoid": [0.8, 0.8], "tanh": [0.81, 0.8]})
+    )
+    by = table.set_index("activation")
+    # relu has the best finite seed but a diverged one: it has no mean
+    assert math.isnan(by.loc["relu", "gap"]) and math.isnan(
+        by.loc["relu", "test_accuracy"]
+    )
+    assert "tanh" not in by.index and "sigmoid" not in by.index
+    assert (by["best_activation"] == "tanh").all()
+    # a cell where no activation has an accuracy lists nothing
+    assert trailing.trailing(runs({"relu": [math.nan], "tanh": [math.nan]})).empty
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_best_never_trails_and_every_gap_exceeds_the_margin(seed):
+    rng = np.random.default_rng(seed)
+    acts = ["relu", "sigmoid", "tanh", "gelu"]
+    table = pd.concat(
+        [
+            runs({a: list(rng.uniform(0.5, 1.0, 3)) for a in acts}, depth=depth)
+            for depth in (2, 4, 8)
+        ]
+    )
+    out = trailing.trailing(table, margin=0.05)
+    means = table.groupby(["depth", "activation"])["test_accuracy"].mean()
+    best = means.groupby("depth").idxmax().map(lambda key: key[1])
+    for row in out.itertuples():
+        assert row.activation != best[row.depth]
+        assert row.gap > 0.05
+        assert row.best_accuracy == pytest.approx(means[row.depth].max())
+        assert row.gap == pytest.approx(means[row.depth].max() - row.test_accuracy)
+    # and every activation left out is within the margin
+    listed = set(zip(out["depth"], out["activation"], strict=True))
+    for (depth, activation), mean in means.items():
+        if (depth, activation) not in listed:
+            assert means[depth].max() - mean <= 0.05 + 1e-12
+
+
+def test_a_larger_margin_lists_a_subset():
+    rng = np.random.default_rng(7)
+    table = runs({a: list(rng.uniform(0.6, 1.0, 3)) for a in "abcdef"})
+    small = set(trailing.trailing(table, margin=0.01)["activation"])
+    large = set(trailing.trailing(table, margin=0.1)["activation"])
+    assert large <= small
+
+
+@pytest.mark.parametrize("margin", [-0.01, math.nan, math.inf])
+def test_a_bad_margin_is_refused(margin):
+    with pytest.raises(ValueError, match="margin"):
+        trailing.trailing(runs({"relu": [0.9]}), margin=margin)
+
+
+STUDY = runs({"relu": [0.99, 0.99, 0.99], "sigmoid": [0.60, 0.62, 0.98]})
+
+
+@pytest.mark.parametrize(
+    ("study", "sigmoid_tuning", "chosen", "kind", "seeds", "rates"),
+    [
+        # study seed 2 reaches 0.98 >= 0.99 - 0.02: seed-dependent
+        (STUDY, {0.001: 0.6, 0.01: 0.6}, 0.01, trailing.SEED_DEPENDENT, [2], []),
+        # no study seed, but the tuning seed at the chosen rate: seed-dependent
+        (
+            runs({"relu": [0.99], "sigmoid": [0.6]}),
+            {0.001: 0.6, 0.01: 0.975},
+            0.01,
+            trailing.SEED_DEPENDENT,
+            [],
+            [0.01],
+        ),
+        # only a rate that was not chosen came within the margin
+        (
+            runs({"relu": [0.99], "sigmoid": [0.6]}),
+            {0.001: 0.975, 0.01: 0.6},
+            0.01,
+            trailing.CHOSEN_RATE_ONLY,
+            [],
+            [0.001],
+        ),
+        # no rate within 2 points of relu's 0.99 (0.969 is 2.1 points off);
+        # a diverged rate counts as accuracy 0
+        (
+            runs({"relu": [0.99], "sigmoid": [0.6]}),
+            {0.001: 0.969, 0.01: math.nan},
+            0.001,
+            trailing.EVERY_RATE,
+            [],
+            [],
+        ),
+    ],
+)
+def test_each_kind_from_known_tables(study, sigmoid_tuning, chosen, kind, seeds, rates):
+    table = tuning(
+        {"relu": {0.001: 0.95, 0.01: 0.99}, "sigmoid": sigmoid_tuning},
+        {"relu": 0.01, "sigmoid": chosen},
+    )
+    out = trailing.classify(study, table)
+    assert out["activation"].tolist() == ["sigmoid"]
+    row = out.iloc[0]
+    assert row["kind"] == kind
+    assert row["seeds_within"] == seeds and row["rates_within"] == rates
+    assert row["best_tuning_accuracy"] == 0.99 and row["chosen_rate"] == chosen
+
+
+def test_report_rows_give_every_rate_in_order_with_its_outcome():
+    table = tuning(
+        {"relu": {0.01: 0.99}, "sigmoid": {0.01: 0.5, 0.001: 0.7}},
+        {"relu": 0.01, "sigmoid": 0.001},
+    )
+    (row,) = trailing.report_rows(runs({"relu": [0.99], "sigmoid": [0.7]}), table)
+    assert row["cell"] == "moons/he_normal/w8_d4"
+    assert row["seeds"] == [(0, 0.7)]
+    assert [
+        (r["learning_rate"], r["val_accuracy"], r["chosen"]) for r in row["rates"]
+    ] == [
+        (0.001, 0.7, True),
+        (0.01, 0.5, False),
+    ]
+    assert row["kind"] == trailing.EVERY_RATE
+
+
+def test_curves_keep_the_trailing_activations_runs_and_the_figure_draws_them():
+    keys = {**CELL, "activation": "sigmoid"}
+    history = pd.DataFrame(
+        [
+            {**keys, "seed": s, "epoch": e, "loss": 1.0 / e, "accuracy": 0.5}
+            for s in (0, 1)
+            for e in (1, 2, 3)
+        ]
+        + [
+            {
+                **CELL,
+                "activation": "relu",
+                "seed": 0,
+                "epoch": 1,
+                "loss": 1,
+                "accuracy": 1,
+            }
+        ]
+    )
+    tuned = pd.DataFrame(
+        [
+            {
+                **keys,
+                "learning_rate": r,
+                "seed": 1000,
+                "epoch": e,
+                "loss": 1.0,
+                "accuracy": 0.5,
+            }
+            for r in (0.001, 0.01)
+            for e in (1, 2)
+        ]
+    )
+    cells = trailing.trailing(runs({"relu": [0.99], "sigmoid": [0.5]}))
+    out = trailing.curves(history, tuned, cells)
+    assert sorted(out["run"].unique()) == ["lr 0.001", "lr 0.01", "seed 0", "seed 1"]
+    assert set(out["activation"]) == {"sigmoid"} and len(out) == 6 + 4
+    assert out["panel"].unique().tolist() == ["moons · he_normal · d4 · sigmoid"]
+    fig = plots.trailing_curves(out)
+    loss_ax, acc_ax = fig.axes
+    assert len(loss_ax.lines) == 4 and loss_ax.get_yscale() == "log"
+    assert sorted(acc_ax.get_legend_handles_labels()[1]) == sorted(out["run"].unique())
+    # nothing trailing: a figure that says so
+    empty = trailing.curves(history, tuned, cells.iloc[:0])
+    assert (
+        "No activation trails"
+        in plots.trailing_curves(empty).axes[0].texts[0].get_text()
+    )
+
+
+def test_the_shipped_default_study_trails_in_the_cells_config_readme_names():
+    # the eight deep cells config/README.md lists, with their kinds
+    from smoke_study import ROOT
+
+    tables = ROOT / "reference/default/tables"
+    out = trailing.classify(
+        pd.read_parquet(tables / "runs.parquet"),
+        pd.read_parquet(tables / "tuning.parquet"),
+    )
+    found = {
+        (r.dataset, r.initializer[:2], r.activation): r.kind for r in out.itertuples()
+    }
+    assert (out["depth"] == 8).all()
+    every, seed = trailing.EVERY_RATE, trailing.SEED_DEPENDENT
+    assert found == {
+        ("circles", "gl", "sigmoid"): every,
+        ("digits", "gl", "sigmoid"): every,
+        ("spirals", "gl", "sigmoid"): every,
+        ("circles", "he", "tanh"): seed,
+        ("digits", "he", "sigmoid"): seed,
+        ("digits", "he", "relu"): seed,
+        ("digits", "he", "gelu"): seed,
+        ("spirals", "he", "sigmoid"): seed,
+    }
