@@ -140,9 +140,13 @@ def main(studies: list[Path], fraction: float) -> None:
                 + ", ".join(f"{a} {np.sqrt(v):.3f}" for a, v in between.items())
             )
 
-    worst = pd.concat(tables.values()).groupby(["blocks", "runs"]).agg(
-        sd_condition_mean=("sd_condition_mean", "max"),
-        timing_cost=("timing_cost", "max"),
+    worst = (
+        pd.concat(tables.values())
+        .groupby(["blocks", "runs"])
+        .agg(
+            sd_condition_mean=("sd_condition_mean", "max"),
+            timing_cost=("timing_cost", "max"),
+        )
     )
     fit = worst[
         (worst.sd_condition_mean <= fraction * d)

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from smoke_study import ROOT, SMOKE, TOC, snakemake
+from smoke_study import ROOT, SMOKE, TOC, copy_workflow, snakemake
 
 from geoctx import claims, robustness, tables
 from geoctx.config import GEOMETRY_METRICS
@@ -219,8 +219,10 @@ N_CELLS = 4  # its cells (dataset x depth), evaluated one job each
 
 def per_model(n, cells, *, tuned=0):
     """Training jobs of ``n`` models, the evaluation jobs of their ``cells``
-    and the tuning jobs of ``tuned`` architectures."""
-    jobs = {"train_model": n, "evaluate_models": cells}
+    and the tuning jobs of ``tuned`` architectures; new models also rewrite
+    the list of trained models (which retimes nothing: its timings' input is
+    ``ancient``)."""
+    jobs = {"train_model": n, "evaluate_models": cells, "list_trained_models": 1}
     if tuned:
         jobs["tune_learning_rate"] = tuned
     return jobs
@@ -534,6 +536,11 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             id="attack-setting",
         ),
         pytest.param(
+            lambda c: c["robustness"]["epsilons"].append(0.2),
+            EVALUATION,
+            id="new-epsilon",
+        ),
+        pytest.param(
             lambda c: c["inference"].update(repeats=6),
             {
                 "benchmark_inference": INFERENCE_CELLS,
@@ -578,6 +585,22 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
 )
 def test_config_edit_reruns_exactly(study, edit, expected):
     assert dry_run(study, configfile=edited_config(study, edit)) == expected
+
+
+def test_a_fresh_study_times_inference_only_after_training(tmp_path):
+    # on a cluster the timings are exclusive jobs: submitted first, they would
+    # hold the study's data and model jobs back (README "Running on a
+    # cluster"); every timing waits for every model of the study
+    workdir = copy_workflow(tmp_path / "fresh")
+    config = smoke_config()
+    splits = {*config["seeds"], config["tuning"]["seeds"][0]}
+    assert dry_run(workdir, "--until", "benchmark_inference") == {
+        "make_dataset": len(config["datasets"]) * len(splits),
+        "tune_learning_rate": N_MODELS // len(config["seeds"]),
+        "train_model": N_MODELS,
+        "list_trained_models": 1,
+        "benchmark_inference": INFERENCE_CELLS,
+    }
 
 
 def evaluation_tables(workdir):

@@ -1,3 +1,25 @@
+# On a cluster a timing job takes a whole node (exclusive), so it waits for
+# the study's models: timing starts once every model is trained, instead of
+# the dataset and model jobs queueing behind the timings. Locally it changes
+# nothing but when the timings run. The list of trained models is a fixed
+# path and an `ancient` input of every timing: new models rewrite it, but a
+# timing reruns only when its own settings or code change.
+rule list_trained_models:
+    input:
+        runs=per_model(f"results/models/{MODEL}/runs.parquet"),
+    output:
+        "results/models/trained.txt",
+    log:
+        "logs/list_trained_models.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        code=code_digest("list_trained_models"),
+    script:
+        "../../scripts/list_trained_models.py"
+
+
 # One job per depth x width cell (and one for the activation op alone,
 # w0_d0) and timing run: every activation of a cell is timed in one
 # process, interleaved in random order over blocks, so the per-block ratios
@@ -6,6 +28,8 @@
 # the whole grid per job: a job stays short, and a new depth, width or run
 # adds jobs instead of retiming the grid.
 rule benchmark_inference:
+    input:
+        trained=ancient("results/models/trained.txt"),
     output:
         "results/inference/w{width}_d{depth}_r{run}.parquet",
     log:
