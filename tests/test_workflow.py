@@ -266,6 +266,11 @@ INFERENCE_CELLS = INFERENCE_RUNS * (
 )
 
 
+def timings(n):
+    """``n`` timing jobs and the plan each reads (what to time)."""
+    return {"plan_inference_timing": n, "benchmark_inference": n}
+
+
 GEOMETRY_ONLY = {"plot_geometry": len(GEOMETRY_METRICS), **CLAIMS, **REPORT}
 ROBUSTNESS_ONLY = {
     "plot_robustness": N_ATTACKS,
@@ -440,7 +445,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             lambda c: c["activations"].append("tanh"),
             {
                 **per_model(4, N_CELLS, tuned=4),
-                "benchmark_inference": INFERENCE_CELLS,
+                **timings(INFERENCE_CELLS),
                 "aggregate_table": 7,
                 **figures(latency=True, projections=2, tuning=True),
             },
@@ -457,6 +462,19 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
                 **figures(),
             },
             id="new-seed",
+        ),
+        pytest.param(
+            # new models and new timed cells at once: the new cells are timed
+            # (their plans are new), the others stay
+            lambda c: (c["seeds"].append(1), c["inference"].update(widths=[16, 32])),
+            {
+                "make_dataset": 2,
+                **per_model(8, N_CELLS),
+                **timings(2 * INFERENCE_RUNS),
+                "aggregate_table": 6,
+                **figures(latency=True),
+            },
+            id="new-seed-and-timed-width",
         ),
         pytest.param(
             # every seed on the dataset's one split: new data, every model anew
@@ -543,7 +561,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
         pytest.param(
             lambda c: c["inference"].update(repeats=6),
             {
-                "benchmark_inference": INFERENCE_CELLS,
+                **timings(INFERENCE_CELLS),
                 "aggregate_table": 1,
                 "plot_latency": 1,
                 **CLAIMS,
@@ -555,7 +573,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             # one more run of every cell, the others stay
             lambda c: c["inference"].update(runs=INFERENCE_RUNS + 1),
             {
-                "benchmark_inference": INFERENCE_CELLS // INFERENCE_RUNS,
+                **timings(INFERENCE_CELLS // INFERENCE_RUNS),
                 "aggregate_table": 1,
                 "plot_latency": 1,
                 **CLAIMS,
@@ -568,7 +586,7 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             # others stay
             lambda c: c["inference"].update(widths=[16, 32]),
             {
-                "benchmark_inference": 2 * INFERENCE_RUNS,
+                **timings(2 * INFERENCE_RUNS),
                 "aggregate_table": 1,
                 "plot_latency": 1,
                 **CLAIMS,
@@ -599,7 +617,7 @@ def test_a_fresh_study_times_inference_only_after_training(tmp_path):
         "tune_learning_rate": N_MODELS // len(config["seeds"]),
         "train_model": N_MODELS,
         "list_trained_models": 1,
-        "benchmark_inference": INFERENCE_CELLS,
+        **timings(INFERENCE_CELLS),
     }
 
 
@@ -653,7 +671,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
             "training",
             {
                 **per_model(8, N_CELLS, tuned=8),
-                "benchmark_inference": INFERENCE_CELLS,
+                **timings(INFERENCE_CELLS),
                 "aggregate_table": 7,
                 **figures(latency=True, projections=2, tuning=True),
             },
@@ -672,7 +690,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
             "units",
             {
                 **per_model(8, N_CELLS, tuned=8),
-                "benchmark_inference": INFERENCE_CELLS,
+                **timings(INFERENCE_CELLS),
                 "aggregate_table": 7,
                 **figures(latency=True, projections=2, tuning=True),
             },
@@ -694,7 +712,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
         (
             "cost",
             {
-                "benchmark_inference": INFERENCE_CELLS,
+                **timings(INFERENCE_CELLS),
                 "aggregate_table": 1,
                 "plot_latency": 1,
                 **CLAIMS,

@@ -3,6 +3,7 @@
 
 import math
 import functools
+import json
 import os
 import re
 import subprocess

@@ -2,8 +2,8 @@
 # the study's models: timing starts once every model is trained, instead of
 # the dataset and model jobs queueing behind the timings. Locally it changes
 # nothing but when the timings run. The list of trained models is a fixed
-# path and an `ancient` input of every timing: new models rewrite it, but a
-# timing reruns only when its own settings or code change.
+# path and an `ancient` input of every timing: new models rewrite it without
+# retiming anything.
 rule list_trained_models:
     input:
         runs=per_model(f"results/models/{MODEL}/runs.parquet"),
@@ -20,6 +20,30 @@ rule list_trained_models:
         "../../scripts/list_trained_models.py"
 
 
+# What one timing job times (its activations, settings and code), written
+# only when they change. Snakemake does not weigh a job's own params once a
+# job upstream of it must run (new models): the timing would then keep its
+# old numbers. This file is a job with no upstream, so a change to it
+# always reaches its timing, new models or not.
+rule plan_inference_timing:
+    output:
+        "results/inference/w{width}_d{depth}_r{run}.json",
+    log:
+        "logs/plan_inference_timing/w{width}_d{depth}_r{run}.log",
+    wildcard_constraints:
+        width=r"\d+",
+        depth=r"\d+",
+        run=r"\d+",
+    localrule: True
+    params:
+        code=code_digest("benchmark_inference"),
+        activations=config["activations"],
+        settings=inference_settings(),
+    run:
+        Path(output[0]).write_text(json.dumps(dict(params.items()), indent=1))
+        Path(log[0]).write_text(f"{output[0]}\n")
+
+
 # One job per depth x width cell (and one for the activation op alone,
 # w0_d0) and timing run: every activation of a cell is timed in one
 # process, interleaved in random order over blocks, so the per-block ratios
@@ -29,6 +53,7 @@ rule list_trained_models:
 # adds jobs instead of retiming the grid.
 rule benchmark_inference:
     input:
+        plan="results/inference/w{width}_d{depth}_r{run}.json",
         trained=ancient("results/models/trained.txt"),
     output:
         "results/inference/w{width}_d{depth}_r{run}.parquet",
@@ -49,9 +74,5 @@ rule benchmark_inference:
     resources:
         mem_mb=job_mem_mb("benchmark_inference"),
         runtime=job_runtime("benchmark_inference"),
-    params:
-        code=code_digest("benchmark_inference"),
-        activations=config["activations"],
-        settings=inference_settings(),
     script:
         "../../scripts/benchmark_inference.py"
