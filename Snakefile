@@ -9,7 +9,7 @@
 # ├── models/trained.txt               every trained model; the timings wait for it
 # ├── geometry/{model}/                geometry.parquet, jacobians.parquet
 # ├── robustness/{model}/              robustness.parquet
-# ├── inference/w{width}_d{depth}_r{run}.parquet   one cell's timing run
+# ├── inference/w{width}_d{depth}_r{run}.parquet   one cell's timing run (.json: its plan)
 # ├── tables/                          runs, history, units, geometry, robustness,
 # │                                    inference, tuning, claims (.parquet)
 # ├── figures/                         .png/.svg of every figure in the report

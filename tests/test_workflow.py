@@ -464,8 +464,11 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             id="new-seed",
         ),
         pytest.param(
-            # new models and new timed cells at once: the new cells are timed
-            # (their plans are new), the others stay
+            # new models and new timed cells at once: the new cells should be
+            # timed, the others stay. Known bug: Snakemake (9.27) plans neither
+            # the new cells' timings nor their plans while models must train,
+            # so the new cells are timed by the next run, after the models
+            # (config/README.md, `inference`)
             lambda c: (c["seeds"].append(1), c["inference"].update(widths=[16, 32])),
             {
                 "make_dataset": 2,
@@ -475,6 +478,9 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
                 **figures(latency=True),
             },
             id="new-seed-and-timed-width",
+            marks=pytest.mark.xfail(
+                strict=True, reason="new timed cells wait for a run without training"
+            ),
         ),
         pytest.param(
             # every seed on the dataset's one split: new data, every model anew

@@ -202,6 +202,12 @@ def inference_cells():
     return [(0, 0)] + [(w, d) for w in widths for d in depths]
 
 
+def write_timing_plan(path, params, *, log):
+    """What one timing job times, from plan_inference_timing's params."""
+    Path(path).write_text(json.dumps(dict(params.items()), indent=1))
+    Path(log).write_text(f"{path}\n")
+
+
 def inference_settings():
     """The inference section but its grid and run count: editing them adds or
     drops jobs without retiming the other cells or runs."""

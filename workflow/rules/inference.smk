@@ -40,8 +40,7 @@ rule plan_inference_timing:
         activations=config["activations"],
         settings=inference_settings(),
     run:
-        Path(output[0]).write_text(json.dumps(dict(params.items()), indent=1))
-        Path(log[0]).write_text(f"{output[0]}\n")
+        write_timing_plan(output[0], params, log=log[0])
 
 
 # One job per depth x width cell (and one for the activation op alone,
