@@ -6,9 +6,10 @@
 # ├── models/{model}/   ({model} = {dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed})
 # │       model.keras, init.keras, runs|history|units.parquet,
 # │       representations.npz
+# ├── models/trained.txt               every trained model; the timings wait for it
 # ├── geometry/{model}/                geometry.parquet, jacobians.parquet
 # ├── robustness/{model}/              robustness.parquet
-# ├── inference/w{width}_d{depth}_r{run}.parquet   one cell's timing run
+# ├── inference/w{width}_d{depth}_r{run}.parquet   one cell's timing run (.json: its plan)
 # ├── tables/                          runs, history, units, geometry, robustness,
 # │                                    inference, tuning, claims (.parquet)
 # ├── figures/                         .png/.svg of every figure in the report

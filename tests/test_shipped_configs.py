@@ -134,13 +134,24 @@ def test_every_rule_has_a_slurm_group_or_is_meant_to_run_alone():
         for path in ROOT.glob("workflow/rules/*.smk")
         for name in re.findall(r"^rule (\w+):", path.read_text(), flags=re.M)
     }
+    # a local rule runs in the Snakemake process, never as a Slurm job
+    local = {
+        name
+        for path in ROOT.glob("workflow/rules/*.smk")
+        for name in re.findall(
+            r"^rule (\w+):\n(?:    .*\n|\n)*?    localrule: True$",
+            path.read_text(),
+            flags=re.M,
+        )
+    }
     profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
     grouped = {entry.split("=")[0] for entry in profile["groups"]}
     components = {entry.split("=")[0] for entry in profile["group-components"]}
     groups = {entry.split("=")[1] for entry in profile["groups"]}
     # data jobs are few (timing jobs share exclusive jobs: group `timing`)
     alone = {"make_dataset"}
-    assert rules - grouped == alone
+    assert local == {"list_trained_models", "plan_inference_timing"}
+    assert rules - grouped - local == alone
     assert grouped <= rules
     assert groups == components
 
@@ -168,3 +179,82 @@ def test_full_sweep_is_the_default_study_but_for_its_grid():
     full = yaml.safe_load((ROOT / "config/full.yaml").read_text())
     differ = set(mapping_diff(default, full).key)
     assert {k for k in differ if not k.startswith(FULL_SWEEP_DIFFERS)} == set()
+
+
+def readme_number(pattern):
+    """The number(s) README's text gives where ``pattern`` matches."""
+    text = " ".join((ROOT / "README.md").read_text().split())
+    match = re.search(pattern, text)
+    assert match, f"README no longer says {pattern!r}"
+    return [int(group.replace(",", "")) for group in match.groups()]
+
+
+@pytest.mark.slow
+def test_readme_full_sweep_figures_match_its_config(workdir):
+    # README's cluster cost of config/full.yaml, from a plan of its first
+    # dataset and seed (its timings are the whole sweep's; the rest scales
+    # with datasets and seeds) and the Slurm profile's group sizes
+    full = yaml.safe_load((ROOT / "config/full.yaml").read_text())
+    n_datasets, n_seeds = len(full["datasets"]), len(full["seeds"])
+    first = next(iter(full["datasets"]))
+    reduced = {**full, "datasets": {first: full["datasets"][first]}}
+    reduced["seeds"] = full["seeds"][:1]
+    (workdir / "reduced.yaml").write_text(yaml.safe_dump(reduced))
+    proc = plan(workdir, "reduced.yaml", "none")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    planned = {
+        rule: int(n)
+        for rule, n in re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, flags=re.M)
+    }
+    splits = {*full["seeds"], full["tuning"]["seeds"][0]}
+    sweep = {
+        "train_model": planned["train_model"] * n_datasets * n_seeds,
+        "evaluate_models": planned["evaluate_models"] * n_datasets * n_seeds,
+        "tune_learning_rate": planned["tune_learning_rate"] * n_datasets,
+        "make_dataset": n_datasets * len(splits),
+        "benchmark_inference": planned["benchmark_inference"],
+    }
+    # one split per seed and the tuning seed's: the first seed's and its
+    assert planned["make_dataset"] == len(
+        {full["seeds"][0], full["tuning"]["seeds"][0]}
+    )
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    default_runs = schema["properties"]["inference"]["properties"]["runs"]["default"]
+    runs = full["inference"].get("runs", default_runs)
+    assert readme_number(
+        r"([\d,]+) trainings, ([\d,]+) evaluations \(one per cell\), ([\d,]+) "
+        r"learning-rate tunings \(one per architecture\), (\d+) data splits .*?, "
+        r"(\d+) inference timings \((\d+) cells × (\d+) runs\)"
+    ) == [
+        sweep["train_model"],
+        sweep["evaluate_models"],
+        sweep["tune_learning_rate"],
+        sweep["make_dataset"],
+        sweep["benchmark_inference"],
+        sweep["benchmark_inference"] // runs,
+        runs,
+    ]
+    profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    size = dict(entry.split("=") for entry in profile["group-components"])
+    slurm = {
+        # a `model` component is a cell: its trainings and its evaluation
+        "model": -(-sweep["evaluate_models"] // int(size["model"])),
+        "tune": -(-sweep["tune_learning_rate"] // int(size["tune"])),
+        "timing": -(-sweep["benchmark_inference"] // int(size["timing"])),
+    }
+    total = sum(slurm.values()) + sweep["make_dataset"] + 1  # and the summary
+    assert int(size["model"]) == 4  # README: "of four cells each"
+    assert readme_number(
+        r"about ([\d,]+) Slurm jobs: ([\d,]+) `model` jobs of four cells each, "
+        r"(\d+) `tune` jobs of (\d+) architectures each, (\d+) data jobs, (\d+) "
+        r"exclusive `timing` jobs \((\d+) of the (\d+) timings each\)"
+    ) == [
+        round(total, -2),
+        slurm["model"],
+        slurm["tune"],
+        int(size["tune"]),
+        sweep["make_dataset"],
+        slurm["timing"],
+        int(size["timing"]),
+        sweep["benchmark_inference"],
+    ]

@@ -1,3 +1,48 @@
+# On a cluster a timing job takes a whole node (exclusive), so it waits for
+# the study's models: timing starts once every model is trained, instead of
+# the dataset and model jobs queueing behind the timings. Locally it changes
+# nothing but when the timings run. The list of trained models is a fixed
+# path and an `ancient` input of every timing: new models rewrite it without
+# retiming anything.
+rule list_trained_models:
+    input:
+        runs=per_model(f"results/models/{MODEL}/runs.parquet"),
+    output:
+        "results/models/trained.txt",
+    log:
+        "logs/list_trained_models.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        code=code_digest("list_trained_models"),
+    script:
+        "../../scripts/list_trained_models.py"
+
+
+# What one timing job times (its activations, settings and code), written
+# only when they change. Snakemake does not weigh a job's own params once a
+# job upstream of it must run (new models): the timing would then keep its
+# old numbers. This file is a job with no upstream, so a change to it
+# always reaches its timing, new models or not.
+rule plan_inference_timing:
+    output:
+        "results/inference/w{width}_d{depth}_r{run}.json",
+    log:
+        "logs/plan_inference_timing/w{width}_d{depth}_r{run}.log",
+    wildcard_constraints:
+        width=r"\d+",
+        depth=r"\d+",
+        run=r"\d+",
+    localrule: True
+    params:
+        code=code_digest("benchmark_inference"),
+        activations=config["activations"],
+        settings=inference_settings(),
+    run:
+        write_timing_plan(output[0], params, log=log[0])
+
+
 # One job per depth x width cell (and one for the activation op alone,
 # w0_d0) and timing run: every activation of a cell is timed in one
 # process, interleaved in random order over blocks, so the per-block ratios
@@ -6,6 +51,9 @@
 # the whole grid per job: a job stays short, and a new depth, width or run
 # adds jobs instead of retiming the grid.
 rule benchmark_inference:
+    input:
+        plan="results/inference/w{width}_d{depth}_r{run}.json",
+        trained=ancient("results/models/trained.txt"),
     output:
         "results/inference/w{width}_d{depth}_r{run}.parquet",
     log:
@@ -25,9 +73,5 @@ rule benchmark_inference:
     resources:
         mem_mb=job_mem_mb("benchmark_inference"),
         runtime=job_runtime("benchmark_inference"),
-    params:
-        code=code_digest("benchmark_inference"),
-        activations=config["activations"],
-        settings=inference_settings(),
     script:
         "../../scripts/benchmark_inference.py"
