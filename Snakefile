@@ -6,7 +6,6 @@
 # ├── models/{model}/   ({model} = {dataset}/{activation}/{initializer}/w{width}_d{depth}_s{seed})
 # │       model.keras, init.keras, runs|history|units.parquet,
 # │       representations.npz
-# ├── models/trained.txt               every trained model; the timings wait for it
 # ├── geometry/{model}/                geometry.parquet, jacobians.parquet
 # ├── robustness/{model}/              robustness.parquet
 # ├── inference/w{width}_d{depth}_r{run}.parquet   one cell's timing run (.json: its plan)

@@ -150,7 +150,7 @@ def test_every_rule_has_a_slurm_group_or_is_meant_to_run_alone():
     groups = {entry.split("=")[1] for entry in profile["groups"]}
     # data jobs are few (timing jobs share exclusive jobs: group `timing`)
     alone = {"make_dataset"}
-    assert local == {"list_trained_models", "plan_inference_timing"}
+    assert local == {"plan_inference_timing"}
     assert rules - grouped - local == alone
     assert grouped <= rules
     assert groups == components

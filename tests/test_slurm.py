@@ -191,7 +191,7 @@ def test_every_job_went_through_sbatch(cluster, slurm_study):
     # models that the timings wait for and the timings' plans (a few lines)
     full = complete_log(workdir)
     local = set(re.findall(r"^localrule (\w+):", full, flags=re.M))
-    assert local == {"all", "list_trained_models", "plan_inference_timing"}
+    assert local == {"all", "plan_inference_timing"}
     # tiny jobs were grouped: fewer Slurm jobs than Snakemake jobs
     n_jobs = int(re.search(r"^total\s+(\d+)$", log, flags=re.M).group(1))
     assert len(submitted) < n_jobs - 1

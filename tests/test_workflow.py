@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from smoke_study import ROOT, SMOKE, TOC, copy_workflow, snakemake
+from smoke_study import ROOT, SMOKE, TOC, snakemake
 
 from geoctx import claims, robustness, tables
 from geoctx.config import GEOMETRY_METRICS
@@ -221,10 +221,8 @@ N_CELLS = 4  # its cells (dataset x depth), evaluated one job each
 
 def per_model(n, cells, *, tuned=0):
     """Training jobs of ``n`` models, the evaluation jobs of their ``cells``
-    and the tuning jobs of ``tuned`` architectures; new models also rewrite
-    the list of trained models (which retimes nothing: its timings' input is
-    ``ancient``)."""
-    jobs = {"train_model": n, "evaluate_models": cells, "list_trained_models": 1}
+    and the tuning jobs of ``tuned`` architectures."""
+    jobs = {"train_model": n, "evaluate_models": cells}
     if tuned:
         jobs["tune_learning_rate"] = tuned
     return jobs
@@ -468,11 +466,9 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             id="new-seed",
         ),
         pytest.param(
-            # new models and new timed cells at once: the new cells should be
-            # timed, the others stay. Known bug: Snakemake (9.27) plans neither
-            # the new cells' timings nor their plans while models must train,
-            # so the new cells are timed by the next run, after the models
-            # (config/README.md, `inference`)
+            # new models and new timed cells at once: the new cells are timed,
+            # the others stay (an `ancient` edge from the models to the
+            # timings once broke this: config/README.md, `inference`)
             lambda c: (c["seeds"].append(1), c["inference"].update(widths=[16, 32])),
             {
                 "make_dataset": 2,
@@ -482,9 +478,6 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
                 **figures(latency=True),
             },
             id="new-seed-and-timed-width",
-            marks=pytest.mark.xfail(
-                strict=True, reason="new timed cells wait for a run without training"
-            ),
         ),
         pytest.param(
             # every seed on the dataset's one split: new data, every model anew
@@ -613,22 +606,6 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
 )
 def test_config_edit_reruns_exactly(study, edit, expected):
     assert dry_run(study, configfile=edited_config(study, edit)) == expected
-
-
-def test_a_fresh_study_times_inference_only_after_training(tmp_path):
-    # on a cluster the timings are exclusive jobs: submitted first, they would
-    # hold the study's data and model jobs back (README "Running on a
-    # cluster"); every timing waits for every model of the study
-    workdir = copy_workflow(tmp_path / "fresh")
-    config = smoke_config()
-    splits = {*config["seeds"], config["tuning"]["seeds"][0]}
-    assert dry_run(workdir, "--until", "benchmark_inference") == {
-        "make_dataset": len(config["datasets"]) * len(splits),
-        "tune_learning_rate": N_MODELS // len(config["seeds"]),
-        "train_model": N_MODELS,
-        "list_trained_models": 1,
-        **timings(INFERENCE_CELLS),
-    }
 
 
 def evaluation_tables(workdir):

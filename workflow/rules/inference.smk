@@ -1,30 +1,6 @@
-# On a cluster a timing job takes a whole node (exclusive), so it waits for
-# the study's models: timing starts once every model is trained, instead of
-# the dataset and model jobs queueing behind the timings. Locally it changes
-# nothing but when the timings run. The list of trained models is a fixed
-# path and an `ancient` input of every timing: new models rewrite it without
-# retiming anything.
-rule list_trained_models:
-    input:
-        runs=per_model(f"results/models/{MODEL}/runs.parquet"),
-    output:
-        "results/models/trained.txt",
-    log:
-        "logs/list_trained_models.log",
-    localrule: True
-    conda:
-        ENV
-    params:
-        code=code_digest("list_trained_models"),
-    script:
-        "../../scripts/list_trained_models.py"
-
-
-# What one timing job times (its activations, settings and code), written
-# only when they change. Snakemake does not weigh a job's own params once a
-# job upstream of it must run (new models): the timing would then keep its
-# old numbers. This file is a job with no upstream, so a change to it
-# always reaches its timing, new models or not.
+# What one timing job times (its activations, settings and code), as a
+# file the timing reads: a change to any of them rewrites the plan and so
+# retimes the cell; a new seed or model changes none of them.
 rule plan_inference_timing:
     output:
         "results/inference/w{width}_d{depth}_r{run}.json",
@@ -53,7 +29,6 @@ rule plan_inference_timing:
 rule benchmark_inference:
     input:
         plan="results/inference/w{width}_d{depth}_r{run}.json",
-        trained=ancient("results/models/trained.txt"),
     output:
         "results/inference/w{width}_d{depth}_r{run}.parquet",
     log:
