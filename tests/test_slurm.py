@@ -383,8 +383,10 @@ def test_failures_are_retried_then_reported(cluster, slurm_study):
         f"trained again, {len(reused)} reused; {len(finished)} had finished"
     )
     assert set(rerun) == set(train_logs)
-    assert set(reused) == set(finished)
-    assert len(finished) < len(models)
+    # a training that ended between the check and the cancel is reused too
+    assert set(finished) <= set(reused)
+    for path in set(rerun) - set(reused):
+        assert "geoctx.training: training mlp_" in path.read_text(), path
 
 
 def test_job_steps_see_the_private_config(cluster, machine_slurm_conf):
