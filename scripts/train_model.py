@@ -9,22 +9,36 @@ delegate(pool=f"training/{snakemake.threads} threads")
 
 from geoctx.logs import log_to
 
-log_to(snakemake.log[0])
+log = log_to(snakemake.log[0])
 
-from geoctx import datasets, storage, tables, training, tuning
+from geoctx import datasets, reuse, storage, tables, training, tuning
 
-# the architecture's learning rate, chosen by tune_learning_rate
-rate = tuning.chosen_rate(
-    tables.read_part(snakemake.input.tuning, "tuning").to_pandas()
-)
-result = training.train_model(
-    datasets.load(snakemake.input.data),
-    training.ModelSpec(**tables.model_keys(snakemake.wildcards)),
-    training.TrainSettings(**snakemake.params.training, learning_rate=rate),
+# a rerun of a finished job (a retried group, a forced rerun) reuses its outputs
+outputs = dict(snakemake.output.items())
+key = reuse.job_key(
+    snakemake.rule,
+    params=dict(snakemake.params.items()),
+    inputs=dict(snakemake.input.items()),
+    wildcards=dict(snakemake.wildcards.items()),
     threads=snakemake.threads,
+    outputs=outputs,
 )
-training.save(
-    result,
-    dict(snakemake.output.items()),
-    inputs=storage.input_digests(snakemake.input.data, snakemake.input.tuning),
-)
+if entry := reuse.restore(snakemake.rule, key, outputs):
+    log.info("reused the outputs of the same finished job: %s (not trained)", entry)
+else:
+    # the architecture's learning rate, chosen by tune_learning_rate
+    rate = tuning.chosen_rate(
+        tables.read_part(snakemake.input.tuning, "tuning").to_pandas()
+    )
+    result = training.train_model(
+        datasets.load(snakemake.input.data),
+        training.ModelSpec(**tables.model_keys(snakemake.wildcards)),
+        training.TrainSettings(**snakemake.params.training, learning_rate=rate),
+        threads=snakemake.threads,
+    )
+    training.save(
+        result,
+        outputs,
+        inputs=storage.input_digests(snakemake.input.data, snakemake.input.tuning),
+    )
+    reuse.save(snakemake.rule, key, outputs)

@@ -5,6 +5,7 @@ Only the extras' requirements are installed (from pip's cache when it has
 them), not geoctx's own runtime pins, which every other test already uses.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -46,9 +47,9 @@ def test_readme_cluster_install_brings_snakemake_and_the_plugin(tmp_path):
 
     assert (venv / "bin/snakemake").exists(), f"{requirements}: no snakemake"
 
-    def snakemake(*args):
+    def snakemake(*args, env=None):
         proc = subprocess.run(
-            [venv / "bin/snakemake", *args], capture_output=True, text=True
+            [venv / "bin/snakemake", *args], capture_output=True, text=True, env=env
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
         return proc.stdout
@@ -57,3 +58,7 @@ def test_readme_cluster_install_brings_snakemake_and_the_plugin(tmp_path):
     assert snakemake("--version").strip() == pinned["snakemake"]
     # the plugin registered itself with this Snakemake: its options are listed
     assert "--slurm-status-command" in snakemake("--help")
+    # ... and so did profiles/slurm's executor, geoctx's subclass of it (the
+    # editable install puts src/ on the path; here PYTHONPATH does)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    assert "--geoctx-slurm-no-account" in snakemake("--help", env=env)
