@@ -4,12 +4,14 @@ by simulation at the study's design."""
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
 from geoctx import stats
+from geoctx.stats import simulation
 from geoctx.stats.simulation import error_rates, simulate_verdicts
 
 finite = st.floats(-10, 10, allow_nan=False)
@@ -237,3 +239,28 @@ def test_holm_per_family_matches_holm_with_nans():
     got = _holm(p)
     for row, expected in zip(got, p, strict=True):
         assert row == pytest.approx(stats.holm(expected), nan_ok=True)
+
+
+@pytest.mark.parametrize("n_conditions", [2, 3])
+def test_a_small_studys_simulation_runs_the_scenarios_its_design_carries(
+    n_conditions,
+):
+    # a 2-cell study (6 models) scores rows of 2 conditions: "2 of the
+    # conditions at 3d" would be every condition, so it is left out, not
+    # an error that stops the study's summary
+    rows = pd.DataFrame(
+        {
+            "n_conditions": [n_conditions] * 2,
+            "n_pairs": [n_conditions * 3] * 2,
+            "effect": [0.02, -0.01],
+            "effect_size_dz": [1.0, -0.5],
+            "smallest_effect": [0.05, 0.05],
+        }
+    )
+    rates = simulation.study_error_rates(rows, n_families=2, n_resamples=20)
+    heterogeneous = "2 of the conditions at 3d"
+    expected = set(simulation.SCENARIOS) - (
+        {heterogeneous} if n_conditions < 3 else set()
+    )
+    assert set(rates.scenario) == expected
+    assert (rates.n_conditions == n_conditions).all()

@@ -426,8 +426,17 @@ def study_error_rates(
     """:func:`error_rates` at the design of a scorecard's deciding family
     (:func:`design_of`), with the design in columns of every row; empty
     when the family has no measured row. ``options`` go to
-    :func:`error_rates`."""
+    :func:`error_rates`; by default every scenario of :data:`SCENARIOS` the
+    design can carry (the heterogeneous one needs 3 conditions or more)."""
     design = design_of(rows, icc=icc)
+    if design is not None and "scenarios" not in options:
+        # a scenario the design cannot carry (2 of 2 conditions at 3d is not
+        # heterogeneous) is left out, not an error: small studies are valid
+        options["scenarios"] = [
+            name
+            for name, (first, _, _) in SCENARIOS.items()
+            if first != "two_at_3d" or design["n_conditions"] >= 3
+        ]
     if design is None:
         columns = ["scenario", "true_effect", "distribution", *VERDICTS, "coverage"]
         columns += [*_FAMILY_WISE, "n_families", *_DESIGN]
