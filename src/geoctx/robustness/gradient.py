@@ -161,7 +161,7 @@ def _pgd_search(
                 hits = np.flatnonzero(fooled)[first]
                 worst.offer(current[hits], logits[hits], point[rows[hits]])
                 going = ~worst.fooled[point[rows]]
-                rows, current, logits = rows[going], current[going], logits[going]
+                rows, current = rows[going], current[going]
                 if i < steps:
                     gradient = gradient[going]
                 if rows.size == 0:
@@ -170,26 +170,27 @@ def _pgd_search(
             break
         gradient = gradient.astype(np.float64)
         direction = np.sign(gradient) if norm == "linf" else _l2_normalize(gradient)
-        delta = (
-            current.astype(np.float64) - origin[rows] + step[rows, None] * direction
-        )
+        delta = current.astype(np.float64) - origin[rows] + step[rows, None] * direction
         current = _finish(
             origin[rows], _project(delta, radius[rows], norm), _take(box, rows)
         )
     # the rows attacked to the end, judged in one call; rows are independent,
     # so the values are the same
-    kept = [np.searchsorted(seen, rows) for seen, _, _ in iterates]
+    ended = []
+    for seen, inputs, logits in iterates:
+        k = np.searchsorted(seen, rows)
+        ended.append((inputs[k], logits[k]))
     fooled, loss = worst.judge(
-        np.concatenate([logits[k] for k, (_, _, logits) in zip(kept, iterates)]),
-        np.tile(point[rows], len(iterates)),
+        np.concatenate([logits for _, logits in ended]),
+        np.tile(point[rows], len(ended)),
     )
-    fooled, loss = (v.reshape(len(iterates), rows.size) for v in (fooled, loss))
+    fooled, loss = (v.reshape(len(ended), rows.size) for v in (fooled, loss))
     restart_of = rows // n
     for restart in range(restarts):
         mine = np.flatnonzero(restart_of == restart)
-        for i, (k, (_, inputs, _)) in enumerate(zip(kept, iterates, strict=True)):
+        for i, (inputs, _) in enumerate(ended):
             judged = fooled[i, mine], loss[i, mine]
-            worst.offer(inputs[k[mine]], None, point[rows[mine]], judged=judged)
+            worst.offer(inputs[mine], None, point[rows[mine]], judged=judged)
     return worst
 
 
