@@ -254,3 +254,28 @@ def test_a_cell_needs_one_path_per_activation(tmp_path):
         evaluation.cell_files(
             inputs, "d.npz", activations=["sigmoid", "relu"], transfer_from=[]
         )
+
+
+def test_every_part_runs_numpys_thread_pools_on_the_jobs_threads(
+    model_files, monkeypatch
+):
+    # left alone, OpenBLAS starts one thread per core, and their waiting
+    # costs CPU in a job that declares one thread
+    from threadpoolctl import threadpool_info
+
+    seen = {}
+
+    def part(name):
+        def compute(files, settings, keys, threads):
+            seen[name] = {pool["num_threads"] for pool in threadpool_info()}
+            return pd.DataFrame([{**keys, "metric": "m", "value": 1.0}])
+
+        return compute
+
+    monkeypatch.setattr(
+        evaluation, "_COMPUTE", {name: part(name) for name in evaluation.PARTS}
+    )
+    monkeypatch.setattr(evaluation.tables, "write", lambda *args, **kwargs: None)
+    files, outputs, _ = model_files
+    evaluation.evaluate_model(files, outputs, params(), keys=KEYS, threads=1)
+    assert seen == dict.fromkeys(evaluation.PARTS, {1})

@@ -189,3 +189,32 @@ def test_jacobian_table_of_a_diverged_model_is_nan_not_a_crash():
     settings = GeometrySettings(jacobian_points=5, curve_points=16)
     table = jacobian_table({"trained": model}, X, settings)
     assert table.value.isna().all() and len(table) == 3 * len(JACOBIAN_METRICS)
+
+
+def test_a_layer_shared_by_models_is_measured_once_per_process(monkeypatch):
+    # a cell's models share their input layer (the same probe points): the
+    # second model reuses its values, which equal a fresh measurement
+    from geoctx.geometry import stage
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    settings = GeometrySettings(measured_points=40, n_neighbors=4, betti_max_points=20)
+    models = [
+        {"init/layer_0": X, "init/layer_1": np.tanh(X @ rng.normal(size=(3, 4)))}
+        for _ in range(2)
+    ]
+    fresh = [geometry_table(reps, y, settings) for reps in models]
+    measured = []
+    all_metrics = stage.geometry.all_metrics
+    monkeypatch.setattr(stage, "_MEASURED", stage.Recent(8))
+    monkeypatch.setattr(
+        stage.geometry,
+        "all_metrics",
+        lambda X, H, y, **kw: measured.append(H.shape) or all_metrics(X, H, y, **kw),
+    )
+    for reps, expected in zip(models, fresh, strict=True):
+        pd.testing.assert_frame_equal(geometry_table(reps, y, settings), expected)
+    assert measured == [(40, 3), (40, 4), (40, 4)]  # the input layer once
+    geometry_table(models[0], y, dataclasses.replace(settings, n_neighbors=5))
+    assert len(measured) == 5  # other settings: measured again

@@ -879,3 +879,48 @@ def test_gaussian_rows_flip_nothing_at_sigma_zero():
 def test_prepare_rejects_settings_of_another_type():
     with pytest.raises(ValueError, match="RobustnessSettings"):
         prepare(SIGN_DATA, {"seed": 0})
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_outcomes_only_pgd_stops_at_the_first_fooling_iterate(moons, norm, monkeypatch):
+    from geoctx import autodiff
+    from geoctx.robustness.gradient import _pgd_search
+
+    model, x, y = moons["model"], moons["x_test"], moons["y_test"]
+    epsilon = np.linspace(0.05, 0.8, len(x))
+    rows = []
+    gradient = autodiff.logits_and_input_gradient
+
+    def counted(model, x, y, **options):
+        rows.append(len(x))
+        return gradient(model, x, y, **options)
+
+    monkeypatch.setattr(autodiff, "logits_and_input_gradient", counted)
+    options = {"norm": norm, "steps": 6, "step_size": epsilon / 3, "restarts": 3}
+    options |= {"bounds": None, "batch_size": 4096}  # one call a step, as evaluated
+    full = _pgd_search(model, x, y, epsilon, rng=np.random.default_rng(5), **options)
+    full_rows, rows[:] = sum(rows), []
+    short = _pgd_search(
+        model,
+        x,
+        y,
+        epsilon,
+        rng=np.random.default_rng(5),
+        outcomes_only=True,
+        **options,
+    )
+    assert full.fooled.sum() > 20 and not full.fooled.all()
+    np.testing.assert_array_equal(short.fooled, full.fooled)
+    kept = ~full.fooled  # points never fooled keep their highest-loss example
+    np.testing.assert_array_equal(short.x[kept], full.x[kept])
+    np.testing.assert_array_equal(short.loss[kept], full.loss[kept])
+    # a fooled point's example fools the model, inside its ball
+    predicted = np.argmax(model.predict(short.x, verbose=0), axis=1)
+    assert np.all(predicted[full.fooled] != y[full.fooled])
+    distance = short.x.astype(np.float64) - x
+    size = (
+        np.abs(distance).max(1) if norm == "linf" else np.linalg.norm(distance, axis=1)
+    )
+    assert np.all(size <= epsilon * (1 + 1e-5) + 1e-6)
+    # points fooled by an iterate stop being attacked, so every step costs less
+    assert len(rows) == 6 and rows[-1] < rows[0] and sum(rows) < full_rows

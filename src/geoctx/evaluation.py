@@ -226,6 +226,8 @@ def evaluate_model(
 
     Returns ``{part: "computed" | "kept"}``.
     """
+    from threadpoolctl import threadpool_limits
+
     missing = [part for part in PARTS if part not in outputs or part not in params]
     if missing:
         raise ValueError(f"evaluate_model needs outputs and params for {missing}")
@@ -240,7 +242,11 @@ def evaluate_model(
             done[part] = "kept"
             continue
         log.info("%s: computing", part)
-        table = _COMPUTE[part](files, params[part]["settings"], keys, threads)
+        # numpy's BLAS and LAPACK too run on the job's threads: left to
+        # themselves they start one thread per core, whose waiting costs
+        # CPU and changes no number
+        with threadpool_limits(threads):
+            table = _COMPUTE[part](files, params[part]["settings"], keys, threads)
         tables.write(
             table,
             outputs[part],
@@ -286,19 +292,16 @@ def _all_inputs(files: ModelFiles) -> list[str]:
 
 
 def _geometry(files: ModelFiles, settings: Mapping, keys: Mapping, threads: int):
-    from threadpoolctl import threadpool_limits
-
     from geoctx import datasets
     from geoctx.geometry.stage import GeometrySettings, geometry_table
 
     data = datasets.load(files.data)
     representations = storage.load_npz(files.representations)
-    with threadpool_limits(threads):
-        table = geometry_table(
-            representations,
-            data["y_test"][data["probe_index"]],
-            GeometrySettings(**settings),
-        )
+    table = geometry_table(
+        representations,
+        data["y_test"][data["probe_index"]],
+        GeometrySettings(**settings),
+    )
     return table.assign(**keys)
 
 

@@ -13,6 +13,7 @@ take one :class:`GeometrySettings`, the config's ``geometry`` section.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import warnings
@@ -93,7 +94,6 @@ def geometry_table(
     index = probe_subset(len(y), s.measured_points, seed=s.seed)
     y = np.asarray(y)[index]
     rows = []
-    measured = {}  # (X, H) -> values and warnings: every stage's input repeats
     for stage in stages:
         layers = _layers(representations, stage)
         X = layers[0][index]
@@ -105,27 +105,43 @@ def geometry_table(
                 )
                 rows += [(stage, i, name, np.nan) for name in LAYER_METRICS]
                 continue
-            H = H[index]
-            key = (X.shape, X.tobytes(), H.shape, H.tobytes())
-            if key not in measured:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    values = geometry.all_metrics(
-                        X,
-                        H,
-                        y,
-                        n_neighbors=s.n_neighbors,
-                        betti_max_points=s.betti_max_points,
-                        folds=s.probe_folds,
-                        seed=s.seed,
-                    )
-                measured[key] = values, {str(w.message) for w in caught}
-            values, messages = measured[key]
+            values, messages = _measured(X, H[index], y, s)
             for message in messages:
                 log.warning("%s layer %d: %s", stage, i, message)
             rows += [(stage, i, name, float(v)) for name, v in values.items()]
             log.info("%s layer %d: %.2fs", stage, i, time.perf_counter() - t0)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+# (X, H, y, settings) -> values and warnings of the latest layers measured:
+# every stage's input layer repeats, and so does every model's of a cell (the
+# same probe points), so a process measures it once
+_MEASURED: Recent = Recent(8)
+
+
+def _measured(X, H, y, settings: GeometrySettings):
+    """:func:`geoctx.geometry.all_metrics` of one layer and its warnings."""
+    digest = hashlib.blake2b()
+    for array in (X, H, y):
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        if array.dtype == object:  # labels as Python objects: by value
+            digest.update(repr(array.tolist()).encode())
+        else:
+            digest.update(np.ascontiguousarray(array).tobytes())
+    s = settings
+    options = {
+        "n_neighbors": s.n_neighbors,
+        "betti_max_points": s.betti_max_points,
+        "folds": s.probe_folds,
+        "seed": s.seed,
+    }
+    key = (digest.digest(), tuple(options.items()))
+    if key not in _MEASURED:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            values = geometry.all_metrics(X, H, y, **options)
+        _MEASURED[key] = values, {str(w.message) for w in caught}
+    return _MEASURED[key]
 
 
 def jacobian_table(

@@ -219,8 +219,11 @@ def attack_sweep(
     outcomes_only : bool, default False
         Only ``correct`` is needed: PGD skips the points that the clean
         input, the one-step point or the previous radius's example already
-        fools (``correct`` is the same; such a point's ``x`` is the first
-        input found to fool the model rather than the highest-loss one).
+        fools, and stops attacking a point at the first iterate of any
+        restart that fools it (``correct`` is the same, and so is ``x`` of
+        every point still classified correctly; a fooled point's ``x`` is
+        the first input found to fool the model rather than the
+        highest-loss one).
 
     Returns
     -------

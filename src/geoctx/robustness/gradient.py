@@ -19,6 +19,7 @@ from geoctx.robustness._common import (
     _finish,
     _predict_logits,
     _rng,
+    _take,
 )
 from geoctx.robustness.worst_case import _check_loss, _WorstCase
 
@@ -100,9 +101,12 @@ def _pgd_search(
 
     ``epsilon`` and ``step_size`` are per-point arrays of shape (n,);
     ``clean_logits`` the model's logits at ``x``, if already known. With
-    ``outcomes_only``, points that the clean input or a candidate already
-    fools are not attacked: ``fooled`` is the same, but their ``x`` is that
-    first fooling input, not the highest-loss one.
+    ``outcomes_only``, a point stops being attacked as soon as an input
+    fools the model: the clean input or a candidate (it is then not attacked
+    at all), or an iterate of any of its restarts (its restarts stop there).
+    ``fooled`` is the same, and so is ``x`` of every point never fooled, but
+    a fooled point's ``x`` is the first input found to fool the model, not
+    the highest-loss one.
 
     The restarts run side by side, one gradient call per step for all of
     them, but their random starts are drawn and their iterates offered to
@@ -126,6 +130,10 @@ def _pgd_search(
     if active.size == 0:
         return worst
     n = active.size
+    # row r attacks point active[r % n] in restart r // n; ``rows`` are those
+    # still attacked, in that order
+    point = np.tile(active, restarts)
+    rows = np.arange(restarts * n)
     origin = np.tile(x[active].astype(np.float64), (restarts, 1))
     labels = np.tile(y[active], restarts)
     radius = np.tile(epsilon[active], restarts)
@@ -136,28 +144,53 @@ def _pgd_search(
         else tuple(np.tile(b[active], (restarts, 1)) for b in bounds)
     )
     current = _finish(origin, np.concatenate([s[active] for s in starts]), box)
-    iterates = []
-    for _ in range(steps):
-        logits, gradient = autodiff.logits_and_input_gradient(
-            model, current, labels, loss=loss, batch_size=batch_size
-        )
-        iterates.append((current, logits))
+    iterates = []  # (rows, inputs, logits) of each iterate
+    for i in range(steps + 1):
+        if i < steps:
+            logits, gradient = autodiff.logits_and_input_gradient(
+                model, current, labels[rows], loss=loss, batch_size=batch_size
+            )
+        else:
+            logits = _predict_logits(model, current, batch_size)
+        iterates.append((rows, current, logits))
+        if outcomes_only:
+            fooled = np.argmax(logits, axis=1) != labels[rows]
+            if fooled.any():
+                # one fooling input per point settles it; drop all its rows
+                first = np.unique(point[rows[fooled]], return_index=True)[1]
+                hits = np.flatnonzero(fooled)[first]
+                worst.offer(current[hits], logits[hits], point[rows[hits]])
+                going = ~worst.fooled[point[rows]]
+                rows, current = rows[going], current[going]
+                if i < steps:
+                    gradient = gradient[going]
+                if rows.size == 0:
+                    return worst
+        if i == steps:
+            break
         gradient = gradient.astype(np.float64)
         direction = np.sign(gradient) if norm == "linf" else _l2_normalize(gradient)
-        delta = current.astype(np.float64) - origin + step[:, None] * direction
-        current = _finish(origin, _project(delta, radius, norm), box)
-    iterates.append((current, _predict_logits(model, current, batch_size)))
-    # judged in one call; rows are independent, so the values are the same
+        delta = current.astype(np.float64) - origin[rows] + step[rows, None] * direction
+        current = _finish(
+            origin[rows], _project(delta, radius[rows], norm), _take(box, rows)
+        )
+    # the rows attacked to the end, judged in one call; rows are independent,
+    # so the values are the same
+    ended = []
+    for seen, inputs, logits in iterates:
+        k = np.searchsorted(seen, rows)
+        ended.append((inputs[k], logits[k]))
     fooled, loss = worst.judge(
-        np.concatenate([logits for _, logits in iterates]),
-        np.tile(active, restarts * len(iterates)),
+        np.concatenate([logits for _, logits in ended]),
+        np.tile(point[rows], len(ended)),
     )
-    fooled, loss = (v.reshape(len(iterates), restarts, n) for v in (fooled, loss))
+    fooled, loss = (v.reshape(len(ended), rows.size) for v in (fooled, loss))
+    restart_of = rows // n
     for restart in range(restarts):
-        rows = slice(restart * n, (restart + 1) * n)
-        for i, (candidate, _) in enumerate(iterates):
-            judged = fooled[i, restart], loss[i, restart]
-            worst.offer(candidate[rows], None, active, judged=judged)
+        mine = np.flatnonzero(restart_of == restart)
+        for i, (inputs, _) in enumerate(ended):
+            judged = fooled[i, mine], loss[i, mine]
+            worst.offer(inputs[mine], None, point[rows[mine]], judged=judged)
     return worst
 
 
