@@ -26,3 +26,21 @@ def test_config_readme_shows_the_rates_the_shipped_default_study_chose():
     text = (ROOT / "config" / "README.md").read_text()
     tuning = pd.read_parquet(ROOT / "reference/default/tables/tuning.parquet")
     assert rates_markdown(tuning) in text
+
+
+def test_config_readme_lists_the_trailing_activations_of_the_shipped_default_study():
+    # the sentence is geoctx.trailing.listing of the shipped default study's
+    # runs and tuning tables (reference/default): it fails on drift
+    import pandas as pd
+
+    from geoctx import trailing
+
+    tables = ROOT / "reference/default/tables"
+    listed = trailing.listing(
+        trailing.classify(
+            pd.read_parquet(tables / "runs.parquet"),
+            pd.read_parquet(tables / "tuning.parquet"),
+        )
+    )
+    text = " ".join((ROOT / "config" / "README.md").read_text().split())
+    assert listed and listed in text
