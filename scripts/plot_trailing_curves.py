@@ -16,7 +16,7 @@ runs = pd.read_parquet(snakemake.input.runs)
 curves = trailing.curves(
     pd.read_parquet(snakemake.input.history),
     pd.read_parquet(snakemake.input.tuning_history),
-    trailing.trailing(runs),
+    trailing.classify(runs, pd.read_parquet(snakemake.input.tuning)),
 )
 fig = plots.trailing_curves(curves)
 fig.savefig(snakemake.output.png, dpi=120)

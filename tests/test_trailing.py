@@ -293,6 +293,11 @@ def test_curves_keep_the_trailing_activations_runs_and_the_figure_draws_them():
     assert sorted(out["run"].unique()) == ["lr 0.001", "lr 0.01", "seed 0", "seed 1"]
     assert set(out["activation"]) == {"sigmoid"} and len(out) == 6 + 4
     assert out["panel"].unique().tolist() == ["moons · he_normal · d4 · sigmoid"]
+    # with the kinds of classify, each panel names its kind
+    kinds = cells.assign(kind=trailing.EVERY_RATE)
+    assert trailing.curves(history, tuned, kinds)["panel"].unique().tolist() == [
+        "moons · he_normal · d4 · sigmoid (fails at every tuned rate)"
+    ]
     fig = plots.trailing_curves(out)
     loss_ax, acc_ax = fig.axes
     assert len(loss_ax.lines) == 4 and loss_ax.get_yscale() == "log"

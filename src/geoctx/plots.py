@@ -186,14 +186,17 @@ def trailing_curves(df: pd.DataFrame) -> plt.Figure:
         ax.text(0.5, 0.5, "No activation trails its cell's best.", ha="center")
         return fig
     fig, axes = plt.subplots(
-        len(panels), 2, figsize=(10, 2.6 * len(panels)), squeeze=False
+        len(panels), 2, figsize=(11, 2.6 * len(panels)), squeeze=False
     )
     for (loss_ax, acc_ax), panel in zip(axes, panels, strict=True):
         part = df[df["panel"] == panel]
         run_curves(part, y="loss", ax=loss_ax)
         run_curves(part, y="accuracy", ax=acc_ax)
         loss_ax.set_title(panel, loc="left", fontsize=9)
-        acc_ax.legend(fontsize=7, loc="lower right", frameon=False)
+        # beside the curves, never over them (a flat run sits anywhere)
+        acc_ax.legend(
+            fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False
+        )
     fig.tight_layout()
     return fig
 

@@ -299,9 +299,10 @@ def curves(
     cells: pd.DataFrame,
 ) -> pd.DataFrame:
     """The training curves of the trailing activations ``cells`` (rows of
-    :func:`trailing`): every tuning rate's and every study seed's loss and
-    accuracy per epoch, long, with ``panel`` (``cell · activation``) and
-    ``run`` (``lr <rate>`` for a tuning run, ``seed <n>`` for a study run).
+    :func:`trailing`, or of :func:`classify`): every tuning rate's and every
+    study seed's loss and accuracy per epoch, long, with ``panel`` (``cell ·
+    activation``, then the kind if ``cells`` has one) and ``run`` (``lr
+    <rate>`` for a tuning run, ``seed <n>`` for a study run).
     """
     keys = [*CELL_KEYS, "activation"]
     wanted = cells[keys].drop_duplicates()
@@ -318,8 +319,8 @@ def curves(
     )
     columns = [*keys, "run", "source", "epoch", "loss", "accuracy"]
     both = pd.concat([study[columns], tuned[columns]], ignore_index=True)
-    return both.assign(
-        panel=both["dataset"]
+    panel = (
+        both["dataset"]
         + " · "
         + both["initializer"]
         + " · d"
@@ -327,6 +328,10 @@ def curves(
         + " · "
         + both["activation"]
     )
+    if "kind" in cells:
+        kinds = both[keys].merge(cells[[*keys, "kind"]], on=keys, how="left")
+        panel = panel + " (" + kinds["kind"].to_numpy() + ")"
+    return both.assign(panel=panel)
 
 
 #: What a longer plateau window did to the trailing deep-sigmoid cells of the
