@@ -55,7 +55,7 @@ CAPTIONS = {
     ),
     "accuracy_vs_depth": (
         "Test accuracy against the number of hidden layers, one line per activation, "
-        "with the 95% bootstrap confidence interval over seeds; one panel per dataset. "
+        "with the 95% Student-t interval over runs; one panel per dataset. "
         "Diverged runs are left out."
     ),
     "learning_curves": (
@@ -85,13 +85,14 @@ CAPTIONS = {
     "grad_norm_by_layer": (
         "Norm of the loss gradient with respect to each layer's kernel on a fixed "
         "training batch (log scale), for the deepest models of each dataset, at "
-        "initialization and after training; 95% CI over seeds. Gradients that shrink "
+        "initialization and after training; geometric mean over runs, 95% "
+        "t-interval. Gradients that shrink "
         "towards the first layers are vanishing gradients (C7)."
     ),
     "geometry": (
         "{metric} of the probe points' representation against relative depth "
         "(0 = input, 1 = logits) for the deepest models; one line per activation, "
-        "95% CI over seeds; left at initialization, right after training."
+        "95% t-interval over runs; left at initialization, right after training."
     ),
     "projections": (
         "What the network does to the data ({dataset}): the probe points coloured by "
@@ -100,13 +101,14 @@ CAPTIONS = {
     ),
     "robustness": (
         "Accuracy under {attack} against its strength (epsilon or sigma, in units of "
-        "the data's standard deviation); one line per activation, 95% CI over seeds; "
+        "the data's standard deviation); one line per activation, 95% t-interval "
+        "over runs; "
         "rows are datasets, columns depths."
     ),
     "boundary_accuracy": (
         "Clean test accuracy by distance to the decision boundary (exact for circles "
         "and nested spheres, else distance to the nearest test point of another "
-        "class), in quantile bins; 95% CI over seeds."
+        "class), in quantile bins; 95% t-interval over runs."
     ),
     "latency_ratio": (
         "Forward-pass latency (one thread, float32, median of repeated calls) over "
