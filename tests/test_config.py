@@ -66,7 +66,12 @@ def test_auto_initializer_pairs_he_with_relu_family_and_glorot_otherwise():
 def test_defaults_are_filled():
     config = validate_config(minimal())
     assert config["initializers"] == ["auto"]
-    assert config["training"]["convergence"] == {"window": 50, "tolerance": 0.001}
+    assert config["training"]["convergence"] == {
+        "window": 50,
+        "tolerance": 0.001,
+        "fitted_accuracy": 0.9,
+        "unfitted_window": 200,
+    }
     assert config["training"]["failed_to_learn_margin"] == 0.2
     assert config["tuning"]["learning_rates"] == [0.0003, 0.001, 0.003, 0.01]
     assert config["tuning"]["criterion"] == "val_loss"

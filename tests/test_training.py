@@ -251,6 +251,48 @@ def test_a_flat_loss_stops_on_its_plateau_not_at_the_cap(data):
     assert run["plateaued"] and not run["hit_cap"]
 
 
+def test_a_plateau_short_of_fitting_waits_the_unfitted_window():
+    flat = [1.0, 0.5, 0.5, 0.5, 0.5, 0.5]
+    rule = {"window": 2, "tolerance": 0.01, "unfitted_window": 5}
+    # fitted (last training accuracy 0.95 >= 0.9): the 2-epoch window decides
+    assert training.converged(flat, [0.95] * 6, fitted_accuracy=0.9, **rule)
+    # not fitted: the plateau must last 5 epochs; 6 epochs hold only 5, 7 do
+    assert not training.converged(flat, [0.6] * 6, fitted_accuracy=0.9, **rule)
+    assert training.converged(flat + [0.5], [0.6] * 7, fitted_accuracy=0.9, **rule)
+    # the last epoch's accuracy decides, and exactly the threshold has fit
+    assert training.converged(flat, [0.6] * 5 + [0.9], fitted_accuracy=0.9, **rule)
+    # a shorter unfitted window never shortens the plateau; 0 turns it off
+    assert not training.converged(
+        [1.0, 0.5, 0.5],
+        [0.6] * 3,
+        window=2,
+        tolerance=0.01,
+        unfitted_window=1,
+        fitted_accuracy=0.9,
+    )
+    assert training.converged(flat, [0.6] * 6, fitted_accuracy=0.0, **rule)
+    # without accuracies, the window alone
+    assert training.converged(flat, fitted_accuracy=0.9, **rule)
+
+
+def test_a_run_that_cannot_fit_waits_out_the_longer_plateau(data):
+    # the weights barely move, so the accuracy stays where it started, below
+    # an unreachable fitted accuracy: 5 + 1 epochs instead of 2 + 1
+    settings = dataclasses.replace(
+        SETTINGS,
+        epochs=40,
+        learning_rate=1e-12,
+        convergence={
+            "window": 2,
+            "tolerance": 0.001,
+            "fitted_accuracy": 1.01,
+            "unfitted_window": 5,
+        },
+    )
+    run = training.train_model(data, SPEC, settings).run
+    assert run["epochs_run"] == 6 and run["plateaued"] and not run["hit_cap"]
+
+
 def test_a_run_still_improving_at_the_cap_is_flagged(data):
     settings = dataclasses.replace(
         SETTINGS,

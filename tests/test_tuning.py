@@ -78,14 +78,9 @@ def test_a_stacked_model_does_not_depend_on_its_neighbours(data, tuned):
         assert a[column] == pytest.approx(b[column], rel=1e-5, abs=1e-6)
 
 
-def test_each_stacked_model_stops_at_its_own_plateau(data):
-    # a rate of 1e-9 leaves the loss flat: it converges after the window and
-    # leaves the stack, while 0.01 keeps improving to the cap, and ends
-    # where it would alone
-    settings = dataclasses.replace(
-        SETTINGS, epochs=30, convergence={"window": 5, "tolerance": 0.001}
-    )
-    table = tuning.tune(
+def flat_and_learning(data, settings):
+    """The tuning table, by rate, of a flat run (1e-9) and a learning one."""
+    return tuning.tune(
         data,
         CELL,
         settings,
@@ -93,11 +88,38 @@ def test_each_stacked_model_stops_at_its_own_plateau(data):
         seeds=[5],
         criterion="val_accuracy",
     ).set_index("learning_rate")
+
+
+def test_each_stacked_model_stops_at_its_own_plateau(data):
+    # a rate of 1e-9 leaves the loss flat: it converges after the window and
+    # leaves the stack, while 0.01 keeps improving to the cap, and ends
+    # where it would alone
+    settings = dataclasses.replace(
+        SETTINGS, epochs=30, convergence={"window": 5, "tolerance": 0.001}
+    )
+    table = flat_and_learning(data, settings)
     assert table.loc[1e-9, "epochs_run"] == 6
     assert table.loc[1e-9, "plateaued"] and not table.loc[1e-9, "hit_cap"]
     assert table.loc[0.01, "epochs_run"] == 30
     assert table.loc[0.01, "hit_cap"] and not table.loc[0.01, "plateaued"]
     assert table.loc[0.01, "chosen"] and not table.loc[1e-9, "chosen"]
+
+
+def test_a_stacked_run_short_of_fitting_waits_the_unfitted_window(data):
+    # as a study run does (tests/test_training.py): the flat run at 1e-9 is
+    # below an unreachable fitted accuracy, so its plateau lasts 8 epochs
+    settings = dataclasses.replace(
+        SETTINGS,
+        epochs=30,
+        convergence={
+            "window": 5,
+            "tolerance": 0.001,
+            "fitted_accuracy": 1.01,
+            "unfitted_window": 8,
+        },
+    )
+    table = flat_and_learning(data, settings)
+    assert table.loc[1e-9, "epochs_run"] == 9 and table.loc[1e-9, "plateaued"]
     # a run's status is a study run's rule on its training accuracy
     assert table.loc[0.01, "status"] == "ok"
     assert table.loc[1e-9, "status"] == training.run_status(

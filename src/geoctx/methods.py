@@ -278,11 +278,21 @@ def training_methods(config: Mapping) -> str:
     >>> text = training_methods(config)
     >>> "cap of 3000 epochs" in text and "learning rates 0.001, 0.01 are" in text
     True
+    >>> config["training"]["convergence"].update(fitted_accuracy=0.9,
+    ...     unfitted_window=200)
+    >>> "last 200 epochs while its training accuracy is below 0.9" in (
+    ...     training_methods(config))
+    True
     """
     train, tune = config["training"], config["tuning"]
-    window, tolerance = (
-        train["convergence"]["window"],
-        train["convergence"]["tolerance"],
+    rule = train["convergence"]
+    window, tolerance = rule["window"], rule["tolerance"]
+    fitted, unfitted = rule.get("fitted_accuracy", 0), rule.get("unfitted_window", 0)
+    longer = (
+        f" (over the last {unfitted} epochs while its training accuracy is below "
+        f"{fitted:g}: a plateau short of fitting the data is waited out)"
+        if fitted > 0 and unfitted > window
+        else ""
     )
     seeds = tune["seeds"]
     criterion = {
@@ -293,8 +303,8 @@ def training_methods(config: Mapping) -> str:
     return (
         f"Every model trains with {train['optimizer']} on minibatches of "
         f"{train['batch_size']} until its training loss has converged: it stops "
-        f"when the best loss of the last {window} epochs improved on the best "
-        f"before them by less than {tolerance:g} times the first epoch's loss, "
+        f"when the best loss of the last {window} epochs{longer} improved on the "
+        f"best before them by less than {tolerance:g} times the first epoch's loss, "
         f"or at the cap of {train['epochs']} epochs (such runs are flagged "
         "hit_cap and named below). The final weights are kept. Each "
         "architecture (dataset, activation, initializer, width, depth) trains "

@@ -32,8 +32,10 @@ counted as failing to learn. Either way the study carries on.
 The stopping rule is convergence, not a budget: training stops when the
 training loss has plateaued (:func:`converged`: over the last ``window``
 epochs its best value improved on the best before by less than
-``tolerance`` times the first epoch's loss), or at the epoch cap
-``epochs``. A run records whether the rule fired (``plateaued``) or the
+``tolerance`` times the first epoch's loss; ``unfitted_window`` epochs
+for a run whose training accuracy is still below ``fitted_accuracy``, so
+that a plateau short of fitting the data is not taken for the end), or at
+the epoch cap ``epochs``. A run records whether the rule fired (``plateaued``) or the
 cap stopped it first (``hit_cap``); the final weights are kept.
 """
 
@@ -80,7 +82,12 @@ class TrainSettings:
     optimizer: str = "adam"
     validation_fraction: float = 0.2
     convergence: dict = field(
-        default_factory=lambda: {"window": 50, "tolerance": 0.001}
+        default_factory=lambda: {
+            "window": 50,
+            "tolerance": 0.001,
+            "fitted_accuracy": 0.9,
+            "unfitted_window": 200,
+        }
     )
     failed_to_learn_margin: float = 0.2
 
@@ -341,7 +348,15 @@ def _epoch_function(model, batch_size: int):
     return epoch
 
 
-def converged(losses, *, window: int, tolerance: float) -> bool:
+def converged(
+    losses,
+    accuracies=None,
+    *,
+    window: int,
+    tolerance: float,
+    fitted_accuracy: float = 0.0,
+    unfitted_window: int = 0,
+) -> bool:
     """Whether a training-loss curve has plateaued.
 
     True when the best loss of the last ``window`` epochs improved on the
@@ -350,12 +365,24 @@ def converged(losses, *, window: int, tolerance: float) -> bool:
     loss: a fitting model's loss keeps falling by a steady fraction long
     after its gains stop mattering. False with ``window`` epochs or fewer.
 
+    A run that has not fit its training data (its last epoch's training
+    accuracy, the last of ``accuracies``, below ``fitted_accuracy``) sits
+    on a flat stretch that some runs leave given time (a saddle, as deep
+    sigmoid networks show): its plateau must last ``unfitted_window``
+    epochs (if longer than ``window``) before it counts.
+
     >>> converged([1.0, 0.5, 0.4, 0.3999], window=2, tolerance=0.01)
     False
     >>> converged([1.0, 0.5, 0.4, 0.3999, 0.3998], window=2, tolerance=0.01)
     True
+    >>> converged([1.0, 0.5, 0.4, 0.3999, 0.3998], [0.5] * 5, window=2,
+    ...     tolerance=0.01, fitted_accuracy=0.9, unfitted_window=4)
+    False
     """
     values = np.asarray(losses, dtype=float)
+    last = np.asarray(accuracies if accuracies is not None else [], dtype=float)
+    if last.size and last[-1] < fitted_accuracy:
+        window = max(window, unfitted_window)
     if len(values) <= window:
         return False
     gain = np.min(values[:-window]) - np.min(values[-window:])
@@ -396,7 +423,9 @@ def _fit(trainer: _Trainer, data, settings: TrainSettings, *, seed: int):
             logs["epoch_time_s"],
         )
         if not math.isfinite(logs["loss"]) or converged(
-            [row["loss"] for row in rows], **settings.convergence
+            [row["loss"] for row in rows],
+            [row["accuracy"] for row in rows],
+            **settings.convergence,
         ):
             break
     wall_time = time.perf_counter() - t0
@@ -463,7 +492,9 @@ def _run_record(
     spec, model, data, history, scores, *, diverged, n_classes, wall_time, settings
 ):
     """The one-row summary of a run (the ``runs`` table)."""
-    plateaued = not diverged and converged(history["loss"], **settings.convergence)
+    plateaued = not diverged and converged(
+        history["loss"], history["accuracy"], **settings.convergence
+    )
     return {
         **asdict(spec),
         "status": run_status(

@@ -207,7 +207,9 @@ def tune_with_curves(
         diverged = not np.isfinite(history["loss"]).all() or not all(
             math.isfinite(final[split][0][i]) for split in ("train", "val")
         )
-        plateaued = training.converged(history["loss"], **settings.convergence)
+        plateaued = training.converged(
+            history["loss"], history["accuracy"], **settings.convergence
+        )
         rows.append(
             {
                 "learning_rate": rate,
@@ -409,8 +411,9 @@ class _Stack:
             for row, m in enumerate(active):
                 rows[m].append(dict(zip(names, map(float, values[row]), strict=True)))
                 losses = [r["loss"] for r in rows[m]]
+                accuracies = [r["accuracy"] for r in rows[m]]
                 if not math.isfinite(losses[-1]) or converged(
-                    losses, **settings.convergence
+                    losses, accuracies, **settings.convergence
                 ):
                     stopped.append(row)
             if stopped:
