@@ -87,7 +87,9 @@ def test_predict_is_keras_predict_bit_for_bit_from_one_trace(activation):
     np.testing.assert_array_equal(autodiff.predict(model, x), expected)
     np.testing.assert_array_equal(autodiff.predict(model, x, batch_size=7), expected)
     np.testing.assert_array_equal(autodiff.predict(model, x[:5]), expected[:5])
-    assert autodiff._CACHE[model]["predict"].experimental_get_tracing_count() == 1
+    assert (
+        autodiff._CACHE[model]["predict"].function.experimental_get_tracing_count() == 1
+    )
     # several outputs: a list, as Keras's predict returns them
     outputs = layer_outputs_model(model)
     layers = autodiff.predict(outputs, x, batch_size=128)
@@ -228,8 +230,10 @@ def test_other_backends_raise_not_implemented(monkeypatch):
 
 def test_compiled_cache_does_not_keep_models_alive():
     model = _linear_softmax()
-    autodiff.input_gradient(model, _points(), np.zeros(20, int))
-    autodiff.logit_jacobians(model, _points())
+    for _ in range(autodiff._DISPATCHED_CALLS + 1):  # the concrete functions too
+        autodiff.input_gradient(model, _points(), np.zeros(20, int))
+        autodiff.logit_jacobians(model, _points())
+    assert autodiff._CACHE[model]["gradient_cross_entropy"].concrete is not None
     ref = weakref.ref(model)
     del model
     gc.collect()
@@ -250,3 +254,47 @@ def test_kernel_gradient_norms_match_a_hand_computed_gradient():
     expected = [np.linalg.norm(x.T @ (dz @ w2.T)), np.linalg.norm(h.T @ dz)]
     got = autodiff.kernel_gradient_norms(model, x, y)
     np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_a_compiled_function_runs_as_its_concrete_function_after_two_calls():
+    calls = []
+
+    class Traced:
+        def __call__(self, x):
+            calls.append(("tf.function", x))
+            return x
+
+        def get_concrete_function(self):
+            return lambda x: calls.append(("concrete", x)) or x
+
+    compiled = autodiff._Compiled(Traced())
+    assert [compiled(k) for k in range(4)] == [0, 1, 2, 3]
+    # the first two calls let geoctx.accounting see a first and a later run
+    assert calls == [
+        ("tf.function", 0),
+        ("tf.function", 1),
+        ("concrete", 2),
+        ("concrete", 3),
+    ]
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "margin"])
+def test_gradient_calls_past_the_second_skip_the_dispatch_and_match_it(loss):
+    model = _deep("gelu")
+    x, y = _points(n=37), np.arange(37) % 2
+    for _ in range(2):
+        autodiff.logits_and_input_gradient(model, x[:9], y[:9], loss=loss)
+    compiled = autodiff._CACHE[model][f"gradient_{loss}"]
+    expected = [np.asarray(v) for v in compiled.function(x, y.astype(np.int32))]
+
+    def refuse(*args):
+        raise AssertionError("dispatched through the tf.function")
+
+    function, compiled.function = compiled.function, refuse
+    try:
+        found = autodiff.logits_and_input_gradient(model, x, y, loss=loss)
+    finally:
+        compiled.function = function
+    for ours, theirs in zip(found, expected, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert function.experimental_get_tracing_count() == 1

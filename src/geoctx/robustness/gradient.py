@@ -111,8 +111,14 @@ def _pgd_search(
     The restarts run side by side, one gradient call per step for all of
     them, but their random starts are drawn and their iterates offered to
     the worst case in the order of one restart after the other, so the
-    result is that of running them one by one (each row's arithmetic is its
-    own).
+    result is that of running them one by one, up to the last bits of a
+    few rows: TensorFlow computes some rows of a call by their place in it
+    (the cross-entropy's softmax treats the last rows of a call apart, and
+    a call of under 16 rows takes another matrix-product kernel;
+    ``benchmarks/gradient_batching.py`` shows both), which can move an L2
+    step (L-inf steps take only the gradient's sign). The attacks of one
+    model do not share calls for the same reason: their numbers would
+    change.
     """
     if clean_logits is None:
         clean_logits = _predict_logits(model, x, batch_size)
