@@ -334,28 +334,23 @@ def curves(
     return both.assign(panel=panel)
 
 
-#: What a longer plateau window did to the trailing deep-sigmoid cells of the
-#: default study, measured by ``benchmarks/plateau_window.py`` (the report
-#: shows it under the table of trailing activations).
+#: How the convergence rule treats plateaus, and what a longer window did to
+#: the deep-sigmoid cells that trailed under one window for every run,
+#: measured by ``benchmarks/plateau_window.py`` (the report shows it under
+#: the table of trailing activations).
 PLATEAU_NOTE = (
     "The convergence rule stops a run whose training loss improved by less "
-    "than the tolerance over the last window of epochs, and a deep sigmoid "
-    "network can sit on a plateau longer than that. Measured on the default "
-    "study (benchmarks/plateau_window.py: the 12 study models of its four "
-    "trailing deep-sigmoid cells, spirals with Glorot and He, digits with He "
-    "and circles with Glorot initialization, retrained at their chosen rates "
-    "with the same tolerance and cap), the runs that left the plateau "
-    "(training accuracy above 0.95) went from 1 of 12 with the default window "
-    "of 50 epochs to 5 with 200, 8 with 500 and 8 with the 3,000-epoch cap "
-    "alone, for 4.1, 9.7 and 20 times the epochs. Only digits with He reached "
-    "the 2-point target (0.949 test accuracy at a window of 200, against "
-    "tanh's 0.966); on spirals with Glorot two seeds escaped after 2,500 to "
-    "2,950 epochs and one not in 3,000, on spirals with He two never did, on "
-    "circles one stayed at 0.79. These plateaus are left by some seeds given "
-    "time, so they are flat regions or saddles, not where training ends, but "
-    "no window the study's CPU budget allows lets every seed out: a window of "
-    "200 epochs would add at least 417 s of CPU to the default study's "
-    "training alone (150 more epochs for each of its 144 models, before the "
-    "tuning runs), a third of its whole cost, which is already above its "
-    "budget. The window stays at 50 epochs, and such cells are listed here."
+    "than the tolerance over the last window of epochs; while a run's "
+    "training accuracy is below training.convergence.fitted_accuracy the "
+    "window is the longer unfitted_window, because a deep sigmoid network "
+    "can sit on a plateau short of fitting its data, a saddle that some runs "
+    "leave given time. Measured with one window for every run "
+    "(benchmarks/plateau_window.py: the 12 study models of four deep-sigmoid "
+    "cells, spirals with Glorot and He, digits with He and circles with "
+    "Glorot initialization, retrained at their chosen rates with the same "
+    "tolerance and cap), the runs that left the plateau (training accuracy "
+    "above 0.95) went from 1 of 12 with a window of 50 epochs to 5 with 200, "
+    "8 with 500 and 8 with the 3,000-epoch cap alone: some seeds never leave "
+    "it, so no window fixes every cell, and such cells are listed here with "
+    "the seeds that did."
 )
