@@ -15,7 +15,8 @@
   evaluation reads each model of its cell as itself and as a transfer
   source) load it once, and a process that evaluates many models (a job
   server worker, a loop over the study) reuse a model object of the same
-  architecture, with its compiled functions, for the next file.
+  architecture, with its compiled functions, for the next file (an MLP's
+  weights read straight from the file's ``model.weights.h5``).
 
 Keras is imported only by the model functions.
 """

@@ -232,7 +232,8 @@ def _shared_runner(models):
     stage) traces its forward pass and its Jacobians once instead of once
     per model: the traced graphs read the weights when run, so the values
     are those of each model's own graph. The runner is a clone kept per
-    architecture, so a process evaluating many models traces them once.
+    architecture (not per initializer, which only drew the initial
+    weights), so a process evaluating many models traces them once.
     """
     import keras
 
