@@ -87,9 +87,8 @@ def test_predict_is_keras_predict_bit_for_bit_from_one_trace(activation):
     np.testing.assert_array_equal(autodiff.predict(model, x), expected)
     np.testing.assert_array_equal(autodiff.predict(model, x, batch_size=7), expected)
     np.testing.assert_array_equal(autodiff.predict(model, x[:5]), expected[:5])
-    assert (
-        autodiff._CACHE[model]["predict"].function.experimental_get_tracing_count() == 1
-    )
+    predict = autodiff._CACHE[model]["predict"].function
+    assert predict.experimental_get_tracing_count() == 1
     # several outputs: a list, as Keras's predict returns them
     outputs = layer_outputs_model(model)
     layers = autodiff.predict(outputs, x, batch_size=128)
@@ -226,6 +225,27 @@ def test_other_backends_raise_not_implemented(monkeypatch):
         autodiff.input_gradient(model, _points(), np.zeros(20, int))
     with pytest.raises(NotImplementedError, match="'jax'"):
         autodiff.logit_jacobians(model, _points())
+
+
+def test_later_calls_run_each_models_own_graph_bit_for_bit():
+    # the first call runs the tf.function, later ones its graph directly
+    first, other = _deep("tanh", seed=3), _deep("tanh", seed=4)
+    x, y = _points(n=50), np.arange(50) % 5
+    for model in (first, other):
+        calls = [
+            (
+                autodiff.predict(model, x, batch_size=16),
+                *autodiff.logits_and_input_gradient(model, x, y, batch_size=16),
+                *autodiff.logits_and_input_gradient(model, x, y, loss="margin"),
+                autodiff.logit_jacobians(model, x, batch_size=16),
+                *autodiff.all_layer_jacobians(model, x, batch_size=16),
+            )
+            for _ in range(2)
+        ]
+        for once, again in zip(*calls, strict=True):
+            np.testing.assert_array_equal(again, once)
+    assert not np.array_equal(autodiff.predict(first, x), autodiff.predict(other, x))
+    np.testing.assert_array_equal(autodiff.predict(other, x), other.predict_on_batch(x))
 
 
 def test_compiled_cache_does_not_keep_models_alive():

@@ -11,6 +11,7 @@ from geoctx.config import JACOBIAN_METRICS, LAYER_METRICS, load_schema
 from geoctx.geometry.stage import (
     GeometrySettings,
     _layer_outputs,
+    _shared_runner,
     geometry_table,
     jacobian_table,
     probe_subset,
@@ -106,11 +107,13 @@ def test_jacobian_table_of_two_stages_is_each_stage_alone():
     from geoctx.models import build_mlp
     from geoctx.training import layer_representations
 
-    def pair(seeds):
+    def pair(seeds, initializer="glorot_uniform"):
         models = {}
         for stage, seed in zip(("init", "trained"), seeds, strict=True):
             keras.utils.set_random_seed(seed)
-            models[stage] = build_mlp(2, 3, activation="tanh", width=8, depth=2)
+            models[stage] = build_mlp(
+                2, 3, activation="tanh", initializer=initializer, width=8, depth=2
+            )
         return models
 
     def alone(models):
@@ -132,6 +135,13 @@ def test_jacobian_table_of_two_stages_is_each_stage_alone():
     again = jacobian_table(later, X, settings)
     pd.testing.assert_frame_equal(again, alone(later), check_exact=True)
     assert not np.array_equal(again.value, both.value)
+    # and so does a pair of another initializer, which only drew other weights
+    runner = _shared_runner(later.values())
+    he = pair((5, 6), initializer="he_normal")
+    assert _shared_runner(he.values()) is runner
+    pd.testing.assert_frame_equal(
+        jacobian_table(he, X, settings), alone(he), check_exact=True
+    )
     # the curves are mapped as layer_representations maps them
     outputs = layer_outputs_model(models["trained"])
     for found, expected in zip(

@@ -124,6 +124,67 @@ def test_a_later_block_lends_a_kept_model_with_the_new_files_weights(tmp_path):
         assert storage.load_model(wider) not in (first, second)  # other config
 
 
+def test_a_lent_mlp_gets_each_layers_own_weights_from_the_file(tmp_path):
+    # hidden layers of one shape: weights read into the wrong layer, or a
+    # bias into a kernel's place, would still load
+    import keras
+
+    from geoctx import autodiff
+    from geoctx.models import build_mlp
+
+    paths = []
+    for seed in (0, 1):
+        keras.utils.set_random_seed(seed)
+        model = build_mlp(3, 3, activation="tanh", width=3, depth=3)
+        # biases differ from zero and between layers, as trained ones do
+        model.set_weights([w + i for i, w in enumerate(model.get_weights())])
+        paths.append(tmp_path / f"m{seed}.keras")
+        storage.save_model(model, paths[-1])
+    with storage.model_cache():
+        first = storage.load_model(paths[0])
+    assert storage._dense_weights(first, paths[1]) is not None  # read directly
+    with storage.model_cache():
+        lent = storage.load_model(paths[1])
+        assert lent is first
+        fresh = keras.saving.load_model(paths[1])
+        for layer in fresh.layers:
+            for found, expected in zip(
+                lent.get_layer(layer.name).get_weights(),
+                layer.get_weights(),
+                strict=True,
+            ):
+                np.testing.assert_array_equal(found, expected)
+        x = np.random.default_rng(0).normal(size=(7, 3))
+        np.testing.assert_array_equal(
+            autodiff.predict(lent, x), autodiff.predict(fresh, x)
+        )
+
+
+def test_a_lent_model_of_other_layers_is_read_by_keras(tmp_path):
+    import keras
+
+    paths = []
+    for seed in (0, 1):
+        keras.utils.set_random_seed(seed)
+        norm = keras.layers.BatchNormalization(name="norm")
+        dense = keras.layers.Dense(3, name="hidden")
+        model = keras.Sequential([keras.Input((2,), name="x"), norm, dense], name="m")
+        model.set_weights([w + seed + 1 for w in model.get_weights()])
+        paths.append(tmp_path / f"m{seed}.keras")
+        storage.save_model(model, paths[-1])
+    with storage.model_cache():
+        first = storage.load_model(paths[0])
+    assert storage._dense_weights(first, paths[1]) is None  # not Dense only
+    with storage.model_cache():
+        lent = storage.load_model(paths[1])
+        assert lent is first
+        fresh = keras.saving.load_model(paths[1])
+        for found, expected in zip(
+            lent.get_weights(), fresh.get_weights(), strict=True
+        ):
+            np.testing.assert_array_equal(found, expected)
+
+
 def test_atomic_path_leaves_the_target_untouched_on_error(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("old")

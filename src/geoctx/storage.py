@@ -15,7 +15,8 @@
   evaluation reads each model of its cell as itself and as a transfer
   source) load it once, and a process that evaluates many models (a job
   server worker, a loop over the study) reuse a model object of the same
-  architecture, with its compiled functions, for the next file.
+  architecture, with its compiled functions, for the next file (an MLP's
+  weights read straight from the file's ``model.weights.h5``).
 
 Keras is imported only by the model functions.
 """
@@ -291,7 +292,7 @@ def _borrow(architecture: str, config: dict, path):
     for model in _kept.get(architecture, []):
         if id(model) in lent:
             continue
-        model.load_weights(path)
+        _load_weights(model, path)
         for layer_config in config["config"].get("layers", []):
             settings = layer_config.get("config", {})
             try:
@@ -307,6 +308,78 @@ def _borrow(architecture: str, config: dict, path):
         if _canonical(mine, ()) == _canonical(config, ()):
             return model
     return None
+
+
+def _load_weights(model, path) -> None:
+    """Set ``model``'s weights to those of the ``.keras`` file ``path``.
+
+    For a chain of ``Dense`` layers (the geoctx MLP) the arrays are read
+    straight from the archive's ``model.weights.h5``, where Keras keeps each
+    layer's variables in a group named after the layer, in the order
+    ``Dense.load_own_variables`` reads them (kernel, then bias): a third of
+    the CPU of ``model.load_weights``, which walks every object of the
+    model. Any other model, or a file laid out otherwise (other layers,
+    counts or shapes), is read by ``model.load_weights``.
+    """
+    arrays = _dense_weights(model, path)
+    if arrays is None:
+        model.load_weights(path)
+        return
+    for variable, array in arrays:
+        variable.assign(array)
+
+
+def _dense_weights(model, path):
+    """``[(variable, array)]`` for every weight of a Dense-only ``model``
+    from ``path``; None if the model or the file is not of that form."""
+    import io
+    import zipfile
+
+    import h5py
+    import keras
+
+    layers = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if (
+            type(layer) is not keras.layers.Dense
+            or getattr(layer, "quantization_mode", None) is not None
+            or getattr(layer, "lora_enabled", False)
+        ):
+            return None
+        layers[layer.name] = [layer.kernel] + ([layer.bias] if layer.use_bias else [])
+    expected = sum(int(np.prod(v.shape)) * 8 for vs in layers.values() for v in vs)
+    with zipfile.ZipFile(path) as archive:
+        # a file far larger than the weights (a zip bomb) is left to Keras,
+        # which refuses it
+        if archive.getinfo("model.weights.h5").file_size > expected + (1 << 20):
+            return None
+        raw = io.BytesIO(archive.read("model.weights.h5"))
+    pairs = []
+    with h5py.File(raw, "r") as h5:
+        if set(h5) - {"layers", "optimizer", "vars"} or len(h5.get("vars", ())):
+            return None
+        groups = {}
+        for group in h5.get("layers", {}).values():
+            if set(group) != {"vars"}:
+                return None
+            groups[group["vars"].attrs.get("name")] = group["vars"]
+        if len(groups) != len(h5.get("layers", {})) or set(groups) != set(layers):
+            return None
+        for name, variables in layers.items():
+            stored = groups[name]
+            if set(stored) != {str(i) for i in range(len(variables))}:
+                return None
+            for i, variable in enumerate(variables):
+                array = stored[str(i)][()]
+                if (
+                    array.shape != tuple(variable.shape)
+                    or array.dtype != variable.dtype
+                ):
+                    return None
+                pairs.append((variable, array))
+    return pairs
 
 
 def save_figure(fig, path: str | os.PathLike, **kwargs) -> None:

@@ -232,7 +232,8 @@ def _shared_runner(models):
     stage) traces its forward pass and its Jacobians once instead of once
     per model: the traced graphs read the weights when run, so the values
     are those of each model's own graph. The runner is a clone kept per
-    architecture, so a process evaluating many models traces them once.
+    architecture (not per initializer, which only drew the initial
+    weights), so a process evaluating many models traces them once.
     """
     import keras
 
@@ -251,11 +252,17 @@ def _shared_runner(models):
     return _RUNNERS[key]
 
 
+#: Layer settings that only draw initial weights: a runner's graphs do not
+#: depend on them (it is given each model's weights).
+_NOT_IN_GRAPH = ("name", "kernel_initializer", "bias_initializer")
+
+
 def _architecture(model):
-    """The layers' classes, configs (without names) and weight shapes."""
+    """The layers' classes, configs (without names and initializers) and
+    weight shapes."""
     layers = []
     for layer in model.layers:
-        config = {k: v for k, v in layer.get_config().items() if k != "name"}
+        config = {k: v for k, v in layer.get_config().items() if k not in _NOT_IN_GRAPH}
         shapes = [tuple(w.shape) for w in layer.weights]
         layers.append((type(layer).__name__, repr(config), shapes))
     return type(model).__name__, layers
