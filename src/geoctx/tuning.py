@@ -20,7 +20,10 @@ times faster than one by one. Each stacked model starts from the weights
 :func:`geoctx.training.train_model` would give its seed, sees the batches
 in the same order and takes Adam steps with Keras's formulas, so it
 computes what that model would alone, up to float rounding
-(``tests/test_tuning.py``). A model whose loss has converged or become
+(``tests/test_tuning.py``). That rounding depends on which models share the
+stack at each step, and on a deep network near a plateau it can grow into
+a different run: a rate's result is reproducible for the same grid and
+tuning seeds, not across grids. A model whose loss has converged or become
 non-finite leaves the stack while the others go on, so a stack costs what
 its unfinished models cost. Only Adam is stacked.
 
