@@ -66,6 +66,17 @@ def t_interval(values, level: float = 0.95) -> tuple[float, float]:
     return float(mean - half), float(mean + half)
 
 
+def accuracy_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """:func:`t_interval` of an accuracy, cut to [0, 1] where no mean can
+    lie (three seeds at 1.0, 1.0 and 0.5 would otherwise reach 1.55).
+
+    >>> [round(v, 4) for v in accuracy_interval([1.0, 1.0, 0.5])]
+    [0.1162, 1.0]
+    """
+    low, high = t_interval(values, level)
+    return max(low, 0.0), min(high, 1.0)
+
+
 def log_t_interval(values, level: float = 0.95) -> tuple[float, float]:
     """:func:`t_interval` on the log scale, back-transformed: the interval of
     the geometric mean, for a quantity drawn on a log axis (positive values
@@ -108,7 +119,7 @@ def _lines(
 
 def accuracy_vs_depth(df: pd.DataFrame, *, ax=None):
     """Test accuracy against depth, one line per activation, 95% t-interval."""
-    ax = _lines(df, x="depth", y="test_accuracy", ax=ax)
+    ax = _lines(df, x="depth", y="test_accuracy", ax=ax, errorbar=accuracy_interval)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(df["depth"].unique()), labels=sorted(df["depth"].unique()))
     ax.set(xlabel="hidden layers", ylabel="test accuracy")
@@ -264,7 +275,7 @@ def grad_norm_by_layer(df: pd.DataFrame, *, ax=None):
 def accuracy_vs_strength(df: pd.DataFrame, *, ax=None):
     """Accuracy against attack radius or noise level (``epsilon`` column),
     one line per activation, 95% t-interval."""
-    ax = _lines(df, x="epsilon", y="value", ax=ax)
+    ax = _lines(df, x="epsilon", y="value", ax=ax, errorbar=accuracy_interval)
     ax.set(xlabel="ε or σ (data std units)", ylabel="accuracy", ylim=(-0.02, 1.02))
     return ax
 
@@ -272,7 +283,7 @@ def accuracy_vs_strength(df: pd.DataFrame, *, ax=None):
 def boundary_accuracy(df: pd.DataFrame, *, ax=None):
     """Accuracy per distance-to-boundary bin (``epsilon`` holds the bin's
     upper quantile: 0.2 = the fifth of points closest to the boundary)."""
-    ax = _lines(df, x="epsilon", y="value", ax=ax)
+    ax = _lines(df, x="epsilon", y="value", ax=ax, errorbar=accuracy_interval)
     ax.set(xlabel="distance-to-boundary quantile bin (upper edge)", ylabel="accuracy")
     return ax
 

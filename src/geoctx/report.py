@@ -55,7 +55,8 @@ CAPTIONS = {
     ),
     "accuracy_vs_depth": (
         "Test accuracy against the number of hidden layers, one line per activation, "
-        "with the 95% Student-t interval over runs; one panel per dataset. "
+        "with the 95% Student-t interval over runs (cut to [0, 1]); one panel per "
+        "dataset. "
         "Diverged runs are left out."
     ),
     "learning_curves": (
@@ -102,13 +103,12 @@ CAPTIONS = {
     "robustness": (
         "Accuracy under {attack} against its strength (epsilon or sigma, in units of "
         "the data's standard deviation); one line per activation, 95% t-interval "
-        "over runs; "
-        "rows are datasets, columns depths."
+        "over runs (cut to [0, 1]); rows are datasets, columns depths."
     ),
     "boundary_accuracy": (
         "Clean test accuracy by distance to the decision boundary (exact for circles "
         "and nested spheres, else distance to the nearest test point of another "
-        "class), in quantile bins; 95% t-interval over runs."
+        "class), in quantile bins; 95% t-interval over runs, cut to [0, 1]."
     ),
     "latency_ratio": (
         "Forward-pass latency (one thread, float32, median of repeated calls) over "
