@@ -138,18 +138,20 @@ def _rate_results(tuning: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _rows_of(table: pd.DataFrame, cell: tuple, activation: str) -> pd.DataFrame:
+    """The rows of ``table`` for one cell (values of :data:`CELL_KEYS`) and
+    activation."""
+    match = dict(zip(CELL_KEYS, cell, strict=True), activation=activation)
+    return table[np.logical_and.reduce([table[k] == v for k, v in match.items()])]
+
+
 def _fits_training_data(runs, seeds, cell, best_activation, margin) -> bool:
     """Whether every study run in ``seeds`` fits its training data within
     ``margin`` of the best activation's mean training accuracy in ``cell``
     (False without training accuracies, or with a NaN one)."""
     if "train_accuracy" not in runs or seeds.empty:
         return False
-    best = runs[
-        np.logical_and.reduce(
-            [runs[k] == v for k, v in zip(CELL_KEYS, cell, strict=True)]
-            + [runs["activation"] == best_activation]
-        )
-    ]["train_accuracy"].mean(skipna=False)
+    best = _rows_of(runs, cell, best_activation)["train_accuracy"].mean(skipna=False)
     # a NaN on either side compares False: no accuracy, no fit
     mine = seeds["train_accuracy"].round(12)
     return bool((mine >= round(best - margin, 12)).all())
@@ -178,19 +180,9 @@ def classify(
             if best_key in chosen.index
             else np.nan
         )
-        mine = rates[
-            np.logical_and.reduce(
-                [rates[k] == v for k, v in zip(CELL_KEYS, cell, strict=True)]
-                + [rates["activation"] == row["activation"]]
-            )
-        ]
+        mine = _rows_of(rates, cell, row["activation"])
         within = mine["val_accuracy"].round(12) >= round(best_tuned - margin, 12)
-        seeds = runs[
-            np.logical_and.reduce(
-                [runs[k] == v for k, v in zip(CELL_KEYS, cell, strict=True)]
-                + [runs["activation"] == row["activation"]]
-            )
-        ]
+        seeds = _rows_of(runs, cell, row["activation"])
         seeds_within = seeds.loc[
             seeds["test_accuracy"].round(12)
             >= round(row["best_accuracy"] - margin, 12),
@@ -272,13 +264,9 @@ def report_rows(
     rates = _rate_results(tuning)
     records = []
     for row in classify(runs, tuning, margin=margin).to_dict("records"):
-        match = {k: row[k] for k in [*CELL_KEYS, "activation"]}
-        seeds = runs.loc[
-            np.logical_and.reduce([runs[k] == v for k, v in match.items()])
-        ].sort_values("seed")
-        mine = rates.loc[
-            np.logical_and.reduce([rates[k] == v for k, v in match.items()])
-        ].sort_values("learning_rate")
+        cell = tuple(row[k] for k in CELL_KEYS)
+        seeds = _rows_of(runs, cell, row["activation"]).sort_values("seed")
+        mine = _rows_of(rates, cell, row["activation"]).sort_values("learning_rate")
         records.append(
             {
                 **row,
