@@ -109,6 +109,42 @@ def test_a_run_in_a_used_process_is_the_run_in_a_fresh_one(data, tmp_path):
         np.testing.assert_array_equal(a, b)  # the first run's model untouched
 
 
+@pytest.mark.parametrize("seed", [0, 7])
+def test_seed_random_seeds_what_keras_set_random_seed_seeds(seed):
+    # seed_random reaches into Keras's global seed state; a Keras upgrade
+    # that moves it would change every model's initial weights
+    import random
+
+    import keras
+
+    from geoctx.models import build_mlp
+
+    def draws(seed_with):
+        seed_with(seed)
+        model = build_mlp(3, 2, activation="tanh", width=8, depth=2)
+        return model.get_weights(), random.random(), np.random.random()  # noqa: NPY002
+
+    (ours, our_py, our_np), (theirs, their_py, their_np) = (
+        draws(training.seed_random),
+        draws(keras.utils.set_random_seed),
+    )
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (our_py, our_np) == (their_py, their_np)
+
+
+def test_seed_random_sets_tensorflows_seed_once():
+    # setting TensorFlow's seed again would clear its kernel cache (every
+    # graph instantiated again for the next model: benchmarks/seed_cache.py)
+    from tensorflow.python.eager import context
+
+    training.seed_random(1)
+    seed = context.global_seed()
+    training.seed_random(2)
+    assert seed is not None
+    assert context.global_seed() == seed
+
+
 def test_run_history_and_units_are_complete(data):
     # fast enough for sigmoid to learn moons in 3 epochs
     settings = dataclasses.replace(SETTINGS, learning_rate=0.05)

@@ -125,7 +125,43 @@ def configure_backend(*, threads: int, seed: int) -> None:
             pass
         tf.config.experimental.enable_op_determinism()
         accounting.count_tracing()
-    keras.utils.set_random_seed(seed)
+    seed_random(seed)
+
+
+def seed_random(seed: int) -> None:
+    """Seed Python, numpy and Keras as ``keras.utils.set_random_seed`` does,
+    but set TensorFlow's own global seed only once per process.
+
+    Setting TensorFlow's seed clears its kernel cache, so every compiled
+    graph of the process would be instantiated and optimized again for the
+    next model (0.24 s for a depth-8 training epoch alone:
+    ``benchmarks/seed_cache.py``). Nothing here draws from TensorFlow's
+    seeded random ops: Keras initializers draw through Keras's seed
+    generator, which this seeds, and batch orders, noise and restarts come
+    from numpy generators with their own seeds. ``tests/test_training.py``
+    checks that a model trained after another is bit for bit the one
+    trained first in a fresh process.
+    """
+    import random
+
+    import keras
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils import rng_utils
+
+    global _TF_SEEDED
+    if not _TF_SEEDED and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.random.set_seed(0)
+        _TF_SEEDED = True
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the legacy global, as Keras seeds it)
+
+
+_TF_SEEDED = False
 
 
 def layer_representations(model, x: np.ndarray) -> list[np.ndarray]:
