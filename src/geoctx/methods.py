@@ -280,8 +280,8 @@ def training_methods(config: Mapping) -> str:
     True
     >>> config["training"]["convergence"].update(fitted_accuracy=0.9,
     ...     unfitted_window=200)
-    >>> "last 200 epochs while its training accuracy is below 0.9" in (
-    ...     training_methods(config))
+    >>> text = training_methods(config)
+    >>> "over the last 200 epochs while" in text and "is below 0.9:" in text
     True
     """
     train, tune = config["training"], config["tuning"]
@@ -289,8 +289,9 @@ def training_methods(config: Mapping) -> str:
     window, tolerance = rule["window"], rule["tolerance"]
     fitted, unfitted = rule.get("fitted_accuracy", 0), rule.get("unfitted_window", 0)
     longer = (
-        f" (over the last {unfitted} epochs while its training accuracy is below "
-        f"{fitted:g}: a plateau short of fitting the data is waited out)"
+        f" (over the last {unfitted} epochs while its training accuracy, over "
+        f"the last epoch's batches, is below {fitted:g}: a plateau short of "
+        "fitting the data is waited out)"
         if fitted > 0 and unfitted > window
         else ""
     )

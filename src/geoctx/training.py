@@ -402,7 +402,8 @@ def converged(
     after its gains stop mattering. False with ``window`` epochs or fewer.
 
     A run that has not fit its training data (its last epoch's training
-    accuracy, the last of ``accuracies``, below ``fitted_accuracy``) sits
+    accuracy, the last of ``accuracies``: the mean over that epoch's
+    batches as they train, not a fresh pass; below ``fitted_accuracy``) sits
     on a flat stretch that some runs leave given time (a saddle, as deep
     sigmoid networks show): its plateau must last ``unfitted_window``
     epochs (if longer than ``window``) before it counts.
