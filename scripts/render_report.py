@@ -22,8 +22,10 @@ config = snakemake.params.config
 value = fingerprint.study_fingerprint(config, tables)
 platform = machine.platform_record()
 today = datetime.date.today()
+# the rule's error rates at this design: shown, not part of the fingerprint
+simulation = pd.read_parquet(snakemake.input.verdict_simulation)
 html = report.render(
-    tables=tables,
+    tables={**tables, "verdict_simulation": simulation},
     figures=snakemake.input.figures,
     study=snakemake.params.study,
     config=config,

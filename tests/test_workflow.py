@@ -150,6 +150,11 @@ def test_figures_and_report(study):
     assert 'id="trailing"' in html and "trailing_curves" in html
     for section in TOC:
         assert f'id="{section}"' in html
+    # the simulate_verdicts rule's table, not "Not simulated"
+    simulation = pd.read_parquet(study / "results/tables/verdict_simulation.parquet")
+    assert len(simulation) and "Not simulated" not in html
+    for scenario in simulation.scenario:
+        assert f"<td>{scenario}</td>" in html
     for claim in ("c1", "c5", "c9"):
         assert f'id="{claim}"' in html
     assert (study / "results/report/report.pdf").read_bytes()[:5] == b"%PDF-"
