@@ -160,6 +160,45 @@ def test_summary_is_written_from_the_verdicts(verdicts, starts, details):
         assert detail in lines[1]
 
 
+SIMULATION = pd.DataFrame(
+    {
+        "scenario": ["null", "2d", "5d", "10d", "5d, skewed"],
+        "true_effect": [0.0, 2.0, 5.0, 10.0, 5.0],
+        "distribution": ["normal"] * 4 + ["skewed"],
+        "supported": [0.0, 0.005, 0.24, 0.975, 0.18],
+    }
+)
+
+
+@pytest.mark.parametrize("verdict", ["inconclusive", "supported"])
+def test_summary_quotes_the_power_only_behind_an_inconclusive_claim(verdict):
+    verdicts = pd.DataFrame(
+        {"claim": ["C1"], "verdict": [verdict], "evidence": ["x"], "effect": [0.3],
+         "ci_low": [0.2], "ci_high": [0.4], "n_pairs": [12]}
+    )  # fmt: skip
+    scores = pd.DataFrame({"primary": [True], "comparison": ["sigmoid vs relu"]})
+    lines = report.summary_sentences(verdicts, scores, SIMULATION)
+    power = [line for line in lines if line.startswith("At this design")]
+    if verdict == "inconclusive":
+        # the normal-noise rates of 2, 5 and 10 d, not the skewed 5 d (18%)
+        assert power == [
+            "At this design the rule calls an effect of 2 d supported in 0.5% of "
+            "simulated studies, 5 d in 24%, 10 d in 98% (Error rates): an "
+            "inconclusive claim may still have an effect several times its "
+            "smallest effect of interest."
+        ]
+    else:
+        assert power == []
+    assert report.summary_sentences(verdicts, scores) == [
+        line for line in lines if not line.startswith("At this design")
+    ]
+
+
+def test_power_sentence_needs_a_planted_effect():
+    assert report.power_sentence(pd.DataFrame()) == ""
+    assert report.power_sentence(SIMULATION.iloc[[0, 4]]) == ""
+
+
 def test_methods_state_every_verdict():
     for name in stats.CLAIM_VERDICTS:
         assert name in report.VERDICT_RULE

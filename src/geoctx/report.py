@@ -284,8 +284,55 @@ def latency_table(inference: pd.DataFrame) -> pd.DataFrame:
     return table.round(3).reset_index()
 
 
-def summary_sentences(verdicts: pd.DataFrame, scores: pd.DataFrame) -> list[str]:
-    """The report's summary, written from the claim verdicts."""
+#: The planted effects (in units of d, normal noise) whose power the summary
+#: quotes from the verdict simulation.
+POWER_EFFECTS = (2.0, 5.0, 10.0)
+
+
+def power_sentence(simulation: pd.DataFrame) -> str:
+    """What "inconclusive" can hide at this design, from the verdict simulation:
+    how often the rule calls a planted effect of 2, 5 and 10 d supported.
+    Empty when the simulation has none of these scenarios.
+
+    >>> table = pd.DataFrame({"true_effect": [0.0, 2.0, 5.0, 10.0, 5.0],
+    ...     "distribution": ["normal"] * 4 + ["skewed"],
+    ...     "supported": [0.0, 0.005, 0.24, 0.975, 0.18]})
+    >>> power_sentence(table)
+    'At this design the rule calls an effect of 2 d supported in 0.5% of \
+simulated studies, 5 d in 24%, 10 d in 98% (Error rates): an inconclusive \
+claim may still have an effect several times its smallest effect of interest.'
+    """
+    if simulation.empty:
+        return ""
+    normal = simulation[simulation["distribution"] == "normal"]
+    rates = [
+        (effect, float(rows["supported"].iloc[0]))
+        for effect in POWER_EFFECTS
+        if len(rows := normal[np.isclose(normal["true_effect"], effect)])
+    ]
+    if not rates:
+        return ""
+    said = [
+        f"{effect:g} d in {rate:.2g}%"
+        for effect, rate in ((e, 100 * r) for e, r in rates)
+    ]
+    said[0] = said[0].replace(" in ", " supported in ", 1) + " of simulated studies"
+    return (
+        "At this design the rule calls an effect of "
+        + ", ".join(said)
+        + " (Error rates): an inconclusive claim may still have an effect "
+        "several times its smallest effect of interest."
+    )
+
+
+def summary_sentences(
+    verdicts: pd.DataFrame,
+    scores: pd.DataFrame,
+    simulation: pd.DataFrame | None = None,
+) -> list[str]:
+    """The report's summary, written from the claim verdicts and, when some
+    claim is inconclusive, the rule's power at this design (``simulation``,
+    the ``verdict_simulation`` table: :func:`power_sentence`)."""
     counts = verdicts.verdict.value_counts()
     parts = [
         f"{counts.get(v, 0)} {v}" for v in claims.VERDICT_ORDER if counts.get(v, 0)
@@ -316,6 +363,8 @@ def summary_sentences(verdicts: pd.DataFrame, scores: pd.DataFrame) -> list[str]
     undecided = verdicts[verdicts.verdict == stats.INCONCLUSIVE].claim.tolist()
     if undecided:
         lines.append(f"Inconclusive on this sweep: {', '.join(undecided)}.")
+        if simulation is not None and (power := power_sentence(simulation)):
+            lines.append(power)
     missing = verdicts[verdicts.verdict == stats.NOT_MEASURED].claim.tolist()
     if missing:
         lines.append(
@@ -480,7 +529,7 @@ def render(
         saturation_tolerance=SATURATION_TOLERANCE,
         inactive_tolerance=f"{INACTIVE_TOLERANCE:g}",
         inactive_share=f"{INACTIVE_SHARE:.0%}",
-        summary=summary_sentences(verdicts, scores),
+        summary=summary_sentences(verdicts, scores, simulation),
         verdicts=_records(verdicts),
         claim_sections=claim_sections,
         evidence=[
