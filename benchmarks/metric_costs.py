@@ -254,7 +254,7 @@ def main(argv=None) -> None:
                 }
                 return jacobian_table(models, reps["init/layer_0"], geometry)
 
-            training.configure_backend(threads=1, seed=keys["seed"])
+            training.configure_model_run(threads=1, seed=keys["seed"])
             tables["jacobians"], row["jacobians"] = cpu(jacobians)
             sources = {}
             for source in transfer_sources(
@@ -264,7 +264,7 @@ def main(argv=None) -> None:
             ):
                 other = MODEL_PATH.format(**{**keys, "activation": source})
                 sources[source] = (str(trained[other][0]["model"]), trained[other][1])
-            training.configure_backend(threads=1, seed=keys["seed"])
+            training.configure_model_run(threads=1, seed=keys["seed"])
             with watching(autodiff, *PASSES.values()) as passes:
                 tables["robustness"], row["robustness"] = cpu(
                     robustness.evaluate_run,

@@ -77,7 +77,7 @@ def hand(model, data, settings, *, seed):
 def cpu_seconds(train, data, spec, settings, *, repeats):
     best = np.inf
     for _ in range(repeats):
-        training.configure_backend(threads=1, seed=spec.seed)
+        training.configure_model_run(threads=1, seed=spec.seed)
         model = training._build(spec, settings, data["X_train"].shape[1], 2)
         t0 = time.process_time()
         train(model, data, settings, seed=spec.seed)

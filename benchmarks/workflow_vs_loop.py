@@ -116,7 +116,7 @@ def loop(config_path: str, out: str) -> None:
             rates[cell] = tuning.chosen_rate(table)
     for keys in grid:  # training first: transfer attacks need the matched models
         model_dir = results / "models" / MODEL_PATH.format(**keys)
-        training.configure_backend(threads=1, seed=keys["seed"])
+        training.configure_model_run(threads=1, seed=keys["seed"])
         result = training.train_model(
             data[keys["dataset"]],
             training.ModelSpec(**keys),

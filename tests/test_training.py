@@ -133,6 +133,16 @@ def test_seed_random_seeds_what_keras_set_random_seed_seeds(seed):
     assert (our_py, our_np) == (their_py, their_np)
 
 
+def test_configure_backend_seeds_tensorflow_for_fits_shuffling():
+    # Keras fit shuffles through TensorFlow's seeded ops: code that uses it
+    # (tests/test_references.py) needs TensorFlow reseeded every time
+    from tensorflow.python.eager import context
+
+    for seed in (3, 5):
+        training.configure_backend(threads=1, seed=seed)
+        assert context.global_seed() == seed
+
+
 def test_seed_random_sets_tensorflows_seed_once():
     # setting TensorFlow's seed again would clear its kernel cache (every
     # graph instantiated again for the next model: benchmarks/seed_cache.py)

@@ -12,7 +12,7 @@ is. Changing an attack setting therefore recomputes the attacks only, and a
 geometry setting the geometry only, exactly as separate jobs would.
 
 Each part starts from the same seeded backend state
-(:func:`geoctx.training.configure_backend`), so its numbers are the same
+(:func:`geoctx.training.configure_model_run`), so its numbers are the same
 whether the parts before it were computed or kept.
 
 Within a cell, each model file is loaded once (:func:`geoctx.storage.model_cache`):
@@ -307,9 +307,9 @@ def _geometry(files: ModelFiles, settings: Mapping, keys: Mapping, threads: int)
 
 def _jacobians(files: ModelFiles, settings: Mapping, keys: Mapping, threads: int):
     from geoctx.geometry.stage import GeometrySettings, jacobian_table
-    from geoctx.training import configure_backend
+    from geoctx.training import configure_model_run
 
-    configure_backend(threads=threads, seed=int(keys["seed"]))
+    configure_model_run(threads=threads, seed=int(keys["seed"]))
     models = {
         "init": storage.load_model(files.init_model),
         "trained": storage.load_model(files.model),
@@ -321,9 +321,9 @@ def _jacobians(files: ModelFiles, settings: Mapping, keys: Mapping, threads: int
 
 def _robustness(files: ModelFiles, settings: Mapping, keys: Mapping, threads: int):
     from geoctx import datasets, robustness
-    from geoctx.training import configure_backend
+    from geoctx.training import configure_model_run
 
-    configure_backend(threads=threads, seed=int(keys["seed"]))
+    configure_model_run(threads=threads, seed=int(keys["seed"]))
     sources = {
         activation: (model, _status(run))
         for activation, (model, run) in files.transfer.items()

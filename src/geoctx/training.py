@@ -107,11 +107,30 @@ class TrainResult:
 
 
 def configure_backend(*, threads: int, seed: int) -> None:
-    """Seed Keras and pin the thread count; make TensorFlow ops deterministic.
+    """Seed everything and pin the thread count; make TensorFlow ops deterministic.
 
-    Call before any model is built: TensorFlow fixes its thread pools on
-    first use.
+    Seeds as ``keras.utils.set_random_seed`` does, TensorFlow's global seed
+    included, for code that draws from TensorFlow's seeded ops (Keras
+    ``fit``'s shuffling, say). Setting that seed clears TensorFlow's kernel
+    cache; the package's own training and evaluation, which draw nothing
+    from those ops, use :func:`configure_model_run` instead. Call before
+    any model is built: TensorFlow fixes its thread pools on first use.
     """
+    _pin_threads(threads)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def configure_model_run(*, threads: int, seed: int) -> None:
+    """:func:`configure_backend` for one model of the package's training or
+    evaluation: the same threads and determinism, seeded by
+    :func:`seed_random`, which keeps the process's compiled graphs."""
+    _pin_threads(threads)
+    seed_random(seed)
+
+
+def _pin_threads(threads: int) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -125,7 +144,6 @@ def configure_backend(*, threads: int, seed: int) -> None:
             pass
         tf.config.experimental.enable_op_determinism()
         accounting.count_tracing()
-    seed_random(seed)
 
 
 def seed_random(seed: int) -> None:
@@ -135,10 +153,12 @@ def seed_random(seed: int) -> None:
     Setting TensorFlow's seed clears its kernel cache, so every compiled
     graph of the process would be instantiated and optimized again for the
     next model (0.24 s for a depth-8 training epoch alone:
-    ``benchmarks/seed_cache.py``). Nothing here draws from TensorFlow's
-    seeded random ops: Keras initializers draw through Keras's seed
-    generator, which this seeds, and batch orders, noise and restarts come
-    from numpy generators with their own seeds. ``tests/test_training.py``
+    ``benchmarks/seed_cache.py``). The package's training and evaluation
+    draw nothing from TensorFlow's seeded random ops: Keras initializers
+    draw through Keras's seed generator, which this seeds, and batch
+    orders, noise and restarts come from numpy generators with their own
+    seeds. Code that does draw from them (Keras ``fit``) needs
+    :func:`configure_backend`. ``tests/test_training.py``
     checks that a model trained after another is bit for bit the one
     trained first in a fresh process.
     """
@@ -228,7 +248,7 @@ def initial_weights(
     spec: ModelSpec, settings: TrainSettings, data, *, threads: int = 1
 ) -> list[np.ndarray]:
     """The weights :func:`train_model` starts ``spec`` from on ``data``."""
-    configure_backend(threads=threads, seed=spec.seed)
+    configure_model_run(threads=threads, seed=spec.seed)
     model = _build(spec, settings, data["X_train"].shape[1], class_count(data))
     return model.get_weights()
 
@@ -570,7 +590,7 @@ def train_model(
     Unit health and representations are measured at initialization and after
     training, on the probe points and the first training batch.
     """
-    configure_backend(threads=threads, seed=spec.seed)
+    configure_model_run(threads=threads, seed=spec.seed)
 
     x_train, y_train = data["X_train"], data["y_train"]
     probe = data["X_test"][data["probe_index"]]
