@@ -8,7 +8,7 @@
 # │       representations.npz
 # ├── geometry/{model}/                geometry.parquet, jacobians.parquet
 # ├── robustness/{model}/              robustness.parquet
-# ├── inference/w{width}_d{depth}_r{run}.parquet   one cell's timing run (.json: its plan)
+# ├── inference/w{width}_d{depth}_r{run}.parquet   one cell's timing run
 # ├── tables/                          runs, history, units, geometry, robustness,
 # │                                    inference, tuning, claims (.parquet)
 # ├── figures/                         .png/.svg of every figure in the report

@@ -8,18 +8,13 @@ from geoctx.logs import log_to
 
 log = log_to(snakemake.log[0])
 
-import json
-from pathlib import Path
-
 from geoctx import cost, tables
 from geoctx.training import configure_backend
 
 configure_backend(threads=1, seed=0)
-# what to time: plan_inference_timing wrote it from the config
-plan = json.loads(Path(snakemake.input.plan).read_text())
-settings = plan["settings"]
+settings = snakemake.params.settings
 table = cost.benchmark_cell(
-    plan["activations"],
+    snakemake.params.activations,
     depth=int(snakemake.wildcards.depth),
     width=int(snakemake.wildcards.width),
     batch_sizes=settings["batch_sizes"],

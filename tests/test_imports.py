@@ -99,17 +99,8 @@ def test_every_rule_digests_its_own_script():
     for name, rule in rules.items():
         script = re.search(r'script:\s*"../../scripts/(\w+)\.py"', rule)
         digest = digested[name]
-        if script is None:
-            # a `run:` rule that writes what a script's job does (a timing
-            # plan) digests that script, so its code reaches the plan
-            assert digest and re.search(r"(?m)^    run:", rule), name
-            assert (ROOT / "scripts" / f"{digest[1]}.py").exists(), name
-        elif digest is None:
-            # ... and that job reads the plan instead of digesting itself
-            planners = [n for n, d in digested.items() if d and d[1] == script[1]]
-            assert planners and all("run:" in rules[n] for n in planners), name
-        else:
-            assert digest[1] == script[1], name
+        assert script is not None, name
+        assert digest is not None and digest[1] == script[1], name
 
 
 # Run in a fresh interpreter: every geoctx import statement of the script,

@@ -24,6 +24,8 @@ import pytest
 import yaml
 from smoke_study import ROOT, copy_workflow
 
+from geoctx.config import LOW_DIMENSIONAL
+
 CONFIGS = sorted(
     str(path.relative_to(ROOT))
     for pattern in ("config/*.yaml", "tests/config/*.yaml")
@@ -150,7 +152,7 @@ def test_every_rule_has_a_slurm_group_or_is_meant_to_run_alone():
     groups = {entry.split("=")[1] for entry in profile["groups"]}
     # data jobs are few (timing jobs share exclusive jobs: group `timing`)
     alone = {"make_dataset"}
-    assert local == {"plan_inference_timing"}
+    assert local == set()
     assert rules - grouped - local == alone
     assert grouped <= rules
     assert groups == components
@@ -233,6 +235,17 @@ def test_readme_full_sweep_figures_match_its_config(workdir):
         sweep["benchmark_inference"],
         sweep["benchmark_inference"] // runs,
         runs,
+    ]
+    # the total: these, a projection figure per low-dimensional dataset and
+    # the summary's jobs, planned once whatever the grid
+    projected = sum(
+        params.get("generator", name) in LOW_DIMENSIONAL
+        for name, params in full["datasets"].items()
+    )
+    assert planned["plot_projections"] == 1  # the first dataset's
+    summary = planned["total"] - sum(planned[rule] for rule in sweep) - 1
+    assert readme_number(r"that is ([\d,]+) jobs:") == [
+        sum(sweep.values()) + projected + summary
     ]
     profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
     size = dict(entry.split("=") for entry in profile["group-components"])

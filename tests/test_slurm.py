@@ -190,11 +190,10 @@ def test_every_job_went_through_sbatch(cluster, slurm_study):
     # one Slurm job per Snakemake job or group, each completed
     assert submitted == set(finished)
     assert {job["JobState"] for job in finished.values()} == {"COMPLETED"}
-    # nothing ran on the submit host but the target rule and the timings'
-    # plans (a few lines)
+    # nothing ran on the submit host but the target rule
     full = complete_log(workdir)
     local = set(re.findall(r"^localrule (\w+):", full, flags=re.M))
-    assert local == {"all", "plan_inference_timing"}
+    assert local == {"all"}
     # tiny jobs were grouped: fewer Slurm jobs than Snakemake jobs
     n_jobs = int(re.search(r"^total\s+(\d+)$", log, flags=re.M).group(1))
     assert len(submitted) < n_jobs - 1
@@ -215,7 +214,7 @@ def test_terminal_shows_one_line_per_slurm_job(slurm_study):
     lines = log.splitlines()
     submitted = SUBMITTED.findall(log)
     progress = [line for line in lines if PROGRESS.match(line)]
-    # the jobs run in the Snakemake process (the timings' plans and `all`)
+    # the jobs run in the Snakemake process (the target rule `all`)
     local = re.findall(r"^localrule \w+:$", complete_log(workdir), flags=re.M)
     # every Slurm job's submission, and progress as each (and each local
     # job) finishes

@@ -3,7 +3,6 @@
 
 import math
 import functools
-import json
 import os
 import re
 import subprocess
@@ -206,12 +205,6 @@ def inference_cells():
     widths = sorted({*(section["widths"] or []), *config["widths"]})
     depths = sorted({*(section["depths"] or []), *config["depths"]})
     return [(0, 0)] + [(w, d) for w in widths for d in depths]
-
-
-def write_timing_plan(path, params, *, log):
-    """What one timing job times, from plan_inference_timing's params."""
-    Path(path).write_text(json.dumps(dict(params.items()), indent=1))
-    Path(log).write_text(f"{path}\n")
 
 
 def inference_settings():

@@ -1,24 +1,3 @@
-# What one timing job times (its activations, settings and code), as a
-# file the timing reads: a change to any of them rewrites the plan and so
-# retimes the cell; a new seed or model changes none of them.
-rule plan_inference_timing:
-    output:
-        "results/inference/w{width}_d{depth}_r{run}.json",
-    log:
-        "logs/plan_inference_timing/w{width}_d{depth}_r{run}.log",
-    wildcard_constraints:
-        width=r"\d+",
-        depth=r"\d+",
-        run=r"\d+",
-    localrule: True
-    params:
-        code=code_digest("benchmark_inference"),
-        activations=config["activations"],
-        settings=inference_settings(),
-    run:
-        write_timing_plan(output[0], params, log=log[0])
-
-
 # One job per depth x width cell (and one for the activation op alone,
 # w0_d0) and timing run: every activation of a cell is timed in one
 # process, interleaved in random order over blocks, so the per-block ratios
@@ -27,8 +6,6 @@ rule plan_inference_timing:
 # the whole grid per job: a job stays short, and a new depth, width or run
 # adds jobs instead of retiming the grid.
 rule benchmark_inference:
-    input:
-        plan="results/inference/w{width}_d{depth}_r{run}.json",
     output:
         "results/inference/w{width}_d{depth}_r{run}.parquet",
     log:
@@ -48,5 +25,11 @@ rule benchmark_inference:
     resources:
         mem_mb=job_mem_mb("benchmark_inference"),
         runtime=job_runtime("benchmark_inference"),
+    # what it times: a change to any of them retimes the cell (Snakemake's
+    # params trigger); a new seed or model changes none of them
+    params:
+        code=code_digest("benchmark_inference"),
+        activations=config["activations"],
+        settings=inference_settings(),
     script:
         "../../scripts/benchmark_inference.py"
