@@ -299,8 +299,11 @@ def power_sentence(simulation: pd.DataFrame) -> str:
     ...     "supported": [0.0, 0.005, 0.24, 0.975, 0.18]})
     >>> power_sentence(table)
     'At this design the rule calls an effect of 2 d supported in 0.5% of \
-simulated studies, 5 d in 24%, 10 d in 98% (Error rates): an inconclusive \
+simulated studies, 5 d in 24%, 10 d in 97.5% (Error rates): an inconclusive \
 claim may still have an effect several times its smallest effect of interest.'
+    >>> power_sentence(table.assign(supported=1.0)).split(", ")[2]
+    '10 d in 100% (Error rates): an inconclusive claim may still have an effect \
+several times its smallest effect of interest.'
     """
     if simulation.empty:
         return ""
@@ -312,11 +315,9 @@ claim may still have an effect several times its smallest effect of interest.'
     ]
     if not rates:
         return ""
-    said = [
-        f"{effect:g} d in {rate:.2g}%"
-        for effect, rate in ((e, 100 * r) for e, r in rates)
-    ]
-    said[0] = said[0].replace(" in ", " supported in ", 1) + " of simulated studies"
+    (effect, rate), *rest = rates
+    said = [f"{effect:g} d supported in {100 * rate:.3g}% of simulated studies"]
+    said += [f"{effect:g} d in {100 * rate:.3g}%" for effect, rate in rest]
     return (
         "At this design the rule calls an effect of "
         + ", ".join(said)
