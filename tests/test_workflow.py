@@ -18,7 +18,7 @@ import pytest
 import yaml
 from smoke_study import ROOT, SMOKE, TOC, snakemake
 
-from geoctx import claims, robustness, tables
+from geoctx import claims, report, robustness, tables
 from geoctx.config import GEOMETRY_METRICS
 from geoctx.names import attack_names
 from geoctx.report import model_id
@@ -155,6 +155,13 @@ def test_figures_and_report(study):
     assert len(simulation) and "Not simulated" not in html
     for scenario in simulation.scenario:
         assert f"<td>{scenario}</td>" in html
+    # the scorecard says how many hypotheses Holm adjusts over (smoke: 8 rows)
+    holm = report.holm_family(pd.read_parquet(study / "results/tables/claims.parquet"))
+    assert holm["hypotheses"] >= holm["rows"] > 0
+    assert (
+        f"Holm-adjusted over the family's {holm['hypotheses']} hypotheses (up to "
+        f"three tests for each of its {holm['rows']} deciding rows)"
+    ) in " ".join(html.split())
     for claim in ("c1", "c5", "c9"):
         assert f'id="{claim}"' in html
     assert (study / "results/report/report.pdf").read_bytes()[:5] == b"%PDF-"

@@ -326,6 +326,26 @@ several times its smallest effect of interest.'
     )
 
 
+def holm_family(scores: pd.DataFrame) -> dict[str, int]:
+    """How many measured rows the deciding Holm family has and how many
+    hypotheses its adjustment counts (each row's tests with a p-value).
+
+    >>> scores = pd.DataFrame({"family": ["decides", "decides", ""],
+    ...     "p_supported_holm": [0.1, float("nan"), float("nan")],
+    ...     "p_contradicted_holm": [1.0, float("nan"), float("nan")],
+    ...     "p_no_effect_holm": [1.0, float("nan"), float("nan")]})
+    >>> holm_family(scores)
+    {'rows': 1, 'hypotheses': 3}
+    """
+    adjusted = scores.loc[
+        scores["family"] == claims.DECIDES, [f"{t}_holm" for t in stats.TESTS]
+    ].notna()
+    return {
+        "rows": int(adjusted.any(axis=1).sum()),
+        "hypotheses": int(adjusted.to_numpy().sum()),
+    }
+
+
 def summary_sentences(
     verdicts: pd.DataFrame,
     scores: pd.DataFrame,
@@ -531,6 +551,7 @@ def render(
         inactive_tolerance=f"{INACTIVE_TOLERANCE:g}",
         inactive_share=f"{INACTIVE_SHARE:.0%}",
         summary=summary_sentences(verdicts, scores, simulation),
+        holm=holm_family(scores),
         verdicts=_records(verdicts),
         claim_sections=claim_sections,
         evidence=[
