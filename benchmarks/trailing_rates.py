@@ -58,7 +58,7 @@ def main() -> None:
     summary = []
     for pair in pairs.to_dict("records"):
         cell = tuple(pair[k] for k in trailing.CELL_KEYS)
-        best = trailing._rows_of(runs, cell, pair["best_activation"])
+        best = trailing.rows_of(runs, cell, pair["best_activation"])
         target = best["train_accuracy"].mean() - margin
         keys = {k: pair[k] for k in trailing.CELL_KEYS} | {
             "activation": pair["activation"]
@@ -69,7 +69,7 @@ def main() -> None:
             f"{pair['best_activation']} trains to {target + margin:.3f}; "
             f"a seed fits at >= {target:.3f}"
         )
-        mine = trailing._rows_of(runs, cell, pair["activation"]).sort_values("seed")
+        mine = trailing.rows_of(runs, cell, pair["activation"]).sort_values("seed")
         print(
             f"{'seed':>5} {'study':>7} "
             + " ".join(f"{rate:>9g}" for rate in grid)

@@ -138,7 +138,7 @@ def _rate_results(tuning: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _rows_of(table: pd.DataFrame, cell: tuple, activation: str) -> pd.DataFrame:
+def rows_of(table: pd.DataFrame, cell: tuple, activation: str) -> pd.DataFrame:
     """The rows of ``table`` for one cell (values of :data:`CELL_KEYS`) and
     activation."""
     match = dict(zip(CELL_KEYS, cell, strict=True), activation=activation)
@@ -151,7 +151,7 @@ def _fits_training_data(runs, seeds, cell, best_activation, margin) -> bool:
     (False without training accuracies, or with a NaN one)."""
     if "train_accuracy" not in runs or seeds.empty:
         return False
-    best = _rows_of(runs, cell, best_activation)["train_accuracy"].mean(skipna=False)
+    best = rows_of(runs, cell, best_activation)["train_accuracy"].mean(skipna=False)
     # a NaN on either side compares False: no accuracy, no fit
     mine = seeds["train_accuracy"].round(12)
     return bool((mine >= round(best - margin, 12)).all())
@@ -180,9 +180,9 @@ def classify(
             if best_key in chosen.index
             else np.nan
         )
-        mine = _rows_of(rates, cell, row["activation"])
+        mine = rows_of(rates, cell, row["activation"])
         within = mine["val_accuracy"].round(12) >= round(best_tuned - margin, 12)
-        seeds = _rows_of(runs, cell, row["activation"])
+        seeds = rows_of(runs, cell, row["activation"])
         seeds_within = seeds.loc[
             seeds["test_accuracy"].round(12)
             >= round(row["best_accuracy"] - margin, 12),
@@ -265,8 +265,8 @@ def report_rows(
     records = []
     for row in classify(runs, tuning, margin=margin).to_dict("records"):
         cell = tuple(row[k] for k in CELL_KEYS)
-        seeds = _rows_of(runs, cell, row["activation"]).sort_values("seed")
-        mine = _rows_of(rates, cell, row["activation"]).sort_values("learning_rate")
+        seeds = rows_of(runs, cell, row["activation"]).sort_values("seed")
+        mine = rows_of(rates, cell, row["activation"]).sort_values("learning_rate")
         records.append(
             {
                 **row,
