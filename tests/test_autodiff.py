@@ -287,7 +287,7 @@ def test_a_compiled_function_runs_as_its_concrete_function_after_two_calls():
         def get_concrete_function(self):
             return lambda x: calls.append(("concrete", x)) or x
 
-    compiled = autodiff._Compiled(Traced())
+    compiled = autodiff.Compiled(Traced())
     assert [compiled(k) for k in range(4)] == [0, 1, 2, 3]
     # the first two calls let geoctx.accounting see a first and a later run
     assert calls == [

@@ -109,6 +109,32 @@ def test_a_run_in_a_used_process_is_the_run_in_a_fresh_one(data, tmp_path):
         np.testing.assert_array_equal(a, b)  # the first run's model untouched
 
 
+def test_the_compiled_epoch_is_the_tf_function_epoch(data):
+    # the trainer calls its epoch as a concrete function (no dispatch) past
+    # two calls: the same graph as tf.function traced on the same arrays
+    import tensorflow as tf
+
+    training.configure_model_run(threads=1, seed=0)
+    model = training._build(SPEC, SETTINGS, 2, 2)
+    trainer = training._Trainer.around(model, SETTINGS.batch_size)
+    initial = training._snapshot(model)
+    arrays = [tf.constant(data[k]) for k in ("X_train", "y_train", "X_val", "y_val")]
+    orders = [
+        tf.constant(np.random.default_rng(k).permutation(len(data["y_train"])))
+        for k in range(4)
+    ]
+
+    def run(epoch):
+        trainer.start(initial, learning_rate=0.05)
+        return [[float(v) for v in epoch(*arrays, order)] for order in orders]
+
+    compiled = run(trainer.epoch(arrays))
+    plain = run(tf.function(trainer.epoch_function))
+    assert compiled == plain
+    assert trainer.epoch(arrays).concrete is not None  # past its first calls
+    assert trainer.epoch(arrays).function.experimental_get_tracing_count() == 1
+
+
 @pytest.mark.parametrize("seed", [0, 7])
 def test_seed_random_seeds_what_keras_set_random_seed_seeds(seed):
     # seed_random reaches into Keras's global seed state; a Keras upgrade

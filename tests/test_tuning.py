@@ -105,6 +105,18 @@ def test_each_stacked_model_stops_at_its_own_plateau(data):
     assert table.loc[0.01, "chosen"] and not table.loc[1e-9, "chosen"]
 
 
+def test_a_stack_traces_its_epoch_once_as_models_leave(data):
+    settings = dataclasses.replace(
+        SETTINGS, epochs=12, convergence={"window": 3, "tolerance": 0.001}
+    )
+    table = flat_and_learning(data, settings)
+    assert table.loc[1e-9, "epochs_run"] < table.loc[0.01, "epochs_run"]
+    # two models, then one: one graph for any size of the stack
+    (stack,) = [s for key, s in tuning._STACKS.items() if key[0] == CELL.activation]
+    (epoch,) = stack._epochs.values()
+    assert epoch.function.experimental_get_tracing_count() == 1
+
+
 def test_a_stacked_run_short_of_fitting_waits_the_unfitted_window(data):
     # as a study run does (tests/test_training.py): the flat run at 1e-9 is
     # below an unreachable fitted accuracy, so its plateau lasts 8 epochs

@@ -276,8 +276,10 @@ class _Trainer:
 
     model: object
     outputs_model: object
-    epoch: object
+    epoch_function: object
     optimizer_start: list
+    # the epoch's graph for each shape of the data it trains on
+    graphs: dict = field(default_factory=dict)
 
     @classmethod
     def around(cls, model, batch_size: int) -> _Trainer:
@@ -287,6 +289,23 @@ class _Trainer:
         epoch = _epoch_function(model, batch_size)  # builds the optimizer
         start = [variable.numpy() for variable in model.optimizer.variables]
         return cls(model, layer_outputs_model(model), epoch, start)
+
+    def epoch(self, arrays):
+        """The training epoch, compiled for these training and validation
+        arrays' shapes: call it with the arrays and a permutation of the
+        training points (:func:`_epoch_function`)."""
+        import tensorflow as tf
+
+        from geoctx.autodiff import Compiled
+
+        key = tuple((tuple(a.shape), a.dtype.name) for a in arrays)
+        if key not in self.graphs:
+            signature = [tf.TensorSpec.from_tensor(a) for a in arrays]
+            order = tf.TensorSpec([arrays[0].shape[0]], tf.int64)
+            self.graphs[key] = Compiled(
+                tf.function(self.epoch_function, input_signature=[*signature, order])
+            )
+        return self.graphs[key]
 
     def start(self, model, *, learning_rate: float) -> None:
         self.model.set_weights(model.get_weights())
@@ -357,16 +376,20 @@ def _measure_stage(stage, model, outputs_model, probe, batch, *, activation):
 
 
 def _epoch_function(model, batch_size: int):
-    """One compiled training epoch over the batches of a given order.
+    """One training epoch over the batches of a given order, to compile.
 
     The returned function takes the training and validation arrays and a
     permutation of the training points, and returns the epoch's
     sample-weighted mean training loss and accuracy and the validation loss
-    and accuracy after it. The whole epoch is one ``tf.function`` call (a
-    graph loop over the batches), so a small model pays Python and Keras
-    dispatch once per epoch, not once per batch; the steps are the model's
-    own loss and optimizer (``model.compile``). The data are arguments, not
-    captured, so one trace serves every dataset of the same shapes.
+    and accuracy after it. Compiled (:meth:`_Trainer.epoch`), the whole
+    epoch is one graph call (a graph loop over the batches), so a small
+    model pays Python and Keras dispatch once per epoch, not once per
+    batch, and past its first calls it runs as its concrete function
+    (:class:`geoctx.autodiff.Compiled`), without ``tf.function``'s dispatch
+    on its arguments (a tenth of a width-64 depth-2 epoch). The steps are
+    the model's own loss and optimizer (``model.compile``). The data are
+    arguments, not captured, so one trace serves every dataset of the same
+    shapes.
     """
     import tensorflow as tf
 
@@ -378,7 +401,6 @@ def _epoch_function(model, batch_size: int):
         hits = tf.argmax(logits, axis=1, output_type=labels.dtype) == labels
         return tf.reduce_sum(tf.cast(hits, tf.float32))
 
-    @tf.function
     def epoch(x, y, x_val, y_val, order):
         n = int(x.shape[0])
         n_batches = -(-n // batch_size)
@@ -461,13 +483,14 @@ def _fit(trainer: _Trainer, data, settings: TrainSettings, *, seed: int):
     arrays = [
         tf.constant(data[key]) for key in ("X_train", "y_train", "X_val", "y_val")
     ]
+    epoch_graph = trainer.epoch(arrays)
     rng = np.random.default_rng(seed)
     n = len(data["y_train"])
     rows = []
     t0 = time.perf_counter()
     for epoch in range(settings.epochs):
         start = time.perf_counter()
-        values = trainer.epoch(*arrays, tf.constant(rng.permutation(n)))
+        values = epoch_graph(*arrays, tf.constant(rng.permutation(n)))
         names = ("loss", "accuracy", "val_loss", "val_accuracy")
         logs = dict(zip(names, map(float, values), strict=True))
         logs["epoch_time_s"] = time.perf_counter() - start

@@ -292,7 +292,7 @@ class _Stack:
         self.iterations = tf.Variable(0, dtype=tf.int64)
         self.activation = keras.activations.get(activation)
         self.batch_size = batch_size
-        self._epoch = tf.function(self._epoch_graph)
+        self._epochs = {}  # the data's shapes -> the compiled epoch
         self._logits = tf.function(self.logits)
         self.reset(weights, rates=rates)
 
@@ -382,6 +382,26 @@ class _Stack:
             hits += batch_hits
         return loss_sum / n, hits / n
 
+    def _epoch(self, x, y):
+        """The epoch compiled for these training arrays' shapes and any
+        number of models (so one graph as models leave the stack), called
+        as its concrete function past its first calls."""
+        import tensorflow as tf
+
+        from geoctx.autodiff import Compiled
+
+        key = (tuple(x.shape), tuple(y.shape))
+        if key not in self._epochs:
+            signature = [
+                tf.TensorSpec.from_tensor(x),
+                tf.TensorSpec.from_tensor(y),
+                tf.TensorSpec([None, x.shape[0]], tf.int64),  # an order per model
+            ]
+            self._epochs[key] = Compiled(
+                tf.function(self._epoch_graph, input_signature=signature)
+            )
+        return self._epochs[key]
+
     def fit(self, data, settings, *, seeds: list[int]) -> list[pd.DataFrame]:
         """Train until every model has converged, diverged or hit the cap.
 
@@ -398,6 +418,7 @@ class _Stack:
         from geoctx.training import converged
 
         x, y = tf.constant(data["X_train"]), tf.constant(data["y_train"])
+        epoch = self._epoch(x, y)
         rngs = {seed: np.random.default_rng(seed) for seed in dict.fromkeys(seeds)}
         n = len(data["y_train"])
         active = list(range(self.n_models))  # the stack's rows, in order
@@ -408,7 +429,7 @@ class _Stack:
             # one draw per distinct seed, shared by the models of that seed
             order = {seed: rng.permutation(n) for seed, rng in rngs.items()}
             orders = np.stack([order[seeds[m]] for m in active])
-            values = self._epoch(x, y, tf.constant(orders))
+            values = epoch(x, y, tf.constant(orders))
             values = np.stack([v.numpy() for v in values], axis=1)
             stopped = []
             for row, m in enumerate(active):
