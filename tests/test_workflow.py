@@ -429,8 +429,8 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
     log = proc.stdout + proc.stderr
     finished = log.count("Finished jobid")
     config = smoke_config()
-    # a split per dataset and seed, and the tuning seed's split
-    splits = {*config["seeds"], config["tuning"]["seeds"][0]}
+    # a split per dataset and seed, and each tuning seed's split
+    splits = {*config["seeds"], *config["tuning"]["seeds"]}
     assert finished == len(config["datasets"]) * len(splits)
     rounds = log.count("Ready jobs")
     if user_limit:
@@ -443,10 +443,10 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
     ("edit", "expected"),
     [
         pytest.param(
-            # the study seed's split and the tuning seed's
+            # the study seed's split and the tuning seeds'
             lambda c: c["datasets"]["moons"].update(noise=0.2),
             {
-                "make_dataset": 2,
+                "make_dataset": 3,
                 **per_model(4, 2, tuned=4),
                 "aggregate_table": 7,
                 **figures(projections=1, tuning=True),
@@ -543,8 +543,8 @@ def test_jobs_are_selected_only_when_a_job_finishes(study, tmp_path, user_limit)
             id="tuning-grid",
         ),
         pytest.param(
-            # the tuning data is the first tuning seed's own split: new data
-            lambda c: c["tuning"].update(seeds=[101]),
+            # each tuning seed trains on its own split: a new one, new data
+            lambda c: c["tuning"].update(seeds=[100, 102]),
             {
                 "make_dataset": 2,
                 **per_model(8, N_CELLS, tuned=8),

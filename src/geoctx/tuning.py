@@ -2,7 +2,8 @@
 
 For one architecture cell (dataset, activation, initializer, width, depth)
 :func:`tune` trains a model for every learning rate of a grid and every
-tuning seed, each to convergence under the study's own stopping rule
+tuning seed (each on its own split of the data, or all on one), each to
+convergence under the study's own stopping rule
 (:func:`geoctx.training.converged`), and :func:`choose` picks the rate with
 the best validation criterion, averaged over the tuning seeds:
 
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -145,7 +147,7 @@ def failed_everywhere(table: pd.DataFrame) -> pd.DataFrame:
 CURVE_COLUMNS = ["learning_rate", "seed", "epoch", "loss", "accuracy"]
 
 
-def tune(data: dict[str, np.ndarray], cell: Cell, settings, **options) -> pd.DataFrame:
+def tune(data: Mapping, cell: Cell, settings, **options) -> pd.DataFrame:
     """Train ``cell`` at every rate and seed together; the tuning table.
 
     Takes the arguments of :func:`tune_with_curves` and leaves out the curves.
@@ -154,7 +156,7 @@ def tune(data: dict[str, np.ndarray], cell: Cell, settings, **options) -> pd.Dat
 
 
 def tune_with_curves(
-    data: dict[str, np.ndarray],
+    data: Mapping,
     cell: Cell,
     settings,
     *,
@@ -166,6 +168,9 @@ def tune_with_curves(
     """Train ``cell`` at every rate and seed together; the tuning table and
     the training curves of its runs (one row per rate, seed and epoch).
 
+    ``data`` is the arrays of one split that every tuning seed trains on,
+    or ``{seed: arrays}``, each tuning seed's own split (as each study seed
+    has its own: a rate is then chosen across splits as well as seeds).
     ``settings`` is the study's :class:`geoctx.training.TrainSettings`
     (its own learning rate is ignored). With one rate nothing is trained:
     the table has one row per seed with NaN scores, that rate chosen, and
@@ -179,6 +184,7 @@ def tune_with_curves(
             "trains the grid together with Adam only"
         )
     pairs = [(rate, seed) for rate in learning_rates for seed in seeds]
+    splits = _splits(data, seeds)
     keys = asdict(cell)
     if len(learning_rates) == 1:
         rows = [
@@ -191,7 +197,10 @@ def tune_with_curves(
         return choose(runs, criterion=criterion).assign(chosen=True, **keys), curves
     weights = [
         training.initial_weights(
-            training.ModelSpec(**keys, seed=seed), settings, data, threads=threads
+            training.ModelSpec(**keys, seed=seed),
+            settings,
+            splits[seed],
+            threads=threads,
         )
         for seed in seeds
     ]
@@ -201,9 +210,10 @@ def tune_with_curves(
         activation=cell.activation,
         batch_size=settings.batch_size,
     )
-    histories = stack.fit(data, settings, seeds=[seed for _, seed in pairs])
-    final = stack.scores(data)
-    n_classes = training.class_count(data)
+    model_splits = [splits[seed] for _, seed in pairs]
+    histories = stack.fit(model_splits, settings, seeds=[seed for _, seed in pairs])
+    final = stack.scores(model_splits)
+    n_classes = training.class_count(model_splits[0])
     rows = []
     for i, (rate, seed) in enumerate(pairs):
         history = histories[i]
@@ -244,6 +254,22 @@ def tune_with_curves(
         ignore_index=True,
     )[CURVE_COLUMNS].assign(**keys)
     return choose(pd.DataFrame(rows), criterion=criterion).assign(**keys), curves
+
+
+def _splits(data: Mapping, seeds: list[int]) -> dict[int, dict[str, np.ndarray]]:
+    """Each tuning seed's arrays: its own split, or the one split given."""
+    if "X_train" in data:
+        return dict.fromkeys(seeds, data)
+    missing = [seed for seed in seeds if seed not in data]
+    if missing:
+        raise ValueError(f"tuning seeds {missing} have no split in {sorted(data)}")
+    shapes = {tuple(data[seed]["X_train"].shape) for seed in seeds}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"the tuning seeds' splits train on arrays of shapes {sorted(shapes)}; "
+            "stacked, they must have one"
+        )
+    return {seed: data[seed] for seed in seeds}
 
 
 # activation, weight shapes and batch size -> _Stack, for this process
@@ -366,9 +392,10 @@ class _Stack:
     def _epoch_graph(self, x, y, orders):
         import tensorflow as tf
 
-        n = int(x.shape[0])
+        n = int(x.shape[1])
         size = self.batch_size
-        xs, ys = tf.gather(x, orders), tf.gather(y, orders)
+        xs = tf.gather(x, orders, batch_dims=1)
+        ys = tf.gather(y, orders, batch_dims=1)
         n_models = tf.shape(self.params)[0]  # not fixed: models leave
         loss_sum = tf.zeros([n_models])
         hits = tf.zeros([n_models])
@@ -390,25 +417,27 @@ class _Stack:
 
         from geoctx.autodiff import Compiled
 
-        key = (tuple(x.shape), tuple(y.shape))
+        key = (tuple(x.shape[1:]), tuple(y.shape[1:]))
         if key not in self._epochs:
+            # a split and an order per model, for any number of models
             signature = [
-                tf.TensorSpec.from_tensor(x),
-                tf.TensorSpec.from_tensor(y),
-                tf.TensorSpec([None, x.shape[0]], tf.int64),  # an order per model
+                tf.TensorSpec([None, *x.shape[1:]], x.dtype),
+                tf.TensorSpec([None, *y.shape[1:]], y.dtype),
+                tf.TensorSpec([None, x.shape[1]], tf.int64),
             ]
             self._epochs[key] = Compiled(
                 tf.function(self._epoch_graph, input_signature=signature)
             )
         return self._epochs[key]
 
-    def fit(self, data, settings, *, seeds: list[int]) -> list[pd.DataFrame]:
+    def fit(self, splits, settings, *, seeds: list[int]) -> list[pd.DataFrame]:
         """Train until every model has converged, diverged or hit the cap.
 
-        Model ``m`` draws its batch order from a generator seeded by
-        ``seeds[m]``, as :func:`geoctx.training.train_model` does; a model
-        that stops leaves the stack, which goes on with the others, and
-        its final weights come back into the stack when all have stopped.
+        Model ``m`` trains on ``splits[m]`` (its arrays) and draws its
+        batch order from a generator seeded by ``seeds[m]``, as
+        :func:`geoctx.training.train_model` does; a model that stops leaves
+        the stack, which goes on with the others, and its final weights
+        come back into the stack when all have stopped.
         Returns each model's history (``loss`` and ``accuracy`` per epoch
         it trained: the criterion is computed on the final weights, so
         validation is not evaluated every epoch).
@@ -417,10 +446,13 @@ class _Stack:
 
         from geoctx.training import converged
 
-        x, y = tf.constant(data["X_train"]), tf.constant(data["y_train"])
+        x, y = (
+            tf.constant(np.stack([split[key] for split in splits]))
+            for key in ("X_train", "y_train")
+        )
         epoch = self._epoch(x, y)
         rngs = {seed: np.random.default_rng(seed) for seed in dict.fromkeys(seeds)}
-        n = len(data["y_train"])
+        n = int(y.shape[1])
         active = list(range(self.n_models))  # the stack's rows, in order
         final = np.zeros((self.n_models, sum(self.sizes)), dtype=np.float32)
         names = ("loss", "accuracy")
@@ -449,21 +481,24 @@ class _Stack:
                 if not active:
                     break
                 self.keep(keep)
+                x, y = (tf.gather(a, keep) for a in (x, y))
         params = self.params.numpy()
         for row, m in enumerate(active):
             final[m] = params[row]
         self.params.assign(final)
         return [pd.DataFrame(r, columns=list(names)) for r in rows]
 
-    def scores(self, data) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """``{split: (losses, accuracies)}`` of every model on train and val."""
+    def scores(self, splits) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{split: (losses, accuracies)}`` of every model on its own
+        training and validation arrays (``splits[m]``, as in :meth:`fit`)."""
         import tensorflow as tf
 
         out = {}
-        for split in ("train", "val"):
-            x, y = tf.constant(data[f"X_{split}"]), tf.constant(data[f"y_{split}"])
-            losses, hits = self._losses_and_hits(
-                self._logits(x), tf.broadcast_to(y[None], (self.n_models, y.shape[0]))
+        for part in ("train", "val"):
+            x, y = (
+                tf.constant(np.stack([split[f"{key}_{part}"] for split in splits]))
+                for key in ("X", "y")
             )
-            out[split] = (losses.numpy(), hits.numpy() / len(data[f"y_{split}"]))
+            losses, hits = self._losses_and_hits(self._logits(x), y)
+            out[part] = (losses.numpy(), hits.numpy() / int(y.shape[1]))
         return out

@@ -168,9 +168,11 @@ def model_data(wildcards):
 
 
 def tuning_data(wildcards):
-    """The data an architecture's learning rate is tuned on: the first tuning
-    seed's own split (never a study seed's), or the one shared split."""
-    return data_file(wildcards.dataset, config["tuning"]["seeds"][0])
+    """The data an architecture's learning rate is tuned on: each tuning
+    seed's own split (never a study seed's), in the order of the tuning
+    seeds, or the one shared split."""
+    seeds = config["tuning"]["seeds"]
+    return list(dict.fromkeys(data_file(wildcards.dataset, seed) for seed in seeds))
 
 
 def split_seed(wildcards):
