@@ -78,6 +78,18 @@ def test_a_stacked_model_does_not_depend_on_its_neighbours(data, tuned):
         assert a[column] == pytest.approx(b[column], rel=1e-5, abs=1e-6)
 
 
+def tuned_on(splits):
+    """The tuning table of seeds 5 and 6 at 0.03 and 0.1 on ``splits``."""
+    return tuning.tune(
+        splits,
+        CELL,
+        SETTINGS,
+        learning_rates=[0.03, 0.1],
+        seeds=[5, 6],
+        criterion="val_loss",
+    )
+
+
 def test_each_tuning_seed_trains_on_its_own_split(data):
     # seed 6 on a reflected copy of the split (other points, same shapes):
     # its run is the one train_model gives on that split, and seed 5's is
@@ -85,14 +97,7 @@ def test_each_tuning_seed_trains_on_its_own_split(data):
     reflected = {
         key: -value if key.startswith("X_") else value for key, value in data.items()
     }
-    table = tuning.tune(
-        {5: data, 6: reflected},
-        CELL,
-        SETTINGS,
-        learning_rates=[0.03, 0.1],
-        seeds=[5, 6],
-        criterion="val_loss",
-    ).set_index(["learning_rate", "seed"])
+    table = tuned_on({5: data, 6: reflected}).set_index(["learning_rate", "seed"])
     for seed, split in ((5, data), (6, reflected)):
         alone = training.train_model(
             split,
@@ -103,37 +108,16 @@ def test_each_tuning_seed_trains_on_its_own_split(data):
             assert table.loc[(0.03, seed), column] == pytest.approx(
                 alone[column], rel=1e-4, abs=1e-5
             )
-    shared = tuning.tune(
-        data,
-        CELL,
-        SETTINGS,
-        learning_rates=[0.03, 0.1],
-        seeds=[5, 6],
-        criterion="val_loss",
-    ).set_index(["learning_rate", "seed"])
+    shared = tuned_on(data).set_index(["learning_rate", "seed"])
     assert table.loc[(0.03, 6), "val_loss"] != shared.loc[(0.03, 6), "val_loss"]
 
 
 def test_a_tuning_seed_without_a_split_is_refused(data):
     with pytest.raises(ValueError, match=r"tuning seeds \[6\] have no split"):
-        tuning.tune(
-            {5: data},
-            CELL,
-            SETTINGS,
-            learning_rates=[0.03, 0.1],
-            seeds=[5, 6],
-            criterion="val_loss",
-        )
+        tuned_on({5: data})
     fewer = dict(data, X_train=data["X_train"][:-4], y_train=data["y_train"][:-4])
     with pytest.raises(ValueError, match="must have one"):
-        tuning.tune(
-            {5: data, 6: fewer},
-            CELL,
-            SETTINGS,
-            learning_rates=[0.03, 0.1],
-            seeds=[5, 6],
-            criterion="val_loss",
-        )
+        tuned_on({5: data, 6: fewer})
 
 
 def flat_and_learning(data, settings):
