@@ -275,6 +275,10 @@ def figures(*, latency=False, projections=0, claims=True, tuning=False):
 # the smoke study's timed depth x width cells and the activation op's, each
 # timed in every run
 INFERENCE_RUNS = smoke_config()["inference"]["runs"]
+# the smoke study's splits: one per dataset and study or tuning seed
+N_SPLITS = len(smoke_config()["datasets"]) * len(
+    {*smoke_config()["seeds"], *smoke_config()["tuning"]["seeds"]}
+)
 INFERENCE_CELLS = INFERENCE_RUNS * (
     1 + len(smoke_config()["widths"]) * len(smoke_config()["depths"])
 )
@@ -697,7 +701,7 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
         (
             "datasets",
             {
-                "make_dataset": 4,
+                "make_dataset": N_SPLITS,
                 **per_model(8, N_CELLS, tuned=8),
                 "aggregate_table": 7,
                 **figures(projections=2, tuning=True),

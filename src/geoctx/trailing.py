@@ -18,7 +18,7 @@ the first that applies:
   the study seeds came within the margin of its test accuracy (those that
   did are listed: a failure most seeds do not leave at any tuned rate);
 - ``seed-dependent``: a study seed comes within the margin of the best
-  activation's mean, or the tuning seed at the chosen rate came within the
+  activation's mean, or the tuning seeds at the chosen rate came within the
   margin of the best activation's tuning result: the architecture can
   learn the task at this rate, some seeds do not;
 - ``trails at the chosen rate only``: another rate of the grid came within
@@ -57,7 +57,7 @@ KIND_MEANING = {
     ),
     SEED_DEPENDENT: (
         "a study seed comes within the margin of the best activation's mean, or "
-        "the tuning seed did at the chosen rate: it learns the task at this rate "
+        "the tuning seeds did at the chosen rate: it learns the task at this rate "
         "on some seeds and not on others"
     ),
     CHOSEN_RATE_ONLY: (
