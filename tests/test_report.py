@@ -281,7 +281,7 @@ def test_training_methods_and_capped_runs_come_from_config_and_runs(study_tables
     assert "less than 0.002 times the first epoch" in html
     assert "the cap of 777 epochs" in html
     assert "learning rates 0.001, 0.02 are trained" in html
-    assert "tuning seed(s) 99" in html
+    assert "tuning seed 99 (on its own split of the data" in html
     assert "early stopping" not in html.lower()
     assert "(1 of 6 runs):</strong> moons/sigmoid/auto/w8_d2_s0." in html
     assert "<td>0.001</td><td>0.02</td>" in html  # relu, sigmoid

@@ -279,7 +279,10 @@ def training_methods(config: Mapping) -> str:
     >>> "cap of 3000 epochs" in text and "learning rates 0.001, 0.01 are" in text
     True
     >>> config["splits"] = {"per_seed": True}
-    >>> "seed(s) 1000 (each on its own split" in training_methods(config)
+    >>> "tuning seed 1000 (on its own split of" in training_methods(config)
+    True
+    >>> config["tuning"]["seeds"] = [1000, 1001]
+    >>> "tuning seeds 1000, 1001 (each on its own split" in training_methods(config)
     True
     >>> config["training"]["convergence"].update(fitted_accuracy=0.9,
     ...     unfitted_window=200)
@@ -299,11 +302,10 @@ def training_methods(config: Mapping) -> str:
         else ""
     )
     seeds = tune["seeds"]
-    own = (
-        " (each on its own split of the data, as a study seed)"
-        if config.get("splits", {}).get("per_seed")
-        else ""
-    )
+    named = f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+    if config.get("splits", {}).get("per_seed"):
+        each = "each on its own split" if len(seeds) > 1 else "on its own split"
+        named += f" ({each} of the data, as a study seed is)"
     criterion = {
         "val_loss": "the lowest mean final validation loss",
         "val_accuracy": "the highest mean final validation accuracy",
@@ -319,8 +321,8 @@ def training_methods(config: Mapping) -> str:
         "architecture (dataset, activation, initializer, width, depth) trains "
         "with its own learning rate: models at each of the learning rates "
         f"{', '.join(f'{r:g}' for r in tune['learning_rates'])} are trained the "
-        f"same way on tuning seed(s) {', '.join(map(str, seeds))}{own}, which no "
-        f"study model uses, and the rate with {criterion} over them is chosen. A run "
+        f"same way on tuning {named}, which no study model uses, and the rate "
+        f"with {criterion} over them is chosen. A run "
         f"failed to learn when its final training accuracy closed at most "
         f"{margin:g} of the gap between chance and a perfect fit."
     )
