@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoctx import tables, training
+from geoctx import stopping, tables, training
 from geoctx.training import ModelSpec, TrainSettings
 
 
@@ -252,24 +252,24 @@ def test_best_epoch_is_the_first_best_for_accuracy_and_for_loss():
     history = pd.DataFrame(
         {"val_accuracy": [0.5, 0.8, 0.8, 0.7], "val_loss": [0.9, 0.4, 0.5, 0.4]}
     )
-    assert training.best_epoch(history, monitor="val_accuracy") == 2
-    assert training.best_epoch(history, monitor="val_loss") == 2
+    assert stopping.best_epoch(history, monitor="val_accuracy") == 2
+    assert stopping.best_epoch(history, monitor="val_loss") == 2
     nan = pd.DataFrame({"val_accuracy": [np.nan, np.nan, np.nan]})
-    assert training.best_epoch(nan) == 3
+    assert stopping.best_epoch(nan) == 3
 
 
 def test_converged_compares_the_window_with_the_best_before():
     # first loss 1.0, tolerance 0.01: the last 2 epochs must gain 0.01
     # (best before the window 0.4, best in it 0.389 or 0.391)
-    assert not training.converged(
+    assert not stopping.converged(
         [1.0, 0.5, 0.4, 0.395, 0.389], window=2, tolerance=0.01
     )
-    assert training.converged([1.0, 0.5, 0.4, 0.395, 0.391], window=2, tolerance=0.01)
+    assert stopping.converged([1.0, 0.5, 0.4, 0.395, 0.391], window=2, tolerance=0.01)
     # a dip inside the window counts, a later rise does not undo it
-    assert not training.converged([1.0, 0.5, 0.4, 0.3, 0.6], window=2, tolerance=0.01)
-    assert not training.converged([1.0, 1.0], window=2, tolerance=0.01)  # too short
+    assert not stopping.converged([1.0, 0.5, 0.4, 0.3, 0.6], window=2, tolerance=0.01)
+    assert not stopping.converged([1.0, 1.0], window=2, tolerance=0.01)  # too short
     # a rising loss has plateaued too: no improvement at all
-    assert training.converged([1.0, 0.5, 0.6, 0.7], window=2, tolerance=0.01)
+    assert stopping.converged([1.0, 0.5, 0.6, 0.7], window=2, tolerance=0.01)
 
 
 @pytest.mark.parametrize(
@@ -287,7 +287,7 @@ def test_converged_compares_the_window_with_the_best_before():
     ],
 )
 def test_run_status(train_accuracy, classes, diverged, status):
-    got = training.run_status(
+    got = stopping.run_status(
         train_accuracy, n_classes=classes, diverged=diverged, margin=0.2
     )
     assert got == status
@@ -327,14 +327,14 @@ def test_a_plateau_short_of_fitting_waits_the_unfitted_window():
     flat = [1.0, 0.5, 0.5, 0.5, 0.5, 0.5]
     rule = {"window": 2, "tolerance": 0.01, "unfitted_window": 5}
     # fitted (last training accuracy 0.95 >= 0.9): the 2-epoch window decides
-    assert training.converged(flat, [0.95] * 6, fitted_accuracy=0.9, **rule)
+    assert stopping.converged(flat, [0.95] * 6, fitted_accuracy=0.9, **rule)
     # not fitted: the plateau must last 5 epochs; 6 epochs hold only 5, 7 do
-    assert not training.converged(flat, [0.6] * 6, fitted_accuracy=0.9, **rule)
-    assert training.converged(flat + [0.5], [0.6] * 7, fitted_accuracy=0.9, **rule)
+    assert not stopping.converged(flat, [0.6] * 6, fitted_accuracy=0.9, **rule)
+    assert stopping.converged(flat + [0.5], [0.6] * 7, fitted_accuracy=0.9, **rule)
     # the last epoch's accuracy decides, and exactly the threshold has fit
-    assert training.converged(flat, [0.6] * 5 + [0.9], fitted_accuracy=0.9, **rule)
+    assert stopping.converged(flat, [0.6] * 5 + [0.9], fitted_accuracy=0.9, **rule)
     # a shorter unfitted window never shortens the plateau; 0 turns it off
-    assert not training.converged(
+    assert not stopping.converged(
         [1.0, 0.5, 0.5],
         [0.6] * 3,
         window=2,
@@ -342,9 +342,9 @@ def test_a_plateau_short_of_fitting_waits_the_unfitted_window():
         unfitted_window=1,
         fitted_accuracy=0.9,
     )
-    assert training.converged(flat, [0.6] * 6, fitted_accuracy=0.0, **rule)
+    assert stopping.converged(flat, [0.6] * 6, fitted_accuracy=0.0, **rule)
     # without accuracies, the window alone
-    assert training.converged(flat, fitted_accuracy=0.9, **rule)
+    assert stopping.converged(flat, fitted_accuracy=0.9, **rule)
 
 
 def test_a_run_that_cannot_fit_waits_out_the_longer_plateau(data):

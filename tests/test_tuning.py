@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from geoctx import tables, training, tuning
+from geoctx import stopping, tables, training, tuning
 from geoctx.training import ModelSpec, TrainSettings
 
 
@@ -21,16 +21,21 @@ SETTINGS = TrainSettings(
 CELL = tuning.Cell("moons", "tanh", "glorot_uniform", 8, 3)
 
 
+def tune_cell(splits, rates, seeds, *, settings=SETTINGS, criterion="val_loss"):
+    """The tuning table and curves of CELL at these rates and seeds."""
+    return tuning.tune_with_curves(
+        splits,
+        CELL,
+        settings,
+        learning_rates=rates,
+        seeds=seeds,
+        criterion=criterion,
+    )
+
+
 @pytest.fixture(scope="module")
 def tuned_with_curves(data):
-    return tuning.tune_with_curves(
-        data,
-        CELL,
-        SETTINGS,
-        learning_rates=[0.001, 0.03],
-        seeds=[5, 6],
-        criterion="val_loss",
-    )
+    return tune_cell(data, [0.001, 0.03], [5, 6])
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +69,7 @@ def test_a_stacked_run_is_the_run_trained_alone(data, tuned_with_curves, rate, s
 
 
 def test_a_stacked_model_does_not_depend_on_its_neighbours(data, tuned):
-    single = tuning.tune(
-        data,
-        CELL,
-        SETTINGS,
-        learning_rates=[0.03, 0.1],
-        seeds=[6],
-        criterion="val_loss",
-    )
+    single, _ = tune_cell(data, [0.03, 0.1], [6])
     a = tuned[(tuned["learning_rate"] == 0.03) & (tuned["seed"] == 6)].iloc[0]
     b = single[single["learning_rate"] == 0.03].iloc[0]
     for column in ("train_loss", "val_loss", "val_accuracy"):
@@ -80,14 +78,7 @@ def test_a_stacked_model_does_not_depend_on_its_neighbours(data, tuned):
 
 def tuned_on(splits):
     """The tuning table of seeds 5 and 6 at 0.03 and 0.1 on ``splits``."""
-    return tuning.tune(
-        splits,
-        CELL,
-        SETTINGS,
-        learning_rates=[0.03, 0.1],
-        seeds=[5, 6],
-        criterion="val_loss",
-    )
+    return tune_cell(splits, [0.03, 0.1], [5, 6])[0]
 
 
 def test_each_tuning_seed_trains_on_its_own_split(data):
@@ -122,14 +113,10 @@ def test_a_tuning_seed_without_a_split_is_refused(data):
 
 def flat_and_learning(data, settings):
     """The tuning table, by rate, of a flat run (1e-9) and a learning one."""
-    return tuning.tune(
-        data,
-        CELL,
-        settings,
-        learning_rates=[1e-9, 0.01],
-        seeds=[5],
-        criterion="val_accuracy",
-    ).set_index("learning_rate")
+    table, _ = tune_cell(
+        data, [1e-9, 0.01], [5], settings=settings, criterion="val_accuracy"
+    )
+    return table.set_index("learning_rate")
 
 
 def test_each_stacked_model_stops_at_its_own_plateau(data):
@@ -176,7 +163,7 @@ def test_a_stacked_run_short_of_fitting_waits_the_unfitted_window(data):
     assert table.loc[1e-9, "epochs_run"] == 9 and table.loc[1e-9, "plateaued"]
     # a run's status is a study run's rule on its training accuracy
     assert table.loc[0.01, "status"] == "ok"
-    assert table.loc[1e-9, "status"] == training.run_status(
+    assert table.loc[1e-9, "status"] == stopping.run_status(
         table.loc[1e-9, "train_accuracy"],
         n_classes=2,
         diverged=False,
@@ -208,9 +195,7 @@ def test_choose_averages_seeds_and_breaks_ties_to_the_smaller_rate():
 
 
 def test_one_rate_trains_nothing_and_is_chosen(data):
-    table, curves = tuning.tune_with_curves(
-        data, CELL, SETTINGS, learning_rates=[0.004], seeds=[7, 8], criterion="val_loss"
-    )
+    table, curves = tune_cell(data, [0.004], [7, 8])
     assert len(table) == 2 and table["chosen"].all()
     assert tuning.chosen_rate(table) == 0.004 and (table["epochs_run"] == 0).all()
     # no curve, and still a table of the tuning_history schema
@@ -232,13 +217,11 @@ def test_unknown_criterion_and_optimizer_are_refused(data):
     with pytest.raises(ValueError, match="criterion: 'loss'"):
         tuning.choose(pd.DataFrame({"learning_rate": [0.1]}), criterion="loss")
     with pytest.raises(ValueError, match="training.optimizer: 'sgd'"):
-        tuning.tune(
+        tune_cell(
             data,
-            CELL,
-            dataclasses.replace(SETTINGS, optimizer="sgd"),
-            learning_rates=[0.1, 0.2],
-            seeds=[1],
-            criterion="val_loss",
+            [0.1, 0.2],
+            [1],
+            settings=dataclasses.replace(SETTINGS, optimizer="sgd"),
         )
 
 

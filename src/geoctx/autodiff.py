@@ -29,6 +29,7 @@ import numpy as np
 __all__ = [
     "LABEL_DTYPE",
     "Compiled",
+    "compiled_for",
     "check_arrays",
     "input_gradient",
     "kernel_gradient_norms",
@@ -155,6 +156,18 @@ class Compiled:
         if self.calls == _DISPATCHED_CALLS:
             self.concrete = self.function.get_concrete_function()
         return self.function(*args)
+
+
+def compiled_for(cache: dict, function, signature) -> Compiled:
+    """``function`` compiled for the input ``signature`` (``tf.TensorSpec``
+    list), kept in ``cache`` by its shapes and dtypes: one graph per shape
+    of the data, called as a :class:`Compiled`."""
+    import tensorflow as tf
+
+    key = tuple((tuple(spec.shape), spec.dtype.name) for spec in signature)
+    if key not in cache:
+        cache[key] = Compiled(tf.function(function, input_signature=signature))
+    return cache[key]
 
 
 def _compiled(model, key, build) -> Callable:

@@ -25,12 +25,12 @@ A run whose loss becomes NaN or infinite is stopped and returned with
 ``status = "diverged"``; one whose final training accuracy closed at
 most the fraction ``failed_to_learn_margin`` of the gap between chance
 and a perfect fit with ``status = "failed_to_learn"`` (see
-:func:`run_status`): learning is judged on the data the model was fit
+:func:`geoctx.stopping.run_status`): learning is judged on the data the model was fit
 to, so a model that fit its training data but generalizes badly is not
 counted as failing to learn. Either way the study carries on.
 
 The stopping rule is convergence, not a budget: training stops when the
-training loss has plateaued (:func:`converged`: over the last ``window``
+training loss has plateaued (:func:`geoctx.stopping.converged`: over the last ``window``
 epochs its best value improved on the best before by less than
 ``tolerance`` times the first epoch's loss; ``unfitted_window`` epochs
 for a run whose training accuracy is still below ``fitted_accuracy``, so
@@ -52,8 +52,8 @@ import pandas as pd
 
 from geoctx import accounting
 from geoctx.config import resolve_initializer
-from geoctx.names import DIVERGED, FAILED_TO_LEARN, OK
 from geoctx.recent import Recent
+from geoctx.stopping import best_epoch, converged, run_status
 from geoctx.units import activation_derivative, pre_activations, unit_health
 
 log = logging.getLogger(__name__)
@@ -291,21 +291,16 @@ class _Trainer:
         return cls(model, layer_outputs_model(model), epoch, start)
 
     def epoch(self, arrays):
-        """The training epoch, compiled for these training and validation
-        arrays' shapes: call it with the arrays and a permutation of the
-        training points (:func:`_epoch_function`)."""
+        """The training epoch compiled for these training and validation
+        arrays' shapes: call it with them and a permutation of the training
+        points (:func:`_epoch_function`)."""
         import tensorflow as tf
 
-        from geoctx.autodiff import Compiled
+        from geoctx.autodiff import compiled_for
 
-        key = tuple((tuple(a.shape), a.dtype.name) for a in arrays)
-        if key not in self.graphs:
-            signature = [tf.TensorSpec.from_tensor(a) for a in arrays]
-            order = tf.TensorSpec([arrays[0].shape[0]], tf.int64)
-            self.graphs[key] = Compiled(
-                tf.function(self.epoch_function, input_signature=[*signature, order])
-            )
-        return self.graphs[key]
+        order = tf.TensorSpec([arrays[0].shape[0]], tf.int64)
+        signature = [*map(tf.TensorSpec.from_tensor, arrays), order]
+        return compiled_for(self.graphs, self.epoch_function, signature)
 
     def start(self, model, *, learning_rate: float) -> None:
         self.model.set_weights(model.get_weights())
@@ -426,48 +421,6 @@ def _epoch_function(model, batch_size: int):
     return epoch
 
 
-def converged(
-    losses,
-    accuracies=None,
-    *,
-    window: int,
-    tolerance: float,
-    fitted_accuracy: float = 0.0,
-    unfitted_window: int = 0,
-) -> bool:
-    """Whether a training-loss curve has plateaued.
-
-    True when the best loss of the last ``window`` epochs improved on the
-    best loss before them by less than ``tolerance`` times the first
-    epoch's loss. Relative to where training started, not to the current
-    loss: a fitting model's loss keeps falling by a steady fraction long
-    after its gains stop mattering. False with ``window`` epochs or fewer.
-
-    A run that has not fit its training data (its last epoch's training
-    accuracy, the last of ``accuracies``: the mean over that epoch's
-    batches as they train, not a fresh pass; below ``fitted_accuracy``) sits
-    on a flat stretch that some runs leave given time (a saddle, as deep
-    sigmoid networks show): its plateau must last ``unfitted_window``
-    epochs (if longer than ``window``) before it counts.
-
-    >>> converged([1.0, 0.5, 0.4, 0.3999], window=2, tolerance=0.01)
-    False
-    >>> converged([1.0, 0.5, 0.4, 0.3999, 0.3998], window=2, tolerance=0.01)
-    True
-    >>> converged([1.0, 0.5, 0.4, 0.3999, 0.3998], [0.5] * 5, window=2,
-    ...     tolerance=0.01, fitted_accuracy=0.9, unfitted_window=4)
-    False
-    """
-    values = np.asarray(losses, dtype=float)
-    last = np.asarray(accuracies if accuracies is not None else [], dtype=float)
-    if last.size and last[-1] < fitted_accuracy:
-        window = max(window, unfitted_window)
-    if len(values) <= window:
-        return False
-    gain = np.min(values[:-window]) - np.min(values[-window:])
-    return bool(gain < tolerance * values[0])
-
-
 def _fit(trainer: _Trainer, data, settings: TrainSettings, *, seed: int):
     """Train with per-epoch logging until convergence; history and wall time.
 
@@ -524,48 +477,6 @@ def _evaluate(outputs_model, data, *, diverged: bool) -> dict[str, tuple]:
         logits = _forward(outputs_model, data[f"X_{split}"])[-1]
         scores[split] = _loss_and_accuracy(logits, data[f"y_{split}"])
     return scores
-
-
-def best_epoch(history: pd.DataFrame, *, monitor: str = "val_accuracy") -> int:
-    """The first epoch (from 1) with the best ``monitor`` value.
-
-    Best is the highest accuracy or the lowest loss; with no finite value,
-    the last epoch.
-
-    >>> best_epoch(pd.DataFrame({"val_accuracy": [0.5, 0.9, 0.9, 0.8]}))
-    2
-    """
-    values = history[monitor].to_numpy(dtype=float)
-    if not np.isfinite(values).any():
-        return len(values)
-    values = np.where(np.isfinite(values), values, np.nan)
-    pick = np.nanargmax if "accuracy" in monitor else np.nanargmin
-    return int(pick(values)) + 1
-
-
-def run_status(
-    train_accuracy: float, *, n_classes: int, diverged: bool, margin: float
-) -> str:
-    """``"diverged"``, ``"failed_to_learn"`` or ``"ok"``.
-
-    A run failed to learn when its final training accuracy closed at most
-    the fraction ``margin`` of the gap between chance, ``1 / n_classes``,
-    and a perfect fit: ``accuracy <= chance + margin * (1 - chance)``.
-    Judged on the training data, so it asks whether the model fit what it
-    was trained on, not whether that generalized. Divergence takes
-    precedence.
-
-    >>> run_status(0.28, n_classes=10, diverged=False, margin=0.2)
-    'failed_to_learn'
-    >>> run_status(0.61, n_classes=2, diverged=False, margin=0.2)
-    'ok'
-    """
-    if diverged:
-        return DIVERGED
-    chance = 1.0 / n_classes
-    if not train_accuracy > chance + margin * (1.0 - chance):
-        return FAILED_TO_LEARN
-    return OK
 
 
 def _run_record(

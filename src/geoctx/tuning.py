@@ -4,7 +4,7 @@ For one architecture cell (dataset, activation, initializer, width, depth)
 :func:`tune` trains a model for every learning rate of a grid and every
 tuning seed (each on its own split of the data, or all on one), each to
 convergence under the study's own stopping rule
-(:func:`geoctx.training.converged`), and :func:`choose` picks the rate with
+(:func:`geoctx.stopping.converged`), and :func:`choose` picks the rate with
 the best validation criterion, averaged over the tuning seeds:
 
 - ``val_loss``: the lowest mean final validation loss;
@@ -31,7 +31,7 @@ its unfinished models cost. Only Adam is stacked.
 Columns of the tuning table (one row per learning rate and tuning seed):
 the cell's keys, ``learning_rate``, ``seed``, ``status`` (``ok``,
 ``diverged`` or ``failed_to_learn``, as a study run's:
-:func:`geoctx.training.run_status`), ``epochs_run``,
+:func:`geoctx.stopping.run_status`), ``epochs_run``,
 ``plateaued``, ``hit_cap``, final ``train_loss``/``train_accuracy``/
 ``val_loss``/``val_accuracy``, ``criterion`` (its name), ``score`` (the
 rate's criterion over its seeds) and ``chosen``. :func:`tune_with_curves`
@@ -176,7 +176,7 @@ def tune_with_curves(
     the table has one row per seed with NaN scores, that rate chosen, and
     there are no curves.
     """
-    from geoctx import training
+    from geoctx import stopping, training
 
     if settings.optimizer != "adam":
         raise ValueError(
@@ -220,14 +220,14 @@ def tune_with_curves(
         diverged = not np.isfinite(history["loss"]).all() or not all(
             math.isfinite(final[split][0][i]) for split in ("train", "val")
         )
-        plateaued = training.converged(
+        plateaued = stopping.converged(
             history["loss"], history["accuracy"], **settings.convergence
         )
         rows.append(
             {
                 "learning_rate": rate,
                 "seed": seed,
-                "status": training.run_status(
+                "status": stopping.run_status(
                     final["train"][1][i],
                     n_classes=n_classes,
                     diverged=diverged,
@@ -410,25 +410,19 @@ class _Stack:
         return loss_sum / n, hits / n
 
     def _epoch(self, x, y):
-        """The epoch compiled for these training arrays' shapes and any
-        number of models (so one graph as models leave the stack), called
-        as its concrete function past its first calls."""
+        """The epoch compiled for these stacked training arrays' shapes and
+        any number of models (so one graph as models leave the stack)."""
         import tensorflow as tf
 
-        from geoctx.autodiff import Compiled
+        from geoctx.autodiff import compiled_for
 
-        key = (tuple(x.shape[1:]), tuple(y.shape[1:]))
-        if key not in self._epochs:
-            # a split and an order per model, for any number of models
-            signature = [
-                tf.TensorSpec([None, *x.shape[1:]], x.dtype),
-                tf.TensorSpec([None, *y.shape[1:]], y.dtype),
-                tf.TensorSpec([None, x.shape[1]], tf.int64),
-            ]
-            self._epochs[key] = Compiled(
-                tf.function(self._epoch_graph, input_signature=signature)
-            )
-        return self._epochs[key]
+        # a split and an order per model, for any number of models
+        signature = [
+            tf.TensorSpec([None, *x.shape[1:]], x.dtype),
+            tf.TensorSpec([None, *y.shape[1:]], y.dtype),
+            tf.TensorSpec([None, x.shape[1]], tf.int64),
+        ]
+        return compiled_for(self._epochs, self._epoch_graph, signature)
 
     def fit(self, splits, settings, *, seeds: list[int]) -> list[pd.DataFrame]:
         """Train until every model has converged, diverged or hit the cap.
@@ -444,7 +438,7 @@ class _Stack:
         """
         import tensorflow as tf
 
-        from geoctx.training import converged
+        from geoctx.stopping import converged
 
         x, y = (
             tf.constant(np.stack([split[key] for split in splits]))
