@@ -374,19 +374,22 @@ class _Stack:
         return losses, tf.reduce_sum(tf.cast(hits, tf.float32), axis=1)
 
     def _adam(self, grads):
-        import tensorflow as tf
+        from geoctx import adam
 
         # Keras's Adam update, in its order of operations, on every weight at once
-        step = tf.cast(self.iterations + 1, tf.float32)
-        alpha = (
-            self.rates
-            * tf.sqrt(1 - tf.pow(self.BETA_2, step))
-            / (1 - tf.pow(self.BETA_1, step))
+        alpha = adam.step_size(
+            self.rates, self.iterations, beta_1=self.BETA_1, beta_2=self.BETA_2
         )
-        m, v = self.moments, self.velocities
-        m.assign_add((grads - m) * (1 - self.BETA_1))
-        v.assign_add((tf.square(grads) - v) * (1 - self.BETA_2))
-        self.params.assign_sub((m * alpha[:, None]) / (tf.sqrt(v) + self.EPSILON))
+        step = adam.update(
+            grads,
+            self.moments,
+            self.velocities,
+            alpha[:, None],
+            beta_1=self.BETA_1,
+            beta_2=self.BETA_2,
+            epsilon=self.EPSILON,
+        )
+        self.params.assign_sub(step)
         self.iterations.assign_add(1)
 
     def _epoch_graph(self, x, y, orders):
