@@ -13,10 +13,14 @@ the first that applies:
 - ``trails on held-out data only``: every study run fits its training
   data within the margin of the best activation's mean training accuracy,
   so it is not under-trained and the gap is one of generalization;
-- ``fails at every tuned rate``: no rate of the grid came within the
-  margin of the best activation's tuning result, and fewer than half of
-  the study seeds came within the margin of its test accuracy (those that
-  did are listed: a failure most seeds do not leave at any tuned rate);
+- ``fails at every tuned rate``: no rate of the grid but the chosen one
+  came within the margin of the best activation's tuning result, and at
+  the chosen rate fewer than half of the study seeds came within the
+  margin of its test accuracy (those that did are listed): a failure most
+  seeds do not leave at any tuned rate. The chosen rate is judged by the
+  study seeds, not by the tuning seeds that chose it: their result is the
+  best of the grid, so it is biased upwards by the choice (the winner's
+  curse), while the study seeds are fresh runs at that rate;
 - ``seed-dependent``: a study seed comes within the margin of the best
   activation's mean, or the tuning seeds at the chosen rate came within the
   margin of the best activation's tuning result: the architecture can
@@ -65,11 +69,13 @@ KIND_MEANING = {
         "activation's tuning result, the chosen rate did not"
     ),
     EVERY_RATE: (
-        "no rate of the grid came within the margin of the best activation's "
-        "tuning result and fewer than half of the study seeds within the margin "
-        "of its test accuracy (those that did are listed): a real failure of "
-        "this activation under this training, which most seeds do not leave at "
-        "any tuned rate"
+        "no rate of the grid but the chosen one came within the margin of the "
+        "best activation's tuning result, and at the chosen rate fewer than half "
+        "of the study seeds came within the margin of its test accuracy (those "
+        "that did are listed; the chosen rate is judged by the study seeds, as "
+        "the tuning seeds' result there is the one that chose it): a real "
+        "failure of this activation under this training, which most seeds do not "
+        "leave at any tuned rate"
     ),
 }
 KINDS = tuple(KIND_MEANING)
@@ -189,9 +195,13 @@ def classify(
             "seed",
         ]
         chosen_within = bool((within & mine["chosen"]).any())
+        # the chosen rate is judged by the study seeds (fresh runs at it),
+        # not by the tuning result that chose it (the best of the grid)
+        another_rate_within = bool((within & ~mine["chosen"]).any())
+        most_seeds_short = 2 * len(seeds_within) < len(seeds)
         if _fits_training_data(runs, seeds, cell, row["best_activation"], margin):
             kind = HELD_OUT_ONLY
-        elif not within.any() and 2 * len(seeds_within) < len(seeds):
+        elif not another_rate_within and most_seeds_short:
             kind = EVERY_RATE
         elif len(seeds_within) or chosen_within:
             kind = SEED_DEPENDENT
