@@ -92,6 +92,8 @@ class FlatAdam:
         return cls(optimizer, variables) if plain else None
 
     def _slots(self):
+        # Keras's own per-variable state (private names of the pinned Keras;
+        # tests/test_adam.py fails if they stop holding what apply updates)
         index = self.optimizer._get_variable_index
         return (
             [self.optimizer._momentums[index(v)] for v in self.variables],
