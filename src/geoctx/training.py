@@ -25,13 +25,13 @@ A run whose loss becomes NaN or infinite is stopped and returned with
 ``status = "diverged"``; one whose final training accuracy closed at
 most the fraction ``failed_to_learn_margin`` of the gap between chance
 and a perfect fit with ``status = "failed_to_learn"`` (see
-:func:`geoctx.stopping.run_status`): learning is judged on the data the model was fit
-to, so a model that fit its training data but generalizes badly is not
-counted as failing to learn. Either way the study carries on.
+:func:`geoctx.stopping.run_status`): learning is judged on the data the
+model was fit to, so a model that fit its training data but generalizes
+badly is not counted as failing to learn. Either way the study carries on.
 
 The stopping rule is convergence, not a budget: training stops when the
-training loss has plateaued (:func:`geoctx.stopping.converged`: over the last ``window``
-epochs its best value improved on the best before by less than
+training loss has plateaued (:func:`geoctx.stopping.converged`: over the
+last ``window`` epochs its best value improved on the best before by less than
 ``tolerance`` times the first epoch's loss; ``unfitted_window`` epochs
 for a run whose training accuracy is still below ``fitted_accuracy``, so
 that a plateau short of fitting the data is not taken for the end), or at
@@ -289,9 +289,8 @@ class _Trainer:
         from geoctx.adam import FlatAdam
         from geoctx.models import layer_outputs_model
 
-        model.optimizer.build(model.trainable_variables)
         flat = FlatAdam.of(model.optimizer, model.trainable_variables)
-        epoch = _epoch_function(model, batch_size, flat)
+        epoch = _epoch_function(model, batch_size, flat)  # builds the optimizer
         start = [variable.numpy() for variable in model.optimizer.variables]
         return cls(model, layer_outputs_model(model), epoch, start, flat)
 

@@ -299,11 +299,17 @@ class _Stack:
     that stop leave the stack without a new trace.
     """
 
-    BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7  # Keras's Adam defaults
-
     def __init__(self, weights, *, rates, activation: str, batch_size: int):
+        import inspect
+
         import keras
         import tensorflow as tf
+
+        # the study's Adam is keras.optimizers.Adam with its defaults
+        defaults = inspect.signature(keras.optimizers.Adam).parameters
+        self.adam_defaults = {
+            k: defaults[k].default for k in ("beta_1", "beta_2", "epsilon")
+        }
 
         self.shapes = [tuple(w.shape) for w in weights[0]]
         self.sizes = [int(np.prod(shape)) for shape in self.shapes]
@@ -377,17 +383,10 @@ class _Stack:
         from geoctx import adam
 
         # Keras's Adam update, in its order of operations, on every weight at once
-        alpha = adam.step_size(
-            self.rates, self.iterations, beta_1=self.BETA_1, beta_2=self.BETA_2
-        )
+        betas = {k: self.adam_defaults[k] for k in ("beta_1", "beta_2")}
+        alpha = adam.step_size(self.rates, self.iterations, **betas)
         step = adam.update(
-            grads,
-            self.moments,
-            self.velocities,
-            alpha[:, None],
-            beta_1=self.BETA_1,
-            beta_2=self.BETA_2,
-            epsilon=self.EPSILON,
+            grads, self.moments, self.velocities, alpha[:, None], **self.adam_defaults
         )
         self.params.assign_sub(step)
         self.iterations.assign_add(1)
