@@ -1,10 +1,10 @@
 """Do the study seeds that trail their cell fail at every tuned rate?
 
 The report classifies each trailing (cell, activation) from one tuning seed
-per rate and the study seeds at the chosen rate (``geoctx.trailing``). A
-*seed-dependent* pair has study seeds that stay on a plateau the tuning
-seed left at that rate; whether those seeds would leave it at another rate
-of the grid is not measured by the study. This script measures it.
+per rate and the study seeds at the chosen rate (``geoctx.trailing``), and
+the workflow trains a *seed-dependent* pair's short seeds again at the
+other rates (``retry_trailing_seeds``). This script asks it of every seed
+of every trailing pair, the chosen rate included.
 
 For every trailing pair of a finished study that does not trail on
 held-out data only, it trains each study seed at every rate of the tuning

@@ -13,10 +13,14 @@ import pandas as pd
 from geoctx import plots, trailing
 
 runs = pd.read_parquet(snakemake.input.runs)
+tuning, retrials = (
+    pd.read_parquet(path) for path in (snakemake.input.tuning, snakemake.input.retrials)
+)
 curves = trailing.curves(
     pd.read_parquet(snakemake.input.history),
     pd.read_parquet(snakemake.input.tuning_history),
-    trailing.classify(runs, pd.read_parquet(snakemake.input.tuning)),
+    trailing.classify(runs, tuning, retrials),
+    pd.read_parquet(snakemake.input.retrial_history),
 )
 fig = plots.trailing_curves(curves)
 fig.savefig(snakemake.output.png, dpi=120)

@@ -24,8 +24,10 @@ platform = machine.platform_record()
 today = datetime.date.today()
 # the rule's error rates at this design: shown, not part of the fingerprint
 simulation = pd.read_parquet(snakemake.input.verdict_simulation)
+# the short seeds' retrials: shown, not part of the fingerprint
+retrials = pd.read_parquet(snakemake.input.retrials)
 html = report.render(
-    tables={**tables, "verdict_simulation": simulation},
+    tables={**tables, "verdict_simulation": simulation, "retrials": retrials},
     figures=snakemake.input.figures,
     study=snakemake.params.study,
     config=config,

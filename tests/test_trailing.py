@@ -346,20 +346,20 @@ def test_the_shipped_default_study_trails_in_the_cells_config_readme_names():
 
     tables = ROOT / "reference/default/tables"
     out = trailing.classify(
-        pd.read_parquet(tables / "runs.parquet"),
-        pd.read_parquet(tables / "tuning.parquet"),
+        *(pd.read_parquet(tables / f"{t}.parquet") for t in trailing.TABLES)
     )
     found = {
         (r.dataset, r.initializer[:2], r.activation): r.kind for r in out.itertuples()
     }
     assert (out["depth"] == 8).all()
-    seed, held_out = trailing.SEED_DEPENDENT, trailing.HELD_OUT_ONLY
-    every_rate = trailing.EVERY_RATE
+    held_out, every_rate = trailing.HELD_OUT_ONLY, trailing.EVERY_RATE
     assert found == {
         ("circles", "gl", "sigmoid"): every_rate,
         ("digits", "gl", "sigmoid"): held_out,
-        ("spirals", "gl", "sigmoid"): seed,
-        ("circles", "he", "tanh"): seed,
+        # seed 0 stays near 0.64 at every rate of the grid
+        ("spirals", "gl", "sigmoid"): trailing.SEEDS_EVERY_RATE,
+        # seed 1 fails to learn at the chosen 0.01 and fits at every other rate
+        ("circles", "he", "tanh"): trailing.SEEDS_FIT_ELSEWHERE,
         ("digits", "he", "sigmoid"): every_rate,
         ("digits", "he", "relu"): held_out,
         ("digits", "he", "gelu"): held_out,

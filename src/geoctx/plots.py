@@ -205,25 +205,23 @@ def learning_rates(df: pd.DataFrame, *, ax=None):
 
 def run_curves(df: pd.DataFrame, *, y: str = "loss", ax=None):
     """Training ``y`` against epoch, one line per run of one trailing
-    activation (:func:`geoctx.trailing.curves`): tuning rates solid in a
-    colour per rate, study seeds dashed in grey, each drawn to the epoch it
-    stopped. The loss is on a log scale, so a plateau and an escape from it
-    read as a flat stretch and a drop."""
+    activation (:func:`geoctx.trailing.curves`): tuning runs solid in a
+    colour per rate, study seeds dashed in grey, and retrials (a short study
+    seed trained again at another rate) dotted in their rate's colour, each
+    drawn to the epoch it stopped. The loss is on a log scale, so a plateau
+    and an escape from it read as a flat stretch and a drop."""
     ax = ax or plt.gca()
-    tuned = sorted(df.loc[df["source"] == "tuning", "run"].unique())
+    rates = sorted(df["learning_rate"].dropna().unique())
+    colours = dict(zip(rates, sns.color_palette("viridis", len(rates)), strict=True))
     seeds = sorted(df.loc[df["source"] == "study", "run"].unique())
-    colours = dict(zip(tuned, sns.color_palette("viridis", len(tuned)), strict=True))
     greys = dict(zip(seeds, sns.color_palette("Greys_d", len(seeds)), strict=True))
-    for run, part in df.groupby("run", sort=True):
-        study = run in greys
-        ax.plot(
-            part["epoch"],
-            part[y],
-            color=greys[run] if study else colours[run],
-            ls="--" if study else "-",
-            lw=1.0,
-            label=run,
+    styles = {"tuning": ("-", 1.0), "study": ("--", 1.0), "retrial": (":", 1.6)}
+    for (source, run), part in df.groupby(["source", "run"], sort=True):
+        ls, lw = styles[source]
+        colour = (
+            greys[run] if source == "study" else colours[part["learning_rate"].iloc[0]]
         )
+        ax.plot(part["epoch"], part[y], color=colour, ls=ls, lw=lw, label=run)
     if y == "loss":
         ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel=f"training {y}")

@@ -3,11 +3,11 @@ the repository (``reference/<name>/``) so that a rerun anywhere can be
 replicated against them (:mod:`geoctx.replicate`).
 
 A reference has the layout of ``results/``: ``tables/`` (every study table,
-the scorecard and the verdict simulation) and ``report/`` (the config JSON
-with its platform record, ``fingerprint.txt`` and ``CITATION.bib``); no
-models, figures or report. It is copied only from a study whose tables
-reproduce its fingerprint, into a new directory that then replaces the old
-one. Make one with::
+the scorecard, the verdict simulation and the trailing seeds' retrials) and
+``report/`` (the config JSON with its platform record, ``fingerprint.txt``
+and ``CITATION.bib``); no models, figures or report. It is copied only
+from a study whose tables reproduce its fingerprint, into a new directory
+that then replaces the old one. Make one with::
 
     python -m geoctx.reference results reference/default
 
@@ -26,7 +26,7 @@ from geoctx import fingerprint
 from geoctx.config import STUDY_TABLES
 
 #: The tables a reference holds.
-TABLES = (*STUDY_TABLES, "claims", "verdict_simulation")
+TABLES = (*STUDY_TABLES, "claims", "verdict_simulation", "retrials")
 
 #: The report files a reference holds.
 REPORT_FILES = ("study_config.json", "fingerprint.txt", "CITATION.bib")

@@ -576,7 +576,7 @@ def render(
         rates=chosen_rates(tables["tuning"]),
         capped=capped_runs(runs),
         failed_everywhere=failed_at_every_rate(tables["tuning"]),
-        trailing=trailing.report_rows(runs, tables["tuning"]),
+        trailing=trailing.report_rows(runs, tables["tuning"], tables.get("retrials")),
         trailing_margin=trailing.TRAILING_MARGIN,
         trailing_kinds=trailing.KIND_MEANING,
         plateau_note=trailing.PLATEAU_NOTE,

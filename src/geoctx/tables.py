@@ -204,6 +204,30 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("accuracy", pa.float64()),
         ]
     ),
+    # one row per study seed that trails at its chosen rate and other rate of
+    # the grid it was trained at again (geoctx.trailing.retry)
+    "retrials": pa.schema(
+        MODEL_FIELDS
+        + [
+            pa.field("learning_rate", pa.float64()),
+            pa.field("chosen_rate", pa.float64()),
+            pa.field("status", pa.string()),
+            *RUN_FIELDS,
+            pa.field("test_loss", pa.float64()),
+            pa.field("test_accuracy", pa.float64()),
+        ]
+    ),
+    # one row per epoch of every retrial run
+    "retrial_history": pa.schema(
+        [field for field in MODEL_FIELDS if field.name != "seed"]
+        + [
+            pa.field("learning_rate", pa.float64()),
+            pa.field("seed", pa.int64()),
+            pa.field("epoch", pa.int64()),
+            pa.field("loss", pa.float64()),
+            pa.field("accuracy", pa.float64()),
+        ]
+    ),
 }
 
 #: Packages whose versions every study table records.

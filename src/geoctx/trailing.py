@@ -24,7 +24,14 @@ the first that applies:
 - ``seed-dependent``: a study seed comes within the margin of the best
   activation's mean, or the tuning seeds at the chosen rate came within the
   margin of the best activation's tuning result: the architecture can
-  learn the task at this rate, some seeds do not;
+  learn the task at this rate, some seeds do not. The study seeds that
+  fall short are then trained again at every other rate of the grid
+  (:func:`retry`, the ``retrials`` table), which splits the kind in two:
+  ``its short seeds fit at another rate`` when one of them comes within
+  the margin of the best activation's mean at another rate (the rate
+  chosen, not the activation, fails that seed), and ``some seeds fail at
+  every tuned rate`` when none does at any rate (a real failure of the
+  activation from those seeds, at every tuned rate);
 - ``trails at the chosen rate only``: another rate of the grid came within
   the margin in tuning, the chosen one did not.
 
@@ -37,18 +44,27 @@ study runs with study runs.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 #: How far (in accuracy, 0.02 = 2 points) an activation may stay below the
 #: best activation of its cell before the report lists it.
 TRAILING_MARGIN = 0.02
+
+#: The tables :func:`classify` reads, in its order of arguments.
+TABLES = ("runs", "tuning", "retrials")
 
 #: The keys of a cell: a model's keys without the activation and the seed.
 CELL_KEYS = ["dataset", "initializer", "width", "depth"]
 
 HELD_OUT_ONLY = "trails on held-out data only"
 SEED_DEPENDENT = "seed-dependent"
+SEEDS_FIT_ELSEWHERE = "its short seeds fit at another rate"
+SEEDS_EVERY_RATE = "some seeds fail at every tuned rate"
 CHOSEN_RATE_ONLY = "trails at the chosen rate only"
 EVERY_RATE = "fails at every tuned rate"
 #: The kinds :func:`classify` gives, from the most benign, with what each means.
@@ -64,9 +80,22 @@ KIND_MEANING = {
         "the tuning seeds did at the chosen rate: it learns the task at this rate "
         "on some seeds and not on others"
     ),
+    SEEDS_FIT_ELSEWHERE: (
+        "seed-dependent, and a study seed that falls short at the chosen rate "
+        "comes within the margin of the best activation's mean when trained "
+        "again at another rate of the grid: the rate chosen fails that seed, "
+        "not the activation (the training protocol's shortfall, not evidence "
+        "about the activation)"
+    ),
     CHOSEN_RATE_ONLY: (
         "in tuning another rate of the grid came within the margin of the best "
         "activation's tuning result, the chosen rate did not"
+    ),
+    SEEDS_EVERY_RATE: (
+        "seed-dependent, and every study seed that falls short at the chosen "
+        "rate falls short again at every other rate of the grid when trained "
+        "again there (those that fit at the chosen rate are listed): a real "
+        "failure of this activation from those seeds, at every tuned rate"
     ),
     EVERY_RATE: (
         "no rate of the grid but the chosen one came within the margin of the "
@@ -163,16 +192,51 @@ def _fits_training_data(runs, seeds, cell, best_activation, margin) -> bool:
     return bool((mine >= round(best - margin, 12)).all())
 
 
+def _retried_kind(retrials, row, short_seeds, rates, margin) -> tuple[str, list]:
+    """A seed-dependent row's kind from its retrials: whether a study seed
+    short at the chosen rate came within ``margin`` of the best mean at
+    another rate (those seeds), or every such seed fell short at every
+    other rate of ``rates`` (the grid). Unchanged without a complete
+    retrial of every short seed."""
+    cell = tuple(row[k] for k in CELL_KEYS)
+    mine = rows_of(retrials, cell, row["activation"])
+    mine = mine[mine["seed"].isin(short_seeds)]
+    others = {float(r) for r in rates} - {float(row["chosen_rate"])}
+    tried = {
+        int(seed): set(part["learning_rate"].astype(float))
+        for seed, part in mine.groupby("seed")
+    }
+    fit = mine.loc[
+        mine["test_accuracy"].round(12) >= round(row["best_accuracy"] - margin, 12),
+        "seed",
+    ]
+    if len(fit):
+        return SEEDS_FIT_ELSEWHERE, sorted({int(s) for s in fit})
+    if all(tried.get(int(seed), set()) >= others for seed in short_seeds):
+        return SEEDS_EVERY_RATE, []
+    return SEED_DEPENDENT, []
+
+
 def classify(
-    runs: pd.DataFrame, tuning: pd.DataFrame, *, margin: float = TRAILING_MARGIN
+    runs: pd.DataFrame,
+    tuning: pd.DataFrame,
+    retrials: pd.DataFrame | None = None,
+    *,
+    margin: float = TRAILING_MARGIN,
 ) -> pd.DataFrame:
     """:func:`trailing` with each row's ``kind`` (one of :data:`KINDS`),
     ``seeds_within`` (study seeds within the margin of the best mean),
     ``rates_within`` (tuning rates within the margin of the best
-    activation's tuning result, ascending), ``best_tuning_accuracy`` and
-    ``chosen_rate``.
+    activation's tuning result, ascending), ``best_tuning_accuracy``,
+    ``chosen_rate``, ``short_seeds`` (the study seeds not within the
+    margin) and ``seeds_fit_elsewhere`` (those of them that came within it
+    at another rate when retried).
 
-    ``tuning`` is the tuning table (one row per rate and tuning seed).
+    ``tuning`` is the tuning table (one row per rate and tuning seed);
+    ``retrials`` the table of :func:`retry`, which splits *seed-dependent*
+    rows by what their short seeds do at the other rates (without it, or
+    for a row whose short seeds were not retried at every other rate, they
+    stay *seed-dependent*).
     """
     out = trailing(runs, margin=margin)
     rates = _rate_results(tuning)
@@ -207,22 +271,26 @@ def classify(
             kind = SEED_DEPENDENT
         else:
             kind = CHOSEN_RATE_ONLY
-        rows.append(
-            {
-                **row,
-                "kind": kind,
-                "seeds_within": sorted(int(s) for s in seeds_within),
-                "rates_within": sorted(
-                    float(r) for r in mine.loc[within, "learning_rate"]
-                ),
-                "best_tuning_accuracy": best_tuned,
-                "chosen_rate": (
-                    float(mine.loc[mine["chosen"], "learning_rate"].iloc[0])
-                    if mine["chosen"].any()
-                    else np.nan
-                ),
-            }
-        )
+        short = sorted(int(s) for s in set(seeds["seed"]) - set(seeds_within))
+        record = {
+            **row,
+            "kind": kind,
+            "seeds_within": sorted(int(s) for s in seeds_within),
+            "rates_within": sorted(float(r) for r in mine.loc[within, "learning_rate"]),
+            "best_tuning_accuracy": best_tuned,
+            "chosen_rate": (
+                float(mine.loc[mine["chosen"], "learning_rate"].iloc[0])
+                if mine["chosen"].any()
+                else np.nan
+            ),
+            "short_seeds": short,
+            "seeds_fit_elsewhere": [],
+        }
+        if kind == SEED_DEPENDENT and retrials is not None and short:
+            record["kind"], record["seeds_fit_elsewhere"] = _retried_kind(
+                retrials, record, short, mine["learning_rate"], margin
+            )
+        rows.append(record)
     columns = [
         *out.columns,
         "kind",
@@ -230,8 +298,109 @@ def classify(
         "rates_within",
         "best_tuning_accuracy",
         "chosen_rate",
+        "short_seeds",
+        "seeds_fit_elsewhere",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+#: Columns of the retrials table (:func:`retry`), one row per short seed
+#: and other rate.
+RETRIAL_COLUMNS = [
+    *CELL_KEYS,
+    "activation",
+    "seed",
+    "learning_rate",
+    "chosen_rate",
+    "status",
+    "epochs_run",
+    "plateaued",
+    "hit_cap",
+    *(
+        f"{part}_{name}"
+        for part in ("train", "val", "test")
+        for name in ("loss", "accuracy")
+    ),
+]
+#: Columns of the retrials' training curves, one row per run and epoch.
+RETRIAL_CURVE_COLUMNS = [
+    *CELL_KEYS,
+    "activation",
+    "learning_rate",
+    "seed",
+    "epoch",
+    "loss",
+    "accuracy",
+]
+
+
+def retry(
+    runs: pd.DataFrame,
+    tuning: pd.DataFrame,
+    split_of,
+    settings,
+    *,
+    threads: int = 1,
+    margin: float = TRAILING_MARGIN,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train every short seed of every *seed-dependent* row of
+    :func:`classify` again at every other rate of its tuning grid; the
+    ``retrials`` table (:data:`RETRIAL_COLUMNS`) and its training curves.
+
+    A short seed is a study seed whose test accuracy at the chosen rate is
+    not within ``margin`` of the best activation's mean. It trains on its
+    own split (``split_of(dataset, seed)``, its arrays) from its own
+    initial weights, under the study's ``settings`` (a
+    :class:`geoctx.training.TrainSettings`, whose rate is ignored), the
+    other rates side by side in one graph as in tuning
+    (:func:`geoctx.tuning.train_grid`, one stack per seed, so a seed's
+    result does not depend on which other seeds fell short), and is
+    scored on its training, validation and test arrays. The chosen rate's
+    result is the study run itself, so it is not trained again.
+    """
+    from geoctx import tuning as tuning_stage
+
+    rows, curves = [], []
+    for pair in classify(runs, tuning, margin=margin).to_dict("records"):
+        if pair["kind"] != SEED_DEPENDENT:
+            continue
+        cell = tuple(pair[k] for k in CELL_KEYS)
+        grid = rows_of(tuning, cell, pair["activation"])["learning_rate"]
+        rates = sorted({float(r) for r in grid} - {float(pair["chosen_rate"])})
+        if not rates:
+            continue
+        keys = {k: pair[k] for k in CELL_KEYS} | {"activation": pair["activation"]}
+        for seed in pair["short_seeds"]:
+            log.info(
+                "retrying %s seed %d (%.3f short of %s's %.3f at %g) at rates %s",
+                "/".join(str(v) for v in keys.values()),
+                seed,
+                pair["gap"],
+                pair["best_activation"],
+                pair["best_accuracy"],
+                pair["chosen_rate"],
+                rates,
+            )
+            table, history = tuning_stage.train_grid(
+                {seed: split_of(keys["dataset"], seed)},
+                tuning_stage.Cell.of(keys),
+                settings,
+                learning_rates=rates,
+                seeds=[seed],
+                threads=threads,
+                parts=("train", "val", "test"),
+            )
+            rows.append(table.assign(**keys, chosen_rate=pair["chosen_rate"]))
+            curves.append(history)
+    if not rows:
+        return (
+            pd.DataFrame(columns=RETRIAL_COLUMNS),
+            pd.DataFrame(columns=RETRIAL_CURVE_COLUMNS),
+        )
+    return (
+        pd.concat(rows, ignore_index=True)[RETRIAL_COLUMNS],
+        pd.concat(curves, ignore_index=True)[RETRIAL_CURVE_COLUMNS],
+    )
 
 
 def _joined(words: list[str]) -> str:
@@ -266,17 +435,28 @@ def listing(classified: pd.DataFrame) -> str:
 
 
 def report_rows(
-    runs: pd.DataFrame, tuning: pd.DataFrame, *, margin: float = TRAILING_MARGIN
+    runs: pd.DataFrame,
+    tuning: pd.DataFrame,
+    retrials: pd.DataFrame | None = None,
+    *,
+    margin: float = TRAILING_MARGIN,
 ) -> list[dict]:
     """The report's records: each trailing activation with its study seeds'
-    test accuracies and every tuning rate's outcome (mean train and val
-    accuracy over the tuning seeds, status, epochs, whether chosen)."""
+    test accuracies, every tuning rate's outcome (mean train and val
+    accuracy over the tuning seeds, status, epochs, whether chosen) and its
+    short seeds' retrials (``retried``: per seed, its rows of the retrials
+    table by rate)."""
     rates = _rate_results(tuning)
     records = []
-    for row in classify(runs, tuning, margin=margin).to_dict("records"):
+    for row in classify(runs, tuning, retrials, margin=margin).to_dict("records"):
         cell = tuple(row[k] for k in CELL_KEYS)
         seeds = rows_of(runs, cell, row["activation"]).sort_values("seed")
         mine = rows_of(rates, cell, row["activation"]).sort_values("learning_rate")
+        retried = (
+            rows_of(retrials, cell, row["activation"])
+            if retrials is not None
+            else pd.DataFrame(columns=RETRIAL_COLUMNS)
+        ).sort_values(["seed", "learning_rate"])
         records.append(
             {
                 **row,
@@ -286,6 +466,10 @@ def report_rows(
                     for s, a in zip(seeds["seed"], seeds["test_accuracy"], strict=True)
                 ],
                 "rates": mine.to_dict("records"),
+                "retried": [
+                    (int(seed), part.to_dict("records"))
+                    for seed, part in retried.groupby("seed", sort=True)
+                ],
             }
         )
     return records
@@ -295,17 +479,35 @@ def curves(
     history: pd.DataFrame,
     tuning_history: pd.DataFrame,
     cells: pd.DataFrame,
+    retrial_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The training curves of the trailing activations ``cells`` (rows of
-    :func:`trailing`, or of :func:`classify`): every tuning rate's and every
-    study seed's loss and accuracy per epoch, long, with ``panel`` (``cell ·
-    activation``, then the kind if ``cells`` has one) and ``run`` (``lr
-    <rate>`` for a tuning run, ``seed <n>`` for a study run).
+    :func:`trailing`, or of :func:`classify`): every tuning rate's, every
+    study seed's and every retrial's loss and accuracy per epoch, long,
+    with ``panel`` (``cell · activation``, then the kind if ``cells`` has
+    one), ``source`` (``tuning``, ``study`` or ``retrial``),
+    ``learning_rate`` (NaN for a study run) and ``run`` (``lr <rate>`` for
+    a tuning run, ``seed <n>`` for a study run, ``seed <n> lr <rate>`` for
+    a retrial).
     """
     keys = [*CELL_KEYS, "activation"]
     wanted = cells[keys].drop_duplicates()
     study = history.merge(wanted, on=keys)
-    study = study.assign(run=[f"seed {s}" for s in study["seed"]], source="study")
+    study = study.assign(
+        run=[f"seed {s}" for s in study["seed"]], source="study", learning_rate=np.nan
+    )
+    retried = (
+        retrial_history
+        if retrial_history is not None
+        else pd.DataFrame(columns=RETRIAL_CURVE_COLUMNS)
+    ).merge(wanted, on=keys)
+    retried = retried.assign(
+        run=[
+            f"seed {s} lr {r:g}"
+            for s, r in zip(retried["seed"], retried["learning_rate"], strict=True)
+        ],
+        source="retrial",
+    )
     tuned = tuning_history.merge(wanted, on=keys)
     several = tuned["seed"].nunique() > 1  # name the tuning seed only if needed
     tuned = tuned.assign(
@@ -315,8 +517,11 @@ def curves(
         ],
         source="tuning",
     )
-    columns = [*keys, "run", "source", "epoch", "loss", "accuracy"]
-    both = pd.concat([study[columns], tuned[columns]], ignore_index=True)
+    columns = [*keys, "run", "source", "learning_rate", "epoch", "loss", "accuracy"]
+    parts = [part[columns] for part in (study, tuned, retried) if len(part)]
+    both = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    )
     panel = (
         both["dataset"]
         + " · "

@@ -176,25 +176,56 @@ def tune_with_curves(
     the table has one row per seed with NaN scores, that rate chosen, and
     there are no curves.
     """
-    from geoctx import stopping, training
-
     if settings.optimizer != "adam":
         raise ValueError(
             f"training.optimizer: {settings.optimizer!r}; learning-rate tuning "
             "trains the grid together with Adam only"
         )
-    pairs = [(rate, seed) for rate in learning_rates for seed in seeds]
-    splits = _splits(data, seeds)
+    _splits(data, seeds)  # every seed has a split, of one shape
     keys = asdict(cell)
     if len(learning_rates) == 1:
         rows = [
-            {"learning_rate": rate, "seed": seed, "status": OK} for rate, seed in pairs
+            {"learning_rate": rate, "seed": seed, "status": OK}
+            for rate in learning_rates
+            for seed in seeds
         ]
         runs = pd.DataFrame(rows).assign(epochs_run=0, plateaued=False, hit_cap=False)
         for column in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
             runs[column] = math.nan
         curves = pd.DataFrame(columns=CURVE_COLUMNS).assign(**keys)
         return choose(runs, criterion=criterion).assign(chosen=True, **keys), curves
+    runs, curves = train_grid(
+        data,
+        cell,
+        settings,
+        learning_rates=learning_rates,
+        seeds=seeds,
+        threads=threads,
+    )
+    return choose(runs, criterion=criterion).assign(**keys), curves
+
+
+def train_grid(
+    data: Mapping,
+    cell: Cell,
+    settings,
+    *,
+    learning_rates: list[float],
+    seeds: list[int],
+    threads: int = 1,
+    parts: tuple[str, ...] = ("train", "val"),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train ``cell`` at every rate and seed together (:class:`_Stack`), each
+    model to convergence; one row per rate and seed (its status, epochs,
+    ``plateaued``, ``hit_cap`` and final loss and accuracy on each split of
+    ``parts``) and the training curves (:data:`CURVE_COLUMNS` and the
+    cell's keys). ``data`` as in :func:`tune_with_curves`; any number of
+    rates, one included."""
+    from geoctx import stopping, training
+
+    pairs = [(rate, seed) for rate in learning_rates for seed in seeds]
+    splits = _splits(data, seeds)
+    keys = asdict(cell)
     weights = [
         training.initial_weights(
             training.ModelSpec(**keys, seed=seed),
@@ -212,13 +243,13 @@ def tune_with_curves(
     )
     model_splits = [splits[seed] for _, seed in pairs]
     histories = stack.fit(model_splits, settings, seeds=[seed for _, seed in pairs])
-    final = stack.scores(model_splits)
+    final = stack.scores(model_splits, parts=parts)
     n_classes = training.class_count(model_splits[0])
     rows = []
     for i, (rate, seed) in enumerate(pairs):
         history = histories[i]
         diverged = not np.isfinite(history["loss"]).all() or not all(
-            math.isfinite(final[split][0][i]) for split in ("train", "val")
+            math.isfinite(final[part][0][i]) for part in parts
         )
         plateaued = stopping.converged(
             history["loss"], history["accuracy"], **settings.convergence
@@ -237,8 +268,8 @@ def tune_with_curves(
                 "plateaued": bool(plateaued and not diverged),
                 "hit_cap": bool(len(history) == settings.epochs and not plateaued),
                 **{
-                    f"{split}_{name}": float(final[split][j][i])
-                    for split in ("train", "val")
+                    f"{part}_{name}": float(final[part][j][i])
+                    for part in parts
                     for j, name in enumerate(("loss", "accuracy"))
                 },
             }
@@ -253,7 +284,7 @@ def tune_with_curves(
         ],
         ignore_index=True,
     )[CURVE_COLUMNS].assign(**keys)
-    return choose(pd.DataFrame(rows), criterion=criterion).assign(**keys), curves
+    return pd.DataFrame(rows), curves
 
 
 def _splits(data: Mapping, seeds: list[int]) -> dict[int, dict[str, np.ndarray]]:
@@ -484,13 +515,15 @@ class _Stack:
         self.params.assign(final)
         return [pd.DataFrame(r, columns=list(names)) for r in rows]
 
-    def scores(self, splits) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """``{split: (losses, accuracies)}`` of every model on its own
-        training and validation arrays (``splits[m]``, as in :meth:`fit`)."""
+    def scores(
+        self, splits, *, parts=("train", "val")
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{part: (losses, accuracies)}`` of every model on its own arrays
+        of each split in ``parts`` (``splits[m]``, as in :meth:`fit`)."""
         import tensorflow as tf
 
         out = {}
-        for part in ("train", "val"):
+        for part in parts:
             x, y = (
                 tf.constant(np.stack([split[f"{key}_{part}"] for split in splits]))
                 for key in ("X", "y")

@@ -167,6 +167,15 @@ def model_data(wildcards):
     return data_file(wildcards.dataset, wildcards.seed)
 
 
+def study_splits():
+    """``{"dataset/seed": data.npz}`` of every study seed of every dataset."""
+    return {
+        f"{dataset}/{seed}": data_file(dataset, seed)
+        for dataset in config["datasets"]
+        for seed in config["seeds"]
+    }
+
+
 def tuning_data(wildcards):
     """The data an architecture's learning rate is tuned on: each tuning
     seed's own split (never a study seed's), in the order of the tuning
@@ -293,6 +302,7 @@ JOB_SIZES = {
     "make_dataset": (500, 5),
     "train_model": (1500, 3),
     "tune_learning_rate": (1500, 10),
+    "retry_trailing_seeds": (1500, 30),
     "evaluate_models": (1500, 7),
     "benchmark_inference": (1500, 15),
     "aggregate_table": (750, 5),

@@ -85,6 +85,8 @@ rule plot_trailing_curves:
         history="results/tables/history.parquet",
         tuning="results/tables/tuning.parquet",
         tuning_history="results/tables/tuning_history.parquet",
+        retrials="results/tables/retrials.parquet",
+        retrial_history="results/tables/retrial_history.parquet",
     output:
         png=report(
             "results/figures/trailing_curves.png",

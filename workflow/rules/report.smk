@@ -57,6 +57,7 @@ rule render_report:
         **{table: f"results/tables/{table}.parquet" for table in TABLES},
         claims="results/tables/claims.parquet",
         verdict_simulation="results/tables/verdict_simulation.parquet",
+        retrials="results/tables/retrials.parquet",
         figures=[f for f in FIGURES if f.endswith(".png")],
         data_meta=source_metas(),
     output:

@@ -48,3 +48,33 @@ rule train_model:
         training=config["training"],
     script:
         "../../scripts/train_model.py"
+
+
+# The study seeds that fall short of their cell's best at the chosen rate,
+# for activations that are seed-dependent there (geoctx.trailing), trained
+# again at every other rate of the grid: does the seed fail at every rate?
+rule retry_trailing_seeds:
+    input:
+        runs="results/tables/runs.parquet",
+        tuning="results/tables/tuning.parquet",
+        data=lambda wildcards: list(dict.fromkeys(study_splits().values())),
+    output:
+        retrials="results/tables/retrials.parquet",
+        curves="results/tables/retrial_history.parquet",
+    log:
+        "logs/retry_trailing_seeds.log",
+    benchmark:
+        "benchmarks/rules/retry_trailing_seeds/retrials.tsv"
+    retries: 2
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=job_mem_mb("retry_trailing_seeds"),
+        runtime=job_runtime("retry_trailing_seeds"),
+    params:
+        code=code_digest("retry_trailing_seeds"),
+        training=config["training"],
+        data=study_splits(),
+    script:
+        "../../scripts/retry_trailing_seeds.py"
