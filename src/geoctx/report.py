@@ -78,8 +78,10 @@ CAPTIONS = {
         "The training curves behind every activation listed as trailing its "
         "cell's best: training loss (left, log scale) and training accuracy "
         "(right) per epoch at every learning rate of the tuning grid (solid, "
-        "coloured by rate, on each tuning seed) and of every study seed (dashed, "
-        "at the chosen rate), each drawn to the epoch it stopped. A flat stretch "
+        "coloured by rate, on each tuning seed), of every study seed (dashed, "
+        "at the chosen rate) and, for a seed-dependent activation, of each short "
+        "seed trained again at every other rate (dotted, coloured by rate), each "
+        "drawn to the epoch it stopped. A flat stretch "
         "that ends in a drop is a plateau the run escaped; a curve that ends on a "
         "flat stretch is one the convergence rule stopped there."
     ),

@@ -68,6 +68,21 @@ RUN_FIELDS = [
 ]
 
 
+#: One row per epoch of a run at a learning rate and seed (the tuning and
+#: retrial curves): the architecture's keys, rate, seed, epoch, training
+#: loss and accuracy.
+_TRAINING_CURVES = pa.schema(
+    [field for field in MODEL_FIELDS if field.name != "seed"]
+    + [
+        pa.field("learning_rate", pa.float64()),
+        pa.field("seed", pa.int64()),
+        pa.field("epoch", pa.int64()),
+        pa.field("loss", pa.float64()),
+        pa.field("accuracy", pa.float64()),
+    ]
+)
+
+
 SCHEMAS: dict[str, pa.Schema] = {
     "runs": pa.schema(
         MODEL_FIELDS
@@ -194,18 +209,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     # one row per epoch of every tuning run (geoctx.tuning.tune_with_curves)
-    "tuning_history": pa.schema(
-        [field for field in MODEL_FIELDS if field.name != "seed"]
-        + [
-            pa.field("learning_rate", pa.float64()),
-            pa.field("seed", pa.int64()),
-            pa.field("epoch", pa.int64()),
-            pa.field("loss", pa.float64()),
-            pa.field("accuracy", pa.float64()),
-        ]
-    ),
-    # one row per study seed that trails at its chosen rate and other rate of
-    # the grid it was trained at again (geoctx.trailing.retry)
+    "tuning_history": _TRAINING_CURVES,
+    # one row per short study seed of a seed-dependent activation and other
+    # rate of the grid it was trained at again (geoctx.trailing.retry)
     "retrials": pa.schema(
         MODEL_FIELDS
         + [
@@ -218,16 +224,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     # one row per epoch of every retrial run
-    "retrial_history": pa.schema(
-        [field for field in MODEL_FIELDS if field.name != "seed"]
-        + [
-            pa.field("learning_rate", pa.float64()),
-            pa.field("seed", pa.int64()),
-            pa.field("epoch", pa.int64()),
-            pa.field("loss", pa.float64()),
-            pa.field("accuracy", pa.float64()),
-        ]
-    ),
+    "retrial_history": _TRAINING_CURVES,
 }
 
 #: Packages whose versions every study table records.
