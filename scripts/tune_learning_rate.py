@@ -3,7 +3,13 @@
 from geoctx.jobserver import delegate
 
 # in a worker of this run's job server, if there is one (geoctx.training)
-delegate(pool=f"training/{snakemake.threads} threads")
+delegate(
+    pool=f"training/{snakemake.threads} threads",
+    # the architecture: a worker that traced its graphs gets its next jobs
+    affinity="/".join(
+        snakemake.wildcards[k] for k in ("dataset", "activation", "width", "depth")
+    ),
+)
 
 from geoctx.logs import log_to
 

@@ -318,3 +318,28 @@ def test_gradient_calls_past_the_second_skip_the_dispatch_and_match_it(loss):
     for ours, theirs in zip(found, expected, strict=True):
         np.testing.assert_array_equal(ours, theirs)
     assert function.experimental_get_tracing_count() == 1
+
+
+def test_the_flat_call_gives_what_the_concrete_call_gives():
+    # TensorFlow's private ConcreteFunction._call_flat, which Compiled calls
+    # for tensors (or arrays) of the signature's dtypes: same outputs, bit
+    # for bit, as the public call; anything else takes the public call
+    import tensorflow as tf
+
+    def step(x, order):
+        return tf.reduce_sum(tf.gather(x, order) * 1.5, axis=0), {"n": tf.size(order)}
+
+    signature = [tf.TensorSpec([None, 3]), tf.TensorSpec([None], tf.int64)]
+    compiled = autodiff.Compiled(tf.function(step, input_signature=signature))
+    x = np.random.default_rng(0).normal(size=(7, 3)).astype(np.float32)
+    order = np.arange(7)[::-1].copy()
+    for _ in range(2):
+        compiled(tf.constant(x), tf.constant(order))
+    for args in [(tf.constant(x), tf.constant(order)), (x, order)]:
+        assert compiled._flat(args) is not None
+        flat, public = compiled(*args), compiled.concrete(*args)
+        np.testing.assert_array_equal(flat[0].numpy(), public[0].numpy())
+        assert int(flat[1]["n"]) == int(public[1]["n"]) == 7
+    # a float64 array or an int32 order is not the signature's: public call
+    assert compiled._flat((x.astype(np.float64), order)) is None
+    assert compiled._flat((x, order.astype(np.int32))) is None

@@ -281,3 +281,48 @@ def test_a_cancelled_client_cancels_its_pooled_job(tmp_path, server):
     assert not state.exists() or state.read_text().split()[2] == "Z"
     after, new, jobs = run_pooled(tmp_path, server.path, "a", "0")
     assert after.returncode == 0 and new != pid and jobs == 1
+
+
+AFFINE = """\
+import os, sys, time
+from geoctx.jobserver import delegate; delegate(pool="p", affinity=sys.argv[1])
+print("pid", os.getpid())
+if sys.argv[2] == "hold":  # stay busy until the test releases it
+    open(f"started-{sys.argv[1]}", "w").close()
+    while not os.path.exists("release"):
+        time.sleep(0.05)
+"""
+
+
+def test_an_idle_worker_that_ran_the_same_affinity_gets_the_job(tmp_path, server):
+    script, work = tmp_path / "affine.py", tmp_path / "work"
+    script.write_text(AFFINE)
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": SRC, jobserver.ENV_SOCKET: server.path}
+
+    def start(affinity, arg):
+        return subprocess.Popen(
+            [sys.executable, str(script), affinity, arg],
+            cwd=work, env=env, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def pid_of(proc):
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        return int(out.split()[1])
+
+    # two jobs at once: two workers, one per affinity
+    held = {a: start(a, "hold") for a in ("x", "y")}
+    deadline = time.monotonic() + 60
+    while not all((work / f"started-{a}").exists() for a in held):
+        assert time.monotonic() < deadline, "the held jobs never started"
+        time.sleep(0.05)
+    (work / "release").touch()
+    workers = {a: pid_of(proc) for a, proc in held.items()}
+    assert workers["x"] != workers["y"]
+    # both idle now: each later job goes to the worker of its affinity, in
+    # whichever order they come (the first idle worker would take them all)
+    for affinity in ("y", "x", "y", "y", "x"):
+        assert pid_of(start(affinity, "0")) == workers[affinity]
+    # an affinity no worker ran goes to an idle worker of the pool
+    assert pid_of(start("z", "0")) in workers.values()
