@@ -30,7 +30,11 @@ retrials, curves = trailing.retry(
     training.TrainSettings(**snakemake.params.training),
     threads=snakemake.threads,
 )
-meta = {"inputs": storage.input_digests(snakemake.input.runs, snakemake.input.tuning)}
+meta = {
+    "inputs": storage.input_digests(snakemake.input.runs, snakemake.input.tuning),
+    "config_sha256": snakemake.params.config_sha256,
+    "versions": tables.package_versions(),
+}
 tables.write(retrials, snakemake.output.retrials, "retrials", metadata=meta)
 tables.write(curves, snakemake.output.curves, "retrial_history", metadata=meta)
 log.info("%d retrial runs\n%s", len(retrials), retrials.round(3).to_string())

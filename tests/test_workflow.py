@@ -247,9 +247,10 @@ CLAIMS = {"score_claims": 1, "simulate_verdicts": 1, "plot_forest": 1}
 N_ATTACKS = len(attack_names(["sigmoid", "relu"], ["sigmoid", "relu"]))
 
 
-def figures(*, latency=False, projections=0, claims=True, tuning=False):
+def figures(*, latency=False, projections=0, claims=True, tuning=False, runs=True):
     """The figure jobs that follow new model results, the scorecard and the
-    report; with ``tuning``, the learning-rate figure too (its aggregated
+    report; with ``runs`` (a new runs table), the retrial of trailing seeds
+    too; with ``tuning``, the learning-rate figure too (its aggregated
     tuning curves are one more aggregate_table job each test counts)."""
     jobs = {
         "plot_accuracy": 1,
@@ -263,6 +264,8 @@ def figures(*, latency=False, projections=0, claims=True, tuning=False):
     }
     if claims:
         jobs.update(CLAIMS)
+    if runs:
+        jobs["retry_trailing_seeds"] = 1
     if latency:
         jobs["plot_latency"] = 1
     if projections:
@@ -725,7 +728,9 @@ def test_evaluation_recomputes_only_what_changed(study, tmp_path):
         (
             "plots",
             {
-                **figures(latency=True, projections=2, claims=False, tuning=True),
+                **figures(
+                    latency=True, projections=2, claims=False, tuning=True, runs=False
+                ),
                 "plot_forest": 1,
             },
         ),

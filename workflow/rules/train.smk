@@ -76,5 +76,7 @@ rule retry_trailing_seeds:
         code=code_digest("retry_trailing_seeds"),
         training=config["training"],
         data=study_splits(),
+        # it retrains study models: the runs table's config keys
+        config_sha256=config_hash(config, TABLE_KEYS["runs"]),
     script:
         "../../scripts/retry_trailing_seeds.py"
