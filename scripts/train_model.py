@@ -5,13 +5,7 @@ from geoctx.jobserver import delegate
 # in this run's job server, if there is one: imports done, and in a worker
 # kept across training jobs, which traces each architecture's graphs once
 # (geoctx.training)
-delegate(
-    pool=f"training/{snakemake.threads} threads",
-    # the architecture: a worker that traced its graphs gets its next jobs
-    affinity="/".join(
-        snakemake.wildcards[k] for k in ("dataset", "activation", "width", "depth")
-    ),
-)
+delegate(pool=f"training/{snakemake.threads} threads")
 
 from geoctx.logs import log_to
 

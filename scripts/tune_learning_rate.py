@@ -3,13 +3,7 @@
 from geoctx.jobserver import delegate
 
 # in a worker of this run's job server, if there is one (geoctx.training)
-delegate(
-    pool=f"training/{snakemake.threads} threads",
-    # the architecture: a worker that traced its graphs gets its next jobs
-    affinity="/".join(
-        snakemake.wildcards[k] for k in ("dataset", "activation", "width", "depth")
-    ),
-)
+delegate(pool=f"training/{snakemake.threads} threads")
 
 from geoctx.logs import log_to
 

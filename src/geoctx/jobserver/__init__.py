@@ -146,12 +146,7 @@ class JobServerError(Exception):
     """The job cannot run: its server is not this run's, or hangs."""
 
 
-def delegate(
-    argv: list[str] | None = None,
-    *,
-    pool: str | None = None,
-    affinity: str | None = None,
-) -> None:
+def delegate(argv: list[str] | None = None, *, pool: str | None = None) -> None:
     """Run this script in the run's job server if there is one, then exit.
 
     Returns (and the script goes on in this process) inside a server child,
@@ -159,12 +154,9 @@ def delegate(
     refused the script (with a note on stderr). With ``pool``, the job runs
     in one of the pool's long-lived workers (see the module's docstring):
     jobs share a pool only if they need the same process settings, so its
-    name should say them (e.g. the thread count). ``affinity`` names what
-    a worker's caches gain from (e.g. the architecture): an idle worker
-    that ran a job of the same affinity gets the job first, so fewer
-    workers trace the same graphs; it changes which worker runs a job,
-    never its result. Exits with status 1, saying why, if the server is
-    not this run's, or hangs while it runs the job.
+    name should say them (e.g. the thread count). Exits with status 1,
+    saying why, if the server is not this run's, or hangs while it runs
+    the job.
     """
     if os.environ.get(ENV_CHILD) == "1":
         return
@@ -172,7 +164,7 @@ def delegate(
     if not path:
         return
     try:
-        code = _delegate(path, argv, pool, affinity)
+        code = _delegate(path, argv, pool)
     except JobServerError as err:
         _note(str(err))
         raise SystemExit(1) from None
@@ -180,9 +172,7 @@ def delegate(
         raise SystemExit(code)
 
 
-def _delegate(
-    path: str, argv: list[str] | None, pool: str | None, affinity: str | None = None
-) -> int | None:
+def _delegate(path: str, argv: list[str] | None, pool: str | None) -> int | None:
     """The exit status of the job run by the server at ``path``, or None if
     it ran nothing (the caller runs the script)."""
     connected = _connect(path)
@@ -196,7 +186,6 @@ def _delegate(
         "cwd": os.getcwd(),
         "env": dict(os.environ),
         "pool": pool,
-        "affinity": affinity,
     }
     for stream in (sys.stdout, sys.stderr):
         stream.flush()

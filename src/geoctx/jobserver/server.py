@@ -179,8 +179,6 @@ class _Worker:
         self.control = control  # the server's end of the worker's socket pair
         self.client: socket.socket | None = None  # the client of its job
         self.retiring = False
-        # the affinities of the jobs it ran: what its caches hold
-        self.served: set[str] = set()
 
 
 class _Server:
@@ -373,23 +371,19 @@ class _Server:
     def _dispatch(self, request: dict, fds: list[int], conn) -> None:
         """Hand a pool's job to an idle worker of the pool, or to a new one.
 
-        Among idle workers, one that already ran a job of the same
-        ``affinity`` (e.g. the architecture, whose graphs it has traced)
-        comes first. A worker found dead (it died while idle) is left to
-        :meth:`reap` and the job goes to a new worker; if that fails too,
-        the job fails.
+        A worker found dead (it died while idle) is left to :meth:`reap`
+        and the job goes to a new worker; if that fails too, the job fails.
         """
-        pool, affinity = request["pool"], request.get("affinity")
+        pool = request["pool"]
         payload = json.dumps(request).encode()
-        idle = sorted(
+        idle = next(
             (
                 w
                 for w in self.workers.values()
                 if w.pool == pool and w.client is None and not w.retiring
             ),
-            key=lambda w: affinity not in w.served,
+            None,
         )
-        idle = idle[0] if idle else None
         try:
             for worker in (idle, None):
                 worker = worker or self._spawn(pool, inherited=(conn, *fds))
@@ -402,8 +396,6 @@ class _Server:
                     worker.retiring = True
                     continue
                 worker.client = conn
-                if affinity is not None:
-                    worker.served.add(str(affinity))
                 _send(conn, wire.STARTED, worker.pid)
                 return
             _send_status(conn, 1)
