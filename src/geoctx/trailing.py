@@ -49,6 +49,8 @@ import logging
 import numpy as np
 import pandas as pd
 
+from geoctx.tables import SCHEMAS
+
 log = logging.getLogger(__name__)
 
 #: How far (in accuracy, 0.02 = 2 points) an activation may stay below the
@@ -305,33 +307,10 @@ def classify(
 
 
 #: Columns of the retrials table (:func:`retry`), one row per short seed
-#: and other rate.
-RETRIAL_COLUMNS = [
-    *CELL_KEYS,
-    "activation",
-    "seed",
-    "learning_rate",
-    "chosen_rate",
-    "status",
-    "epochs_run",
-    "plateaued",
-    "hit_cap",
-    *(
-        f"{part}_{name}"
-        for part in ("train", "val", "test")
-        for name in ("loss", "accuracy")
-    ),
-]
-#: Columns of the retrials' training curves, one row per run and epoch.
-RETRIAL_CURVE_COLUMNS = [
-    *CELL_KEYS,
-    "activation",
-    "learning_rate",
-    "seed",
-    "epoch",
-    "loss",
-    "accuracy",
-]
+#: and other rate, and of its training curves, one row per run and epoch:
+#: their schemas' (:data:`geoctx.tables.SCHEMAS`).
+RETRIAL_COLUMNS = SCHEMAS["retrials"].names
+RETRIAL_CURVE_COLUMNS = SCHEMAS["retrial_history"].names
 
 
 def retry(

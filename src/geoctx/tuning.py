@@ -181,9 +181,9 @@ def tune_with_curves(
             f"training.optimizer: {settings.optimizer!r}; learning-rate tuning "
             "trains the grid together with Adam only"
         )
-    _splits(data, seeds)  # every seed has a split, of one shape
     keys = asdict(cell)
     if len(learning_rates) == 1:
+        _splits(data, seeds)  # every seed has a split, of one shape
         rows = [
             {"learning_rate": rate, "seed": seed, "status": OK}
             for rate in learning_rates

@@ -57,7 +57,7 @@ rule retry_trailing_seeds:
     input:
         runs="results/tables/runs.parquet",
         tuning="results/tables/tuning.parquet",
-        data=lambda wildcards: list(dict.fromkeys(study_splits().values())),
+        data=list(dict.fromkeys(study_splits().values())),
     output:
         retrials="results/tables/retrials.parquet",
         curves="results/tables/retrial_history.parquet",
