@@ -59,9 +59,13 @@ def test_tracing_is_counted_exactly_and_only_when_it_happens(fresh):
     for _ in range(50):  # same signature: no new trace
         square(tf.constant(3.0))
     assert accounting.summary()["trace_cpu_s"] == traced
+    start = time.process_time()
     square(tf.constant([1.0, 2.0]))  # a new shape traces again
+    call = time.process_time() - start
     retraced = accounting.summary()["trace_cpu_s"] - traced
-    assert retraced == pytest.approx(0.05 + 0.02, abs=0.02)
+    # the burn is counted, and nothing beyond the call that traced (how much
+    # of it is TensorFlow's own tracing depends on the machine's load)
+    assert 0.05 <= retraced <= call
     costs = accounting.summary()
     parts = sum(costs[f"{p}_cpu_s"] for p in accounting.PHASES) + costs["compute_cpu_s"]
     assert parts == pytest.approx(costs["cpu_s"], abs=0.005)
