@@ -26,14 +26,16 @@ key = reuse.job_key(
 if entry := reuse.restore(snakemake.rule, key, outputs):
     log.info("reused the outputs of the same finished job: %s (not trained)", entry)
 else:
-    # the architecture's learning rate, chosen by tune_learning_rate
-    rate = tuning.chosen_rate(
+    # the architecture's rates, the one tune_learning_rate chose first: the
+    # others are tried only if the run fails to learn its training data there
+    rates = tuning.rates_in_order(
         tables.read_part(snakemake.input.tuning, "tuning").to_pandas()
     )
-    result = training.train_model(
+    result = training.train_at_tuned_rates(
         datasets.load(snakemake.input.data),
         training.ModelSpec(**tables.model_keys(snakemake.wildcards)),
-        training.TrainSettings(**snakemake.params.training, learning_rate=rate),
+        training.TrainSettings(**snakemake.params.training),
+        rates=rates,
         threads=snakemake.threads,
     )
     training.save(

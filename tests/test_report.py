@@ -34,6 +34,9 @@ def runs_table(n_seeds):
                     "test_loss": 0.3,
                     "epochs_run": 3,
                     "hit_cap": False,
+                    "learning_rate": 0.01,
+                    "tuned_rate": 0.01,
+                    "rates_screened": 0,
                     "wall_time_s": 1.0,
                 }
             )
@@ -72,6 +75,17 @@ def test_reproducibility_records_the_platform(study_tables):
     for key in ("cpu_isa", "onednn_isa", "ONEDNN_MAX_CPU_ISA", "tensorflow", "blas"):
         assert f"<td>{key}</td>" in section
     assert "python -m geoctx.replicate" in section
+
+
+def test_the_runs_started_again_are_named(study_tables):
+    html = render(study_tables, {"title": "T"})
+    assert "none was started again" in html
+    runs = study_tables["runs"]
+    last = runs.index[-1]  # sigmoid seed 2: failed at 0.01, learned at 0.003
+    runs.loc[last, ["learning_rate", "rates_screened"]] = [0.003, 3]
+    html = render(study_tables, {"title": "T"})
+    assert "(1 of 6 runs):</strong> moons/sigmoid/auto/w8_d2_s2 (learned at " in html
+    assert "0.003, not at 0.01)" in html
 
 
 @pytest.mark.parametrize("study_tables", [1, 3], indirect=True)

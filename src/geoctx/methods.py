@@ -324,7 +324,13 @@ def training_methods(config: Mapping) -> str:
         f"same way on tuning {named}, which no study model uses, and the rate "
         f"with {criterion} over them is chosen. A run "
         f"failed to learn when its final training accuracy closed at most "
-        f"{margin:g} of the gap between chance and a perfect fit."
+        f"{margin:g} of the gap between chance and a perfect fit. A study run "
+        "that fails to learn (or diverges) at its chosen rate starts again from "
+        "the same initial weights: the grid's other rates are screened on its training "
+        "data, and the first of them in the tuning criterion's order that learns "
+        "is kept (the runs table's tuned_rate and rates_screened; such runs are "
+        "named below); if none learns, the run at the chosen rate is kept, "
+        "failed at every tuned rate."
     )
 
 
@@ -391,6 +397,34 @@ def capped_runs(runs: pd.DataFrame) -> list[str]:
         MODEL_PATH.format(**{key: row[key] for key in MODEL_KEYS})
         for _, row in capped.iterrows()
     ]
+
+
+def restarted_runs(runs: pd.DataFrame) -> list[str]:
+    """The study runs that failed to learn at their chosen rate and were
+    started again at the grid's other rates
+    (:func:`geoctx.training.train_at_tuned_rates`), each with what came of it.
+
+    >>> runs = pd.DataFrame({"dataset": "moons", "activation": "tanh",
+    ...     "initializer": "auto", "width": 8, "depth": 2, "seed": [0, 1, 2],
+    ...     "status": ["ok", "ok", "failed_to_learn"],
+    ...     "learning_rate": [0.01, 0.003, 0.01], "tuned_rate": 0.01,
+    ...     "rates_screened": [0, 3, 3]})
+    >>> for line in restarted_runs(runs):
+    ...     print(line)
+    moons/tanh/auto/w8_d2_s1 (learned at 0.003, not at 0.01)
+    moons/tanh/auto/w8_d2_s2 (learned at none of 4 rates)
+    """
+    from geoctx.config import MODEL_KEYS, MODEL_PATH
+
+    lines = []
+    for _, row in runs[runs["rates_screened"] > 0].iterrows():
+        path = MODEL_PATH.format(**{key: row[key] for key in MODEL_KEYS})
+        if row["status"] != names.OK:
+            what = f"learned at none of {int(row['rates_screened']) + 1} rates"
+        else:
+            what = f"learned at {row['learning_rate']:g}, not at {row['tuned_rate']:g}"
+        lines.append(f"{path} ({what})")
+    return lines
 
 
 def failed_at_every_rate(tuning_table: pd.DataFrame) -> list[str]:

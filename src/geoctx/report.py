@@ -36,6 +36,7 @@ from geoctx.methods import (
     failed_at_every_rate,
     failed_to_learn_note,
     metric_definitions,
+    restarted_runs,
     training_methods,
 )
 from geoctx.tables import cpu_name, package_versions
@@ -577,6 +578,7 @@ def render(
         training_methods=training_methods(config),
         rates=chosen_rates(tables["tuning"]),
         capped=capped_runs(runs),
+        restarted=restarted_runs(runs),
         failed_everywhere=failed_at_every_rate(tables["tuning"]),
         trailing=trailing.report_rows(runs, tables["tuning"], tables.get("retrials")),
         trailing_margin=trailing.TRAILING_MARGIN,

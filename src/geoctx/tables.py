@@ -93,6 +93,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             pa.field("n_classes", pa.int64()),
             pa.field("n_params", pa.int64()),
             pa.field("learning_rate", pa.float64()),
+            pa.field("tuned_rate", pa.float64()),
+            pa.field("rates_screened", pa.int64()),
             pa.field("best_epoch", pa.int64()),
             pa.field("stopped_early", pa.bool_()),
             *RUN_FIELDS,

@@ -194,16 +194,32 @@ def _fits_training_data(runs, seeds, cell, best_activation, margin) -> bool:
     return bool((mine >= round(best - margin, 12)).all())
 
 
-def _retried_kind(retrials, row, short_seeds, rates, margin) -> tuple[str, list]:
+def _untried_rates(seeds: pd.DataFrame, rates, chosen_rate: float) -> dict:
+    """Each study seed's rates of the grid ``rates`` that its study run did
+    not train at: all but the chosen one, and but the rate a run that failed
+    to learn at the chosen rate was started again at. A run that failed to
+    learn at every rate (:func:`geoctx.training.train_at_tuned_rates`
+    screened them all) has none left."""
+    grid = {float(r) for r in rates}
+    out = {}
+    for run in seeds.to_dict("records"):
+        rate = float(run.get("learning_rate", chosen_rate))
+        screened = run.get("rates_screened", 0) >= len(grid) - 1 > 0
+        # kept at the chosen rate after screening every other: none learned
+        none_learned = screened and rate == float(chosen_rate)
+        out[int(run["seed"])] = set() if none_learned else grid - {rate, chosen_rate}
+    return out
+
+
+def _retried_kind(retrials, row, short_seeds, untried, margin) -> tuple[str, list]:
     """A seed-dependent row's kind from its retrials: whether a study seed
     short at the chosen rate came within ``margin`` of the best mean at
     another rate (those seeds), or every such seed fell short at every
-    other rate of ``rates`` (the grid). Unchanged without a complete
-    retrial of every short seed."""
+    rate it had not trained at (``untried``, :func:`_untried_rates`).
+    Unchanged without a complete retrial of every short seed."""
     cell = tuple(row[k] for k in CELL_KEYS)
     mine = rows_of(retrials, cell, row["activation"])
     mine = mine[mine["seed"].isin(short_seeds)]
-    others = {float(r) for r in rates} - {float(row["chosen_rate"])}
     tried = {
         int(seed): set(part["learning_rate"].astype(float))
         for seed, part in mine.groupby("seed")
@@ -214,7 +230,7 @@ def _retried_kind(retrials, row, short_seeds, rates, margin) -> tuple[str, list]
     ]
     if len(fit):
         return SEEDS_FIT_ELSEWHERE, sorted({int(s) for s in fit})
-    if all(tried.get(int(seed), set()) >= others for seed in short_seeds):
+    if all(tried.get(int(seed), set()) >= untried[seed] for seed in short_seeds):
         return SEEDS_EVERY_RATE, []
     return SEED_DEPENDENT, []
 
@@ -289,8 +305,11 @@ def classify(
             "seeds_fit_elsewhere": [],
         }
         if kind == SEED_DEPENDENT and retrials is not None and short:
+            untried = _untried_rates(
+                seeds, mine["learning_rate"], record["chosen_rate"]
+            )
             record["kind"], record["seeds_fit_elsewhere"] = _retried_kind(
-                retrials, record, short, mine["learning_rate"], margin
+                retrials, record, short, untried, margin
             )
         rows.append(record)
     columns = [
@@ -335,7 +354,10 @@ def retry(
     (:func:`geoctx.tuning.train_grid`, one stack per seed, so a seed's
     result does not depend on which other seeds fell short), and is
     scored on its training, validation and test arrays. The chosen rate's
-    result is the study run itself, so it is not trained again.
+    result is the study run itself, so it is not trained again; nor is the
+    rate a run that failed to learn there was started again at, and a run
+    that failed to learn at every rate (its screen, in
+    :func:`geoctx.training.train_at_tuned_rates`) is not retried.
     """
     from geoctx import tuning as tuning_stage
 
@@ -345,11 +367,14 @@ def retry(
             continue
         cell = tuple(pair[k] for k in CELL_KEYS)
         grid = rows_of(tuning, cell, pair["activation"])["learning_rate"]
-        rates = sorted({float(r) for r in grid} - {float(pair["chosen_rate"])})
-        if not rates:
-            continue
+        untried = _untried_rates(
+            rows_of(runs, cell, pair["activation"]), grid, pair["chosen_rate"]
+        )
         keys = {k: pair[k] for k in CELL_KEYS} | {"activation": pair["activation"]}
         for seed in pair["short_seeds"]:
+            rates = sorted(untried[seed])
+            if not rates:
+                continue
             log.info(
                 "retrying %s seed %d (%.3f short of %s's %.3f at %g) at rates %s",
                 "/".join(str(v) for v in keys.values()),

@@ -126,6 +126,32 @@ def chosen_rate(table: pd.DataFrame) -> float:
     return float(rates[0])
 
 
+def rates_in_order(table: pd.DataFrame) -> list[float]:
+    """A tuning table's rates, the chosen one first, then from the best
+    score to the worst (a non-finite score last): the order in which a study
+    run that fails to learn tries them (:func:`geoctx.training.train_at_tuned_rates`).
+
+    >>> table = pd.DataFrame({"learning_rate": [0.01, 0.003, 0.001],
+    ...     "criterion": "val_loss", "score": [0.2, float("inf"), 0.1],
+    ...     "chosen": [True, False, False]})
+    >>> rates_in_order(table)
+    [0.01, 0.001, 0.003]
+    """
+    chosen = chosen_rate(table)
+    scores = table.groupby("learning_rate")["score"].first()
+    criteria = set(table["criterion"])
+    if len(criteria) != 1:
+        raise ValueError(
+            f"a tuning table has one criterion, this one {sorted(criteria)}"
+        )
+    higher = CRITERIA[criteria.pop()][1]
+    finite = scores[np.isfinite(scores)].sort_values(
+        ascending=not higher, kind="stable"
+    )
+    others = [*finite.index, *scores.index.difference(finite.index)]
+    return [chosen, *(float(rate) for rate in others if rate != chosen)]
+
+
 def failed_everywhere(table: pd.DataFrame) -> pd.DataFrame:
     """The architectures whose every tuning run, at every rate and seed,
     failed to learn or diverged: a failure at every tuned rate, not of the
