@@ -341,7 +341,8 @@ def test_curves_keep_the_trailing_activations_runs_and_the_figure_draws_them():
 
 
 def test_the_shipped_default_study_trails_in_the_cells_config_readme_names():
-    # the seven deep cells config/README.md lists, with their kinds
+    # the six deep cells config/README.md lists, with their kinds (tanh with
+    # He on circles is not one: its seed 1 started again at 3e-3 and fit)
     from smoke_study import ROOT
 
     tables = ROOT / "reference/default/tables"
@@ -358,8 +359,6 @@ def test_the_shipped_default_study_trails_in_the_cells_config_readme_names():
         ("digits", "gl", "sigmoid"): held_out,
         # seed 0 stays near 0.64 at every rate of the grid
         ("spirals", "gl", "sigmoid"): trailing.SEEDS_EVERY_RATE,
-        # seed 1 fails to learn at the chosen 0.01 and fits at every other rate
-        ("circles", "he", "tanh"): trailing.SEEDS_FIT_ELSEWHERE,
         ("digits", "he", "sigmoid"): every_rate,
         ("digits", "he", "relu"): held_out,
         ("digits", "he", "gelu"): held_out,
