@@ -12,7 +12,8 @@ grid, the rates side by side in one graph as the tuning stage does
 (:func:`geoctx.tuning.tune_with_curves` with the study seed as the only
 tuning seed, on that seed's own data split), under the study's training
 settings. It prints per pair, seed and rate the final training accuracy
-(* for the study's chosen rate), and per pair how many seeds reach the
+(* for the study run's rate: the chosen one, or the one a run that failed
+to learn there was kept at), and per pair how many seeds reach the
 best activation's mean training accuracy less the margin at some rate.
 
 A stacked run at the chosen rate computes what the study run did up to
@@ -73,7 +74,7 @@ def main() -> None:
         print(
             f"{'seed':>5} {'study':>7} "
             + " ".join(f"{rate:>9g}" for rate in grid)
-            + "  (training accuracy; * the chosen rate)"
+            + "  (training accuracy; * the study run's rate)"
         )
         fitted = 0
         for run in mine.to_dict("records"):

@@ -103,7 +103,7 @@ def loop(config_path: str, out: str) -> None:
         k: v for k, v in config["robustness"].items() if k != "transfer_from"
     }
     grid = model_grid(config)
-    rates = {}  # each architecture's tuned learning rate, as tune_learning_rate
+    rates = {}  # each architecture's tuned rates, as tune_learning_rate chose
     for keys in grid:
         cell = tuning.Cell.of(keys)
         if cell not in rates:
@@ -113,16 +113,16 @@ def loop(config_path: str, out: str) -> None:
                 training.TrainSettings(**config["training"]),
                 **config["tuning"],
             )
-            rates[cell] = tuning.chosen_rate(table)
+            rates[cell] = tuning.rates_in_order(table)
     for keys in grid:  # training first: transfer attacks need the matched models
         model_dir = results / "models" / MODEL_PATH.format(**keys)
         training.configure_model_run(threads=1, seed=keys["seed"])
-        result = training.train_model(
+        # as train_model's job: the chosen rate, the others if it fails there
+        result = training.train_at_tuned_rates(
             data[keys["dataset"]],
             training.ModelSpec(**keys),
-            training.TrainSettings(
-                **config["training"], learning_rate=rates[tuning.Cell.of(keys)]
-            ),
+            training.TrainSettings(**config["training"]),
+            rates=rates[tuning.Cell.of(keys)],
             threads=1,
         )
         outputs = {

@@ -79,7 +79,7 @@ def test_reproducibility_records_the_platform(study_tables):
 
 def test_the_runs_started_again_are_named(study_tables):
     html = render(study_tables, {"title": "T"})
-    assert "none was started again" in html
+    assert "No run was started again." in html
     runs = study_tables["runs"]
     last = runs.index[-1]  # sigmoid seed 2: failed at 0.01, learned at 0.003
     runs.loc[last, ["learning_rate", "rates_screened"]] = [0.003, 3]

@@ -78,19 +78,50 @@ def test_a_run_that_learns_at_its_tuned_rate_is_not_started_again(small_moons):
 
 
 def test_a_run_that_fails_is_kept_at_the_first_rate_that_learns(small_moons):
-    first = alone(small_moons, 1e-7)
-    assert first.run["status"] == "failed_to_learn"
-    result = train(small_moons, [1e-7, 1e-6, 0.03])
+    assert alone(small_moons, 1e-7).run["status"] == "failed_to_learn"
+    # 0.01 and 0.03 both learn: the first in tuning's order is kept
+    assert alone(small_moons, 0.03).run["status"] == "ok"
+    result = train(small_moons, [1e-7, 1e-6, 0.01, 0.03])
     assert result.run["status"] == "ok"
-    assert result.run["learning_rate"] == 0.03
-    assert result.run["tuned_rate"] == 1e-7 and result.run["rates_screened"] == 2
-    # the kept model is the one train_model gives at 0.03 on its own, from
+    assert result.run["learning_rate"] == 0.01
+    assert result.run["tuned_rate"] == 1e-7 and result.run["rates_screened"] == 3
+    # the kept model is the one train_model gives at 0.01 on its own, from
     # the same initial weights: the screen decided, it did not train it
-    same_run(result, alone(small_moons, 0.03))
-    for x, y in zip(
-        result.init_model.get_weights(), first.init_model.get_weights(), strict=True
-    ):
-        np.testing.assert_array_equal(x, y)
+    same_run(result, alone(small_moons, 0.01))
+
+
+def failing_at(rate: float, status: str, monkeypatch):
+    """train_model as it is, but a run at ``rate`` ends with ``status``."""
+    real = training.train_model
+
+    def train_model(data, spec, settings, **options):
+        result = real(data, spec, settings, **options)
+        if settings.learning_rate == rate:
+            result.run["status"] = status
+        return result
+
+    monkeypatch.setattr(training, "train_model", train_model)
+
+
+def test_a_rate_that_learned_in_the_screen_but_not_alone_is_passed_over(
+    small_moons, monkeypatch
+):
+    failing_at(0.01, "failed_to_learn", monkeypatch)
+    result = train(small_moons, [1e-7, 0.01, 0.03])
+    assert result.run["status"] == "ok" and result.run["learning_rate"] == 0.03
+
+
+def test_a_run_that_diverges_at_its_tuned_rate_starts_again(small_moons, monkeypatch):
+    failing_at(0.03, "diverged", monkeypatch)
+    result = train(small_moons, [0.03, 0.01])
+    assert result.run["status"] == "ok" and result.run["learning_rate"] == 0.01
+    assert result.run["tuned_rate"] == 0.03 and result.run["rates_screened"] == 1
+
+
+def test_a_grid_of_one_rate_has_nothing_to_start_again_at(small_moons):
+    result = train(small_moons, [1e-7])
+    assert result.run["status"] == "failed_to_learn"
+    assert result.run["rates_screened"] == 0
 
 
 def test_a_run_that_learns_at_no_rate_keeps_the_tuned_rate(small_moons):
@@ -112,7 +143,15 @@ def restarted(seed: int, rate: float, screened: int) -> pd.DataFrame:
     return study
 
 
-def test_a_restarted_seed_is_retried_at_the_rates_it_did_not_train_at():
+def retried_seeds(study, small_moons) -> dict:
+    """The retrial job's rates for each seed it trains (sigmoid in CELL)."""
+    table, _ = trailing.retry(study, TUNED, lambda dataset, seed: small_moons, SETTINGS)
+    return {
+        int(seed): sorted(part["learning_rate"]) for seed, part in table.groupby("seed")
+    }
+
+
+def test_a_restarted_seed_is_retried_at_the_rates_it_did_not_train_at(small_moons):
     # seed 1 failed at 0.01 and was kept at 0.003, still short: only 0.001 is
     # left to try for it, so its retrial there completes the row
     study = restarted(1, 0.003, 2)
@@ -121,20 +160,14 @@ def test_a_restarted_seed_is_retried_at_the_rates_it_did_not_train_at():
     # without it the row stays open
     open_ = retrials({2: {0.001: 0.5, 0.003: 0.5}})
     assert kind_of(open_, study)["kind"] == trailing.SEED_DEPENDENT
+    # and the retrial job trains seed 1 at 0.001 only
+    assert retried_seeds(study, small_moons) == {1: [0.001], 2: [0.001, 0.003]}
 
 
-def test_a_seed_that_learned_at_no_rate_needs_no_retrial(small_moons):
-    # seed 1 was screened at both other rates and learned at neither
+def test_a_seed_that_learned_at_no_rate_is_retried_at_every_other(small_moons):
+    # seed 1 was screened at both other rates and kept at the chosen one: the
+    # screen scores no held-out data, so the retrial trains it again there
     study = restarted(1, 0.01, 2)
+    assert retried_seeds(study, small_moons) == {1: [0.001, 0.003], 2: [0.001, 0.003]}
     done = retrials({2: {0.001: 0.5, 0.003: 0.5}})
-    assert kind_of(done, study)["kind"] == trailing.SEEDS_EVERY_RATE
-    # and the retrial job trains seed 2 only, at both other rates
-    asked = []
-
-    def split_of(dataset, seed):
-        asked.append(seed)
-        return small_moons
-
-    table, _ = trailing.retry(study, TUNED, split_of, SETTINGS)
-    assert asked == [2]
-    assert sorted(table["learning_rate"]) == [0.001, 0.003]
+    assert kind_of(done, study)["kind"] == trailing.SEED_DEPENDENT

@@ -289,6 +289,11 @@ def training_methods(config: Mapping) -> str:
     >>> text = training_methods(config)
     >>> "over the last 200 epochs while" in text and "is below 0.9:" in text
     True
+    >>> "starts again" in text  # a grid of one rate has no other to try
+    True
+    >>> config["tuning"]["learning_rates"] = [0.001]
+    >>> "starts again" in training_methods(config)
+    False
     """
     train, tune = config["training"], config["tuning"]
     rule = train["convergence"]
@@ -311,6 +316,16 @@ def training_methods(config: Mapping) -> str:
         "val_accuracy": "the highest mean final validation accuracy",
     }[tune["criterion"]]
     margin = train["failed_to_learn_margin"]
+    restart = (
+        " A study run that fails to learn (or diverges) at its chosen rate "
+        "starts again from the same initial weights: the grid's other rates are "
+        "screened on its training data, and the first of them in the tuning "
+        "criterion's order that learns is kept (the runs table's tuned_rate and "
+        "rates_screened; such runs are named below); if none learns, the run at "
+        "the chosen rate is kept, failed at every tuned rate."
+        if len(tune["learning_rates"]) > 1
+        else ""
+    )
     return (
         f"Every model trains with {train['optimizer']} on minibatches of "
         f"{train['batch_size']} until its training loss has converged: it stops "
@@ -324,13 +339,7 @@ def training_methods(config: Mapping) -> str:
         f"same way on tuning {named}, which no study model uses, and the rate "
         f"with {criterion} over them is chosen. A run "
         f"failed to learn when its final training accuracy closed at most "
-        f"{margin:g} of the gap between chance and a perfect fit. A study run "
-        "that fails to learn (or diverges) at its chosen rate starts again from "
-        "the same initial weights: the grid's other rates are screened on its training "
-        "data, and the first of them in the tuning criterion's order that learns "
-        "is kept (the runs table's tuned_rate and rates_screened; such runs are "
-        "named below); if none learns, the run at the chosen rate is kept, "
-        "failed at every tuned rate."
+        f"{margin:g} of the gap between chance and a perfect fit.{restart}"
     )
 
 

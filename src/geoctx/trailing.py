@@ -26,6 +26,8 @@ the first that applies:
   margin of the best activation's tuning result: the architecture can
   learn the task at this rate, some seeds do not. The study seeds that
   fall short are then trained again at every other rate of the grid
+  (but the one a run that failed to learn at the chosen rate was kept at,
+  :func:`geoctx.training.train_at_tuned_rates`: that run is its result there)
   (:func:`retry`, the ``retrials`` table), which splits the kind in two:
   ``its short seeds fit at another rate`` when one of them comes within
   the margin of the best activation's mean at another rate (the rate
@@ -195,20 +197,17 @@ def _fits_training_data(runs, seeds, cell, best_activation, margin) -> bool:
 
 
 def _untried_rates(seeds: pd.DataFrame, rates, chosen_rate: float) -> dict:
-    """Each study seed's rates of the grid ``rates`` that its study run did
-    not train at: all but the chosen one, and but the rate a run that failed
-    to learn at the chosen rate was started again at. A run that failed to
-    learn at every rate (:func:`geoctx.training.train_at_tuned_rates`
-    screened them all) has none left."""
+    """Each study seed's rates of the grid ``rates`` that no study run of it
+    trained at: all but the chosen one, and but the rate a run that failed
+    to learn at the chosen rate was kept at
+    (:func:`geoctx.training.train_at_tuned_rates`). Its screen's rates count
+    as untried: the screen scores no held-out data and keeps no curves."""
     grid = {float(r) for r in rates}
-    out = {}
-    for run in seeds.to_dict("records"):
-        rate = float(run.get("learning_rate", chosen_rate))
-        screened = run.get("rates_screened", 0) >= len(grid) - 1 > 0
-        # kept at the chosen rate after screening every other: none learned
-        none_learned = screened and rate == float(chosen_rate)
-        out[int(run["seed"])] = set() if none_learned else grid - {rate, chosen_rate}
-    return out
+    return {
+        int(run["seed"]): grid
+        - {float(chosen_rate), float(run.get("learning_rate", chosen_rate))}
+        for run in seeds.to_dict("records")
+    }
 
 
 def _retried_kind(retrials, row, short_seeds, untried, margin) -> tuple[str, list]:
@@ -354,10 +353,10 @@ def retry(
     (:func:`geoctx.tuning.train_grid`, one stack per seed, so a seed's
     result does not depend on which other seeds fell short), and is
     scored on its training, validation and test arrays. The chosen rate's
-    result is the study run itself, so it is not trained again; nor is the
-    rate a run that failed to learn there was started again at, and a run
-    that failed to learn at every rate (its screen, in
-    :func:`geoctx.training.train_at_tuned_rates`) is not retried.
+    result is the study run itself, so it is not trained again, and
+    neither is the rate a run that failed to learn there was kept at
+    (:func:`geoctx.training.train_at_tuned_rates`): a seed is retried at the
+    rates no study run of it trained at (none left: not retried).
     """
     from geoctx import tuning as tuning_stage
 
@@ -376,12 +375,12 @@ def retry(
             if not rates:
                 continue
             log.info(
-                "retrying %s seed %d (%.3f short of %s's %.3f at %g) at rates %s",
+                "retrying %s seed %d (the activation trails %s by %.3f; "
+                "chosen rate %g) at rates %s",
                 "/".join(str(v) for v in keys.values()),
                 seed,
-                pair["gap"],
                 pair["best_activation"],
-                pair["best_accuracy"],
+                pair["gap"],
                 pair["chosen_rate"],
                 rates,
             )

@@ -73,8 +73,9 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How a model is trained: the ``training:`` config section and the
-    learning rate its architecture's tuning chose (:mod:`geoctx.tuning`)."""
+    """How a model is trained: the ``training:`` config section and a
+    learning rate of its architecture's tuning grid (the chosen one, or
+    another if it failed to learn there: :func:`train_at_tuned_rates`)."""
 
     epochs: int = 3000
     batch_size: int = 128

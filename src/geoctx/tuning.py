@@ -12,7 +12,10 @@ the best validation criterion, averaged over the tuning seeds:
 
 A diverged run scores the worst value; ties go to the smaller rate. Study
 models then train with the chosen rate (:func:`chosen_rate`), so every
-activation gets the same tuning effort rather than the same learning rate.
+activation gets the same tuning effort rather than the same learning rate;
+a study run that fails to learn there tries the other rates in the
+criterion's order (:func:`rates_in_order`,
+:func:`geoctx.training.train_at_tuned_rates`).
 
 The grid's models of one cell train together, in one compiled graph
 (:class:`_Stack`): their weights are stacked along a leading model axis and
