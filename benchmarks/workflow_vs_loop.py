@@ -118,7 +118,7 @@ def loop(config_path: str, out: str) -> None:
         model_dir = results / "models" / MODEL_PATH.format(**keys)
         training.configure_model_run(threads=1, seed=keys["seed"])
         # as train_model's job: the chosen rate, the others if it fails there
-        result = training.train_at_tuned_rates(
+        result = tuning.train_at_tuned_rates(
             data[keys["dataset"]],
             training.ModelSpec(**keys),
             training.TrainSettings(**config["training"]),

@@ -31,7 +31,7 @@ else:
     rates = tuning.rates_in_order(
         tables.read_part(snakemake.input.tuning, "tuning").to_pandas()
     )
-    result = training.train_at_tuned_rates(
+    result = tuning.train_at_tuned_rates(
         datasets.load(snakemake.input.data),
         training.ModelSpec(**tables.model_keys(snakemake.wildcards)),
         training.TrainSettings(**snakemake.params.training),

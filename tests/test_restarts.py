@@ -48,7 +48,7 @@ def test_the_chosen_rate_comes_first_then_the_best_scores():
 
 
 def train(data, rates):
-    return training.train_at_tuned_rates(data, SPEC, SETTINGS, rates=rates)
+    return tuning.train_at_tuned_rates(data, SPEC, SETTINGS, rates=rates)
 
 
 def alone(data, rate):

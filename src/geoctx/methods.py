@@ -411,7 +411,7 @@ def capped_runs(runs: pd.DataFrame) -> list[str]:
 def restarted_runs(runs: pd.DataFrame) -> list[str]:
     """The study runs that failed to learn at their chosen rate and were
     started again at the grid's other rates
-    (:func:`geoctx.training.train_at_tuned_rates`), each with what came of it.
+    (:func:`geoctx.tuning.train_at_tuned_rates`), each with what came of it.
 
     >>> runs = pd.DataFrame({"dataset": "moons", "activation": "tanh",
     ...     "initializer": "auto", "width": 8, "depth": 2, "seed": [0, 1, 2],

@@ -27,7 +27,7 @@ the first that applies:
   learn the task at this rate, some seeds do not. The study seeds that
   fall short are then trained again at every other rate of the grid
   (but the one a run that failed to learn at the chosen rate was kept at,
-  :func:`geoctx.training.train_at_tuned_rates`: that run is its result there)
+  :func:`geoctx.tuning.train_at_tuned_rates`: that run is its result there)
   (:func:`retry`, the ``retrials`` table), which splits the kind in two:
   ``its short seeds fit at another rate`` when one of them comes within
   the margin of the best activation's mean at another rate (the rate
@@ -200,7 +200,7 @@ def _untried_rates(seeds: pd.DataFrame, rates, chosen_rate: float) -> dict:
     """Each study seed's rates of the grid ``rates`` that no study run of it
     trained at: all but the chosen one, and but the rate a run that failed
     to learn at the chosen rate was kept at
-    (:func:`geoctx.training.train_at_tuned_rates`). Its screen's rates count
+    (:func:`geoctx.tuning.train_at_tuned_rates`). Its screen's rates count
     as untried: the screen scores no held-out data and keeps no curves."""
     grid = {float(r) for r in rates}
     return {
@@ -355,7 +355,7 @@ def retry(
     scored on its training, validation and test arrays. The chosen rate's
     result is the study run itself, so it is not trained again, and
     neither is the rate a run that failed to learn there was kept at
-    (:func:`geoctx.training.train_at_tuned_rates`): a seed is retried at the
+    (:func:`geoctx.tuning.train_at_tuned_rates`): a seed is retried at the
     rates no study run of it trained at (none left: not retried).
     """
     from geoctx import tuning as tuning_stage

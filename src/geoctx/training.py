@@ -75,7 +75,7 @@ class ModelSpec:
 class TrainSettings:
     """How a model is trained: the ``training:`` config section and a
     learning rate of its architecture's tuning grid (the chosen one, or
-    another if it failed to learn there: :func:`train_at_tuned_rates`)."""
+    another if it failed to learn there: :func:`geoctx.tuning.train_at_tuned_rates`)."""
 
     epochs: int = 3000
     batch_size: int = 128
@@ -516,7 +516,8 @@ def _run_record(
         "n_classes": n_classes,
         "n_params": int(model.count_params()),
         "learning_rate": settings.learning_rate,
-        # train_at_tuned_rates: the tuned rate, and how many others it screened
+        # the tuned rate, and how many others a run that failed there screened
+        # (geoctx.tuning.train_at_tuned_rates)
         "tuned_rate": settings.learning_rate,
         "rates_screened": 0,
         "epochs_run": int(len(history)),
@@ -611,81 +612,6 @@ def train_model(
         units=units.assign(**keys),
         representations=reps,
     )
-
-
-def train_at_tuned_rates(
-    data: dict[str, np.ndarray],
-    spec: ModelSpec,
-    settings: TrainSettings,
-    *,
-    rates: list[float],
-    threads: int = 1,
-) -> TrainResult:
-    """:func:`train_model` at ``rates[0]``, the architecture's tuned rate;
-    a run that fails to learn its training data there, or diverges, is
-    started again at the grid's other rates.
-
-    ``rates`` are the tuning table's rates, the chosen one first, then from
-    the best criterion to the worst (:func:`geoctx.tuning.rates_in_order`).
-    When the run at the chosen rate does not end ``ok``, the other rates are
-    screened together, from the same initial weights and on the same split,
-    in one stacked graph (:func:`geoctx.tuning.train_grid`, this seed only,
-    so the screen does not depend on other models). The first of them in
-    tuning's order that learned in the screen is trained again by
-    :func:`train_model`, the path of every study model, and kept if it
-    learns there too. If none does, the run at the chosen rate is kept with
-    its status: it failed at every tuned rate. The run records the chosen
-    rate (``tuned_rate``) and how many rates the screen tried
-    (``rates_screened``, 0 when the chosen rate learned); ``learning_rate``
-    is the rate the kept model trained at. The decision reads the training
-    data only, as restarting a run that diverged does in practice.
-    """
-    from dataclasses import replace
-
-    from geoctx import tuning
-    from geoctx.names import OK
-
-    def at(rate):
-        return replace(settings, learning_rate=float(rate))
-
-    result = train_model(data, spec, at(rates[0]), threads=threads)
-    others = [float(rate) for rate in rates[1:]]
-    if result.run["status"] == OK or not others:
-        return result
-    log.warning(
-        "%s at the tuned rate %g "
-        "(training accuracy %.4f): screening the other rates %s",
-        result.run["status"].replace("_", " "),
-        rates[0],
-        result.run["train_accuracy"],
-        ", ".join(f"{rate:g}" for rate in others),
-    )
-    keys = asdict(spec)
-    screen, _ = tuning.train_grid(
-        data,
-        tuning.Cell.of(keys),
-        settings,
-        learning_rates=others,
-        seeds=[spec.seed],
-        threads=threads,
-    )
-    learned = set(screen.loc[screen["status"] == OK, "learning_rate"])
-    kept = result
-    for rate in (rate for rate in others if rate in learned):
-        again = train_model(data, spec, at(rate), threads=threads)
-        log.info(
-            "started again at %g: status=%s, training accuracy %.4f",
-            rate,
-            again.run["status"],
-            again.run["train_accuracy"],
-        )
-        if again.run["status"] == OK:
-            kept = again
-            break
-    else:
-        log.warning("learned at no tuned rate: the run at %g is kept", rates[0])
-    kept.run.update(tuned_rate=float(rates[0]), rates_screened=len(others))
-    return kept
 
 
 def save(

@@ -15,7 +15,7 @@ models then train with the chosen rate (:func:`chosen_rate`), so every
 activation gets the same tuning effort rather than the same learning rate;
 a study run that fails to learn there tries the other rates in the
 criterion's order (:func:`rates_in_order`,
-:func:`geoctx.training.train_at_tuned_rates`).
+:func:`train_at_tuned_rates`).
 
 The grid's models of one cell train together, in one compiled graph
 (:class:`_Stack`): their weights are stacked along a leading model axis and
@@ -132,7 +132,7 @@ def chosen_rate(table: pd.DataFrame) -> float:
 def rates_in_order(table: pd.DataFrame) -> list[float]:
     """A tuning table's rates, the chosen one first, then from the best
     score to the worst (a non-finite score last): the order in which a study
-    run that fails to learn tries them (:func:`geoctx.training.train_at_tuned_rates`).
+    run that fails to learn tries them (:func:`train_at_tuned_rates`).
 
     >>> table = pd.DataFrame({"learning_rate": [0.01, 0.003, 0.001],
     ...     "criterion": "val_loss", "score": [0.2, float("inf"), 0.1],
@@ -314,6 +314,80 @@ def train_grid(
         ignore_index=True,
     )[CURVE_COLUMNS].assign(**keys)
     return pd.DataFrame(rows), curves
+
+
+def train_at_tuned_rates(
+    data: Mapping,
+    spec,
+    settings,
+    *,
+    rates: list[float],
+    threads: int = 1,
+):
+    """A study model: :func:`geoctx.training.train_model` at ``rates[0]``,
+    the architecture's tuned rate; a run that fails to learn its training
+    data there, or diverges, is started again at the grid's other rates.
+
+    ``rates`` are the tuning table's rates, the chosen one first, then from
+    the best criterion to the worst (:func:`rates_in_order`).
+    When the run at the chosen rate does not end ``ok``, the other rates are
+    screened together, from the same initial weights and on the same split,
+    in one stacked graph (:func:`train_grid`, this seed only,
+    so the screen does not depend on other models). The first of them in
+    tuning's order that learned in the screen is trained again by
+    :func:`geoctx.training.train_model`, the path of every study model, and kept if it
+    learns there too. If none does, the run at the chosen rate is kept with
+    its status: it failed at every tuned rate. The run records the chosen
+    rate (``tuned_rate``) and how many rates the screen tried
+    (``rates_screened``, 0 when the chosen rate learned); ``learning_rate``
+    is the rate the kept model trained at. The decision reads the training
+    data only, as restarting a run that diverged does in practice.
+    """
+    from dataclasses import replace
+
+    from geoctx import training
+
+    def at(rate):
+        return replace(settings, learning_rate=float(rate))
+
+    result = training.train_model(data, spec, at(rates[0]), threads=threads)
+    others = [float(rate) for rate in rates[1:]]
+    if result.run["status"] == OK or not others:
+        return result
+    log.warning(
+        "%s at the tuned rate %g "
+        "(training accuracy %.4f): screening the other rates %s",
+        result.run["status"].replace("_", " "),
+        rates[0],
+        result.run["train_accuracy"],
+        ", ".join(f"{rate:g}" for rate in others),
+    )
+    keys = asdict(spec)
+    screen, _ = train_grid(
+        data,
+        Cell.of(keys),
+        settings,
+        learning_rates=others,
+        seeds=[spec.seed],
+        threads=threads,
+    )
+    learned = set(screen.loc[screen["status"] == OK, "learning_rate"])
+    kept = result
+    for rate in (rate for rate in others if rate in learned):
+        again = training.train_model(data, spec, at(rate), threads=threads)
+        log.info(
+            "started again at %g: status=%s, training accuracy %.4f",
+            rate,
+            again.run["status"],
+            again.run["train_accuracy"],
+        )
+        if again.run["status"] == OK:
+            kept = again
+            break
+    else:
+        log.warning("learned at no tuned rate: the run at %g is kept", rates[0])
+    kept.run.update(tuned_rate=float(rates[0]), rates_screened=len(others))
+    return kept
 
 
 def _splits(data: Mapping, seeds: list[int]) -> dict[int, dict[str, np.ndarray]]:
