@@ -87,18 +87,31 @@ def loop(config_path: str, out: str) -> None:
         yaml.safe_load(Path(config_path).read_text()), load_schema()
     )
     results = Path(out)
-    data, data_paths = {}, {}
-    for name in config["datasets"]:
-        spec = dataset_params(config, name)
-        arrays, _ = datasets.make_dataset(
-            spec["dataset"],
-            test_fraction=spec["test_fraction"],
-            validation_fraction=spec["validation_fraction"],
-            probe_points=spec["probe_points"],
-        )
-        data[name] = arrays
-        data_paths[name] = results / "data" / name / "data.npz"
-        storage.save_npz(data_paths[name], arrays)
+    per_seed = config["splits"]["per_seed"]
+    data, data_paths = {}, {}  # (dataset, split seed or None): arrays, file
+
+    def split(name: str, seed: int) -> tuple[str, int | None]:
+        """A seed's split, made once: its own (splits.per_seed) or the shared
+        one, as the workflow's make_dataset jobs make them."""
+        key = (name, seed if per_seed else None)
+        if key not in data:
+            spec = dataset_params(config, name)
+            arrays, _ = datasets.make_dataset(
+                spec["dataset"],
+                test_fraction=spec["test_fraction"],
+                validation_fraction=spec["validation_fraction"],
+                probe_points=spec["probe_points"],
+                split_seed=key[1],
+            )
+            data[key] = arrays
+            data_paths[key] = (
+                results / "data" / name / f"s{key[1]}" / "data.npz"
+                if per_seed
+                else results / "data" / name / "shared" / "data.npz"
+            )
+            storage.save_npz(data_paths[key], arrays)
+        return key
+
     attack_settings = {
         k: v for k, v in config["robustness"].items() if k != "transfer_from"
     }
@@ -107,8 +120,14 @@ def loop(config_path: str, out: str) -> None:
     for keys in grid:
         cell = tuning.Cell.of(keys)
         if cell not in rates:
+            tuning_seeds = config["tuning"]["seeds"]
+            tuning_data = (
+                {seed: data[split(cell.dataset, seed)] for seed in tuning_seeds}
+                if per_seed
+                else data[split(cell.dataset, tuning_seeds[0])]
+            )
             table = tuning.tune(
-                data[keys["dataset"]],
+                tuning_data,
                 cell,
                 training.TrainSettings(**config["training"]),
                 **config["tuning"],
@@ -119,7 +138,7 @@ def loop(config_path: str, out: str) -> None:
         training.configure_model_run(threads=1, seed=keys["seed"])
         # as train_model's job: the chosen rate, the others if it fails there
         result = tuning.train_at_tuned_rates(
-            data[keys["dataset"]],
+            data[split(keys["dataset"], keys["seed"])],
             training.ModelSpec(**keys),
             training.TrainSettings(**config["training"]),
             rates=rates[tuning.Cell.of(keys)],
@@ -142,10 +161,10 @@ def loop(config_path: str, out: str) -> None:
     }
     with storage.model_cache():  # as the workflow's jobs: each model loaded once
         for keys in grid:
-            _evaluate(keys, config, results, data_paths, params)
+            _evaluate(keys, config, results, data_paths, params, per_seed)
 
 
-def _evaluate(keys, config, results, data_paths, params) -> None:
+def _evaluate(keys, config, results, data_paths, params, per_seed) -> None:
     """One model's evaluation, as evaluate_models runs it."""
     from geoctx import evaluation
     from geoctx.config import MODEL_PATH
@@ -170,7 +189,7 @@ def _evaluate(keys, config, results, data_paths, params) -> None:
         init_model=str(model_dir / "init.keras"),
         run=str(model_dir / "runs.parquet"),
         representations=str(model_dir / "representations.npz"),
-        data=str(data_paths[keys["dataset"]]),
+        data=str(data_paths[(keys["dataset"], keys["seed"] if per_seed else None)]),
         transfer=transfer,
     )
     outputs = {
