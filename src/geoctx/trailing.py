@@ -26,9 +26,9 @@ the first that applies:
   margin of the best activation's tuning result: the architecture can
   learn the task at this rate, some seeds do not. The study seeds that
   fall short are then trained again at every other rate of the grid
-  (but the one a run that failed to learn at the chosen rate was kept at,
-  :func:`geoctx.tuning.train_at_tuned_rates`: that run is its result there)
-  (:func:`retry`, the ``retrials`` table), which splits the kind in two:
+  (:func:`retry`, the ``retrials`` table; a run that failed to learn at the
+  chosen rate and was kept at another, :func:`geoctx.tuning.train_at_tuned_rates`,
+  is its seed's result there), which splits the kind in two:
   ``its short seeds fit at another rate`` when one of them comes within
   the margin of the best activation's mean at another rate (the rate
   chosen, not the activation, fails that seed), and ``some seeds fail at
