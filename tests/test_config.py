@@ -74,7 +74,7 @@ def test_defaults_are_filled():
     }
     assert config["training"]["failed_to_learn_margin"] == 0.2
     assert config["tuning"]["learning_rates"] == [0.0003, 0.001, 0.003, 0.01]
-    assert config["tuning"]["criterion"] == "val_loss"
+    assert config["tuning"]["criterion"] == "held_out_accuracy"
     assert config["study"]["title"]
 
 
@@ -103,7 +103,7 @@ def test_defaults_are_filled():
         (minimal(training={"epochs": "ten"}), "training.epochs: 'ten' is not of type"),
         (
             minimal(tuning={"criterion": "loss"}),
-            "tuning.criterion: 'loss' is not one of ['val_loss'",
+            "tuning.criterion: 'loss' is not one of ['held_out_accuracy'",
         ),
         (
             minimal(seeds=[0, 1, 7], tuning={"seeds": [7, 8]}),

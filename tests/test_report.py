@@ -282,6 +282,7 @@ def test_training_methods_and_capped_runs_come_from_config_and_runs(study_tables
             "status": ["ok", "diverged", "failed_to_learn", "diverged"],
             "train_accuracy": [0.95, np.nan, 0.5, np.nan],
             "val_accuracy": [0.9, np.nan, 0.5, np.nan],
+            "held_out_accuracy": [0.9, np.nan, 0.5, np.nan],
             "epochs_run": [40, 3, 60, 2],
         }
     )

@@ -31,7 +31,7 @@ def table(scores: dict[float, float], chosen: float, criterion="val_loss"):
         {
             "learning_rate": list(scores),
             "criterion": criterion,
-            "score": list(scores.values()),
+            criterion: list(scores.values()),
             "chosen": [rate == chosen for rate in scores],
         }
     )

@@ -1,6 +1,7 @@
-"""A seed-dependent activation's short seeds, trained again at the other rates:
-what the retrial says (known tables, a simulation) and that it trains them as
-the study would (a real training against train_model)."""
+"""A seed-dependent or held-out-only activation's short seeds, trained again
+at the other rates: what the retrial says (known tables, a simulation) and
+that it trains them as the study would (a real training against
+train_model)."""
 
 import dataclasses
 import math
@@ -8,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from test_trailing import CELL, runs, tuning
+from test_trailing import CELL, runs, tuning, with_training
 
 from geoctx import tables, trailing, training
 
@@ -90,6 +91,38 @@ def test_the_retrial_splits_seed_dependent_rows(retried, kind, elsewhere):
     assert row["kind"] == kind and row["seeds_fit_elsewhere"] == elsewhere
 
 
+def held_out(study: pd.DataFrame) -> pd.DataFrame:
+    """``study`` with every run fitting its training data (1.0)."""
+    return with_training(study, {a: [1.0] * 3 for a in study["activation"].unique()})
+
+
+@pytest.mark.parametrize(
+    ("retried", "kind", "elsewhere"),
+    [
+        # every run fits its training data; no short seed comes within 2
+        # points on test data at another rate: a generalization failure
+        (
+            {1: {0.001: 0.6, 0.003: 0.969}, 2: {0.001: 0.5, 0.003: math.nan}},
+            trailing.HELD_OUT_EVERY_RATE,
+            [],
+        ),
+        # seed 2 generalizes at 0.003: the rate chosen costs it, not the activation
+        (
+            {1: {0.001: 0.6, 0.003: 0.6}, 2: {0.001: 0.5, 0.003: 0.97}},
+            trailing.HELD_OUT_ELSEWHERE,
+            [2],
+        ),
+        # seed 2 was not tried at 0.003: nothing is concluded
+        ({1: {0.001: 0.6, 0.003: 0.6}, 2: {0.001: 0.5}}, trailing.HELD_OUT_ONLY, []),
+    ],
+)
+def test_the_retrial_splits_held_out_only_rows(retried, kind, elsewhere):
+    study = held_out(STUDY)
+    assert kind_of(None, study)["kind"] == trailing.HELD_OUT_ONLY
+    row = kind_of(retrials(retried), study)
+    assert row["kind"] == kind and row["seeds_fit_elsewhere"] == elsewhere
+
+
 def test_retrials_change_no_other_kind():
     # every tuning rate of sigmoid stays 2.1 points short: fails at every
     # tuned rate, whatever a retrial of its seeds says
@@ -102,10 +135,11 @@ def test_retrials_change_no_other_kind():
     assert kind_of(retried, study, tuned)["kind"] == trailing.EVERY_RATE
 
 
-def simulated(p_fit: float, n_cells: int, *, seed: int):
+def simulated(p_fit: float, n_cells: int, *, seed: int, fits_training=False):
     """``n_cells`` copies of STUDY (one width each) whose two short seeds
     each come within the margin at each of the two other rates with
-    probability ``p_fit`` (0.99), or not (0.6)."""
+    probability ``p_fit`` (0.99), or not (0.6); with ``fits_training``,
+    every run fits its training data (a held-out-only row)."""
     rng = np.random.default_rng(seed)
     study, tuned, retried = [], [], []
     for width in range(n_cells):
@@ -114,12 +148,19 @@ def simulated(p_fit: float, n_cells: int, *, seed: int):
             s: dict(zip([0.001, 0.003], np.where(fits[i], 0.99, 0.6), strict=True))
             for i, s in enumerate([1, 2])
         }
-        study.append(STUDY.assign(width=width))
+        study.append((held_out(STUDY) if fits_training else STUDY).assign(width=width))
         tuned.append(TUNED.assign(width=width))
         retried.append(retrials(accuracy).assign(width=width))
     return (pd.concat(parts, ignore_index=True) for parts in (study, tuned, retried))
 
 
+@pytest.mark.parametrize(
+    ("fits_training", "kinds"),
+    [
+        (False, (trailing.SEEDS_EVERY_RATE, trailing.SEEDS_FIT_ELSEWHERE)),
+        (True, (trailing.HELD_OUT_EVERY_RATE, trailing.HELD_OUT_ELSEWHERE)),
+    ],
+)
 @pytest.mark.parametrize(
     ("p_fit", "expected"),
     [
@@ -133,14 +174,20 @@ def simulated(p_fit: float, n_cells: int, *, seed: int):
         (0.5, 0.5**4),
     ],
 )
-def test_every_rate_follows_the_chance_that_no_try_fits(p_fit, expected):
+def test_every_rate_follows_the_chance_that_no_try_fits(
+    p_fit, expected, fits_training, kinds
+):
     # Reference: the product of independent tries above; tolerance 4
-    # standard errors of a proportion over 600 cells (at least 0.005).
+    # standard errors of a proportion over 600 cells (at least 0.005). The
+    # same for a row that fits its training data (held out only), whose
+    # tries are judged on test data alike.
     n_cells = 600
-    study, tuned, retried = simulated(p_fit, n_cells, seed=7)
-    kinds = trailing.classify(study, tuned, retried)["kind"]
-    assert set(kinds) <= {trailing.SEEDS_EVERY_RATE, trailing.SEEDS_FIT_ELSEWHERE}
-    labelled = (kinds == trailing.SEEDS_EVERY_RATE).mean()
+    study, tuned, retried = simulated(
+        p_fit, n_cells, seed=7, fits_training=fits_training
+    )
+    found = trailing.classify(study, tuned, retried)["kind"]
+    assert set(found) <= set(kinds)
+    labelled = (found == kinds[0]).mean()
     tolerance = max(4 * math.sqrt(expected * (1 - expected) / n_cells), 0.005)
     assert abs(labelled - expected) < tolerance
 
@@ -194,6 +241,27 @@ def test_retry_trains_each_short_seed_at_every_other_rate(retried):
     assert row["kind"] == (
         trailing.SEEDS_FIT_ELSEWHERE if fits else trailing.SEEDS_EVERY_RATE
     )
+
+
+def test_retry_trains_the_short_seeds_of_a_held_out_only_row(small_moons):
+    # tanh fits its training data but seed 1 falls short on test data, and
+    # the tuning seed came within 2 points at 0.001 too: retried there
+    study = with_training(
+        runs({"relu": [0.99, 0.99], "tanh": [0.99, 0.5]}, **SMALL),
+        {"relu": [1.0, 1.0], "tanh": [1.0, 1.0]},
+    )
+    tuned = tuning(
+        {"relu": {0.001: 0.99, 0.03: 0.99}, "tanh": {0.001: 0.98, 0.03: 0.99}},
+        {"relu": 0.03, "tanh": 0.03},
+    ).assign(**SMALL)
+    (row,) = trailing.classify(study, tuned).to_dict("records")
+    assert row["kind"] == trailing.HELD_OUT_ONLY
+    table, _ = trailing.retry(study, tuned, lambda dataset, seed: small_moons, SETTINGS)
+    assert table[["activation", "seed", "learning_rate"]].to_dict("records") == [
+        {"activation": "tanh", "seed": 1, "learning_rate": 0.001}
+    ]
+    (row,) = trailing.classify(study, tuned, table).to_dict("records")
+    assert row["kind"] in {trailing.HELD_OUT_ELSEWHERE, trailing.HELD_OUT_EVERY_RATE}
 
 
 def test_a_retrial_is_the_study_run_at_that_rate(retried, small_moons):

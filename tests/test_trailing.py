@@ -36,6 +36,7 @@ def tuning(results: dict[str, dict[float, float]], chosen: dict[str, float]):
                 "epochs_run": 100,
                 "train_accuracy": acc,
                 "val_accuracy": acc,
+                "held_out_accuracy": acc,
                 "chosen": rate == chosen[a],
             }
             for a, rates in results.items()
@@ -235,20 +236,55 @@ def with_training(study: pd.DataFrame, train: dict[str, list[float]]):
         # exactly the margin below relu's mean training accuracy still fits
         ({"relu": [1.0, 1.0], "sigmoid": [0.98, 1.0]}, trailing.HELD_OUT_ONLY),
         # one run below it: a training failure, judged by the tuning rates
-        ({"relu": [1.0, 1.0], "sigmoid": [0.97, 1.0]}, trailing.EVERY_RATE),
+        ({"relu": [1.0, 1.0], "sigmoid": [0.97, 1.0]}, trailing.CHOSEN_RATE_ONLY),
         # no training accuracy to judge: not held out only
-        ({"relu": [1.0, 1.0], "sigmoid": [math.nan, 1.0]}, trailing.EVERY_RATE),
-        ({"relu": [math.nan, 1.0], "sigmoid": [1.0, 1.0]}, trailing.EVERY_RATE),
+        ({"relu": [1.0, 1.0], "sigmoid": [math.nan, 1.0]}, trailing.CHOSEN_RATE_ONLY),
+        ({"relu": [math.nan, 1.0], "sigmoid": [1.0, 1.0]}, trailing.CHOSEN_RATE_ONLY),
     ],
 )
 def test_an_activation_that_fits_its_training_data_trails_on_held_out_data(train, kind):
+    # sigmoid's other rate 0.001 came within 2 points in tuning: the tuning
+    # seed does not settle it (its study seeds' retrials would)
+    study = with_training(runs({"relu": [0.99, 0.99], "sigmoid": [0.9, 0.9]}), train)
+    table = tuning(
+        {"relu": {0.01: 0.99}, "sigmoid": {0.001: 0.98, 0.01: 0.9}},
+        {"relu": 0.01, "sigmoid": 0.01},
+    )
+    (row,) = trailing.classify(study, table).to_dict("records")
+    assert row["activation"] == "sigmoid" and row["kind"] == kind
+
+
+@pytest.mark.parametrize(
+    ("train", "kind"),
+    [
+        # fits its training data, and no rate but the chosen one came within
+        # 2 points in tuning: it generalizes worse at every tuned rate
+        ({"relu": [1.0, 1.0], "sigmoid": [1.0, 1.0]}, trailing.HELD_OUT_EVERY_RATE),
+        # does not fit it: the same evidence makes it a training failure
+        ({"relu": [1.0, 1.0], "sigmoid": [0.9, 0.9]}, trailing.EVERY_RATE),
+    ],
+)
+def test_held_out_data_at_every_rate_decide_a_generalization_failure(train, kind):
     study = with_training(runs({"relu": [0.99, 0.99], "sigmoid": [0.9, 0.9]}), train)
     table = tuning(
         {"relu": {0.01: 0.99}, "sigmoid": {0.001: 0.9, 0.01: 0.9}},
         {"relu": 0.01, "sigmoid": 0.01},
     )
     (row,) = trailing.classify(study, table).to_dict("records")
-    assert row["activation"] == "sigmoid" and row["kind"] == kind
+    assert row["kind"] == kind
+    # one study seed of two within the margin at the chosen rate is not most
+    # seeds short: held out only, left to the retrials of the other seed
+    study.loc[
+        study["activation"].eq("sigmoid") & study["seed"].eq(0), "test_accuracy"
+    ] = 0.98
+    (row,) = trailing.classify(study, table).to_dict("records")
+    assert (
+        row["kind"]
+        == {
+            trailing.HELD_OUT_EVERY_RATE: trailing.HELD_OUT_ONLY,
+            trailing.EVERY_RATE: trailing.SEED_DEPENDENT,
+        }[kind]
+    )
 
 
 def test_the_listing_names_each_kind_once_grouped_by_activation_and_initializer():
@@ -277,7 +313,7 @@ def test_report_rows_give_every_rate_in_order_with_its_outcome():
     assert row["cell"] == "moons/he_normal/w8_d4"
     assert row["seeds"] == [(0, 0.7)]
     assert [
-        (r["learning_rate"], r["val_accuracy"], r["chosen"]) for r in row["rates"]
+        (r["learning_rate"], r["held_out_accuracy"], r["chosen"]) for r in row["rates"]
     ] == [
         (0.001, 0.7, True),
         (0.01, 0.5, False),

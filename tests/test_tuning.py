@@ -54,8 +54,18 @@ def test_a_stacked_run_is_the_run_trained_alone(data, tuned_with_curves, rate, s
     )
     row = tuned[(tuned["learning_rate"] == rate) & (tuned["seed"] == seed)].iloc[0]
     assert row["epochs_run"] == alone.run["epochs_run"] == SETTINGS.epochs
-    for column in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
-        assert row[column] == pytest.approx(alone.run[column], rel=1e-4, abs=1e-5)
+    for part in ("train", "val", "test"):
+        for name in ("loss", "accuracy"):
+            column = f"{part}_{name}"
+            assert row[column] == pytest.approx(alone.run[column], rel=1e-4, abs=1e-5)
+    # the held-out scores pool validation and test points: each part's score
+    # weighted by its number of points
+    n_val, n_test = len(data["y_val"]), len(data["y_test"])
+    for name in ("loss", "accuracy"):
+        pooled = (
+            alone.run[f"val_{name}"] * n_val + alone.run[f"test_{name}"] * n_test
+        ) / (n_val + n_test)
+        assert row[f"held_out_{name}"] == pytest.approx(pooled, rel=1e-4, abs=1e-5)
     # its training curve, epoch by epoch, is the one train_model records
     curve = curves[(curves["learning_rate"] == rate) & (curves["seed"] == seed)]
     assert list(curve["epoch"]) == list(alone.history["epoch"])
@@ -192,6 +202,45 @@ def test_choose_averages_seeds_and_breaks_ties_to_the_smaller_rate():
     assert tuning.chosen_rate(choose) == 0.001
     diverged = runs.assign(val_accuracy=[math.nan, 0.99, 0.5, 0.5, 0.4])
     assert tuning.chosen_rate(tuning.choose(diverged, criterion="val_accuracy")) == 0.01
+
+
+def test_held_out_accuracy_breaks_its_ties_by_the_held_out_loss():
+    runs = pd.DataFrame(
+        {
+            "learning_rate": [0.01, 0.01, 0.003, 0.003, 0.001, 0.001],
+            "held_out_accuracy": [1.0, 0.98, 0.99, 0.99, 0.99, 0.99],
+            "held_out_loss": [0.05, 0.07, 0.02, 0.04, 0.03, 0.03],
+        }
+    )
+    # all three tie at 0.99; 0.003 has the lowest mean loss (0.03, as 0.001,
+    # and 0.01's 0.06), and of 0.003 and 0.001 the smaller rate wins
+    assert tuning.ranked(runs, criterion="held_out_accuracy") == [0.001, 0.003, 0.01]
+    chosen = tuning.choose(runs, criterion="held_out_accuracy")
+    assert tuning.chosen_rate(chosen) == 0.001
+    assert tuning.rates_in_order(chosen) == [0.001, 0.003, 0.01]
+    # a lower loss at 0.01 makes it first; a higher accuracy beats any loss
+    lower = runs.assign(held_out_loss=[0.01, 0.01, 0.02, 0.04, 0.03, 0.03])
+    assert tuning.ranked(lower, criterion="held_out_accuracy")[0] == 0.01
+    better = runs.assign(held_out_accuracy=[0.99, 0.99, 0.99, 0.99, 0.995, 0.99])
+    assert tuning.ranked(better, criterion="held_out_accuracy")[0] == 0.001
+    # a diverged run is the worst accuracy, whatever its loss; row order is
+    # irrelevant
+    diverged = runs.assign(
+        held_out_accuracy=[math.nan, 1.0, 1.0, 1.0, 1.0, 1.0],
+        held_out_loss=[0.0, 0.0, 0.02, 0.04, 0.03, 0.03],
+    )
+    assert tuning.ranked(
+        diverged.sample(frac=1, random_state=3), criterion="held_out_accuracy"
+    ) == [0.001, 0.003, 0.01]
+
+
+def test_every_criterion_is_in_the_config_schema_and_the_methods_words():
+    from geoctx.config import load_schema
+
+    schema = load_schema()["properties"]["tuning"]["properties"]["criterion"]
+    assert set(schema["enum"]) == set(tuning.CRITERIA) == set(tuning.CRITERION_WORDS)
+    assert schema["default"] in tuning.CRITERIA
+    assert set(tuning.TIE_BREAKS) <= set(tuning.CRITERIA)
 
 
 def test_one_rate_trains_nothing_and_is_chosen(data):

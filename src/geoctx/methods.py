@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from geoctx import evidence, geometry, names
+from geoctx import evidence, geometry, names, tuning
 from geoctx.config import SATURATION_TOLERANCE
 from geoctx.units import INACTIVE_SHARE, INACTIVE_TOLERANCE
 
@@ -311,10 +311,7 @@ def training_methods(config: Mapping) -> str:
     if config.get("splits", {}).get("per_seed"):
         each = "each on its own split" if len(seeds) > 1 else "on its own split"
         named += f" ({each} of the data, as a study seed is)"
-    criterion = {
-        "val_loss": "the lowest mean final validation loss",
-        "val_accuracy": "the highest mean final validation accuracy",
-    }[tune["criterion"]]
+    criterion = tuning.CRITERION_WORDS[tune["criterion"]]
     margin = train["failed_to_learn_margin"]
     restart = (
         " A study run that fails to learn (or diverges) at its chosen rate "

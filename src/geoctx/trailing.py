@@ -8,11 +8,19 @@ trails, tied activations neither, and an activation with a run whose test
 accuracy is NaN (diverged) trails with a NaN gap: it has no accuracy to
 compare. Each trailing activation gets one of four kinds
 (:func:`classify`), computed from its study runs and its tuning table,
-the first that applies:
+the first that applies, two of which retrials split in two:
 
 - ``trails on held-out data only``: every study run fits its training
   data within the margin of the best activation's mean training accuracy,
-  so it is not under-trained and the gap is one of generalization;
+  so it is not under-trained and the gap is one of generalization. Held-out
+  data then split it as they split the other kinds: ``generalizes worse at
+  every tuned rate`` when no rate of the grid but the chosen one came
+  within the margin in tuning and most study seeds fall short at the chosen
+  rate (as for ``fails at every tuned rate`` below), or when every short
+  seed falls short again on test data at every other rate (:func:`retry`);
+  ``its short seeds generalize at another rate`` when one of them comes
+  within the margin there (the rate chosen, not the activation, costs that
+  seed its generalization). Without retrials it stays held-out only;
 - ``fails at every tuned rate``: no rate of the grid but the chosen one
   came within the margin of the best activation's tuning result, and at
   the chosen rate fewer than half of the study seeds came within the
@@ -37,11 +45,11 @@ the first that applies:
 - ``trails at the chosen rate only``: another rate of the grid came within
   the margin in tuning, the chosen one did not.
 
-The best activation's tuning result is its validation accuracy at its
-chosen rate (mean over tuning seeds); a rate's result is its mean over
-the tuning seeds, a diverged run counting as 0. Validation accuracy is the
-tuning stage's only held-out score, so tuning is compared with tuning and
-study runs with study runs.
+The best activation's tuning result is its held-out accuracy at its
+chosen rate (the tuning split's validation and test parts together, mean
+over tuning seeds: ``held_out_accuracy`` of the tuning table); a rate's
+result is its mean over the tuning seeds, a diverged run counting as 0.
+Tuning is compared with tuning and study runs with study runs.
 """
 
 from __future__ import annotations
@@ -66,18 +74,38 @@ TABLES = ("runs", "tuning", "retrials")
 CELL_KEYS = ["dataset", "initializer", "width", "depth"]
 
 HELD_OUT_ONLY = "trails on held-out data only"
+HELD_OUT_ELSEWHERE = "its short seeds generalize at another rate"
+HELD_OUT_EVERY_RATE = "generalizes worse at every tuned rate"
 SEED_DEPENDENT = "seed-dependent"
 SEEDS_FIT_ELSEWHERE = "its short seeds fit at another rate"
 SEEDS_EVERY_RATE = "some seeds fail at every tuned rate"
 CHOSEN_RATE_ONLY = "trails at the chosen rate only"
 EVERY_RATE = "fails at every tuned rate"
-#: The kinds :func:`classify` gives, from the most benign, with what each means.
+#: The kinds :func:`classify` gives, with what each means: those of models
+#: that fit their training data first, then from the most benign.
 KIND_MEANING = {
     HELD_OUT_ONLY: (
         "every study run fits its training data within the margin of the best "
         "activation's mean training accuracy: it is not under-trained, and the "
-        "gap is one of generalization (the tuning columns show whether another "
-        "rate generalized better)"
+        "gap is one of generalization, not yet split by rate (its short seeds "
+        "were not trained again at every other rate)"
+    ),
+    HELD_OUT_ELSEWHERE: (
+        "trails on held-out data only, and a study seed that falls short on test "
+        "data at the chosen rate comes within the margin of the best "
+        "activation's mean when trained again at another rate of the grid: the "
+        "rate chosen, not the activation, costs that seed its generalization "
+        "(the training protocol's shortfall, not evidence about the activation)"
+    ),
+    HELD_OUT_EVERY_RATE: (
+        "every study run fits its training data, and on held-out data it falls "
+        "short at every tuned rate: no rate but the chosen one came within the "
+        "margin in tuning and most study seeds fall short at the chosen rate, or "
+        "every study seed that falls short at the chosen rate falls short again "
+        "at every other rate of the grid when trained again there (those within "
+        "the margin at the chosen rate are listed): a real difference in "
+        "generalization of this activation under this training, at every tuned "
+        "rate"
     ),
     SEED_DEPENDENT: (
         "a study seed comes within the margin of the best activation's mean, or "
@@ -161,14 +189,14 @@ def _rate_results(tuning: pd.DataFrame) -> pd.DataFrame:
     (diverged runs as 0), the statuses, and whether the rate was chosen."""
     keys = [*CELL_KEYS, "activation", "learning_rate"]
     table = tuning.assign(
-        val_accuracy=tuning["val_accuracy"].fillna(0.0),
+        held_out_accuracy=tuning["held_out_accuracy"].fillna(0.0),
         train_accuracy=tuning["train_accuracy"].fillna(0.0),
     )
     return (
         table.groupby(keys)
         .agg(
             train_accuracy=("train_accuracy", "mean"),
-            val_accuracy=("val_accuracy", "mean"),
+            held_out_accuracy=("held_out_accuracy", "mean"),
             status=("status", lambda s: "/".join(sorted(set(s)))),
             epochs_run=("epochs_run", "max"),
             chosen=("chosen", "any"),
@@ -210,12 +238,23 @@ def _untried_rates(seeds: pd.DataFrame, rates, chosen_rate: float) -> dict:
     }
 
 
+#: What retrials make of the kinds they split: a kind whose short seeds are
+#: trained again (:func:`retry`) -> (some short seed comes within the margin
+#: at another rate, every short seed falls short at every rate).
+RETRIED_KINDS = {
+    SEED_DEPENDENT: (SEEDS_FIT_ELSEWHERE, SEEDS_EVERY_RATE),
+    HELD_OUT_ONLY: (HELD_OUT_ELSEWHERE, HELD_OUT_EVERY_RATE),
+}
+
+
 def _retried_kind(retrials, row, short_seeds, untried, margin) -> tuple[str, list]:
-    """A seed-dependent row's kind from its retrials: whether a study seed
-    short at the chosen rate came within ``margin`` of the best mean at
-    another rate (those seeds), or every such seed fell short at every
-    rate it had not trained at (``untried``, :func:`_untried_rates`).
-    Unchanged without a complete retrial of every short seed."""
+    """A seed-dependent or held-out-only row's kind from its retrials
+    (:data:`RETRIED_KINDS`): whether a study seed short at the chosen rate
+    came within ``margin`` of the best mean at another rate (those seeds),
+    or every such seed fell short at every rate it had not trained at
+    (``untried``, :func:`_untried_rates`). Unchanged without a complete
+    retrial of every short seed."""
+    fit_elsewhere, every_rate = RETRIED_KINDS[row["kind"]]
     cell = tuple(row[k] for k in CELL_KEYS)
     mine = rows_of(retrials, cell, row["activation"])
     mine = mine[mine["seed"].isin(short_seeds)]
@@ -228,10 +267,10 @@ def _retried_kind(retrials, row, short_seeds, untried, margin) -> tuple[str, lis
         "seed",
     ]
     if len(fit):
-        return SEEDS_FIT_ELSEWHERE, sorted({int(s) for s in fit})
+        return fit_elsewhere, sorted({int(s) for s in fit})
     if all(tried.get(int(seed), set()) >= untried[seed] for seed in short_seeds):
-        return SEEDS_EVERY_RATE, []
-    return SEED_DEPENDENT, []
+        return every_rate, []
+    return row["kind"], []
 
 
 def classify(
@@ -251,9 +290,9 @@ def classify(
 
     ``tuning`` is the tuning table (one row per rate and tuning seed);
     ``retrials`` the table of :func:`retry`, which splits *seed-dependent*
-    rows by what their short seeds do at the other rates (without it, or
-    for a row whose short seeds were not retried at every other rate, they
-    stay *seed-dependent*).
+    and *held-out only* rows by what their short seeds do at the other
+    rates (:data:`RETRIED_KINDS`; without it, or for a row whose short
+    seeds were not retried at every other rate, they keep their kind).
     """
     out = trailing(runs, margin=margin)
     rates = _rate_results(tuning)
@@ -263,12 +302,12 @@ def classify(
         cell = tuple(row[k] for k in CELL_KEYS)
         best_key = (*cell, row["best_activation"])
         best_tuned = (
-            float(chosen.loc[best_key, "val_accuracy"])
+            float(chosen.loc[best_key, "held_out_accuracy"])
             if best_key in chosen.index
             else np.nan
         )
         mine = rows_of(rates, cell, row["activation"])
-        within = mine["val_accuracy"].round(12) >= round(best_tuned - margin, 12)
+        within = mine["held_out_accuracy"].round(12) >= round(best_tuned - margin, 12)
         seeds = rows_of(runs, cell, row["activation"])
         seeds_within = seeds.loc[
             seeds["test_accuracy"].round(12)
@@ -280,9 +319,10 @@ def classify(
         # not by the tuning result that chose it (the best of the grid)
         another_rate_within = bool((within & ~mine["chosen"]).any())
         most_seeds_short = 2 * len(seeds_within) < len(seeds)
+        fails_everywhere = not another_rate_within and most_seeds_short
         if _fits_training_data(runs, seeds, cell, row["best_activation"], margin):
-            kind = HELD_OUT_ONLY
-        elif not another_rate_within and most_seeds_short:
+            kind = HELD_OUT_EVERY_RATE if fails_everywhere else HELD_OUT_ONLY
+        elif fails_everywhere:
             kind = EVERY_RATE
         elif len(seeds_within) or chosen_within:
             kind = SEED_DEPENDENT
@@ -303,7 +343,7 @@ def classify(
             "short_seeds": short,
             "seeds_fit_elsewhere": [],
         }
-        if kind == SEED_DEPENDENT and retrials is not None and short:
+        if kind in RETRIED_KINDS and retrials is not None and short:
             untried = _untried_rates(
                 seeds, mine["learning_rate"], record["chosen_rate"]
             )
@@ -340,9 +380,10 @@ def retry(
     threads: int = 1,
     margin: float = TRAILING_MARGIN,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train every short seed of every *seed-dependent* row of
-    :func:`classify` again at every other rate of its tuning grid; the
-    ``retrials`` table (:data:`RETRIAL_COLUMNS`) and its training curves.
+    """Train every short seed of every *seed-dependent* or *held-out only*
+    row of :func:`classify` (:data:`RETRIED_KINDS`) again at every other
+    rate of its tuning grid; the ``retrials`` table
+    (:data:`RETRIAL_COLUMNS`) and its training curves.
 
     A short seed is a study seed whose test accuracy at the chosen rate is
     not within ``margin`` of the best activation's mean. It trains on its
@@ -362,7 +403,7 @@ def retry(
 
     rows, curves = [], []
     for pair in classify(runs, tuning, margin=margin).to_dict("records"):
-        if pair["kind"] != SEED_DEPENDENT:
+        if pair["kind"] not in RETRIED_KINDS:
             continue
         cell = tuple(pair[k] for k in CELL_KEYS)
         grid = rows_of(tuning, cell, pair["activation"])["learning_rate"]

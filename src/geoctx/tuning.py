@@ -5,12 +5,18 @@ For one architecture cell (dataset, activation, initializer, width, depth)
 tuning seed (each on its own split of the data, or all on one), each to
 convergence under the study's own stopping rule
 (:func:`geoctx.stopping.converged`), and :func:`choose` picks the rate with
-the best validation criterion, averaged over the tuning seeds:
+the best held-out criterion, averaged over the tuning seeds:
 
+- ``held_out_accuracy``: the highest mean final accuracy on the tuning
+  split's held-out data, its validation and test parts together (no study
+  number is measured on a tuning seed's split, so both parts are free to
+  score the choice: a larger sample than validation alone), ties going to
+  the lower loss on the same data;
 - ``val_loss``: the lowest mean final validation loss;
 - ``val_accuracy``: the highest mean final validation accuracy.
 
-A diverged run scores the worst value; ties go to the smaller rate. Study
+A diverged run scores the worst value; remaining ties go to the smaller
+rate. Study
 models then train with the chosen rate (:func:`chosen_rate`), so every
 activation gets the same tuning effort rather than the same learning rate;
 a study run that fails to learn there tries the other rates in the
@@ -36,8 +42,10 @@ the cell's keys, ``learning_rate``, ``seed``, ``status`` (``ok``,
 ``diverged`` or ``failed_to_learn``, as a study run's:
 :func:`geoctx.stopping.run_status`), ``epochs_run``,
 ``plateaued``, ``hit_cap``, final ``train_loss``/``train_accuracy``/
-``val_loss``/``val_accuracy``, ``criterion`` (its name), ``score`` (the
-rate's criterion over its seeds) and ``chosen``. :func:`tune_with_curves`
+``val_loss``/``val_accuracy``/``test_loss``/``test_accuracy`` and
+``held_out_loss``/``held_out_accuracy`` (validation and test parts
+together, weighted by their sizes), ``criterion`` (its name), ``score``
+(the rate's criterion over its seeds) and ``chosen``. :func:`tune_with_curves`
 also returns every tuning run's training curve (the ``tuning_history``
 table: the cell's keys, ``learning_rate``, ``seed``, ``epoch`` from 1 and
 that epoch's training ``loss`` and ``accuracy``), so the report can show a
@@ -60,7 +68,26 @@ from geoctx.recent import Recent
 log = logging.getLogger(__name__)
 
 #: criterion -> (run column it averages, whether higher is better)
-CRITERIA = {"val_loss": ("val_loss", False), "val_accuracy": ("val_accuracy", True)}
+CRITERIA = {
+    "held_out_accuracy": ("held_out_accuracy", True),
+    "val_loss": ("val_loss", False),
+    "val_accuracy": ("val_accuracy", True),
+}
+#: criterion -> the run column (lower is better) whose mean breaks its ties
+#: before the smaller rate does: an accuracy on hundreds of points ties often
+#: (every rate fits circles), and the loss on the same points still ranks them
+TIE_BREAKS = {"held_out_accuracy": "held_out_loss"}
+#: What each criterion is, in the words of the report's methods.
+CRITERION_WORDS = {
+    "held_out_accuracy": (
+        "the highest mean final accuracy on the tuning split's held-out data "
+        "(its validation and test parts together; ties to the lower loss there)"
+    ),
+    "val_loss": "the lowest mean final validation loss",
+    "val_accuracy": "the highest mean final validation accuracy",
+}
+#: The held-out parts of a tuning split the held_out_* columns pool.
+HELD_OUT_PARTS = ("val", "test")
 
 
 @dataclass(frozen=True)
@@ -85,12 +112,51 @@ class Cell:
         )
 
 
+def _check_criterion(criterion: str) -> None:
+    if criterion not in CRITERIA:
+        raise ValueError(
+            f"criterion: {criterion!r} is not one of {', '.join(CRITERIA)}"
+        )
+
+
+def _per_rate(runs: pd.DataFrame, column: str, higher: bool) -> pd.Series:
+    """``column``'s mean over each rate's seeds, a non-finite value the worst."""
+    worst = -math.inf if higher else math.inf
+    values = runs[column].astype(float).where(np.isfinite(runs[column]), worst)
+    return values.groupby(runs["learning_rate"]).mean()
+
+
+def ranked(runs: pd.DataFrame, *, criterion: str) -> list[float]:
+    """The rates of ``runs`` (one row per rate and seed) from the best to
+    the worst by ``criterion``: its mean over the seeds (a non-finite value
+    the worst), then its tie break's mean (:data:`TIE_BREAKS`), then the
+    smaller rate.
+
+    >>> runs = pd.DataFrame({"learning_rate": [0.01, 0.003, 0.001],
+    ...     "held_out_accuracy": [1.0, 1.0, 0.9],
+    ...     "held_out_loss": [0.02, 0.01, 0.3]})
+    >>> ranked(runs, criterion="held_out_accuracy")
+    [0.003, 0.01, 0.001]
+    """
+    _check_criterion(criterion)
+    column, higher = CRITERIA[criterion]
+    table = pd.DataFrame({"score": _per_rate(runs, column, higher)})
+    table["score"] = -table["score"] if higher else table["score"]
+    order = ["score"]
+    if criterion in TIE_BREAKS:
+        table["tie"] = _per_rate(runs, TIE_BREAKS[criterion], False)
+        order.append("tie")
+    table["rate"] = table.index
+    return [float(r) for r in table.sort_values([*order, "rate"]).index]
+
+
 def choose(runs: pd.DataFrame, *, criterion: str) -> pd.DataFrame:
     """Score each learning rate over its seeds and mark the best one.
 
     ``runs`` has one row per rate and seed with ``learning_rate`` and the
-    criterion's column; returns it with ``criterion``, ``score`` and
-    ``chosen`` added. A non-finite value counts as the worst.
+    criterion's columns; returns it with ``criterion``, ``score`` and
+    ``chosen`` added. A non-finite value counts as the worst
+    (:func:`ranked` gives the order).
 
     >>> runs = pd.DataFrame({"learning_rate": [0.01, 0.01, 0.001, 0.001],
     ...                      "val_loss": [0.2, 0.4, 0.1, float("nan")]})
@@ -101,16 +167,9 @@ def choose(runs: pd.DataFrame, *, criterion: str) -> pd.DataFrame:
     2          0.001    inf   False
     3          0.001    inf   False
     """
-    if criterion not in CRITERIA:
-        raise ValueError(
-            f"criterion: {criterion!r} is not one of {', '.join(CRITERIA)}"
-        )
+    best = ranked(runs, criterion=criterion)[0]
     column, higher = CRITERIA[criterion]
-    worst = -math.inf if higher else math.inf
-    values = runs[column].astype(float).where(np.isfinite(runs[column]), worst)
-    score = values.groupby(runs["learning_rate"]).transform("mean")
-    rates = score.groupby(runs["learning_rate"]).first().sort_index()
-    best = rates.idxmax() if higher else rates.idxmin()
+    score = runs["learning_rate"].map(_per_rate(runs, column, higher))
     return runs.assign(
         criterion=criterion, score=score, chosen=runs["learning_rate"] == best
     )
@@ -131,28 +190,23 @@ def chosen_rate(table: pd.DataFrame) -> float:
 
 def rates_in_order(table: pd.DataFrame) -> list[float]:
     """A tuning table's rates, the chosen one first, then from the best
-    score to the worst (a non-finite score last): the order in which a study
-    run that fails to learn tries them (:func:`train_at_tuned_rates`).
+    to the worst by its criterion (:func:`ranked`): the order in which a
+    study run that fails to learn tries them (:func:`train_at_tuned_rates`).
 
     >>> table = pd.DataFrame({"learning_rate": [0.01, 0.003, 0.001],
-    ...     "criterion": "val_loss", "score": [0.2, float("inf"), 0.1],
+    ...     "criterion": "val_loss", "val_loss": [0.2, float("nan"), 0.1],
     ...     "chosen": [True, False, False]})
     >>> rates_in_order(table)
     [0.01, 0.001, 0.003]
     """
     chosen = chosen_rate(table)
-    scores = table.groupby("learning_rate")["score"].first()
     criteria = set(table["criterion"])
     if len(criteria) != 1:
         raise ValueError(
             f"a tuning table has one criterion, this one {sorted(criteria)}"
         )
-    higher = CRITERIA[criteria.pop()][1]
-    finite = scores[np.isfinite(scores)].sort_values(
-        ascending=not higher, kind="stable"
-    )
-    others = [*finite.index, *scores.index.difference(finite.index)]
-    return [chosen, *(float(rate) for rate in others if rate != chosen)]
+    others = ranked(table, criterion=criteria.pop())
+    return [chosen, *(rate for rate in others if rate != chosen)]
 
 
 def failed_everywhere(table: pd.DataFrame) -> pd.DataFrame:
@@ -219,8 +273,9 @@ def tune_with_curves(
             for seed in seeds
         ]
         runs = pd.DataFrame(rows).assign(epochs_run=0, plateaued=False, hit_cap=False)
-        for column in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
-            runs[column] = math.nan
+        for part in ("train", *HELD_OUT_PARTS, "held_out"):
+            for name in ("loss", "accuracy"):
+                runs[f"{part}_{name}"] = math.nan
         curves = pd.DataFrame(columns=CURVE_COLUMNS).assign(**keys)
         return choose(runs, criterion=criterion).assign(chosen=True, **keys), curves
     runs, curves = train_grid(
@@ -230,8 +285,30 @@ def tune_with_curves(
         learning_rates=learning_rates,
         seeds=seeds,
         threads=threads,
+        parts=("train", *HELD_OUT_PARTS),
     )
+    runs = _with_held_out(runs, _splits(data, seeds))
     return choose(runs, criterion=criterion).assign(**keys), curves
+
+
+def _with_held_out(runs: pd.DataFrame, splits: Mapping) -> pd.DataFrame:
+    """``runs`` with ``held_out_loss`` and ``held_out_accuracy``: each run's
+    mean over its split's :data:`HELD_OUT_PARTS` together, each part
+    weighted by its number of points (a NaN part gives NaN)."""
+    sizes = {
+        part: runs["seed"].map({s: len(splits[s][f"y_{part}"]) for s in splits})
+        for part in HELD_OUT_PARTS
+    }
+    total = sum(sizes.values())
+    return runs.assign(
+        **{
+            f"held_out_{name}": sum(
+                runs[f"{part}_{name}"] * sizes[part] for part in HELD_OUT_PARTS
+            )
+            / total
+            for name in ("loss", "accuracy")
+        }
+    )
 
 
 def train_grid(
