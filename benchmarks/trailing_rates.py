@@ -2,13 +2,14 @@
 
 The report classifies each trailing (cell, activation) from one tuning seed
 per rate and the study seeds at the chosen rate (``geoctx.trailing``), and
-the workflow trains a *seed-dependent* pair's short seeds again at the
-other rates (``retry_trailing_seeds``). This script asks it of every seed
-of every trailing pair, the chosen rate included.
+the workflow trains a *seed-dependent* or *held-out only* pair's short
+seeds again at the other rates (``retry_trailing_seeds``). This script
+asks it of every seed of every trailing pair, the chosen rate included.
 
-For every trailing pair of a finished study that does not trail on
-held-out data only, it trains each study seed at every rate of the tuning
-grid, the rates side by side in one graph as the tuning stage does
+For every trailing pair of a finished study that does not fit its
+training data (not one of ``trailing.HELD_OUT_KINDS``), it trains each
+study seed at every rate of the tuning grid, the rates side by side in
+one graph as the tuning stage does
 (:func:`geoctx.tuning.tune_with_curves` with the study seed as the only
 tuning seed, on that seed's own data split), under the study's training
 settings. It prints per pair, seed and rate the final training accuracy
@@ -54,7 +55,7 @@ def main() -> None:
     settings = _settings(results)
     grid = sorted(tuned["learning_rate"].unique())
     pairs = trailing.classify(runs, tuned)
-    pairs = pairs[pairs["kind"] != trailing.HELD_OUT_ONLY]
+    pairs = pairs[~pairs["kind"].isin(trailing.HELD_OUT_KINDS)]
     margin = trailing.TRAILING_MARGIN
     summary = []
     for pair in pairs.to_dict("records"):

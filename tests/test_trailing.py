@@ -377,8 +377,10 @@ def test_curves_keep_the_trailing_activations_runs_and_the_figure_draws_them():
 
 
 def test_the_shipped_default_study_trails_in_the_cells_config_readme_names():
-    # the six deep cells config/README.md lists, with their kinds (tanh with
-    # He on circles is not one: its seed 1 started again at 3e-3 and fit)
+    # the four deep sigmoid cells config/README.md lists, each a failure at
+    # every tuned rate (GELU and ReLU with He on digits trailed on held-out
+    # data only at the rates validation loss chose, and tanh with He on
+    # circles before its seed 1 started again at 3e-3)
     from smoke_study import ROOT
 
     tables = ROOT / "reference/default/tables"
@@ -389,15 +391,14 @@ def test_the_shipped_default_study_trails_in_the_cells_config_readme_names():
         (r.dataset, r.initializer[:2], r.activation): r.kind for r in out.itertuples()
     }
     assert (out["depth"] == 8).all()
-    held_out, every_rate = trailing.HELD_OUT_ONLY, trailing.EVERY_RATE
+    every_rate = trailing.EVERY_RATE
     assert found == {
         ("circles", "gl", "sigmoid"): every_rate,
-        ("digits", "gl", "sigmoid"): held_out,
+        # fits its training data; no rate generalizes within 2 points in tuning
+        ("digits", "gl", "sigmoid"): trailing.HELD_OUT_EVERY_RATE,
         # seed 0 stays near 0.64 at every rate of the grid
         ("spirals", "gl", "sigmoid"): trailing.SEEDS_EVERY_RATE,
         ("digits", "he", "sigmoid"): every_rate,
-        ("digits", "he", "relu"): held_out,
-        ("digits", "he", "gelu"): held_out,
     }
 
 

@@ -238,6 +238,9 @@ def _untried_rates(seeds: pd.DataFrame, rates, chosen_rate: float) -> dict:
     }
 
 
+#: The kinds of an activation whose every study run fits its training data.
+HELD_OUT_KINDS = (HELD_OUT_ONLY, HELD_OUT_ELSEWHERE, HELD_OUT_EVERY_RATE)
+
 #: What retrials make of the kinds they split: a kind whose short seeds are
 #: trained again (:func:`retry`) -> (some short seed comes within the margin
 #: at another rate, every short seed falls short at every rate).
