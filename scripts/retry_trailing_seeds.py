@@ -1,4 +1,5 @@
-"""retry_trailing_seeds: the short seeds of seed-dependent activations, other rates."""
+"""retry_trailing_seeds: the short seeds of seed-dependent or held-out-only
+activations, at the other rates."""
 
 from geoctx.jobserver import delegate
 

@@ -243,6 +243,26 @@ def test_retry_trains_each_short_seed_at_every_other_rate(retried):
     )
 
 
+def test_retry_leaves_rows_the_tuning_table_settles(small_moons):
+    # tanh fits its training data, falls short on test data on both seeds,
+    # and no other rate came within 2 points in tuning: it trails on held-out
+    # data at every tuned rate already, and nothing is trained again
+    study = with_training(
+        runs({"relu": [0.99, 0.99], "tanh": [0.9, 0.9]}, **SMALL),
+        {"relu": [1.0, 1.0], "tanh": [1.0, 1.0]},
+    )
+    tuned = tuning(
+        {"relu": {0.001: 0.99, 0.03: 0.99}, "tanh": {0.001: 0.9, 0.03: 0.9}},
+        {"relu": 0.03, "tanh": 0.03},
+    ).assign(**SMALL)
+    (row,) = trailing.classify(study, tuned).to_dict("records")
+    assert row["kind"] == trailing.HELD_OUT_EVERY_RATE
+    table, curves = trailing.retry(
+        study, tuned, lambda dataset, seed: small_moons, SETTINGS
+    )
+    assert table.empty and curves.empty
+
+
 def test_retry_trains_the_short_seeds_of_a_held_out_only_row(small_moons):
     # tanh fits its training data but seed 1 falls short on test data, and
     # the tuning seed came within 2 points at 0.001 too: retried there

@@ -258,7 +258,7 @@ def test_an_activation_that_fits_its_training_data_trails_on_held_out_data(train
     ("train", "kind"),
     [
         # fits its training data, and no rate but the chosen one came within
-        # 2 points in tuning: it generalizes worse at every tuned rate
+        # 2 points in tuning: it trails on held-out data at every tuned rate
         ({"relu": [1.0, 1.0], "sigmoid": [1.0, 1.0]}, trailing.HELD_OUT_EVERY_RATE),
         # does not fit it: the same evidence makes it a training failure
         ({"relu": [1.0, 1.0], "sigmoid": [0.9, 0.9]}, trailing.EVERY_RATE),

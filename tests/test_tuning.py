@@ -234,6 +234,49 @@ def test_held_out_accuracy_breaks_its_ties_by_the_held_out_loss():
     ) == [0.001, 0.003, 0.01]
 
 
+def test_equal_held_out_hits_tie_exactly_and_the_loss_decides():
+    # 697 of 720 held-out points right at both rates, split differently
+    # between validation (270) and test (450): 261 + 436 and 263 + 434. The
+    # pooled accuracies are equal bit for bit, so the lower loss wins; a
+    # weighted mean of the parts' float accuracies differs in the last bits.
+    splits = {1000: {"y_val": [0] * 270, "y_test": [0] * 450}}
+    runs = pd.DataFrame(
+        {
+            "learning_rate": [0.01, 0.001],
+            "seed": 1000,
+            "val_accuracy": [261 / 270, 263 / 270],
+            "test_accuracy": [436 / 450, 434 / 450],
+            "val_loss": [0.30, 0.10],
+            "test_loss": [0.30, 0.10],
+        }
+    )
+    pooled = tuning._with_held_out(runs, splits)
+    assert pooled["held_out_accuracy"].tolist() == [697 / 720, 697 / 720]
+    assert pooled["held_out_loss"].tolist() == pytest.approx([0.30, 0.10])
+    assert tuning.ranked(pooled, criterion="held_out_accuracy") == [0.001, 0.01]
+    # and with the losses the other way round, the other rate
+    swapped = pooled.assign(held_out_loss=[0.1, 0.3])
+    assert tuning.ranked(swapped, criterion="held_out_accuracy") == [0.01, 0.001]
+
+
+def test_a_diverged_tuning_run_has_no_scores_and_ranks_last(data):
+    # ReLU at 1e12: the weights overflow, NaN logits, whose argmax would
+    # otherwise score class 0's share of the points as an accuracy
+    table, _ = tuning.tune_with_curves(
+        data,
+        dataclasses.replace(CELL, activation="relu"),
+        SETTINGS,
+        learning_rates=[0.001, 1e12],
+        seeds=[5],
+        criterion="held_out_accuracy",
+    )
+    row = table.set_index("learning_rate").loc[1e12]
+    assert row["status"] == "diverged"
+    for part in ("train", "val", "test", "held_out"):
+        assert math.isnan(row[f"{part}_loss"]) and math.isnan(row[f"{part}_accuracy"])
+    assert tuning.rates_in_order(table) == [0.001, 1e12]
+
+
 def test_every_criterion_is_in_the_config_schema_and_the_methods_words():
     from geoctx.config import load_schema
 

@@ -81,7 +81,7 @@ CAPTIONS = {
         "(right) per epoch at every learning rate of the tuning grid (solid, "
         "coloured by rate, on each tuning seed), of every study seed (dashed, "
         "at the chosen rate, or at the rate a run that failed to learn there was "
-        "kept at) and, for a seed-dependent activation, of each short "
+        "kept at) and, for a seed-dependent or held-out-only activation, of each short "
         "seed trained again at every other rate (dotted, coloured by rate), each "
         "drawn to the epoch it stopped. A flat stretch "
         "that ends in a drop is a plateau the run escaped; a curve that ends on a "

@@ -216,8 +216,9 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
     # one row per epoch of every tuning run (geoctx.tuning.tune_with_curves)
     "tuning_history": _TRAINING_CURVES,
-    # one row per short study seed of a seed-dependent activation and other
-    # rate of the grid it was trained at again (geoctx.trailing.retry)
+    # one row per short study seed of a seed-dependent or held-out-only
+    # activation and other rate of the grid it was trained at again
+    # (geoctx.trailing.retry)
     "retrials": pa.schema(
         MODEL_FIELDS
         + [

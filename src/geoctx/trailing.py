@@ -8,13 +8,15 @@ trails, tied activations neither, and an activation with a run whose test
 accuracy is NaN (diverged) trails with a NaN gap: it has no accuracy to
 compare. Each trailing activation gets one of four kinds
 (:func:`classify`), computed from its study runs and its tuning table,
-the first that applies, two of which retrials split in two:
+the first that applies; two of them, held-out only and seed-dependent,
+are then split in two by the tuning table or by retrials (:data:`KINDS`
+lists all eight):
 
 - ``trails on held-out data only``: every study run fits its training
   data within the margin of the best activation's mean training accuracy,
   so it is not under-trained and the gap is one of generalization. Held-out
-  data then split it as they split the other kinds: ``generalizes worse at
-  every tuned rate`` when no rate of the grid but the chosen one came
+  data then split it as they split the other kinds: ``trails on held-out
+  data at every tuned rate`` when no rate of the grid but the chosen one came
   within the margin in tuning and most study seeds fall short at the chosen
   rate (as for ``fails at every tuned rate`` below), or when every short
   seed falls short again on test data at every other rate (:func:`retry`);
@@ -75,7 +77,7 @@ CELL_KEYS = ["dataset", "initializer", "width", "depth"]
 
 HELD_OUT_ONLY = "trails on held-out data only"
 HELD_OUT_ELSEWHERE = "its short seeds generalize at another rate"
-HELD_OUT_EVERY_RATE = "generalizes worse at every tuned rate"
+HELD_OUT_EVERY_RATE = "trails on held-out data at every tuned rate"
 SEED_DEPENDENT = "seed-dependent"
 SEEDS_FIT_ELSEWHERE = "its short seeds fit at another rate"
 SEEDS_EVERY_RATE = "some seeds fail at every tuned rate"
@@ -98,14 +100,15 @@ KIND_MEANING = {
         "(the training protocol's shortfall, not evidence about the activation)"
     ),
     HELD_OUT_EVERY_RATE: (
-        "every study run fits its training data, and on held-out data it falls "
-        "short at every tuned rate: no rate but the chosen one came within the "
-        "margin in tuning and most study seeds fall short at the chosen rate, or "
-        "every study seed that falls short at the chosen rate falls short again "
-        "at every other rate of the grid when trained again there (those within "
-        "the margin at the chosen rate are listed): a real difference in "
-        "generalization of this activation under this training, at every tuned "
-        "rate"
+        "every study run fits its training data at the chosen rate, and on "
+        "held-out data it falls short at every tuned rate: no rate but the chosen "
+        "one came within the margin in tuning and most study seeds fall short at "
+        "the chosen rate, or every study seed that falls short at the chosen rate "
+        "falls short again at every other rate of the grid when trained again "
+        "there (those within the margin at the chosen rate are listed; at the "
+        "other rates it may also fail to fit, as the tuning columns show): a real "
+        "failure of this activation under this training at every tuned rate, one "
+        "of generalization at the chosen rate"
     ),
     SEED_DEPENDENT: (
         "a study seed comes within the margin of the best activation's mean, or "
@@ -185,8 +188,9 @@ def trailing(runs: pd.DataFrame, *, margin: float = TRAILING_MARGIN) -> pd.DataF
 
 
 def _rate_results(tuning: pd.DataFrame) -> pd.DataFrame:
-    """Per architecture and rate: mean train/val accuracy over tuning seeds
-    (diverged runs as 0), the statuses, and whether the rate was chosen."""
+    """Per architecture and rate: mean training and held-out accuracy over
+    tuning seeds (diverged runs as 0), the statuses, and whether the rate
+    was chosen."""
     keys = [*CELL_KEYS, "activation", "learning_rate"]
     table = tuning.assign(
         held_out_accuracy=tuning["held_out_accuracy"].fillna(0.0),
@@ -489,8 +493,8 @@ def report_rows(
     margin: float = TRAILING_MARGIN,
 ) -> list[dict]:
     """The report's records: each trailing activation with its study seeds'
-    test accuracies, every tuning rate's outcome (mean train and val
-    accuracy over the tuning seeds, status, epochs, whether chosen) and its
+    test accuracies, every tuning rate's outcome (mean training and
+    held-out accuracy over the tuning seeds, status, epochs, whether chosen) and its
     short seeds' retrials (``retried``: per seed, its rows of the retrials
     table by rate)."""
     rates = _rate_results(tuning)

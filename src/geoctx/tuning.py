@@ -294,21 +294,20 @@ def tune_with_curves(
 def _with_held_out(runs: pd.DataFrame, splits: Mapping) -> pd.DataFrame:
     """``runs`` with ``held_out_loss`` and ``held_out_accuracy``: each run's
     mean over its split's :data:`HELD_OUT_PARTS` together, each part
-    weighted by its number of points (a NaN part gives NaN)."""
+    weighted by its number of points (a NaN part gives NaN). The accuracy
+    is the parts' whole hits over their points, so two runs with as many
+    hits have the same accuracy, bit for bit, and the loss breaks the tie
+    (:data:`TIE_BREAKS`), not rounding."""
     sizes = {
         part: runs["seed"].map({s: len(splits[s][f"y_{part}"]) for s in splits})
         for part in HELD_OUT_PARTS
     }
     total = sum(sizes.values())
-    return runs.assign(
-        **{
-            f"held_out_{name}": sum(
-                runs[f"{part}_{name}"] * sizes[part] for part in HELD_OUT_PARTS
-            )
-            / total
-            for name in ("loss", "accuracy")
-        }
+    hits = sum(
+        np.rint(runs[f"{part}_accuracy"] * sizes[part]) for part in HELD_OUT_PARTS
     )
+    loss = sum(runs[f"{part}_loss"] * sizes[part] for part in HELD_OUT_PARTS)
+    return runs.assign(held_out_loss=loss / total, held_out_accuracy=hits / total)
 
 
 def train_grid(
@@ -357,6 +356,13 @@ def train_grid(
         diverged = not np.isfinite(history["loss"]).all() or not all(
             math.isfinite(final[part][0][i]) for part in parts
         )
+        # a diverged model's accuracy is argmax of NaN logits (class 0's
+        # share): no score, as a study run's (geoctx.training._evaluate)
+        scores = {
+            f"{part}_{name}": math.nan if diverged else float(final[part][j][i])
+            for part in parts
+            for j, name in enumerate(("loss", "accuracy"))
+        }
         plateaued = stopping.converged(
             history["loss"], history["accuracy"], **settings.convergence
         )
@@ -373,11 +379,7 @@ def train_grid(
                 "epochs_run": len(history),
                 "plateaued": bool(plateaued and not diverged),
                 "hit_cap": bool(len(history) == settings.epochs and not plateaued),
-                **{
-                    f"{part}_{name}": float(final[part][j][i])
-                    for part in parts
-                    for j, name in enumerate(("loss", "accuracy"))
-                },
+                **scores,
             }
         )
         log.info("rate %g seed %d: %s", rate, seed, rows[-1])
@@ -709,5 +711,7 @@ class _Stack:
                 for key in ("X", "y")
             )
             losses, hits = self._losses_and_hits(self._logits(x), y)
-            out[part] = (losses.numpy(), hits.numpy() / int(y.shape[1]))
+            # whole hits over the points, in float64: equal counts compare equal
+            counts = np.rint(hits.numpy()).astype(np.int64)
+            out[part] = (losses.numpy().astype(np.float64), counts / int(y.shape[1]))
         return out

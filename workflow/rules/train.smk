@@ -51,9 +51,10 @@ rule train_model:
 
 
 # The study seeds that fall short of their cell's best at the chosen rate,
-# for activations that are seed-dependent there (geoctx.trailing), trained
-# again at every other rate of the grid (but one a run that failed to learn at
-# the chosen rate was kept at): does the seed fail at every rate?
+# for activations that are seed-dependent or trail on held-out data only there
+# (geoctx.trailing), trained again at every other rate of the grid (but one a
+# run that failed to learn at the chosen rate was kept at): does the seed fail
+# at every rate?
 rule retry_trailing_seeds:
     input:
         runs="results/tables/runs.parquet",
