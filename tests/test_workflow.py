@@ -56,7 +56,13 @@ def test_tables_have_their_schema_and_plausible_values(study):
         seeds
     )
     chosen = tuning[tuning.chosen].merge(runs, on=["dataset", "activation", "depth"])
-    assert (chosen.learning_rate_x == chosen.learning_rate_y).all()
+    # every run records its architecture's chosen rate and trains at it,
+    # unless it failed to learn there and was kept at another rate of the
+    # grid (geoctx.tuning.train_at_tuned_rates), which it then screened
+    assert (chosen.learning_rate_x == chosen.tuned_rate).all()
+    elsewhere = chosen.learning_rate_y != chosen.learning_rate_x
+    assert (chosen.rates_screened[elsewhere] > 0).all()
+    assert chosen.learning_rate_y.isin(rates).all()
     assert runs.test_accuracy.between(0, 1).all()
     # a few epochs are enough for the best model of each dataset to beat chance
     assert (runs.groupby("dataset").test_accuracy.max() > 0.7).all()
