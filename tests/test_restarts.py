@@ -32,6 +32,8 @@ def table(scores: dict[float, float], chosen: float, criterion="val_loss"):
             "learning_rate": list(scores),
             "criterion": criterion,
             criterion: list(scores.values()),
+            # no tie to break: each rate scores differently
+            "val_loss": list(scores.values()),
             "chosen": [rate == chosen for rate in scores],
         }
     )

@@ -56,24 +56,29 @@ def test_without_retrials_the_short_seeds_stay_seed_dependent():
     assert row["short_seeds"] == [1, 2] and row["seeds_fit_elsewhere"] == []
 
 
+def held_out(study: pd.DataFrame) -> pd.DataFrame:
+    """``study`` with every run fitting its training data (1.0)."""
+    return with_training(study, {a: [1.0] * 3 for a in study["activation"].unique()})
+
+
 @pytest.mark.parametrize(
-    ("retried", "kind", "elsewhere"),
+    ("retried", "outcome", "elsewhere"),
     [
         # no short seed comes within 2 points of relu's 0.99 at any other rate
         (
             {1: {0.001: 0.6, 0.003: 0.969}, 2: {0.001: 0.5, 0.003: math.nan}},
-            trailing.SEEDS_EVERY_RATE,
+            "every rate",
             [],
         ),
         # seed 2 reaches 0.97, exactly 2 points below 0.99, at 0.003: the rate
         # chosen failed it, not the activation
         (
             {1: {0.001: 0.6, 0.003: 0.6}, 2: {0.001: 0.5, 0.003: 0.97}},
-            trailing.SEEDS_FIT_ELSEWHERE,
+            "elsewhere",
             [2],
         ),
         # seed 2 was not tried at 0.003: nothing is concluded
-        ({1: {0.001: 0.6, 0.003: 0.6}, 2: {0.001: 0.5}}, trailing.SEED_DEPENDENT, []),
+        ({1: {0.001: 0.6, 0.003: 0.6}, 2: {0.001: 0.5}}, "open", []),
         # a seed that fit at the chosen rate, retried, counts for nothing
         (
             {
@@ -81,46 +86,28 @@ def test_without_retrials_the_short_seeds_stay_seed_dependent():
                 1: {0.001: 0.6, 0.003: 0.6},
                 2: {0.001: 0.5, 0.003: 0.6},
             },
-            trailing.SEEDS_EVERY_RATE,
+            "every rate",
             [],
         ),
     ],
 )
-def test_the_retrial_splits_seed_dependent_rows(retried, kind, elsewhere):
-    row = kind_of(retrials(retried))
-    assert row["kind"] == kind and row["seeds_fit_elsewhere"] == elsewhere
-
-
-def held_out(study: pd.DataFrame) -> pd.DataFrame:
-    """``study`` with every run fitting its training data (1.0)."""
-    return with_training(study, {a: [1.0] * 3 for a in study["activation"].unique()})
-
-
 @pytest.mark.parametrize(
-    ("retried", "kind", "elsewhere"),
+    ("study", "kind"),
     [
-        # every run fits its training data; no short seed comes within 2
-        # points on test data at another rate: a generalization failure
-        (
-            {1: {0.001: 0.6, 0.003: 0.969}, 2: {0.001: 0.5, 0.003: math.nan}},
-            trailing.HELD_OUT_EVERY_RATE,
-            [],
-        ),
-        # seed 2 generalizes at 0.003: the rate chosen costs it, not the activation
-        (
-            {1: {0.001: 0.6, 0.003: 0.6}, 2: {0.001: 0.5, 0.003: 0.97}},
-            trailing.HELD_OUT_ELSEWHERE,
-            [2],
-        ),
-        # seed 2 was not tried at 0.003: nothing is concluded
-        ({1: {0.001: 0.6, 0.003: 0.6}, 2: {0.001: 0.5}}, trailing.HELD_OUT_ONLY, []),
+        (STUDY, trailing.SEED_DEPENDENT),
+        # every run fits its training data: held out only, split alike
+        (held_out(STUDY), trailing.HELD_OUT_ONLY),
     ],
 )
-def test_the_retrial_splits_held_out_only_rows(retried, kind, elsewhere):
-    study = held_out(STUDY)
-    assert kind_of(None, study)["kind"] == trailing.HELD_OUT_ONLY
+def test_the_retrial_splits_the_kinds_it_retries(
+    retried, outcome, elsewhere, study, kind
+):
+    assert kind_of(None, study)["kind"] == kind
+    fit_elsewhere, every_rate = trailing.RETRIED_KINDS[kind]
+    expected = {"every rate": every_rate, "elsewhere": fit_elsewhere, "open": kind}
     row = kind_of(retrials(retried), study)
-    assert row["kind"] == kind and row["seeds_fit_elsewhere"] == elsewhere
+    assert row["kind"] == expected[outcome]
+    assert row["seeds_fit_elsewhere"] == elsewhere
 
 
 def test_retrials_change_no_other_kind():

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from geoctx import stopping, tables, training, tuning
+from geoctx import stacked, stopping, tables, training, tuning
 from geoctx.training import ModelSpec, TrainSettings
 
 
@@ -151,7 +151,7 @@ def test_a_stack_traces_its_epoch_once_as_models_leave(data):
     table = flat_and_learning(data, settings)
     assert table.loc[1e-9, "epochs_run"] < table.loc[0.01, "epochs_run"]
     # two models, then one: one graph for any size of the stack
-    (stack,) = [s for key, s in tuning._STACKS.items() if key[0] == CELL.activation]
+    (stack,) = [s for key, s in stacked._STACKS.items() if key[0] == CELL.activation]
     (epoch,) = stack._epochs.values()
     assert epoch.function.experimental_get_tracing_count() == 1
 
@@ -195,11 +195,15 @@ def test_choose_averages_seeds_and_breaks_ties_to_the_smaller_rate():
         {
             "learning_rate": [0.1, 0.1, 0.01, 0.01, 0.001],
             "val_accuracy": [1.0, 0.6, 0.8, 0.8, 0.8],
+            "val_loss": [0.3] * 5,
         }
     )
     out = choose = tuning.choose(runs, criterion="val_accuracy")
     assert list(out["score"]) == pytest.approx([0.8] * 5)
     assert tuning.chosen_rate(choose) == 0.001
+    # a lower validation loss breaks the tie first
+    lower = runs.assign(val_loss=[0.3, 0.3, 0.2, 0.2, 0.3])
+    assert tuning.chosen_rate(tuning.choose(lower, criterion="val_accuracy")) == 0.01
     diverged = runs.assign(val_accuracy=[math.nan, 0.99, 0.5, 0.5, 0.4])
     assert tuning.chosen_rate(tuning.choose(diverged, criterion="val_accuracy")) == 0.01
 
@@ -283,7 +287,9 @@ def test_every_criterion_is_in_the_config_schema_and_the_methods_words():
     schema = load_schema()["properties"]["tuning"]["properties"]["criterion"]
     assert set(schema["enum"]) == set(tuning.CRITERIA) == set(tuning.CRITERION_WORDS)
     assert schema["default"] in tuning.CRITERIA
-    assert set(tuning.TIE_BREAKS) <= set(tuning.CRITERIA)
+    # an accuracy's ties break by the loss on the same points, a loss has none
+    for column, higher, tie in tuning.CRITERIA.values():
+        assert tie == (column.replace("accuracy", "loss") if higher else None)
 
 
 def test_one_rate_trains_nothing_and_is_chosen(data):

@@ -13,7 +13,7 @@ shrinks from 965 graph nodes to 464, and its training from about 2.0 to
 1.6-1.75 CPU seconds per 200 epochs (``benchmarks/training_speed.py``).
 
 :func:`step_size` and :func:`update` are Keras's formulas in its order of
-operations; the learning-rate tuning stack (:mod:`geoctx.tuning`) applies
+operations; the learning-rate tuning stack (:mod:`geoctx.stacked`) applies
 them to its models' stacked weights and :class:`FlatAdam` to a Keras
 model's variables (:mod:`geoctx.training`).
 """
